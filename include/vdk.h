@@ -1,0 +1,281 @@
+/* vdk - open virtual disk development kit: the disk API.
+ *
+ * A vdk_disk is an open virtual disk: one link (a raw image or a VMDK
+ * descriptor with its extents) and, for a child, the chain of parents
+ * below it.  Reads fall through unallocated grains to the parent; writes
+ * go to the top link only.
+ *
+ * Conventions
+ * - Calls return 0 (or a pointer) on success and -1 (or NULL) on failure.
+ *   The failing call leaves a message in thread-local state, read with
+ *   vdk_last_error(), and an errno value, read with vdk_last_errno().
+ * - Strings and structs returned to the caller are owned by the caller
+ *   and freed with the matching vdk_free_* call.  Every close and free
+ *   accepts NULL.
+ * - Options structs carry a `version` field; initialise them with their
+ *   _INIT macro so that later versions of the library can grow them.
+ *
+ * Thread safety
+ * - One vdk_disk may be used from several threads at once.  Reads and
+ *   writes of already allocated data run in parallel; allocation of new
+ *   grains, grain tables and metadata changes take a per-link lock.
+ * - vdk_close must not race with other calls on the same handle.
+ * - The log callbacks may be called from any thread.
+ */
+#ifndef VDK_H
+#define VDK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VDK_BUILDING_LIBRARY)
+#define VDK_API __attribute__((visibility("default")))
+#else
+#define VDK_API
+#endif
+
+#define VDK_SECTOR_SIZE 512
+
+#define VDK_VERSION_MAJOR 0
+#define VDK_VERSION_MINOR 1
+#define VDK_VERSION_STRING "0.1.0"
+
+typedef struct vdk_disk vdk_disk;
+
+/* ---- Library setup and errors ---------------------------------------- */
+
+/* printf-style log sink, as in the VDDK.  NULL selects the default, which
+ * writes to stderr.  The panic sink is called for internal invariants that
+ * failed; the library aborts after it returns. */
+typedef void (*vdk_log_fn)(const char *fmt, va_list ap);
+
+VDK_API int vdk_init(vdk_log_fn info, vdk_log_fn warning, vdk_log_fn panic);
+VDK_API void vdk_exit(void);
+
+/* The message and errno of the last failed call in this thread. */
+VDK_API const char *vdk_last_error(void);
+VDK_API int vdk_last_errno(void);
+
+VDK_API const char *vdk_version(void);
+
+/* ---- Types ----------------------------------------------------------- */
+
+enum vdk_disk_type {
+  VDK_TYPE_RAW = 0,
+  VDK_TYPE_MONOLITHIC_SPARSE,   /* monolithicSparse */
+  VDK_TYPE_MONOLITHIC_FLAT,     /* monolithicFlat */
+  VDK_TYPE_SPLIT_SPARSE,        /* twoGbMaxExtentSparse */
+  VDK_TYPE_SPLIT_FLAT,          /* twoGbMaxExtentFlat */
+  VDK_TYPE_STREAM_OPTIMIZED,    /* streamOptimized */
+  VDK_TYPE_VMFS,                /* vmfs (ESX flat) */
+  VDK_TYPE_VMFS_THIN,           /* vmfsThin */
+  VDK_TYPE_VMFS_SPARSE,         /* vmfsSparse (COWD redo log) */
+  VDK_TYPE_SESPARSE,            /* seSparse */
+  VDK_TYPE_VMFS_RDM,            /* vmfsRawDeviceMap */
+  VDK_TYPE_VMFS_RDMP,           /* vmfsPassthroughRawDeviceMap */
+  VDK_TYPE_FULL_DEVICE,         /* fullDevice */
+  VDK_TYPE_PARTITIONED_DEVICE,  /* partitionedDevice */
+  VDK_TYPE_CUSTOM,              /* any other createType */
+  VDK_TYPE_COUNT_
+};
+
+/* createType name ("monolithicSparse", ...; "raw" for VDK_TYPE_RAW). */
+VDK_API const char *vdk_type_name(int type);
+/* Accepts createType names (case-insensitive), "raw", and
+ * vmware-vdiskmanager's numbers "0".."6".  -1 if unknown. */
+VDK_API int vdk_type_from_name(const char *name);
+
+enum vdk_adapter {
+  VDK_ADAPTER_IDE = 0,
+  VDK_ADAPTER_BUSLOGIC,
+  VDK_ADAPTER_LSILOGIC,
+  VDK_ADAPTER_PVSCSI,
+  VDK_ADAPTER_LEGACYESX,
+  VDK_ADAPTER_COUNT_
+};
+
+VDK_API const char *vdk_adapter_name(int adapter);
+VDK_API int vdk_adapter_from_name(const char *name); /* -1 if unknown */
+
+struct vdk_geometry {
+  uint32_t cylinders, heads, sectors;
+};
+
+/* The geometry VMware gives a new disk of `capacity` sectors. */
+VDK_API struct vdk_geometry vdk_geometry_for(uint64_t capacity_sectors,
+                                             int adapter);
+
+/* ---- Open, create, close --------------------------------------------- */
+
+#define VDK_OPEN_READ_ONLY      0x01u /* no writes; files opened O_RDONLY */
+#define VDK_OPEN_SINGLE_LINK    0x02u /* this link only; holes read as zero */
+#define VDK_OPEN_UNBUFFERED     0x04u /* O_DIRECT where the host allows it */
+#define VDK_OPEN_ALLOW_EXTERNAL 0x08u /* extents/parents outside the folder */
+#define VDK_OPEN_NO_CID_CHECK   0x10u /* open a chain whose CIDs disagree */
+
+/* Open the disk at `path` (a raw image, a VMDK descriptor or a VMDK
+ * sparse file) and its parents. */
+VDK_API vdk_disk *vdk_open(const char *path, unsigned flags);
+
+/* Flush, clear the unclean-shutdown marks and close.  Returns -1 if a
+ * flush failed (the handle is freed anyway). */
+VDK_API int vdk_close(vdk_disk *disk);
+
+#define VDK_CREATE_ZEROED_GRAIN 0x01u /* sparse: header v2, GTE 1 = zero */
+#define VDK_CREATE_NO_PREALLOC  0x02u /* flat: leave the data files sparse */
+
+struct vdk_create_params {
+  uint32_t version;      /* VDK_CREATE_PARAMS_VERSION */
+  int type;              /* enum vdk_disk_type */
+  int adapter;           /* enum vdk_adapter */
+  uint32_t hw_version;   /* ddb.virtualHWVersion; 0 = 4 */
+  uint64_t capacity;     /* bytes, a multiple of 512 */
+  uint32_t grain_sectors; /* sparse grain size; 0 = 128 */
+  unsigned flags;        /* VDK_CREATE_* */
+};
+#define VDK_CREATE_PARAMS_VERSION 1
+#define VDK_CREATE_PARAMS_INIT \
+  { VDK_CREATE_PARAMS_VERSION, VDK_TYPE_MONOLITHIC_SPARSE, \
+    VDK_ADAPTER_IDE, 4, 0, 0, 0 }
+
+/* Create a new, empty disk.  Fails with EEXIST if `path` exists. */
+VDK_API int vdk_create(const char *path,
+                       const struct vdk_create_params *params);
+
+/* Create a monolithicSparse (or other sparse `type`, 0 = default) child
+ * at `child_path` whose parent is the open disk's top link.  The parent
+ * handle stays valid; its top link is not written by this call. */
+VDK_API int vdk_create_child(vdk_disk *parent, const char *child_path,
+                             int type);
+VDK_API int vdk_create_child_path(const char *parent_path,
+                                  const char *child_path, int type,
+                                  unsigned open_flags);
+
+/* ---- I/O ------------------------------------------------------------- */
+
+/* Sector I/O, as in the VDDK. */
+VDK_API int vdk_read(vdk_disk *disk, uint64_t sector, uint64_t nsectors,
+                     void *buf);
+VDK_API int vdk_write(vdk_disk *disk, uint64_t sector, uint64_t nsectors,
+                      const void *buf);
+
+/* Byte I/O at any offset and length; unaligned edges are read-modify-
+ * written.  The whole range must lie inside the disk. */
+VDK_API int vdk_pread(vdk_disk *disk, void *buf, size_t count,
+                      uint64_t offset);
+VDK_API int vdk_pwrite(vdk_disk *disk, const void *buf, size_t count,
+                       uint64_t offset);
+
+/* Write zeroes; whole grains become zeroed-grain entries or are left
+ * unallocated where that reads back as zero. */
+VDK_API int vdk_zero(vdk_disk *disk, uint64_t offset, uint64_t count);
+
+/* Make every completed write durable (fdatasync of each touched file). */
+VDK_API int vdk_flush(vdk_disk *disk);
+
+/* Capacity in bytes. */
+VDK_API uint64_t vdk_capacity(vdk_disk *disk);
+
+/* ---- Allocation ------------------------------------------------------ */
+
+enum vdk_block_state {
+  VDK_BLOCK_DATA = 0, /* allocated; holds data */
+  VDK_BLOCK_ZERO = 1, /* reads as zero (zeroed grain, ZERO extent) */
+  VDK_BLOCK_HOLE = 2, /* unallocated in the whole chain; reads as zero */
+};
+
+/* Describe the range at `offset`: on success *len is the length (> 0,
+ * at most `count`) of the run that shares one state, *state its state
+ * and *depth the link that holds it (0 = top, -1 for a hole).  With
+ * VDK_OPEN_SINGLE_LINK-like behaviour requested by `top_only`, holes of
+ * the top link are reported even if a parent has data. */
+VDK_API int vdk_block_status(vdk_disk *disk, uint64_t offset,
+                             uint64_t count, int top_only, uint64_t *len,
+                             int *state, int *depth);
+
+/* ---- Information and metadata --------------------------------------- */
+
+struct vdk_extent_info {
+  char *file;        /* as named in the descriptor; NULL for ZERO */
+  char *path;        /* resolved host path; NULL for ZERO */
+  const char *type;  /* "FLAT", "SPARSE", "ZERO", "VMFS", ... */
+  const char *access; /* "RW", "RDONLY", "NOACCESS" */
+  uint64_t sectors;  /* size in the disk's address space */
+  uint64_t offset;   /* start sector inside the file (FLAT) */
+};
+
+struct vdk_info {
+  int type;                 /* enum vdk_disk_type of the top link */
+  const char *create_type;  /* descriptor createType, "raw" for raw */
+  uint64_t capacity;        /* bytes */
+  int adapter;              /* enum vdk_adapter, -1 if unknown */
+  uint32_t hw_version;      /* 0 if unknown */
+  struct vdk_geometry physical;
+  struct vdk_geometry bios; /* zero if the descriptor has none */
+  int links;                /* links in the open chain */
+  char *parent_hint;        /* parentFileNameHint, NULL if none */
+  char *uuid;               /* ddb.uuid, NULL if none */
+  uint32_t cid;
+  uint32_t parent_cid;      /* 0xffffffff if none */
+  int has_parent;
+  uint32_t grain_sectors;   /* of the first sparse extent; 0 if none */
+  size_t num_extents;
+  struct vdk_extent_info *extents;
+};
+
+VDK_API int vdk_get_info(vdk_disk *disk, struct vdk_info **info);
+VDK_API void vdk_free_info(struct vdk_info *info);
+
+/* ddb keys of the top link, e.g. "ddb.adapterType" or "adapterType"
+ * (the "ddb." prefix is optional).  get: ENOENT if absent; the value is
+ * malloc'd.  set: updates or adds, written atomically at once.  keys: a
+ * NULL-terminated malloc'd array, freed with vdk_free_strings.  Raw disks
+ * have no metadata (ENOTSUP). */
+VDK_API int vdk_meta_get(vdk_disk *disk, const char *key, char **value);
+VDK_API int vdk_meta_set(vdk_disk *disk, const char *key, const char *value);
+VDK_API int vdk_meta_keys(vdk_disk *disk, char ***keys);
+VDK_API void vdk_free_strings(char **strings);
+
+/* ---- Whole-disk operations ------------------------------------------ */
+
+/* Progress: return nonzero to cancel (the call then fails with
+ * ECANCELED). */
+typedef int (*vdk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+#define VDK_CLONE_SINGLE_LINK 0x01u /* copy only the top link */
+
+struct vdk_clone_params {
+  uint32_t version;      /* VDK_CLONE_PARAMS_VERSION */
+  int type;              /* enum vdk_disk_type of the output */
+  int adapter;           /* -1 = same as the source */
+  uint32_t hw_version;   /* 0 = same as the source */
+  unsigned flags;        /* VDK_CLONE_* */
+  vdk_progress_fn progress;
+  void *opaque;
+};
+#define VDK_CLONE_PARAMS_VERSION 1
+#define VDK_CLONE_PARAMS_INIT \
+  { VDK_CLONE_PARAMS_VERSION, VDK_TYPE_MONOLITHIC_SPARSE, -1, 0, 0, NULL, NULL }
+
+/* Copy the guest-visible contents of `src` into a new disk at `dst`.
+ * Unallocated and all-zero data is not written. */
+VDK_API int vdk_clone(vdk_disk *src, const char *dst,
+                      const struct vdk_clone_params *params);
+
+/* Remove every file of the link at `path` (descriptor and extents). */
+VDK_API int vdk_unlink(const char *path);
+
+/* Rename the link at `src` to `dst`, renaming its extent files to match
+ * and rewriting the extent names in the descriptor. */
+VDK_API int vdk_rename(const char *src, const char *dst);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VDK_H */

@@ -1,0 +1,364 @@
+/* Internal interfaces of libvdk, shared between its layers.
+ *
+ * Layers, bottom up (arrows point down only):
+ *   io      byte stores under a disk (file, mem); one choke point
+ *           vdk__io_pread/pwrite checks bounds and read-only, counts
+ *           calls and hosts fault injection for tests.
+ *   format  descriptor text; extents (flat, sparse KDMV, zero) behind
+ *           one ops table, called only through vdk__ext_* wrappers.
+ *   link    one descriptor (or a raw file) and its extents.
+ *   disk    a chain of links, CID rules, fall-through reads.
+ *   ops     create, clone, info, metadata, rename, unlink.
+ *
+ * Everything here is prefixed vdk__ and hidden from the shared object.
+ */
+#ifndef VDK_INTERNAL_H
+#define VDK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vdk.h"
+#include "vdk-common.h"
+
+#define SECTOR 512u
+
+/* ---- errors and logging (error.c) ------------------------------------ */
+
+/* Name the public call in progress, for messages; also clears the error. */
+void vdk__set_call (const char *call);
+/* Set the thread's error to "CALL: message" and errno; returns -1. */
+int vdk__err (int errnum, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+/* Prefix the current message with "prefix: " (adds context on the way
+ * up) and return -1. */
+int vdk__err_prefix (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
+void vdk__info (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void vdk__warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+/* A random 32-bit value from getrandom(2). */
+uint32_t vdk__random32 (void);
+
+/* ---- io (io/file.c) --------------------------------------------------- */
+
+struct vdk_io;
+
+/* One backend table.  Contracts:
+ * - pread reads exactly n bytes; bytes past end of file read as zero
+ *   (a short read is not an error).  -1 with errno on failure.
+ * - pwrite writes exactly n bytes or fails.  The file grows as needed.
+ * - flush makes completed writes durable (fdatasync).
+ * - size returns the current length in bytes.
+ * - truncate sets the length (optional: NULL means ENOTSUP).
+ * - next_data finds the first data byte at or after off (SEEK_DATA):
+ *   sets *data to the start of data and *hole to the end of that data
+ *   run; *data = size if none.  Optional: NULL means "all data".
+ * - close releases the backend; it does not flush. */
+struct vdk_io_ops {
+  const char *name;
+  int (*pread) (struct vdk_io *io, void *buf, size_t n, uint64_t off);
+  int (*pwrite) (struct vdk_io *io, const void *buf, size_t n, uint64_t off);
+  int (*flush) (struct vdk_io *io);
+  int (*size) (struct vdk_io *io, uint64_t *size);
+  int (*truncate) (struct vdk_io *io, uint64_t size);
+  int (*next_data) (struct vdk_io *io, uint64_t off, uint64_t *data,
+                    uint64_t *hole);
+  void (*close) (struct vdk_io *io);
+};
+
+struct vdk_io {
+  const struct vdk_io_ops *ops;
+  char *path;            /* for messages */
+  bool readonly;
+  bool written;          /* writes since the last flush */
+  int fd, direct_fd;     /* file backend */
+  void *priv;            /* other backends */
+  uint64_t reads, writes, flushes; /* counters for tests */
+};
+
+#define VDK_IO_READONLY 0x1u
+#define VDK_IO_DIRECT   0x2u
+#define VDK_IO_CREATE   0x4u  /* create; fail if it exists */
+#define VDK_IO_TRUNC    0x8u  /* create or truncate */
+
+struct vdk_io *vdk__io_open_file (const char *path, unsigned flags);
+/* An in-memory store (tests), optionally with initial contents. */
+struct vdk_io *vdk__io_open_mem (const char *name, const void *data,
+                                 size_t len);
+void vdk__io_close (struct vdk_io *io);
+
+/* The choke point: every read and write of every format goes through
+ * these.  They check for offset overflow, refuse writes on read-only
+ * stores (EROFS) and call the fault hook. */
+int vdk__io_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off);
+int vdk__io_pwrite (struct vdk_io *io, const void *buf, size_t n,
+                    uint64_t off);
+int vdk__io_flush (struct vdk_io *io);
+int vdk__io_size (struct vdk_io *io, uint64_t *size);
+int vdk__io_truncate (struct vdk_io *io, uint64_t size);
+int vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
+                       uint64_t *hole);
+
+/* Test hook: called before every io operation ('r', 'w', 'f'); a
+ * nonzero return fails the operation with that errno. */
+typedef int (*vdk_io_fault_fn) (struct vdk_io *io, int op, uint64_t off,
+                                size_t n);
+extern vdk_io_fault_fn vdk__io_fault_hook;
+
+/* ---- descriptor (format/descriptor.c) -------------------------------- */
+
+enum vdk_access { VDK_ACCESS_RW = 0, VDK_ACCESS_RDONLY, VDK_ACCESS_NOACCESS };
+enum vdk_ext_kind {
+  VDK_EXT_FLAT = 0, VDK_EXT_SPARSE, VDK_EXT_ZERO, VDK_EXT_VMFS,
+  VDK_EXT_VMFSSPARSE, VDK_EXT_VMFSRDM, VDK_EXT_VMFSRAW, VDK_EXT_SESPARSE,
+  VDK_EXT_KIND_COUNT_
+};
+
+struct vdk_desc_extent {
+  int access;            /* enum vdk_access */
+  uint64_t sectors;
+  int kind;              /* enum vdk_ext_kind */
+  char *file;            /* NULL for ZERO */
+  uint64_t offset;       /* sectors; FLAT only */
+  bool has_offset;
+  char *extra;           /* fields after OFFSET, kept verbatim, or NULL */
+};
+
+/* One key=value line of the header or of the DDB, in file order. */
+struct vdk_desc_kv {
+  char *key;             /* "CID", "ddb.adapterType", ... */
+  char *value;           /* without quotes */
+  bool quoted;           /* written with quotes */
+};
+
+struct vdk_desc {
+  struct vdk_desc_kv *header;  /* version, CID, ..., unknown keys */
+  size_t nheader;
+  struct vdk_desc_extent *extents;
+  size_t nextents;
+  struct vdk_desc_kv *ddb;     /* keys starting with "ddb." */
+  size_t nddb;
+};
+
+/* Largest descriptor text we read (VirtualBox caps embedded ones at
+ * 10 MiB; a 2 TiB split disk needs ~60 KiB). */
+#define VDK_DESC_MAX (1u << 20)
+
+/* Parse descriptor text (not NUL-terminated; stops at the first NUL).
+ * Tolerant: CRLF, blanks, comments, spaces around '=' and case of
+ * keywords.  Strict: extent lines must be well-formed, sizes must fit,
+ * version must be 1..3, CID values hex.  On error returns NULL and fills
+ * `err` with a message naming the line. */
+struct vdk_desc *vdk__desc_parse (const char *text, size_t len,
+                                  char *err, size_t errlen);
+/* Format in VMware's canonical layout: "# Disk DescriptorFile", header
+ * keys in stored order, "# Extent description", extents, "# The Disk
+ * Data Base", "#DDB", ddb keys in stored order.  Returns malloc'd,
+ * NUL-terminated text. */
+char *vdk__desc_format (const struct vdk_desc *d);
+struct vdk_desc *vdk__desc_new (void);
+void vdk__desc_free (struct vdk_desc *d);
+/* Header key or ddb key ("ddb." prefix included); NULL if absent. */
+const char *vdk__desc_get (const struct vdk_desc *d, const char *key);
+/* Set or append; `quoted` picks the written form for a new key. */
+int vdk__desc_set (struct vdk_desc *d, const char *key, const char *value,
+                   bool quoted);
+int vdk__desc_remove (struct vdk_desc *d, const char *key);
+int vdk__desc_add_extent (struct vdk_desc *d, int access, uint64_t sectors,
+                          int kind, const char *file, uint64_t offset,
+                          bool has_offset);
+/* CID helpers: parse 8 hex digits; missing CID reads as 0xffffffff. */
+uint32_t vdk__desc_cid (const struct vdk_desc *d, const char *key);
+void vdk__desc_set_cid (struct vdk_desc *d, const char *key, uint32_t cid);
+const char *vdk__ext_kind_name (int kind);
+const char *vdk__access_name (int access);
+
+/* ---- extents (format/) ----------------------------------------------- */
+
+struct vdk_extent;
+struct vdk_link;
+
+/* Supplies the bytes "under" a link (parent chain or zeroes) for the
+ * parts of a new grain that a write does not cover.  off is in the
+ * link's address space. */
+typedef int (*vdk_fill_fn) (void *ctx, void *buf, uint64_t len,
+                            uint64_t off);
+
+/* The per-format table.  All offsets are bytes relative to the extent.
+ * Called only through vdk__ext_* in format/link.c, which checks bounds
+ * and access.
+ * - open: read and validate headers against the file size; nothing is
+ *   allocated from an unchecked number.
+ * - map: state of [off, off+len): sets *pnum (> 0, <= len) to the run
+ *   that shares one state (VDK_BLOCK_DATA/ZERO/HOLE).  For DATA that is
+ *   stored plainly, *host is its offset in e->io and the run is
+ *   contiguous there; otherwise *host = UINT64_MAX and pread decodes.
+ * - pread: read a range map called DATA.  Optional when every DATA run
+ *   has a host offset.
+ * - pwrite: write; parts of new grains the write does not cover come
+ *   from fill(ctx).  Optional: NULL = read-only format (ENOTSUP).
+ * - zero: make the range read as zero.  Optional: the core writes
+ *   zero buffers.
+ * - flush: write back cached metadata in crash-safe order and make it
+ *   durable.
+ * - begin_write: called once before the first write (e.g. set the
+ *   unclean-shutdown mark).  Optional.
+ * - close: clean close (clear unclean marks if flushed); frees state. */
+struct vdk_extent_ops {
+  const char *name;
+  int (*open) (struct vdk_extent *e);
+  int (*map) (struct vdk_extent *e, uint64_t off, uint64_t len,
+              uint64_t *pnum, int *state, uint64_t *host);
+  int (*pread) (struct vdk_extent *e, void *buf, uint64_t len, uint64_t off);
+  int (*pwrite) (struct vdk_extent *e, const void *buf, uint64_t len,
+                 uint64_t off, vdk_fill_fn fill, void *ctx);
+  int (*zero) (struct vdk_extent *e, uint64_t off, uint64_t len,
+               vdk_fill_fn fill, void *ctx);
+  int (*flush) (struct vdk_extent *e);
+  int (*begin_write) (struct vdk_extent *e);
+  void (*close) (struct vdk_extent *e);
+};
+
+struct vdk_extent {
+  const struct vdk_extent_ops *ops;
+  struct vdk_link *link;
+  int kind;              /* enum vdk_ext_kind */
+  int access;            /* enum vdk_access */
+  uint64_t start;        /* byte offset in the link's address space */
+  uint64_t length;       /* bytes */
+  uint64_t file_offset;  /* bytes, FLAT */
+  char *name;            /* as written in the descriptor */
+  char *path;            /* resolved host path */
+  struct vdk_io *io;     /* NULL for ZERO */
+  bool readonly;
+  void *priv;
+};
+
+extern const struct vdk_extent_ops vdk__flat_ops;
+extern const struct vdk_extent_ops vdk__zero_ops;
+extern const struct vdk_extent_ops vdk__sparse_ops;
+
+/* Checked wrappers (format/link.c). */
+int vdk__ext_map (struct vdk_extent *e, uint64_t off, uint64_t len,
+                  uint64_t *pnum, int *state, uint64_t *host);
+int vdk__ext_pread (struct vdk_extent *e, void *buf, uint64_t len,
+                    uint64_t off);
+int vdk__ext_pwrite (struct vdk_extent *e, const void *buf, uint64_t len,
+                     uint64_t off, vdk_fill_fn fill, void *ctx);
+int vdk__ext_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
+                   vdk_fill_fn fill, void *ctx);
+
+/* ---- hosted sparse (format/sparse.c) --------------------------------- */
+
+#define KDMV_MAGIC 0x564d444bu   /* "KDMV" little-endian */
+#define COWD_MAGIC 0x44574f43u   /* "COWD" little-endian */
+#define SPARSE_GD_AT_END UINT64_MAX
+#define SPARSE_FLAG_NL_VALID   0x1u
+#define SPARSE_FLAG_RGD        0x2u
+#define SPARSE_FLAG_ZERO_GRAIN 0x4u
+#define SPARSE_FLAG_COMPRESSED 0x10000u
+#define SPARSE_FLAG_MARKERS    0x20000u
+
+/* The 512-byte KDMV header in host form. */
+struct sparse_header {
+  uint32_t version;
+  uint32_t flags;
+  uint64_t capacity;       /* sectors */
+  uint64_t grain_size;     /* sectors */
+  uint64_t desc_offset;    /* sectors */
+  uint64_t desc_size;      /* sectors */
+  uint32_t num_gtes;       /* entries per grain table */
+  uint64_t rgd_offset;     /* sectors */
+  uint64_t gd_offset;      /* sectors */
+  uint64_t overhead;       /* sectors */
+  uint8_t unclean;
+  uint8_t nl[4];
+  uint16_t compress;
+};
+
+/* Decode and validate a header read from a file of `file_size` bytes.
+ * Returns 0 or -1 with a message in err (no global error is set). */
+int vdk__sparse_header_decode (const uint8_t buf[512], uint64_t file_size,
+                               struct sparse_header *h, char *err,
+                               size_t errlen);
+void vdk__sparse_header_encode (const struct sparse_header *h,
+                                uint8_t buf[512]);
+/* Lay out a new sparse extent of `capacity` sectors: header fields,
+ * descriptor area, RGD/RGTs, GD/GTs, overhead. */
+void vdk__sparse_layout (struct sparse_header *h, uint64_t capacity,
+                         uint32_t grain, bool zeroed_grain,
+                         uint64_t desc_sectors);
+/* Write a new, empty sparse extent with `desc` (may be NULL) embedded. */
+int vdk__sparse_create (struct vdk_io *io, uint64_t capacity, uint32_t grain,
+                        bool zeroed_grain, const char *desc);
+/* Read / replace the descriptor embedded in a sparse file. */
+int vdk__sparse_read_desc (struct vdk_io *io, char **text);
+int vdk__sparse_write_desc (struct vdk_io *io, const char *text);
+
+/* ---- links and disks (format/link.c, disk/) -------------------------- */
+
+struct vdk_link {
+  char *path;            /* as opened */
+  char *dir;             /* canonical folder of the descriptor */
+  int type;              /* enum vdk_disk_type */
+  struct vdk_desc *desc; /* NULL for raw */
+  bool embedded;         /* desc lives inside extents[0] (sparse) */
+  struct vdk_extent *extents;
+  size_t nextents;
+  uint64_t capacity;     /* bytes */
+  bool readonly;
+  bool allow_external;
+  bool began_write;      /* CID changed and unclean marks set */
+  pthread_mutex_t lock;  /* allocation and metadata */
+  struct vdk_link *parent;
+  int depth;             /* 0 = top */
+};
+
+struct vdk_disk {
+  struct vdk_link *top;
+  int nlinks;
+  unsigned flags;
+};
+
+/* Open one link (no parent). */
+struct vdk_link *vdk__link_open (const char *path, unsigned flags);
+void vdk__link_close (struct vdk_link *l, bool *flush_failed);
+int vdk__link_flush (struct vdk_link *l);
+/* Rewrite the descriptor (atomically, or in place when embedded). */
+int vdk__link_write_desc (struct vdk_link *l);
+/* First write: new CID, unclean marks. */
+int vdk__link_begin_write (struct vdk_link *l);
+/* Find the extent holding byte `off`; NULL past the end. */
+struct vdk_extent *vdk__link_extent_at (struct vdk_link *l, uint64_t off);
+int vdk__type_from_create_type (const char *ct);
+/* Detect what is at path: 'K' KDMV, 'C' COWD, 'D' descriptor, 'R' raw. */
+int vdk__probe (struct vdk_io *io, char *kind);
+
+/* Reads through a chain; block status. */
+int vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len,
+                     uint64_t off);
+int vdk__link_pwrite (struct vdk_link *l, const void *buf, uint64_t len,
+                      uint64_t off);
+int vdk__link_status (struct vdk_link *l, uint64_t off, uint64_t len,
+                      bool top_only, uint64_t *pnum, int *state, int *depth);
+
+/* ---- paths (disk/path.c) --------------------------------------------- */
+
+/* Resolve `name` (from a descriptor) against `dir`.  Unless
+ * allow_external, the result (after symlinks, for the existing part)
+ * must lie inside dir; otherwise EACCES.  Returns malloc'd path. */
+char *vdk__path_resolve (const char *dir, const char *name,
+                         bool allow_external);
+/* Canonical folder of a file path (the file need not exist). */
+char *vdk__path_dir (const char *path);
+/* Path of `target` relative to the folder `from_dir`, for hints. */
+char *vdk__path_relative (const char *from_dir, const char *target);
+const char *vdk__path_base (const char *path);
+
+/* ---- geometry and naming (ops/create.c) ------------------------------ */
+uint64_t vdk__split_extent_sectors (void);
+
+#endif /* VDK_INTERNAL_H */
