@@ -1,0 +1,78 @@
+/* vdk-tool.h - helpers shared by the subcommands of the `vdk` command.
+ *
+ * The tool is built only on the public API (include/vdk.h, and
+ * include/vdk-mount.h for the mount subcommands).  The helpers here are
+ * defined in tools/vdk.c; every subcommand file (vdk.c itself and
+ * cmd-mount.c) uses them so that all subcommands report errors, sizes,
+ * versions and progress the same way.
+ *
+ * Contract of a subcommand function `int cmd_X (int argc, char **argv)`:
+ * - argv[0] is the subcommand name ("volumes"), argv[1..] its arguments;
+ *   the dispatcher resets getopt (optind = 0) before the call.
+ * - It returns the process exit status: 0 on success, 1 on any error.
+ * - `--help` prints usage on stdout and returns 0; `--version` prints
+ *   tool_print_version() and returns 0; misuse prints one line naming
+ *   the problem plus the usage on stderr and returns 1.
+ * - A failure prints exactly one line on stderr, through tool_error()
+ *   or tool_lib_error().
+ */
+#ifndef VDK_TOOL_H
+#define VDK_TOOL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <vdk.h>
+
+/* Name used as the prefix of every message: "vdk". */
+extern const char *tool_name;
+
+/* Print "vdk: MESSAGE\n" on stderr. */
+void tool_error (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
+
+/* Print the library's last error (it names the call and the file) on
+ * stderr and return 1, the exit status to use. */
+int tool_lib_error (void);
+
+/* Print "vdk SUBCMD: MESSAGE" and then `usage` on stderr; return 1. */
+int tool_usage_error (const char *subcmd, const char *usage,
+                      const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
+/* "vdk 0.1.0 (libvdk 0.1.0)" on stdout. */
+void tool_print_version (void);
+
+/* Parse a byte count: decimal digits with an optional K, M, G or T
+ * suffix (powers of 1024, case-insensitive, optionally followed by "B"
+ * or "iB").  Signs, spaces, empty strings and values over 2^63 - 1 are
+ * rejected.  On error returns -1 and sets *why to a static reason. */
+int tool_parse_bytes (const char *text, uint64_t *bytes, const char **why);
+
+/* Parse a disk size for `file`: tool_parse_bytes plus "greater than 0"
+ * and "a multiple of 512".  Prints one message naming `file` and
+ * returns -1 on error. */
+int tool_parse_disk_size (const char *file, const char *text,
+                          uint64_t *bytes);
+
+/* Progress bar on stderr, drawn only when stderr is a terminal and the
+ * user asked for it.  Pass tool_progress_cb and a struct tool_progress
+ * as the vdk_progress_fn and its opaque pointer. */
+struct tool_progress {
+  const char *label;  /* "convert" */
+  int enabled;        /* set by tool_progress_init */
+  int last_permille;  /* last value drawn, -1 before the first */
+};
+void tool_progress_init (struct tool_progress *p, const char *label,
+                         int requested);
+int tool_progress_cb (void *opaque, uint64_t done, uint64_t total);
+void tool_progress_end (struct tool_progress *p);
+
+/* Mount subcommands, defined in tools/cmd-mount.c and dispatched only
+ * when the tool is built with VDK_HAVE_MOUNT. */
+int cmd_volumes (int argc, char **argv);
+int cmd_mount (int argc, char **argv);
+int cmd_umount (int argc, char **argv);
+int cmd_mounts (int argc, char **argv);
+
+#endif /* VDK_TOOL_H */
