@@ -1,0 +1,134 @@
+#!/bin/bash
+# The command line contract of `vdk`.
+#
+# --help and --version on the top level and on every subcommand print to
+# stdout (nothing on stderr) and exit 0; misuse prints a usage on stderr,
+# nothing on stdout, and exits 1; sizes take K/M/G/T suffixes; type
+# names and vmware-vdiskmanager numbers both work; read and write move
+# bytes exactly at the offsets given; errors name the file.
+source "$(dirname "$0")/lib.sh"
+require jq cmp
+
+run_vdk --version
+check_eq "vdk --version exit" 0 "$rc"
+version=$(cat "$T/out")
+[[ $version =~ ^vdk\ [0-9]+\.[0-9]+\.[0-9]+ ]] \
+  && pass "vdk --version: $version" || fail "vdk --version printed '$version'"
+run_vdk --help
+check_eq "vdk --help exit" 0 "$rc"
+grep -q '^Usage: vdk' "$T/out" && pass "vdk --help prints a usage" \
+  || fail "vdk --help: $(head -2 "$T/out")"
+
+cmds="create child info convert read write meta rename rm"
+for extra in volumes mount umount mounts; do
+  grep -qw "$extra" "$T/out" && cmds="$cmds $extra"
+done
+for c in $cmds; do
+  run_vdk "$c" --help
+  if [ "$rc" -eq 0 ] && grep -qi usage "$T/out" && [ ! -s "$T/err" ]; then
+    pass "vdk $c --help"
+  else
+    fail "vdk $c --help: exit $rc, stdout $(head -1 "$T/out"), stderr $(head -1 "$T/err")"
+  fi
+  run_vdk "$c" --version
+  if [ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "$version" ] && [ ! -s "$T/err" ]; then
+    pass "vdk $c --version"
+  else
+    fail "vdk $c --version: exit $rc, stdout '$(cat "$T/out")'"
+  fi
+done
+
+# misuse DESCRIPTION ARGS...: exit 1, usage or message on stderr only.
+misuse () {
+  local what=$1
+  shift
+  run_vdk "$@"
+  if [ "$rc" -eq 1 ] && [ -s "$T/err" ] && [ ! -s "$T/out" ]; then
+    pass "misuse: $what"
+  else
+    fail "misuse: $what: exit $rc, stdout $(head -c 100 "$T/out")"
+  fi
+}
+misuse "no command"
+misuse "unknown command" frobnicate
+misuse "unknown top-level option" --frobnicate
+for c in create child info convert read write rename rm; do
+  misuse "$c without arguments" "$c"
+done
+misuse "info with two files" info a.vmdk b.vmdk
+misuse "info with an unknown option" info --frobnicate x.vmdk
+misuse "read with an option lacking its value" read x.vmdk --offset
+misuse "create with an unknown type" create -t frobSparse "$T/u.vmdk" 1M
+misuse "create with an unknown adapter" create -a scsi9 "$T/u.vmdk" 1M
+misuse "create with a bad hw version" create -H seven "$T/u.vmdk" 1M
+misuse "meta with four arguments" meta x.vmdk k v w
+[ ! -e "$T/u.vmdk" ] && pass "misuse created no file" || fail "misuse made u.vmdk"
+
+# Errors on missing files name the file.
+run_vdk info "$T/nothere.vmdk"
+if [ "$rc" -eq 1 ] && grep -q nothere.vmdk "$T/err" \
+    && [ "$(wc -l <"$T/err")" -eq 1 ]; then
+  pass "info of a missing file: $(cat "$T/err")"
+else
+  fail "info of a missing file: exit $rc: $(cat "$T/err")"
+fi
+
+# Sizes and type names.
+check_vdk "create 1536K" create "$T/k.vmdk" 1536K
+run_vdk info --json "$T/k.vmdk"
+check_eq "1536K is 1572864 bytes" 1572864 "$(jq -r .capacity "$T/out")"
+check_vdk "create 1G" create "$T/g.vmdk" 1G
+run_vdk info --json "$T/g.vmdk"
+check_eq "1G is 1073741824 bytes" 1073741824 "$(jq -r .capacity "$T/out")"
+check_vdk "create 2T" create "$T/t.vmdk" 2T
+run_vdk info --json "$T/t.vmdk"
+check_eq "2T is 2199023255552 bytes" 2199023255552 "$(jq -r .capacity "$T/out")"
+i=0
+for t in monolithicSparse twoGbMaxExtentSparse monolithicFlat twoGbMaxExtentFlat; do
+  check_vdk "create -t $i" create -t "$i" "$T/n$i.vmdk" 1M
+  run_vdk info --json "$T/n$i.vmdk"
+  check_eq "-t $i is $t" "$t" "$(jq -r .create_type "$T/out")"
+  check_vdk "rm n$i" rm "$T/n$i.vmdk"
+  i=$((i + 1))
+done
+check_vdk "create --type=MONOLITHICSPARSE (case-insensitive)" create \
+  --type=MONOLITHICSPARSE "$T/cs.vmdk" 1M
+run_vdk info "$T/cs.vmdk"
+check_eq "plain info exit" 0 "$rc"
+grep -q 'monolithicSparse' "$T/out" && grep -q '1048576' "$T/out" \
+  && pass "plain info shows type and capacity" \
+  || fail "plain info: $(cat "$T/out")"
+
+# read/write at byte offsets; reads past the end fail.
+d="$T/rw.vmdk"
+check_vdk "create rw.vmdk" create "$d" 1M
+printf 'hello, world' | "$VDK" write "$d" --offset 1000 \
+  && pass "write 12 bytes at 1000" || fail "write at 1000 failed"
+run_vdk read "$d" --offset 1000 --length 12
+check_eq "read them back" "hello, world" "$(cat "$T/out")"
+run_vdk read "$d" --offset 999 --length 1
+check_eq "the byte before is zero" 00 "$(od -An -tx1 "$T/out" | tr -d ' \n')"
+run_vdk read "$d"
+check_eq "read without range gives the whole disk" 1048576 \
+  "$(stat -c %s "$T/out")"
+run_vdk read "$d" --offset 1M --length 0
+check_eq "an empty read at the end works" "0 0" "$rc $(stat -c %s "$T/out")"
+run_vdk read "$d" --offset 1048000 --length 1000
+check_eq "a read past the end fails" 1 "$rc"
+grep -q rw.vmdk "$T/err" && pass "... naming the file" \
+  || fail "read past the end: $(cat "$T/err")"
+printf 'xy' >"$T/xy"
+run_vdk write "$d" --offset $((1048576 - 1)) <"$T/xy"
+check_eq "a write past the end fails" 1 "$rc"
+run_vdk read "$d" --offset 1M
+check_eq "read from the end gives nothing" "0 0" "$rc $(stat -c %s "$T/out")"
+run_vdk read "$d" --offset 2M
+check_eq "read from beyond the end fails" 1 "$rc"
+head -c $((3 * MiB)) /dev/urandom >"$T/big"
+check_vdk "create big.vmdk" create "$T/big.vmdk" 8M
+check_vdk "write 3 MiB from stdin (several chunks)" write "$T/big.vmdk" \
+  --offset 4097 <"$T/big"
+check_vdk_read "3 MiB read back across chunks" "$T/big.vmdk" "$T/big" \
+  --offset 4097 --length $((3 * MiB))
+
+finish
