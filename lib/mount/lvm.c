@@ -1,0 +1,561 @@
+/* LVM2: physical volumes, the volume groups they form and their logical
+ * volumes as volume maps.
+ *
+ * On-disk facts (lvm2 lib/format_text/layout.h, format_text.c; libvslvm
+ * docs; shared/reference/volumes.md section 3).  All little-endian.
+ * - Label in one of sectors 0-3: "LABELONE" at 0, u64 sector number of
+ *   itself at 8, u32 CRC at 16 over bytes 20-511, u32 offset of the
+ *   pv_header at 20, "LVM2 001" at 24.
+ * - pv_header: PV UUID (32 chars, no dashes), u64 device size, then a
+ *   zero-terminated list of data areas {u64 offset, u64 size} and one of
+ *   metadata areas, all inside the label sector.
+ * - mda_header (512 bytes at a metadata area's offset): u32 CRC over
+ *   bytes 4-511, magic " LVM2 x[5A%r0N*>", u32 version 1, u64 start
+ *   (== the area offset), u64 area size, raw_locn[0] = {u64 offset
+ *   (relative to the area), u64 size, u32 text CRC, u32 flags (1 =
+ *   ignored)}.  Text past the area end wraps to area start + 512.
+ * - CRCs: lvm2's calc_crc (crc32.h vm_crc32_lvm).
+ * - The copy with the highest seqno among all PVs of a VG wins.
+ * - Text: extent_size in sectors; pvN { id, pe_start (sectors) };
+ *   LVs with segments: "striped" (stripe_count 1 = linear), "mirror"
+ *   (mirrors = [sub-LV, LE, ...]), "raid1" (raids = [rmeta, rimage, ...]).
+ *   Other segment types (thin, cache, raid4/5/6/10, snapshots, ...) are
+ *   listed but not readable, with the reason in `problem`.
+ * Mapping: PV byte = PV start + pe_start*512 + pe*E (E = extent bytes).
+ * Damaged labels or metadata produce warnings, never a failed scan. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32.h"
+#include "mount-internal.h"
+
+#define MDA_MAGIC " LVM2 x[5A%r0N*>"
+/* LVM's own default limit for metadata text is 1 MiB per copy
+ * (metadata/metadata_area_size can raise the area, but real text stays
+ * far below); 16 MiB bounds what a hostile header can make us read. */
+#define MAX_TEXT (16u << 20)
+/* Sub-LV references nest two levels in practice (mirror -> mimage). */
+#define MAX_LV_DEPTH 4
+
+struct pv {
+  char uuid[33];         /* without dashes */
+  int disk;              /* set index */
+  uint64_t base, size;   /* PV position on the disk */
+};
+
+struct vg_text {
+  char *name;
+  int64_t seqno;
+  struct vm_lv *tree;    /* root section */
+  const struct vm_lv *vg; /* the VG section in it */
+};
+
+struct lvm_state {
+  struct pv *pvs;
+  size_t npvs;
+  struct vg_text *vgs;
+  size_t nvgs;
+};
+
+/* ---- labels and metadata areas --------------------------------------- */
+
+static int read_mda (struct vdk_diskset *set, struct lvm_state *st,
+                     const struct pv *pv, uint64_t off, uint64_t size);
+
+static int
+add_pv (struct lvm_state *st, const struct pv *pv)
+{
+  struct pv *p = realloc (st->pvs, (st->npvs + 1) * sizeof *p);
+
+  if (!p)
+    return vdk__err (ENOMEM, "out of memory");
+  st->pvs = p;
+  p[st->npvs++] = *pv;
+  return 0;
+}
+
+/* Decode the pv_header in the label sector; then read the metadata. */
+static int
+decode_pv (struct vdk_diskset *set, struct lvm_state *st, struct pv *pv,
+           const uint8_t *sec, const char *where)
+{
+  uint32_t hoff = le32_get (sec + 20);
+  uint64_t mda_off[8], mda_size[8];
+  size_t nmda = 0;
+  const uint8_t *p;
+  int list = 0;
+
+  if (hoff < 32 || hoff > SECTOR - 48) {
+    vm_warn (set, "%s: LVM2 label: pv_header offset %u out of range", where,
+             hoff);
+    return 0;
+  }
+  memcpy (pv->uuid, sec + hoff, 32);
+  pv->uuid[32] = 0;
+  /* Walk the two zero-terminated lists; both must end in the sector. */
+  for (p = sec + hoff + 40; p + 16 <= sec + SECTOR; p += 16) {
+    uint64_t o = le64_get (p), s = le64_get (p + 8);
+    if (o == 0 && s == 0) {
+      if (++list == 2)
+        break;
+      continue;
+    }
+    if (list == 1 && nmda < ARRAY_SIZE (mda_off)) {
+      mda_off[nmda] = o;
+      mda_size[nmda++] = s;
+    }
+  }
+  if (list != 2) {
+    vm_warn (set, "%s: LVM2 label: area lists do not end in the label "
+             "sector", where);
+    return 0;
+  }
+  if (add_pv (st, pv) == -1)
+    return -1;
+  for (size_t i = 0; i < nmda; i++)
+    if (read_mda (set, st, pv, mda_off[i], mda_size[i]) == -1)
+      return -1;
+  return 0;
+}
+
+/* Look for a label in sectors 0-3 of [base, base+size) on disk d. */
+static int
+probe_pv (struct vdk_diskset *set, struct lvm_state *st, size_t d,
+          uint64_t base, uint64_t size, const char *where, bool *found)
+{
+  uint8_t buf[4 * SECTOR];
+  struct pv pv = { .disk = (int) d, .base = base, .size = size };
+
+  *found = false;
+  if (size < 8 * SECTOR)
+    return 0;
+  if (vm_read (set, d, buf, sizeof buf, base) == -1)
+    return -1;
+  for (int s = 0; s < 4; s++) {
+    const uint8_t *sec = buf + s * SECTOR;
+    if (memcmp (sec, "LABELONE", 8) != 0 || memcmp (sec + 24, "LVM2 001", 8))
+      continue;
+    if (le64_get (sec + 8) != (uint64_t) s) {
+      vm_warn (set, "%s: LVM2 label in sector %d names sector %" PRIu64
+               "; ignored", where, s, le64_get (sec + 8));
+      continue;
+    }
+    if (vm_crc32_lvm (sec + 20, SECTOR - 20) != le32_get (sec + 16)) {
+      vm_warn (set, "%s: LVM2 label CRC mismatch; ignored", where);
+      continue;
+    }
+    *found = true;
+    return decode_pv (set, st, &pv, sec, where);
+  }
+  return 0;
+}
+
+/* Read the committed text of one metadata area into st->vgs. */
+static int
+read_text (struct vdk_diskset *set, const struct pv *pv, uint64_t area,
+           uint64_t asize, const uint8_t *loc, char **text, size_t *len)
+{
+  uint64_t off = le64_get (loc), size = le64_get (loc + 8), first;
+  char *t;
+
+  if (off < SECTOR || off >= asize || size == 0 || size > MAX_TEXT
+      || size > asize - SECTOR)
+    return 1;
+  t = malloc (size + 1);
+  if (!t)
+    return vdk__err (ENOMEM, "out of memory");
+  first = MIN (size, asize - off);   /* wraps to area + 512 past the end */
+  if (vm_read (set, (size_t) pv->disk, t, first, area + off) == -1
+      || (first < size && vm_read (set, (size_t) pv->disk, t + first,
+                                   size - first, area + SECTOR) == -1)) {
+    free (t);
+    return -1;
+  }
+  if (vm_crc32_lvm (t, size) != le32_get (loc + 16)) {
+    free (t);
+    return 2;
+  }
+  t[size] = 0;
+  *text = t;
+  *len = size;
+  return 0;
+}
+
+static int
+keep_text (struct vdk_diskset *set, struct lvm_state *st, char *text,
+           size_t len, const char *where)
+{
+  struct vm_lv *tree = vm_lvtext_parse (text, len);
+  const struct vm_lv *vg = NULL;
+  struct vg_text *v;
+
+  if (!tree) {
+    vm_warn (set, "%s: LVM2 metadata ignored: %s", where, vdk_last_error ());
+    return 0;
+  }
+  for (const struct vm_lv *c = tree->child; c && !vg; c = c->next)
+    if (c->type == VM_LV_SECTION && vm_lv_int (c, "seqno") >= 0)
+      vg = c;
+  if (!vg) {
+    vm_warn (set, "%s: LVM2 metadata has no volume group section", where);
+    vm_lvtext_free (tree);
+    return 0;
+  }
+  for (size_t i = 0; i < st->nvgs; i++)
+    if (strcmp (st->vgs[i].name, vg->key) == 0) {
+      if (st->vgs[i].seqno >= vm_lv_int (vg, "seqno")) {
+        vm_lvtext_free (tree);
+        return 0;
+      }
+      vm_lvtext_free (st->vgs[i].tree);
+      st->vgs[i].tree = tree;
+      st->vgs[i].vg = vg;
+      st->vgs[i].name = vg->key;
+      st->vgs[i].seqno = vm_lv_int (vg, "seqno");
+      return 0;
+    }
+  v = realloc (st->vgs, (st->nvgs + 1) * sizeof *v);
+  if (!v) {
+    vm_lvtext_free (tree);
+    return vdk__err (ENOMEM, "out of memory");
+  }
+  st->vgs = v;
+  v[st->nvgs++] = (struct vg_text) { vg->key, vm_lv_int (vg, "seqno"),
+                                     tree, vg };
+  return 0;
+}
+
+static int
+read_mda (struct vdk_diskset *set, struct lvm_state *st, const struct pv *pv,
+          uint64_t off, uint64_t size)
+{
+  const char *dn = set->disks[pv->disk].name;
+  uint8_t h[SECTOR];
+  uint64_t area, asize;
+  char *text = NULL;
+  size_t len;
+  int r;
+
+  if (ADD_OVERFLOW (pv->base, off, &area) || size < 2 * SECTOR
+      || off > pv->size || size > pv->size - off) {
+    vm_warn (set, "%s: LVM2 metadata area %" PRIu64 "+%" PRIu64 " lies "
+             "outside the PV", dn, off, size);
+    return 0;
+  }
+  if (vm_read (set, (size_t) pv->disk, h, SECTOR, area) == -1)
+    return -1;
+  if (memcmp (h + 4, MDA_MAGIC, 16) != 0
+      || vm_crc32_lvm (h + 4, SECTOR - 4) != le32_get (h)) {
+    vm_warn (set, "%s: LVM2 metadata header at %" PRIu64 " has a bad magic "
+             "or CRC; ignored", dn, area);
+    return 0;
+  }
+  asize = le64_get (h + 32);
+  if (asize > size || asize < 2 * SECTOR || le64_get (h + 24) != off)
+    asize = size;
+  if (le32_get (h + 40 + 20) & 1)      /* raw_locn[0].flags IGNORED */
+    return 0;
+  r = read_text (set, pv, area, asize, h + 40, &text, &len);
+  if (r == -1)
+    return -1;
+  if (r == 1 || r == 2) {
+    vm_warn (set, "%s: LVM2 metadata text at %" PRIu64 " %s; ignored", dn,
+             area, r == 1 ? "lies outside its area" : "fails its CRC");
+    return 0;
+  }
+  r = keep_text (set, st, text, len, dn);
+  free (text);
+  return r;
+}
+
+/* ---- finding PVs ------------------------------------------------------ */
+
+static int
+find_pvs (struct vdk_diskset *set, struct lvm_state *st)
+{
+  bool found;
+  size_t nvols = set->nvols;
+
+  for (size_t d = 0; d < set->ndisks; d++) {
+    struct vm_disk *md = &set->disks[d];
+    if (md->has_table)
+      continue;
+    if (probe_pv (set, st, d, 0, md->size, md->name, &found) == -1)
+      return -1;
+    md->layout.lvm_pv = found;
+  }
+  for (size_t i = 0; i < nvols; i++) {
+    struct vm_vol *v = set->vols[i];
+    char where[256];
+    if (v->set_disk < 0 || (v->info.flags & VDK_VOLUME_CONTAINER)
+        || v->info.nmembers != 1 || v->members[0].disk < 0)
+      continue;
+    snprintf (where, sizeof where, "%s partition %d",
+              set->disks[v->set_disk].name, v->part_number);
+    if (probe_pv (set, st, (size_t) v->members[0].disk, v->members[0].offset,
+                  v->info.size, where, &found) == -1)
+      return -1;
+    if (found)
+      v->info.flags |= VDK_VOLUME_CONTAINER;
+  }
+  return 0;
+}
+
+/* ---- building LVs ---------------------------------------------------- */
+
+struct vg_ctx {
+  struct vdk_diskset *set;
+  struct lvm_state *st;
+  const char *vgname;
+  const struct vm_lv *pvsec, *lvsec;
+  uint64_t extent;       /* bytes */
+  char why[256];         /* first reason an LV cannot be mapped */
+};
+
+#define NOMAP(c, ...) (snprintf ((c)->why, sizeof (c)->why, __VA_ARGS__), \
+                       (struct vm_map *) NULL)
+
+/* The leaf for `count` extents from extent `pe` of metadata PV `name`. */
+static struct vm_map *
+pv_leaf (struct vg_ctx *c, const char *name, int64_t pe, uint64_t count)
+{
+  const struct vm_lv *p = vm_lv_get (c->pvsec, name);
+  const char *id = p ? vm_lv_str (p, "id") : NULL;
+  int64_t pe_start = p ? vm_lv_int (p, "pe_start") : -1;
+  char uuid[64];
+  size_t k = 0;
+  uint64_t off, len, end;
+
+  if (!id || pe_start < 0 || pe < 0)
+    return NOMAP (c, "PV %s is not described in the metadata", name);
+  for (const char *q = id; *q && k < sizeof uuid - 1; q++)
+    if (*q != '-')
+      uuid[k++] = *q;
+  uuid[k] = 0;
+  if (MUL_OVERFLOW ((uint64_t) pe, c->extent, &off)
+      || MUL_OVERFLOW (count, c->extent, &len)
+      || ADD_OVERFLOW (off, (uint64_t) pe_start * SECTOR, &off)
+      || ADD_OVERFLOW (off, len, &end))
+    return NOMAP (c, "extent numbers of PV %s overflow", name);
+  for (size_t i = 0; i < c->st->npvs; i++) {
+    const struct pv *pv = &c->st->pvs[i];
+    if (strcmp (pv->uuid, uuid) != 0)
+      continue;
+    if (end > pv->size)
+      return NOMAP (c, "extents %" PRId64 "+%" PRIu64 " lie beyond the end "
+                    "of PV %s", pe, count, name);
+    return vm_map_leaf (pv->disk, pv->base + off, len);
+  }
+  return vm_map_leaf (-1, off, len);   /* PV missing from the set */
+}
+
+static struct vm_map *
+seg_striped (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents)
+{
+  int64_t k = vm_lv_int (seg, "stripe_count");
+  int64_t ssize = vm_lv_int (seg, "stripe_size");
+  const struct vm_lv *l = vm_lv_get (seg, "stripes"), *it;
+  struct vm_map *m;
+
+  /* dm-stripe needs an even split; LVM caps stripes at 128. */
+  if (k < 1 || k > 128 || extents % (uint64_t) k || !l
+      || l->type != VM_LV_LIST)
+    return NOMAP (c, "bad striped segment (stripe_count %" PRId64 ")", k);
+  it = l->child;
+  if (k == 1)
+    return it && it->type == VM_LV_STR && it->next
+      && it->next->type == VM_LV_INT
+      ? pv_leaf (c, it->str, it->next->num, extents)
+      : NOMAP (c, "bad stripes list");
+  if (ssize < 1 || (uint64_t) ssize * SECTOR > c->extent
+      || !IS_POWER_OF_2 (ssize))
+    return NOMAP (c, "bad stripe_size %" PRId64, ssize);
+  m = vm_map_node (VM_STRIPED, (uint64_t) ssize * SECTOR);
+  for (int64_t i = 0; m && i < k; i++, it = it->next->next) {
+    if (!it || it->type != VM_LV_STR || !it->next
+        || it->next->type != VM_LV_INT) {
+      vm_map_free (m);
+      return NOMAP (c, "stripes list shorter than stripe_count");
+    }
+    if (vm_map_add (m, pv_leaf (c, it->str, it->next->num,
+                                extents / (uint64_t) k)) == -1) {
+      vm_map_free (m);
+      return NULL;
+    }
+  }
+  if (m && vm_map_finish (m) == -1) {
+    vm_map_free (m);
+    return NOMAP (c, "%s", vdk_last_error ());
+  }
+  return m;
+}
+
+static struct vm_map *lv_map (struct vg_ctx *c, const char *name, int depth,
+                              const char **layout);
+
+/* mirror: [image, LE, ...]; raid1: [rmeta, rimage, ...].  Each image is
+ * a hidden LV holding the whole segment. */
+static struct vm_map *
+seg_mirror (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
+            bool raid, int depth)
+{
+  const struct vm_lv *l = vm_lv_get (seg, raid ? "raids" : "mirrors");
+  struct vm_map *m = vm_map_node (VM_MIRROR, 0);
+  const char *dummy;
+
+  if (!l || l->type != VM_LV_LIST || !m) {
+    vm_map_free (m);
+    return NOMAP (c, "mirror segment without its image list");
+  }
+  for (const struct vm_lv *it = l->child; it && it->next;
+       it = it->next->next) {
+    const struct vm_lv *img = raid ? it->next : it;
+    struct vm_map *sub;
+    if (img->type != VM_LV_STR || (!raid && it->next->num != 0)) {
+      vm_map_free (m);
+      return NOMAP (c, "unsupported mirror image reference");
+    }
+    sub = lv_map (c, img->str, depth + 1, &dummy);
+    if (!sub || sub->size != extents * c->extent) {
+      vm_map_free (sub);
+      vm_map_free (m);
+      return c->why[0] ? NULL : NOMAP (c, "mirror image %s has the wrong "
+                                       "size", img->str);
+    }
+    if (vm_map_add (m, sub) == -1) {
+      vm_map_free (m);
+      return NULL;
+    }
+  }
+  if (vm_map_finish (m) == -1) {
+    vm_map_free (m);
+    return NOMAP (c, "%s", vdk_last_error ());
+  }
+  return m;
+}
+
+static struct vm_map *
+segment_map (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
+             int depth, const char **layout)
+{
+  const char *type = vm_lv_str (seg, "type");
+
+  if (!type)
+    return NOMAP (c, "segment without a type");
+  if (strcmp (type, "striped") == 0) {
+    int64_t k = vm_lv_int (seg, "stripe_count");
+    if (k > 1 || !*layout)
+      *layout = k > 1 ? "striped" : "linear";
+    return seg_striped (c, seg, extents);
+  }
+  if (strcmp (type, "mirror") == 0 || strcmp (type, "raid1") == 0) {
+    *layout = "mirror";
+    return seg_mirror (c, seg, extents, type[0] == 'r', depth);
+  }
+  return NOMAP (c, "segment type \"%s\" is not supported", type);
+}
+
+static struct vm_map *
+lv_map (struct vg_ctx *c, const char *name, int depth, const char **layout)
+{
+  const struct vm_lv *lv = vm_lv_get (c->lvsec, name);
+  int64_t nseg = lv ? vm_lv_int (lv, "segment_count") : -1;
+  struct vm_map *m;
+  uint64_t pos = 0;
+
+  if (depth > MAX_LV_DEPTH)
+    return NOMAP (c, "LV references nest too deeply");
+  if (!lv || nseg < 1 || nseg > 10000)   /* 10000: far above real LVs */
+    return NOMAP (c, "LV %s has no valid segment_count", name);
+  m = vm_map_node (VM_CONCAT, 0);
+  for (int64_t i = 1; m && i <= nseg; i++) {
+    char key[32];
+    const struct vm_lv *seg;
+    int64_t se, ec;
+    snprintf (key, sizeof key, "segment%" PRId64, i);
+    seg = vm_lv_get (lv, key);
+    se = vm_lv_int (seg, "start_extent");
+    ec = vm_lv_int (seg, "extent_count");
+    if (!seg || se < 0 || ec < 1 || (uint64_t) se != pos) {
+      vm_map_free (m);
+      return NOMAP (c, "LV %s: %s missing or not contiguous", name, key);
+    }
+    if (vm_map_add (m, segment_map (c, seg, (uint64_t) ec, depth,
+                                    layout)) == -1) {
+      vm_map_free (m);
+      return NULL;
+    }
+    pos += (uint64_t) ec;
+  }
+  if (m && vm_map_finish (m) == -1) {
+    vm_map_free (m);
+    return NOMAP (c, "%s", vdk_last_error ());
+  }
+  return m;
+}
+
+static int
+add_lv (struct vg_ctx *c, const struct vm_lv *lv)
+{
+  struct vm_vol *v = vm_vol_new (c->set, "lvm", "linear");
+  const char *layout = NULL, *id = vm_lv_str (lv, "id");
+  struct vm_map *m;
+
+  if (!v)
+    return -1;
+  c->why[0] = 0;
+  m = lv_map (c, lv->key, 0, &layout);
+  if (layout)
+    v->info.layout = layout;
+  if (vm_vol_str (v, &v->info.name, "%s/%s", c->vgname, lv->key)
+      || vm_vol_str (v, &v->info.group, "%s", c->vgname)
+      || vm_vol_str (v, &v->info.uuid, "%s", id ? id : "")
+      || vm_vol_str (v, &v->info.type_name, "LVM2 %s", v->info.layout))
+    return -1;
+  if (!m) {
+    vm_vol_problem (v, "%s", c->why[0] ? c->why : vdk_last_error ());
+    return 0;
+  }
+  return vm_vol_set_map (v, m);
+}
+
+static int
+build_vg (struct vdk_diskset *set, struct lvm_state *st, struct vg_text *t)
+{
+  struct vg_ctx c = { .set = set, .st = st, .vgname = t->name };
+  int64_t es = vm_lv_int (t->vg, "extent_size");
+
+  c.pvsec = vm_lv_get (t->vg, "physical_volumes");
+  c.lvsec = vm_lv_get (t->vg, "logical_volumes");
+  /* LVM allows extents of 1 KiB .. 16 GiB (and must be 8 sectors+). */
+  if (es < 2 || es > (1ll << 25) || !c.pvsec) {
+    vm_warn (set, "LVM2 VG %s: bad extent_size or no physical_volumes; "
+             "ignored", t->name);
+    return 0;
+  }
+  c.extent = (uint64_t) es * SECTOR;
+  if (!c.lvsec)
+    return 0;
+  for (const struct vm_lv *lv = c.lvsec->child; lv; lv = lv->next)
+    if (lv->type == VM_LV_SECTION && vm_lv_has_flag (lv, "status", "VISIBLE")
+        && add_lv (&c, lv) == -1)
+      return -1;
+  return 0;
+}
+
+int
+vm_scan_lvm (struct vdk_diskset *set)
+{
+  struct lvm_state st = { 0 };
+  int r = find_pvs (set, &st);
+
+  for (size_t i = 0; r == 0 && i < st.nvgs; i++)
+    r = build_vg (set, &st, &st.vgs[i]);
+  for (size_t i = 0; i < st.nvgs; i++)
+    vm_lvtext_free (st.vgs[i].tree);
+  free (st.vgs);
+  free (st.pvs);
+  return r;
+}
