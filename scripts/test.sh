@@ -1,0 +1,76 @@
+#!/bin/bash
+# scripts/test.sh - install the dependencies, build vdk twice and run the
+# whole test suite on both builds:
+#   build       normal build, warnings are errors (-Dwerror_extra=true)
+#   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer
+# Prints one combined last line "N passed, N failed, N skipped" and exits
+# non-zero if any test failed or a build broke.
+# Environment: VDK_BUILD_DIR, VDK_ASAN_BUILD_DIR (folder names),
+# VDK_SKIP_DEPS=1 (do not run install-deps.sh), ASAN_CC (default gcc).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+build=${VDK_BUILD_DIR:-build}
+asan=${VDK_ASAN_BUILD_DIR:-build-asan}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+if [ "${VDK_SKIP_DEPS:-0}" != 1 ]; then
+  bash scripts/install-deps.sh || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+fi
+
+# setup DIR OPTIONS...: configure (or reconfigure) and build.
+setup () {
+  local dir=$1
+  shift
+  if [ -d "$dir/meson-private" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi && ninja -C "$dir" -j "$jobs"
+}
+
+passed=0 failed=0 skipped=0
+# tally LOG: add the counts of a run.sh summary line.
+tally () {
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$1" | tail -1)
+  if [ -z "$line" ]; then
+    failed=$((failed + 1))
+    return
+  fi
+  read -r p _ f _ s _ <<<"${line//,/}"
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+logdir=$(mktemp -d /tmp/vdk-test-logs.XXXXXX)
+trap 'rm -rf "$logdir"' EXIT
+
+echo "=== normal build: $build"
+if setup "$build" -Dwerror_extra=true; then
+  bash tests/run.sh "$root/$build" 2>&1 | tee "$logdir/normal.log"
+  tally "$logdir/normal.log"
+else
+  echo "build of $build failed"
+  failed=$((failed + 1))
+fi
+
+echo "=== sanitizer build: $asan"
+if CC=${ASAN_CC:-gcc} setup "$asan" -Db_sanitize=address,undefined \
+     -Db_lundef=false; then
+  # exitcode=86: a sanitizer report can never pass for the exit status 1
+  # that the malformed-input tests expect.
+  ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 \
+    bash tests/run.sh "$root/$asan" --timeout-multiplier 3 2>&1 \
+    | tee "$logdir/asan.log"
+  tally "$logdir/asan.log"
+else
+  echo "build of $asan failed"
+  failed=$((failed + 1))
+fi
+
+echo
+echo "=== all builds"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
