@@ -92,8 +92,8 @@ suffix_multiplier (const char *s)
 
   if (*s == '\0')
     return 1;
-  u = strchr (units, s[0] & ~0x20);
-  if (s[0] == '\0' || u == NULL)
+  u = (s[0] & ~0x20) != 0 ? strchr (units, s[0] & ~0x20) : NULL;
+  if (u == NULL)
     return 0;
   for (ptrdiff_t i = 0; i < u - units; i++)
     mult *= 1024;
