@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <errno.h>
+#include <inttypes.h>
 
 #include "vdk.h"
 #include "vdk-common.h"
@@ -261,6 +263,7 @@ int vdk__ext_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
 #define SPARSE_FLAG_ZERO_GRAIN 0x4u
 #define SPARSE_FLAG_COMPRESSED 0x10000u
 #define SPARSE_FLAG_MARKERS    0x20000u
+#define SPARSE_UNCLEAN_OFFSET  72u
 
 /* The 512-byte KDMV header in host form. */
 struct sparse_header {
@@ -336,6 +339,11 @@ struct vdk_extent *vdk__link_extent_at (struct vdk_link *l, uint64_t off);
 int vdk__type_from_create_type (const char *ct);
 /* Detect what is at path: 'K' KDMV, 'C' COWD, 'D' descriptor, 'R' raw. */
 int vdk__probe (struct vdk_io *io, char *kind);
+
+/* Chains (disk/chain.c). */
+struct vdk_disk *vdk__disk_open (const char *path, unsigned flags);
+void vdk__disk_free (struct vdk_disk *d, bool *flush_failed);
+int vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off);
 
 /* Reads through a chain; block status. */
 int vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len,

@@ -1,0 +1,263 @@
+/* A disk is a chain of links: child -> ... -> base.
+ *
+ * Open resolves the chain from the top: a link whose descriptor has a
+ * parentFileNameHint has a parent, found relative to the link's folder
+ * (confined like extent names: an absolute or escaping hint is tried by
+ * its base name in the child's folder, and followed as written only when
+ * external paths are allowed).  Parents are always opened read-only.
+ * The parent's CID must equal the child's parentCID (VMware's rule that
+ * a changed parent is never silently used), unless the caller asked for
+ * VDK_OPEN_NO_CID_CHECK.
+ *
+ * Reads ask the top link; ranges it does not hold (HOLE) fall to the
+ * parent.  Writes go to the top link, and the parts of a new grain the
+ * write does not cover are filled from the links below (fill_from_parent).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "vdk-internal.h"
+
+#define MAX_CHAIN 255     /* deeper than any real snapshot tree; stops loops */
+
+static char *
+find_parent (struct vdk_link *l, const char *hint)
+{
+  char *p;
+  if (l->allow_external) {
+    CLEANUP_FREE char *cand = NULL;
+    size_t n = strlen (l->dir) + strlen (hint) + 2;
+    if (hint[0] == '/')
+      return strdup (hint);
+    if (!(cand = malloc (n)))
+      return NULL;
+    snprintf (cand, n, "%s/%s", l->dir, hint);
+    return strdup (cand);
+  }
+  p = vdk__path_resolve (l->dir, hint, false);
+  if (p)
+    return p;
+  if (vdk_last_errno () == EACCES) {
+    /* Outside the folder: try the same base name inside it. */
+    const char *base = vdk__path_base (hint);
+    struct stat st;
+    p = vdk__path_resolve (l->dir, base, false);
+    if (p && stat (p, &st) == 0)
+      return p;
+    free (p);
+    vdk__err (EACCES, "%s: parent \"%s\" lies outside the disk's folder %s "
+              "and no \"%s\" is inside it (allow external paths to follow "
+              "it)", l->path, hint, l->dir, base);
+    return NULL;
+  }
+  vdk__err_prefix ("%s: parent", l->path);
+  return NULL;
+}
+
+static int
+check_cid (struct vdk_link *child, struct vdk_link *parent)
+{
+  uint32_t want = vdk__desc_cid (child->desc, "parentCID");
+  uint32_t have = parent->desc ? vdk__desc_cid (parent->desc, "CID")
+    : UINT32_MAX;
+
+  if (want == UINT32_MAX)
+    return 0;                   /* the child does not record one */
+  if (want != have)
+    return vdk__err (EINVAL, "%s: parent %s has CID %08x but the child "
+                     "expects parentCID %08x: the parent was modified after "
+                     "the child was created", child->path, parent->path,
+                     have, want);
+  return 0;
+}
+
+static int
+open_parents (struct vdk_disk *d, unsigned flags)
+{
+  struct vdk_link *l = d->top;
+  unsigned pflags = (flags & ~VDK_OPEN_SINGLE_LINK) | VDK_OPEN_READ_ONLY;
+
+  while (l->desc && vdk__desc_get (l->desc, "parentFileNameHint")) {
+    const char *hint = vdk__desc_get (l->desc, "parentFileNameHint");
+    CLEANUP_FREE char *ppath = NULL;
+
+    if (d->nlinks >= MAX_CHAIN)
+      return vdk__err (ELOOP, "%s: chain deeper than %d links (a loop?)",
+                       d->top->path, MAX_CHAIN);
+    if (!*hint)
+      return vdk__err (EINVAL, "%s: empty parentFileNameHint", l->path);
+    if (!(ppath = find_parent (l, hint)))
+      return -1;
+    if (!(l->parent = vdk__link_open (ppath, pflags)))
+      return vdk__err_prefix ("%s: cannot open parent", l->path);
+    l->parent->depth = l->depth + 1;
+    d->nlinks++;
+    if (!(flags & VDK_OPEN_NO_CID_CHECK) && check_cid (l, l->parent) == -1)
+      return -1;
+    l = l->parent;
+  }
+  return 0;
+}
+
+struct vdk_disk *
+vdk__disk_open (const char *path, unsigned flags)
+{
+  struct vdk_disk *d = calloc (1, sizeof *d);
+  if (!d) {
+    vdk__err (ENOMEM, "out of memory");
+    return NULL;
+  }
+  d->flags = flags;
+  if (!(d->top = vdk__link_open (path, flags))) {
+    free (d);
+    return NULL;
+  }
+  d->nlinks = 1;
+  if (!(flags & VDK_OPEN_SINGLE_LINK) && open_parents (d, flags) == -1) {
+    vdk__disk_free (d, NULL);
+    return NULL;
+  }
+  return d;
+}
+
+void
+vdk__disk_free (struct vdk_disk *d, bool *flush_failed)
+{
+  struct vdk_link *l;
+  if (!d)
+    return;
+  l = d->top;
+  while (l) {
+    struct vdk_link *p = l->parent;
+    vdk__link_close (l, flush_failed);
+    l = p;
+  }
+  free (d);
+}
+
+/* ---- data path ---- */
+
+/* Read from link l (or zeroes where l has no bytes). */
+static int
+read_below (struct vdk_link *l, void *buf, uint64_t len, uint64_t off)
+{
+  uint64_t n;
+  if (!l) {
+    memset (buf, 0, len);
+    return 0;
+  }
+  n = off < l->capacity ? MIN (len, l->capacity - off) : 0;
+  if (n && vdk__link_pread (l, buf, n, off) == -1)
+    return -1;
+  memset ((char *) buf + n, 0, len - n);
+  return 0;
+}
+
+static int
+fill_from_parent (void *ctx, void *buf, uint64_t len, uint64_t off)
+{
+  return read_below (ctx, buf, len, off);
+}
+
+int
+vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len, uint64_t off)
+{
+  char *p = buf;
+  while (len > 0) {
+    struct vdk_extent *e = vdk__link_extent_at (l, off);
+    uint64_t eoff, n, pnum, host;
+    int st;
+    if (!e)
+      return vdk__err (EINVAL, "%s: read at %" PRIu64 " is past the end",
+                       l->path, off);
+    eoff = off - e->start;
+    n = MIN (len, e->length - eoff);
+    if (e->access == VDK_ACCESS_NOACCESS)
+      return vdk__err (EACCES, "%s: extent \"%s\" is NOACCESS", l->path,
+                       e->name);
+    if (vdk__ext_map (e, eoff, n, &pnum, &st, &host) == -1)
+      return -1;
+    if (st == VDK_BLOCK_DATA) {
+      if (host != UINT64_MAX
+          ? vdk__io_pread (e->io, p, pnum, host) == -1
+          : vdk__ext_pread (e, p, pnum, eoff) == -1)
+        return -1;
+    } else if (st == VDK_BLOCK_HOLE) {
+      if (read_below (l->parent, p, pnum, off) == -1)
+        return -1;
+    } else
+      memset (p, 0, pnum);
+    p += pnum, off += pnum, len -= pnum;
+  }
+  return 0;
+}
+
+/* Apply fn to each extent piece of [off, off+len). */
+static int
+for_extents (struct vdk_link *l, const uint8_t *buf, uint64_t len,
+             uint64_t off, bool zero)
+{
+  vdk_fill_fn fill = l->parent ? fill_from_parent : NULL;
+  while (len > 0) {
+    struct vdk_extent *e = vdk__link_extent_at (l, off);
+    uint64_t eoff, n;
+    if (!e)
+      return vdk__err (EINVAL, "%s: write at %" PRIu64 " is past the end",
+                       l->path, off);
+    eoff = off - e->start;
+    n = MIN (len, e->length - eoff);
+    if (zero ? vdk__ext_zero (e, eoff, n, fill, l->parent) == -1
+        : vdk__ext_pwrite (e, buf, n, eoff, fill, l->parent) == -1)
+      return -1;
+    if (buf)
+      buf += n;
+    off += n, len -= n;
+  }
+  return 0;
+}
+
+int
+vdk__link_pwrite (struct vdk_link *l, const void *buf, uint64_t len,
+                  uint64_t off)
+{
+  if (vdk__link_begin_write (l) == -1)
+    return -1;
+  return for_extents (l, buf, len, off, false);
+}
+
+int
+vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off)
+{
+  if (vdk__link_begin_write (l) == -1)
+    return -1;
+  return for_extents (l, NULL, len, off, true);
+}
+
+int
+vdk__link_status (struct vdk_link *l, uint64_t off, uint64_t len,
+                  bool top_only, uint64_t *pnum, int *state, int *depth)
+{
+  struct vdk_extent *e = vdk__link_extent_at (l, off);
+  uint64_t host;
+
+  if (!e)
+    return vdk__err (EINVAL, "%s: offset %" PRIu64 " is past the end",
+                     l->path, off);
+  len = MIN (len, e->length - (off - e->start));
+  if (vdk__ext_map (e, off - e->start, len, pnum, state, &host) == -1)
+    return -1;
+  *depth = l->depth;
+  if (*state != VDK_BLOCK_HOLE)
+    return 0;
+  *depth = -1;
+  if (top_only)
+    return 0;
+  if (!l->parent || off >= l->parent->capacity) {
+    *depth = -1;
+    return 0;
+  }
+  return vdk__link_status (l->parent, off,
+                           MIN (*pnum, l->parent->capacity - off), false,
+                           pnum, state, depth);
+}

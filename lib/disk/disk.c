@@ -1,0 +1,142 @@
+/* The public disk calls: open, close, I/O, flush, block status.
+ *
+ * Each names itself for error messages, checks its range against the
+ * capacity with overflow-safe arithmetic, and hands over to the chain
+ * (disk/chain.c).  Byte I/O may start and end anywhere: the formats
+ * complete partial grains themselves, so no read-modify-write happens
+ * here. */
+#include <errno.h>
+
+#include "vdk-internal.h"
+
+VDK_API vdk_disk *
+vdk_open (const char *path, unsigned flags)
+{
+  vdk__set_call ("vdk_open");
+  if (!path || !*path) {
+    vdk__err (EINVAL, "no file name");
+    return NULL;
+  }
+  return vdk__disk_open (path, flags);
+}
+
+VDK_API int
+vdk_close (vdk_disk *disk)
+{
+  bool failed = false;
+  vdk__set_call ("vdk_close");
+  vdk__disk_free (disk, &failed);
+  return failed ? -1 : 0;
+}
+
+VDK_API uint64_t
+vdk_capacity (vdk_disk *disk)
+{
+  return disk ? disk->top->capacity : 0;
+}
+
+static int
+check_io (vdk_disk *disk, const void *buf, uint64_t count, uint64_t offset)
+{
+  uint64_t end;
+  if (!disk || (!buf && count))
+    return vdk__err (EINVAL, "no disk or buffer");
+  if (ADD_OVERFLOW (offset, count, &end) || end > disk->top->capacity)
+    return vdk__err (EINVAL, "%s: range %" PRIu64 "+%" PRIu64 " is beyond "
+                     "the end of the disk (%" PRIu64 " bytes)",
+                     disk->top->path, offset, count, disk->top->capacity);
+  return 0;
+}
+
+static int
+check_write (vdk_disk *disk)
+{
+  if (disk->flags & VDK_OPEN_READ_ONLY)
+    return vdk__err (EROFS, "%s: disk is opened read-only", disk->top->path);
+  return 0;
+}
+
+VDK_API int
+vdk_pread (vdk_disk *disk, void *buf, size_t count, uint64_t offset)
+{
+  vdk__set_call ("vdk_pread");
+  if (check_io (disk, buf, count, offset) == -1)
+    return -1;
+  return count ? vdk__link_pread (disk->top, buf, count, offset) : 0;
+}
+
+VDK_API int
+vdk_pwrite (vdk_disk *disk, const void *buf, size_t count, uint64_t offset)
+{
+  vdk__set_call ("vdk_pwrite");
+  if (check_io (disk, buf, count, offset) == -1 || check_write (disk) == -1)
+    return -1;
+  return count ? vdk__link_pwrite (disk->top, buf, count, offset) : 0;
+}
+
+static int
+sectors_to_bytes (uint64_t sector, uint64_t n, uint64_t *off, uint64_t *len)
+{
+  if (MUL_OVERFLOW (sector, (uint64_t) SECTOR, off)
+      || MUL_OVERFLOW (n, (uint64_t) SECTOR, len) || *len > SIZE_MAX)
+    return vdk__err (EINVAL, "sector range %" PRIu64 "+%" PRIu64
+                     " overflows", sector, n);
+  return 0;
+}
+
+VDK_API int
+vdk_read (vdk_disk *disk, uint64_t sector, uint64_t nsectors, void *buf)
+{
+  uint64_t off = 0, len = 0;
+  vdk__set_call ("vdk_read");
+  if (sectors_to_bytes (sector, nsectors, &off, &len) == -1
+      || check_io (disk, buf, len, off) == -1)
+    return -1;
+  return len ? vdk__link_pread (disk->top, buf, len, off) : 0;
+}
+
+VDK_API int
+vdk_write (vdk_disk *disk, uint64_t sector, uint64_t nsectors,
+           const void *buf)
+{
+  uint64_t off = 0, len = 0;
+  vdk__set_call ("vdk_write");
+  if (sectors_to_bytes (sector, nsectors, &off, &len) == -1
+      || check_io (disk, buf, len, off) == -1 || check_write (disk) == -1)
+    return -1;
+  return len ? vdk__link_pwrite (disk->top, buf, len, off) : 0;
+}
+
+VDK_API int
+vdk_zero (vdk_disk *disk, uint64_t offset, uint64_t count)
+{
+  vdk__set_call ("vdk_zero");
+  if (check_io (disk, "", count, offset) == -1 || check_write (disk) == -1)
+    return -1;
+  return count ? vdk__link_zero (disk->top, count, offset) : 0;
+}
+
+VDK_API int
+vdk_flush (vdk_disk *disk)
+{
+  vdk__set_call ("vdk_flush");
+  if (!disk)
+    return vdk__err (EINVAL, "no disk");
+  if (disk->flags & VDK_OPEN_READ_ONLY)
+    return 0;
+  return vdk__link_flush (disk->top);
+}
+
+VDK_API int
+vdk_block_status (vdk_disk *disk, uint64_t offset, uint64_t count,
+                  int top_only, uint64_t *len, int *state, int *depth)
+{
+  int dummy;
+  vdk__set_call ("vdk_block_status");
+  if (check_io (disk, "", count, offset) == -1)
+    return -1;
+  if (count == 0)
+    return vdk__err (EINVAL, "empty range");
+  return vdk__link_status (disk->top, offset, count, top_only != 0, len,
+                           state, depth ? depth : &dummy);
+}

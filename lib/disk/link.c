@@ -1,0 +1,378 @@
+/* Opening, closing and updating one link.
+ *
+ * A link is built from what vdk__probe found: a raw file becomes one
+ * FLAT extent over itself; a sparse file with an embedded descriptor
+ * uses that descriptor, with its (single) SPARSE extent bound to the
+ * opened file; a separate descriptor lists extent files that are
+ * resolved inside the descriptor's folder.
+ *
+ * Descriptor updates: a separate descriptor is replaced atomically (a
+ * temporary file in the same folder, fsync, rename, fsync of the
+ * folder); an embedded one is rewritten in place inside its reserved
+ * sectors, which is one write of at most a few KiB.
+ *
+ * The first write through a link (vdk__link_begin_write) sets the
+ * sparse extents' unclean-shutdown marks and gives the link a new CID:
+ * one descriptor update per open, not per write. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vdk-internal.h"
+
+static const struct vdk_extent_ops *
+ops_for_kind (int kind)
+{
+  switch (kind) {
+  case VDK_EXT_FLAT: case VDK_EXT_VMFS: return &vdk__flat_ops;
+  case VDK_EXT_SPARSE: return &vdk__sparse_ops;
+  case VDK_EXT_ZERO: return &vdk__zero_ops;
+  default: return NULL;
+  }
+}
+
+static int
+open_extent (struct vdk_link *l, struct vdk_extent *e,
+             const struct vdk_desc_extent *de, struct vdk_io *self,
+             unsigned flags)
+{
+  unsigned ioflags = 0;
+
+  e->ops = ops_for_kind (de->kind);
+  if (!e->ops)
+    return vdk__err (ENOTSUP, "%s: %s extents are not supported",
+                     l->path, vdk__ext_kind_name (de->kind));
+  if (de->kind == VDK_EXT_FLAT && de->has_offset)
+    e->file_offset = de->offset * SECTOR;
+  if (de->kind == VDK_EXT_ZERO || de->access == VDK_ACCESS_NOACCESS)
+    return 0;
+  if (self) {
+    e->io = self;
+    e->path = strdup (self->path);
+    return e->path ? 0 : vdk__err (ENOMEM, "out of memory");
+  }
+  if (!(e->path = vdk__path_resolve (l->dir, de->file, l->allow_external)))
+    return vdk__err_prefix ("%s", l->path);
+  if (l->readonly || de->access != VDK_ACCESS_RW)
+    ioflags |= VDK_IO_READONLY;
+  if (flags & VDK_OPEN_UNBUFFERED)
+    ioflags |= VDK_IO_DIRECT;
+  e->readonly = (ioflags & VDK_IO_READONLY) != 0;
+  if (!(e->io = vdk__io_open_file (e->path, ioflags)))
+    return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
+  return 0;
+}
+
+static int
+build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
+{
+  struct vdk_desc *d = l->desc;
+  uint64_t pos = 0;
+
+  if (d->nextents == 0)
+    return vdk__err (EINVAL, "%s: descriptor lists no extents", l->path);
+  if (self && (d->nextents != 1 || d->extents[0].kind != VDK_EXT_SPARSE))
+    return vdk__err (EINVAL, "%s: an embedded descriptor must list exactly "
+                     "one SPARSE extent (the file itself)", l->path);
+  if (!(l->extents = calloc (d->nextents, sizeof *l->extents)))
+    return vdk__err (ENOMEM, "out of memory");
+  for (size_t i = 0; i < d->nextents; i++) {
+    const struct vdk_desc_extent *de = &d->extents[i];
+    struct vdk_extent *e = &l->extents[i];
+    l->nextents++;
+    e->link = l, e->kind = de->kind, e->access = de->access;
+    e->start = pos;
+    e->length = de->sectors * SECTOR;    /* parser capped sectors */
+    e->readonly = l->readonly;
+    if (!(e->name = de->file ? strdup (de->file) : strdup ("")))
+      return vdk__err (ENOMEM, "out of memory");
+    if (ADD_OVERFLOW (pos, e->length, &pos) || pos > INT64_MAX)
+      return vdk__err (EINVAL, "%s: extent sizes add up past 2^63 bytes",
+                       l->path);
+    if (open_extent (l, e, de, self, flags) == -1)
+      return -1;
+    if (e->io && e->ops->open (e) == -1)
+      return vdk__err_prefix ("%s", l->path);
+  }
+  if (pos == 0)
+    return vdk__err (EINVAL, "%s: disk has a capacity of 0", l->path);
+  l->capacity = pos;
+  return 0;
+}
+
+static int
+load_descriptor (struct vdk_link *l, struct vdk_io *io, char kind,
+                 char **text)
+{
+  uint64_t size;
+
+  if (kind == 'K')
+    return vdk__sparse_read_desc (io, text);
+  if (vdk__io_size (io, &size) == -1)
+    return -1;
+  if (size > VDK_DESC_MAX)
+    return vdk__err (EINVAL, "%s: descriptor file is %" PRIu64 " bytes, "
+                     "more than the %u allowed", l->path, size, VDK_DESC_MAX);
+  if (!(*text = malloc (size + 1)))
+    return vdk__err (ENOMEM, "out of memory");
+  (*text)[size] = 0;
+  return vdk__io_pread (io, *text, size, 0);
+}
+
+/* A sparse file without an embedded descriptor: describe it. */
+static int
+synth_sparse_desc (struct vdk_link *l, struct vdk_io *io)
+{
+  uint8_t hb[512];
+  struct sparse_header h;
+  uint64_t size;
+  char msg[256];
+
+  if (vdk__io_size (io, &size) == -1 || vdk__io_pread (io, hb, 512, 0) == -1)
+    return -1;
+  if (vdk__sparse_header_decode (hb, size, &h, msg, sizeof msg) == -1)
+    return vdk__err (EINVAL, "%s: %s", l->path, msg);
+  if (!(l->desc = vdk__desc_new ())
+      || vdk__desc_set (l->desc, "version", "1", false) == -1
+      || vdk__desc_set (l->desc, "createType", "monolithicSparse", true) == -1
+      || vdk__desc_add_extent (l->desc, VDK_ACCESS_RW, h.capacity,
+                               VDK_EXT_SPARSE, vdk__path_base (l->path), 0,
+                               false) == -1)
+    return vdk__err (ENOMEM, "out of memory");
+  return 0;
+}
+
+static int
+open_vmdk (struct vdk_link *l, struct vdk_io *io, char kind, unsigned flags)
+{
+  CLEANUP_FREE char *text = NULL;
+  char msg[256];
+  const char *ct;
+
+  int r = load_descriptor (l, io, kind, &text);
+
+  if (kind == 'D')
+    vdk__io_close (io);          /* the descriptor is in memory now */
+  if (r == -1)
+    return -1;
+  if (kind == 'K' && !text) {
+    if (synth_sparse_desc (l, io) == -1)
+      return -1;
+  } else if (!(l->desc = vdk__desc_parse (text, strlen (text), msg,
+                                          sizeof msg)))
+    return vdk__err (EINVAL, "%s: %s", l->path, msg);
+  l->embedded = kind == 'K';
+  ct = vdk__desc_get (l->desc, "createType");
+  if (!ct)
+    return vdk__err (EINVAL, "%s: descriptor has no createType", l->path);
+  l->type = vdk__type_from_create_type (ct);
+  return build_extents (l, kind == 'K' ? io : NULL, flags);
+}
+
+static int
+open_raw (struct vdk_link *l, struct vdk_io *io)
+{
+  uint64_t size;
+  if (vdk__io_size (io, &size) == -1)
+    return -1;
+  l->type = VDK_TYPE_RAW;
+  if (!(l->extents = calloc (1, sizeof *l->extents)))
+    return vdk__err (ENOMEM, "out of memory");
+  l->nextents = 1;
+  l->extents[0] = (struct vdk_extent) {
+    .ops = &vdk__flat_ops, .link = l, .kind = VDK_EXT_FLAT,
+    .access = VDK_ACCESS_RW, .length = ROUND_UP (size, SECTOR),
+    .name = strdup (vdk__path_base (l->path)), .path = strdup (l->path),
+    .io = io, .readonly = l->readonly,
+  };
+  l->capacity = l->extents[0].length;
+  if (!l->extents[0].name || !l->extents[0].path)
+    return vdk__err (ENOMEM, "out of memory");
+  return 0;
+}
+
+static bool
+has_vmdk_suffix (const char *path)
+{
+  size_t n = strlen (path);
+  return n >= 5 && strcasecmp (path + n - 5, ".vmdk") == 0;
+}
+
+struct vdk_link *
+vdk__link_open (const char *path, unsigned flags)
+{
+  struct vdk_link *l = calloc (1, sizeof *l);
+  struct vdk_io *io = NULL;
+  char kind;
+  int r;
+
+  if (!l || !(l->path = strdup (path))) {
+    free (l);
+    vdk__err (ENOMEM, "out of memory");
+    return NULL;
+  }
+  pthread_mutex_init (&l->lock, NULL);
+  l->readonly = (flags & VDK_OPEN_READ_ONLY) != 0;
+  l->allow_external = (flags & VDK_OPEN_ALLOW_EXTERNAL) != 0;
+  if (!(l->dir = vdk__path_dir (path))
+      || !(io = vdk__io_open_file (path, l->readonly ? VDK_IO_READONLY : 0))
+      || vdk__probe (io, &kind) == -1)
+    goto fail;
+  if (kind == 'C') {
+    vdk__err (ENOTSUP, "%s: a COWD (vmfsSparse) extent: open its descriptor "
+              "instead", path);
+    goto fail;
+  }
+  if (kind == 'R' && has_vmdk_suffix (path)) {
+    vdk__err (EINVAL, "%s: not a VMDK file: no sparse header magic and no "
+              "descriptor (\"version=\" line)", path);
+    goto fail;
+  }
+  r = kind == 'R' ? open_raw (l, io) : open_vmdk (l, io, kind, flags);
+  if (kind == 'D' || (l->nextents > 0 && l->extents[0].io == io))
+    io = NULL;                  /* closed, or owned by the link */
+  if (r == -1)
+    goto fail;
+  return l;
+fail:
+  vdk__io_close (io);
+  vdk__link_close (l, NULL);
+  return NULL;
+}
+
+int
+vdk__link_flush (struct vdk_link *l)
+{
+  for (size_t i = 0; i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    if (!e->io || e->readonly)
+      continue;
+    if (e->ops->flush ? e->ops->flush (e) == -1
+        : vdk__io_flush (e->io) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+void
+vdk__link_close (struct vdk_link *l, bool *flush_failed)
+{
+  if (!l)
+    return;
+  if (!l->readonly && vdk__link_flush (l) == -1 && flush_failed)
+    *flush_failed = true;
+  for (size_t i = 0; i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    bool shared = i > 0 && e->io && e->io == l->extents[0].io;
+    if (e->ops && e->io)
+      e->ops->close (e);
+    if (!shared)
+      vdk__io_close (e->io);
+    free (e->name);
+    free (e->path);
+  }
+  free (l->extents);
+  vdk__desc_free (l->desc);
+  pthread_mutex_destroy (&l->lock);
+  free (l->path);
+  free (l->dir);
+  free (l);
+}
+
+struct vdk_extent *
+vdk__link_extent_at (struct vdk_link *l, uint64_t off)
+{
+  size_t lo = 0, hi = l->nextents;
+  while (lo < hi) {                 /* extents are sorted by start */
+    size_t mid = lo + (hi - lo) / 2;
+    struct vdk_extent *e = &l->extents[mid];
+    if (off < e->start)
+      hi = mid;
+    else if (off >= e->start + e->length)
+      lo = mid + 1;
+    else
+      return e;
+  }
+  return NULL;
+}
+
+static int
+replace_file (const char *path, const char *text)
+{
+  size_t n = strlen (path) + 16, len = strlen (text);
+  CLEANUP_FREE char *tmp = malloc (n);
+  CLEANUP_FREE char *dir = vdk__path_dir (path);
+  int fd, dfd;
+
+  if (!tmp || !dir)
+    return vdk__err (ENOMEM, "out of memory");
+  snprintf (tmp, n, "%s.tmpXXXXXX", path);
+  if ((fd = mkstemp (tmp)) == -1)
+    return vdk__err (errno, "%s: cannot create temporary file: %s", path,
+                     strerror (errno));
+  if (fchmod (fd, 0644) == -1 || write (fd, text, len) != (ssize_t) len
+      || fsync (fd) == -1) {
+    int e = errno;
+    close (fd);
+    unlink (tmp);
+    return vdk__err (e, "%s: cannot write descriptor: %s", path, strerror (e));
+  }
+  close (fd);
+  if (rename (tmp, path) == -1) {
+    int e = errno;
+    unlink (tmp);
+    return vdk__err (e, "%s: cannot replace descriptor: %s", path,
+                     strerror (e));
+  }
+  if ((dfd = open (dir, O_RDONLY | O_DIRECTORY)) >= 0) {
+    fsync (dfd);
+    close (dfd);
+  }
+  return 0;
+}
+
+int
+vdk__link_write_desc (struct vdk_link *l)
+{
+  CLEANUP_FREE char *text = NULL;
+  if (l->type == VDK_TYPE_RAW)
+    return vdk__err (ENOTSUP, "%s: raw disks have no descriptor", l->path);
+  if (l->readonly)
+    return vdk__err (EROFS, "%s: disk is opened read-only", l->path);
+  if (!(text = vdk__desc_format (l->desc)))
+    return vdk__err (ENOMEM, "out of memory");
+  if (l->embedded)
+    return vdk__sparse_write_desc (l->extents[0].io, text);
+  return replace_file (l->path, text);
+}
+
+int
+vdk__link_begin_write (struct vdk_link *l)
+{
+  SCOPED_LOCK (&l->lock);
+  uint32_t old, cid;
+
+  if (l->began_write)
+    return 0;
+  if (l->readonly)
+    return vdk__err (EROFS, "%s: disk is opened read-only", l->path);
+  for (size_t i = 0; i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    if (e->io && e->ops->begin_write && e->access == VDK_ACCESS_RW
+        && e->ops->begin_write (e) == -1)
+      return -1;
+  }
+  if (l->desc) {
+    old = vdk__desc_cid (l->desc, "CID");
+    do
+      cid = vdk__random32 ();
+    while (cid == old || cid >= 0xfffffffeu);
+    vdk__desc_set_cid (l->desc, "CID", cid);
+    if (vdk__link_write_desc (l) == -1)
+      return -1;
+  }
+  l->began_write = true;
+  return 0;
+}

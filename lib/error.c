@@ -1,0 +1,141 @@
+/* Thread-local errors and the log sinks.
+ *
+ * Every public call names itself with vdk__set_call() on entry; lower
+ * layers report with vdk__err(), which formats "CALL: message" into a
+ * thread-local buffer and records an errno value.  Context is added on
+ * the way up with vdk__err_prefix() ("base.vmdk: grain table ...").
+ * The library never prints by itself: vdk__info/vdk__warn go to the
+ * sinks given to vdk_init, which default to stderr. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+#include "vdk-internal.h"
+
+static __thread char err_msg[2048];
+static __thread int err_num;
+static __thread const char *err_call;
+
+static void
+default_sink (const char *fmt, va_list ap)
+{
+  vfprintf (stderr, fmt, ap);
+  fputc ('\n', stderr);
+}
+
+static vdk_log_fn info_sink = default_sink;
+static vdk_log_fn warn_sink = default_sink;
+static vdk_log_fn panic_sink = default_sink;
+
+VDK_API int
+vdk_init (vdk_log_fn info, vdk_log_fn warning, vdk_log_fn panic)
+{
+  info_sink = info ? info : default_sink;
+  warn_sink = warning ? warning : default_sink;
+  panic_sink = panic ? panic : default_sink;
+  return 0;
+}
+
+VDK_API void
+vdk_exit (void)
+{
+  info_sink = warn_sink = panic_sink = default_sink;
+}
+
+VDK_API const char *
+vdk_last_error (void)
+{
+  return err_msg[0] ? err_msg : "no error";
+}
+
+VDK_API int
+vdk_last_errno (void)
+{
+  return err_num;
+}
+
+VDK_API const char *
+vdk_version (void)
+{
+  return VDK_VERSION_STRING;
+}
+
+void
+vdk__set_call (const char *call)
+{
+  err_call = call;
+  err_msg[0] = 0;
+  err_num = 0;
+}
+
+int
+vdk__err (int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  int n = 0;
+
+  if (err_call)
+    n = snprintf (err_msg, sizeof err_msg, "%s: ", err_call);
+  va_start (ap, fmt);
+  vsnprintf (err_msg + n, sizeof err_msg - n, fmt, ap);
+  va_end (ap);
+  err_num = errnum ? errnum : EIO;
+  errno = err_num;
+  return -1;
+}
+
+int
+vdk__err_prefix (const char *fmt, ...)
+{
+  char prefix[1024], rest[sizeof err_msg];
+  const char *body = err_msg;
+  size_t clen = err_call ? strlen (err_call) + 2 : 0;
+  va_list ap;
+
+  if (clen && strncmp (err_msg, err_call, clen - 2) == 0)
+    body = err_msg + clen;
+  snprintf (rest, sizeof rest, "%s", body);
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  snprintf (err_msg, sizeof err_msg, "%s%s%.1000s: %.1000s",
+            err_call ? err_call : "", err_call ? ": " : "", prefix, rest);
+  if (!err_num)
+    err_num = EIO;
+  errno = err_num;
+  return -1;
+}
+
+static void
+call_sink (vdk_log_fn sink, const char *fmt, va_list ap)
+{
+  sink (fmt, ap);
+}
+
+void
+vdk__info (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  call_sink (info_sink, fmt, ap);
+  va_end (ap);
+}
+
+void
+vdk__warn (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  call_sink (warn_sink, fmt, ap);
+  va_end (ap);
+}
+
+uint32_t
+vdk__random32 (void)
+{
+  uint32_t v;
+  if (getrandom (&v, sizeof v, 0) != sizeof v)
+    v = (uint32_t) rand () ^ ((uint32_t) rand () << 16);
+  return v;
+}

@@ -1,0 +1,445 @@
+/* Creating disks: raw, monolithic and split, sparse and flat; children.
+ *
+ * Facts (vmdk_format.md §1.4, §1.8, §2.4):
+ * - twoGbMaxExtent* split at 4192256 sectors (2047 MiB), as VMware and
+ *   VirtualBox do; names are NAME-s001.vmdk / NAME-f001.vmdk, flat data
+ *   of monolithicFlat is NAME-flat.vmdk.
+ * - Geometry as VMware computes it: IDE 16 heads x 63 sectors with
+ *   cylinders capped at 16383; SCSI 255 x 63 (cylinders at least 1).
+ * - A new sparse extent preallocates all its grain tables (both copies)
+ *   as VMware does; they stay holes in the host file until written.
+ * - A child is a monolithicSparse link whose descriptor records
+ *   parentCID = the parent's CID and a parentFileNameHint relative to
+ *   the child's folder.
+ * Every file a failed create made is removed again. */
+#include <errno.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vdk-internal.h"
+
+#define SPLIT_SECTORS 4192256u
+#define MAX_SPARSE_SECTORS ((uint64_t) UINT32_MAX * 128 / 2) /* ~2 TiB */
+
+uint64_t
+vdk__split_extent_sectors (void)
+{
+  return SPLIT_SECTORS;
+}
+
+static const char *const adapters[VDK_ADAPTER_COUNT_] = {
+  "ide", "buslogic", "lsilogic", "pvscsi", "legacyESX",
+};
+
+VDK_API const char *
+vdk_adapter_name (int adapter)
+{
+  return adapter >= 0 && adapter < VDK_ADAPTER_COUNT_ ? adapters[adapter]
+    : NULL;
+}
+
+VDK_API int
+vdk_adapter_from_name (const char *name)
+{
+  for (int i = 0; name && i < VDK_ADAPTER_COUNT_; i++)
+    if (strcasecmp (name, adapters[i]) == 0)
+      return i;
+  return -1;
+}
+
+VDK_API struct vdk_geometry
+vdk_geometry_for (uint64_t capacity, int adapter)
+{
+  struct vdk_geometry g = { 0, 16, 63 };
+  uint64_t c;
+  if (adapter != VDK_ADAPTER_IDE)
+    g.heads = 255;
+  c = capacity / ((uint64_t) g.heads * g.sectors);
+  if (adapter == VDK_ADAPTER_IDE && c > 16383)
+    c = 16383;
+  if (c > UINT32_MAX)
+    c = UINT32_MAX;
+  g.cylinders = c ? (uint32_t) c : 1;
+  return g;
+}
+
+/* "dir/name.vmdk" -> "name" */
+static char *
+stem_of (const char *path)
+{
+  const char *b = vdk__path_base (path);
+  size_t n = strlen (b);
+  if (n > 5 && strcasecmp (b + n - 5, ".vmdk") == 0)
+    n -= 5;
+  return strndup (b, n);
+}
+
+static char *
+sibling (const char *path, const char *name)
+{
+  const char *b = vdk__path_base (path);
+  size_t dl = (size_t) (b - path), n = dl + strlen (name) + 1;
+  char *p = malloc (n);
+  if (p) {
+    memcpy (p, path, dl);
+    strcpy (p + dl, name);
+  }
+  return p;
+}
+
+static void
+random_uuid (char out[48])
+{
+  uint8_t u[16];
+  for (int i = 0; i < 16; i += 4) {
+    uint32_t r = vdk__random32 ();
+    memcpy (u + i, &r, 4);
+  }
+  snprintf (out, 48, "%02x %02x %02x %02x %02x %02x %02x %02x-%02x %02x %02x "
+            "%02x %02x %02x %02x %02x", u[0], u[1], u[2], u[3], u[4], u[5],
+            u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+static uint32_t
+new_cid (void)
+{
+  uint32_t c;
+  do
+    c = vdk__random32 ();
+  while (c >= 0xfffffffeu);
+  return c;
+}
+
+/* The header and DDB of a new descriptor (extents added by caller). */
+static struct vdk_desc *
+new_desc (int type, const struct vdk_create_params *p)
+{
+  struct vdk_desc *d = vdk__desc_new ();
+  struct vdk_geometry g = vdk_geometry_for (p->capacity / SECTOR, p->adapter);
+  char num[32], uuid[48];
+  int r = 0;
+
+  if (!d)
+    return NULL;
+  r |= vdk__desc_set (d, "version", "1", false);
+  vdk__desc_set_cid (d, "CID", new_cid ());
+  r |= vdk__desc_set (d, "parentCID", "ffffffff", false);
+  r |= vdk__desc_set (d, "createType", vdk_type_name (type), true);
+  r |= vdk__desc_set (d, "ddb.adapterType", adapters[p->adapter], true);
+  snprintf (num, sizeof num, "%" PRIu32, g.cylinders);
+  r |= vdk__desc_set (d, "ddb.geometry.cylinders", num, true);
+  snprintf (num, sizeof num, "%" PRIu32, g.heads);
+  r |= vdk__desc_set (d, "ddb.geometry.heads", num, true);
+  snprintf (num, sizeof num, "%" PRIu32, g.sectors);
+  r |= vdk__desc_set (d, "ddb.geometry.sectors", num, true);
+  random_uuid (uuid);
+  r |= vdk__desc_set (d, "ddb.uuid", uuid, true);
+  snprintf (num, sizeof num, "%" PRIu32, p->hw_version ? p->hw_version : 4);
+  r |= vdk__desc_set (d, "ddb.virtualHWVersion", num, true);
+  if (r) {
+    vdk__desc_free (d);
+    return NULL;
+  }
+  return d;
+}
+
+/* Files made so far, removed if the create fails. */
+struct made {
+  char *paths[1100];
+  size_t n;
+};
+
+static struct vdk_io *
+make_file (struct made *m, const char *path)
+{
+  struct vdk_io *io = vdk__io_open_file (path, VDK_IO_CREATE);
+  if (io && m->n < ARRAY_SIZE (m->paths))
+    m->paths[m->n++] = strdup (path);
+  return io;
+}
+
+static void
+made_finish (struct made *m, bool failed)
+{
+  for (size_t i = 0; i < m->n; i++) {
+    if (failed && m->paths[i])
+      unlink (m->paths[i]);
+    free (m->paths[i]);
+  }
+}
+
+static int
+create_raw (struct made *m, const char *path, uint64_t capacity)
+{
+  struct vdk_io *io = make_file (m, path);
+  int r = io ? vdk__io_truncate (io, capacity) : -1;
+  vdk__io_close (io);
+  return r;
+}
+
+/* One data file of a flat or split disk. */
+static int
+create_data_file (struct made *m, const char *path, bool sparse,
+                  uint64_t sectors, const struct vdk_create_params *p)
+{
+  struct vdk_io *io = make_file (m, path);
+  int r;
+  if (!io)
+    return -1;
+  if (sparse)
+    r = vdk__sparse_create (io, sectors, p->grain_sectors,
+                            (p->flags & VDK_CREATE_ZEROED_GRAIN) != 0, NULL);
+  else
+    r = vdk__io_truncate (io, sectors * SECTOR);
+  if (r == 0)
+    r = vdk__io_flush (io);
+  vdk__io_close (io);
+  return r;
+}
+
+static int
+write_new_desc (struct made *m, const char *path, struct vdk_desc *d)
+{
+  CLEANUP_FREE char *text = vdk__desc_format (d);
+  struct vdk_io *io;
+  int r;
+  if (!text)
+    return vdk__err (ENOMEM, "out of memory");
+  if (!(io = make_file (m, path)))
+    return -1;
+  r = vdk__io_pwrite (io, text, strlen (text), 0);
+  if (r == 0)
+    r = vdk__io_flush (io);
+  vdk__io_close (io);
+  return r;
+}
+
+static int
+create_monolithic_sparse (struct made *m, const char *path,
+                          struct vdk_desc *d,
+                          const struct vdk_create_params *p)
+{
+  CLEANUP_FREE char *text = NULL;
+  struct vdk_io *io;
+  int r;
+
+  if (vdk__desc_add_extent (d, VDK_ACCESS_RW, p->capacity / SECTOR,
+                            VDK_EXT_SPARSE, vdk__path_base (path), 0,
+                            false) == -1
+      || !(text = vdk__desc_format (d)))
+    return vdk__err (ENOMEM, "out of memory");
+  if (!(io = make_file (m, path)))
+    return -1;
+  r = vdk__sparse_create (io, p->capacity / SECTOR, p->grain_sectors,
+                          (p->flags & VDK_CREATE_ZEROED_GRAIN) != 0, text);
+  if (r == 0)
+    r = vdk__io_flush (io);
+  vdk__io_close (io);
+  return r;
+}
+
+/* monolithicFlat, vmfs, twoGbMaxExtent*: data files + descriptor. */
+static int
+create_with_extents (struct made *m, const char *path, int type,
+                     struct vdk_desc *d, const struct vdk_create_params *p)
+{
+  bool split = type == VDK_TYPE_SPLIT_SPARSE || type == VDK_TYPE_SPLIT_FLAT;
+  bool sparse = type == VDK_TYPE_SPLIT_SPARSE;
+  uint64_t total = p->capacity / SECTOR, each = split ? SPLIT_SECTORS : total;
+  int kind = sparse ? VDK_EXT_SPARSE
+    : type == VDK_TYPE_VMFS || type == VDK_TYPE_VMFS_THIN ? VDK_EXT_VMFS
+    : VDK_EXT_FLAT;
+  CLEANUP_FREE char *stem = stem_of (path);
+
+  if (!stem)
+    return vdk__err (ENOMEM, "out of memory");
+  for (uint64_t i = 0, done = 0; done < total; i++) {
+    uint64_t n = MIN (each, total - done);
+    char name[4096];
+    CLEANUP_FREE char *fp = NULL;
+    if (split)
+      snprintf (name, sizeof name, "%s-%c%03" PRIu64 ".vmdk", stem,
+                sparse ? 's' : 'f', i + 1);
+    else
+      snprintf (name, sizeof name, "%s-flat.vmdk", stem);
+    if (!(fp = sibling (path, name)))
+      return vdk__err (ENOMEM, "out of memory");
+    if (create_data_file (m, fp, sparse, n, p) == -1
+        || vdk__desc_add_extent (d, VDK_ACCESS_RW, n, kind, name, 0,
+                                 kind == VDK_EXT_FLAT) == -1)
+      return -1;
+    done += n;
+  }
+  if (type == VDK_TYPE_VMFS_THIN
+      && vdk__desc_set (d, "ddb.thinProvisioned", "1", true) == -1)
+    return vdk__err (ENOMEM, "out of memory");
+  return write_new_desc (m, path, d);
+}
+
+static int
+check_params (const char *path, const struct vdk_create_params *p)
+{
+  struct stat st;
+  if (!p || p->version < 1)
+    return vdk__err (EINVAL, "missing or unversioned create parameters");
+  if (p->capacity == 0 || p->capacity % SECTOR
+      || p->capacity > (uint64_t) INT64_MAX)
+    return vdk__err (EINVAL, "%s: capacity %" PRIu64 " is not a positive "
+                     "multiple of 512", path, p->capacity);
+  if (p->adapter < 0 || p->adapter >= VDK_ADAPTER_COUNT_)
+    return vdk__err (EINVAL, "%s: unknown adapter type %d", path, p->adapter);
+  if (p->grain_sectors && (!IS_POWER_OF_2 (p->grain_sectors)
+                           || p->grain_sectors < 8
+                           || p->grain_sectors > 0x200000u))
+    return vdk__err (EINVAL, "%s: grain size %" PRIu32 " is not a power of "
+                     "two between 8 and 2097152 sectors", path,
+                     p->grain_sectors);
+  if (p->type == VDK_TYPE_MONOLITHIC_SPARSE
+      && p->capacity / SECTOR > MAX_SPARSE_SECTORS)
+    return vdk__err (EFBIG, "%s: a monolithicSparse disk holds at most %"
+                     PRIu64 " sectors; use twoGbMaxExtentSparse", path,
+                     MAX_SPARSE_SECTORS);
+  if (lstat (path, &st) == 0)
+    return vdk__err (EEXIST, "%s: file exists", path);
+  return 0;
+}
+
+VDK_API int
+vdk_create (const char *path, const struct vdk_create_params *params)
+{
+  struct vdk_create_params p;
+  struct made m = { .n = 0 };
+  struct vdk_desc *d = NULL;
+  int r;
+
+  vdk__set_call ("vdk_create");
+  if (!path || check_params (path, params) == -1)
+    return path ? -1 : vdk__err (EINVAL, "no file name");
+  p = *params;
+  if (!p.grain_sectors)
+    p.grain_sectors = 128;
+  switch (p.type) {
+  case VDK_TYPE_RAW:
+    r = create_raw (&m, path, p.capacity);
+    break;
+  case VDK_TYPE_MONOLITHIC_SPARSE: case VDK_TYPE_MONOLITHIC_FLAT:
+  case VDK_TYPE_SPLIT_SPARSE: case VDK_TYPE_SPLIT_FLAT:
+  case VDK_TYPE_VMFS: case VDK_TYPE_VMFS_THIN:
+    if (!(d = new_desc (p.type, &p))) {
+      r = vdk__err (ENOMEM, "out of memory");
+      break;
+    }
+    r = p.type == VDK_TYPE_MONOLITHIC_SPARSE
+      ? create_monolithic_sparse (&m, path, d, &p)
+      : create_with_extents (&m, path, p.type, d, &p);
+    break;
+  default:
+    r = vdk__err (ENOTSUP, "%s: cannot create disks of type %s", path,
+                  vdk_type_name (p.type) ? vdk_type_name (p.type) : "?");
+  }
+  vdk__desc_free (d);
+  made_finish (&m, r == -1);
+  return r;
+}
+
+/* ---- children ---- */
+
+static struct vdk_desc *
+child_desc (struct vdk_link *parent, const char *child_path)
+{
+  static const char *const copy_keys[] = {
+    "ddb.adapterType", "ddb.geometry.cylinders", "ddb.geometry.heads",
+    "ddb.geometry.sectors", "ddb.virtualHWVersion",
+  };
+  struct vdk_desc *d = vdk__desc_new ();
+  CLEANUP_FREE char *cdir = vdk__path_dir (child_path);
+  CLEANUP_FREE char *ppath = realpath (parent->path, NULL);
+  CLEANUP_FREE char *hint = NULL;
+  int r = 0;
+
+  if (!d || !cdir || !ppath || !(hint = vdk__path_relative (cdir, ppath))) {
+    vdk__desc_free (d);
+    return NULL;
+  }
+  r |= vdk__desc_set (d, "version", "1", false);
+  vdk__desc_set_cid (d, "CID", new_cid ());
+  vdk__desc_set_cid (d, "parentCID", parent->desc
+                     ? vdk__desc_cid (parent->desc, "CID") : UINT32_MAX);
+  r |= vdk__desc_set (d, "createType", "monolithicSparse", true);
+  r |= vdk__desc_set (d, "parentFileNameHint", hint, true);
+  for (size_t i = 0; parent->desc && i < ARRAY_SIZE (copy_keys); i++) {
+    const char *v = vdk__desc_get (parent->desc, copy_keys[i]);
+    if (v)
+      r |= vdk__desc_set (d, copy_keys[i], v, true);
+  }
+  if (r) {
+    vdk__desc_free (d);
+    return NULL;
+  }
+  return d;
+}
+
+static int
+create_child_of_link (struct vdk_link *parent, const char *child_path,
+                      int type)
+{
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  struct made m = { .n = 0 };
+  struct vdk_desc *d;
+  struct stat st;
+  int r;
+
+  if (type != 0 && type != VDK_TYPE_MONOLITHIC_SPARSE)
+    return vdk__err (ENOTSUP, "%s: children of type %s are not supported",
+                     child_path, vdk_type_name (type) ? vdk_type_name (type)
+                     : "?");
+  if (parent->type == VDK_TYPE_RAW)
+    return vdk__err (ENOTSUP, "%s: a raw image cannot be a parent (it has "
+                     "no CID); convert it to VMDK first", parent->path);
+  if (lstat (child_path, &st) == 0)
+    return vdk__err (EEXIST, "%s: file exists", child_path);
+  if (!(d = child_desc (parent, child_path)))
+    return vdk__err (errno ? errno : ENOMEM, "%s: cannot build descriptor",
+                     child_path);
+  p.capacity = parent->capacity;
+  p.grain_sectors = 128;
+  r = create_monolithic_sparse (&m, child_path, d, &p);
+  vdk__desc_free (d);
+  made_finish (&m, r == -1);
+  return r;
+}
+
+VDK_API int
+vdk_create_child (vdk_disk *parent, const char *child_path, int type)
+{
+  vdk__set_call ("vdk_create_child");
+  if (!parent || !child_path)
+    return vdk__err (EINVAL, "no parent or child name");
+  if (!parent->top->readonly && vdk__link_flush (parent->top) == -1)
+    return -1;
+  if (create_child_of_link (parent->top, child_path, type) == -1)
+    return -1;
+  /* A later write through the parent handle must change its CID again,
+   * so that the new child notices. */
+  parent->top->began_write = false;
+  return 0;
+}
+
+VDK_API int
+vdk_create_child_path (const char *parent_path, const char *child_path,
+                       int type, unsigned open_flags)
+{
+  vdk_disk *p;
+  int r;
+
+  vdk__set_call ("vdk_create_child");
+  p = vdk__disk_open (parent_path ? parent_path : "",
+                      (open_flags | VDK_OPEN_READ_ONLY));
+  if (!p)
+    return -1;
+  r = create_child_of_link (p->top, child_path, type);
+  vdk__disk_free (p, NULL);
+  return r;
+}

@@ -1,0 +1,183 @@
+/* Whole-link file operations: unlink and rename.
+ *
+ * Both open the link alone (read-only, no parents) to learn its files:
+ * the descriptor and the extent files it names, confined to its folder.
+ * rename moves each extent file to the new folder under a new name
+ * (the old stem replaced by the new one: a-s001.vmdk -> b-s001.vmdk),
+ * then writes the descriptor with the new names atomically at the new
+ * place and removes the old one.  An embedded descriptor (monolithic
+ * sparse, streamOptimized) is updated in place after the file moved.
+ * Children that name the renamed link in their parentFileNameHint must
+ * be re-attached, as with vmware-vdiskmanager -n. */
+#include <errno.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vdk-internal.h"
+
+VDK_API int
+vdk_unlink (const char *path)
+{
+  struct vdk_link *l;
+  int r = 0;
+
+  vdk__set_call ("vdk_unlink");
+  if (!path || !(l = vdk__link_open (path, VDK_OPEN_READ_ONLY)))
+    return path ? -1 : vdk__err (EINVAL, "no file name");
+  for (size_t i = 0; i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    if (e->path && !(l->embedded && i == 0) && l->type != VDK_TYPE_RAW
+        && unlink (e->path) == -1 && errno != ENOENT)
+      r = vdk__err (errno, "%s: %s", e->path, strerror (errno));
+  }
+  vdk__link_close (l, NULL);
+  if (r == 0 && unlink (path) == -1)
+    r = vdk__err (errno, "%s: %s", path, strerror (errno));
+  return r;
+}
+
+static char *
+stem_of (const char *path)
+{
+  const char *b = vdk__path_base (path);
+  size_t n = strlen (b);
+  if (n > 5 && strcasecmp (b + n - 5, ".vmdk") == 0)
+    n -= 5;
+  return strndup (b, n);
+}
+
+/* New name for an extent file: old stem prefix swapped for the new. */
+static char *
+new_extent_name (const char *name, const char *ostem, const char *nstem)
+{
+  const char *b = vdk__path_base (name);
+  size_t ol = strlen (ostem), n;
+  char *out;
+  if (strncmp (b, ostem, ol) != 0)
+    return strdup (b);
+  n = strlen (nstem) + strlen (b + ol) + 1;
+  if ((out = malloc (n)))
+    snprintf (out, n, "%s%s", nstem, b + ol);
+  return out;
+}
+
+static char *
+in_dir (const char *dir, const char *name)
+{
+  size_t n = strlen (dir) + strlen (name) + 2;
+  char *p = malloc (n);
+  if (p)
+    snprintf (p, n, "%s/%s", dir, name);
+  return p;
+}
+
+/* Plan every move first, so nothing moves if any target exists. */
+struct move { char *from, *to, *name; };
+
+static int
+plan_moves (struct vdk_link *l, const char *dst, struct move *mv)
+{
+  CLEANUP_FREE char *ostem = stem_of (l->path), *nstem = stem_of (dst);
+  CLEANUP_FREE char *ndir = vdk__path_dir (dst);
+  struct stat st;
+
+  if (!ostem || !nstem || !ndir)
+    return -1;
+  for (size_t i = 0; i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    if (!e->path || l->embedded)
+      continue;
+    mv[i].from = strdup (e->path);
+    mv[i].name = new_extent_name (e->name, ostem, nstem);
+    mv[i].to = mv[i].name ? in_dir (ndir, mv[i].name) : NULL;
+    if (!mv[i].from || !mv[i].to)
+      return vdk__err (ENOMEM, "out of memory");
+    if (lstat (mv[i].to, &st) == 0 && strcmp (mv[i].to, mv[i].from) != 0)
+      return vdk__err (EEXIST, "%s: file exists", mv[i].to);
+  }
+  return 0;
+}
+
+static int
+do_moves (struct vdk_link *l, struct move *mv)
+{
+  for (size_t i = 0; i < l->nextents; i++) {
+    if (!mv[i].from)
+      continue;
+    if (rename (mv[i].from, mv[i].to) == -1) {
+      int e = errno;
+      vdk__err (e, "%s -> %s: %s%s", mv[i].from, mv[i].to, strerror (e),
+                e == EXDEV ? " (use convert to copy across file systems)"
+                : "");
+      for (size_t j = 0; j < i; j++)    /* undo what moved */
+        if (mv[j].from)
+          rename (mv[j].to, mv[j].from);
+      return -1;
+    }
+    free (l->desc->extents[i].file);
+    l->desc->extents[i].file = strdup (mv[i].name);
+  }
+  return 0;
+}
+
+static int
+rename_link (struct vdk_link *l, const char *src, const char *dst)
+{
+  struct move *mv = calloc (l->nextents, sizeof *mv);
+  int r = -1;
+
+  if (!mv)
+    return vdk__err (ENOMEM, "out of memory");
+  if (plan_moves (l, dst, mv) == -1 || do_moves (l, mv) == -1)
+    goto out;
+  if (l->embedded) {
+    free (l->desc->extents[0].file);
+    l->desc->extents[0].file = strdup (vdk__path_base (dst));
+    if (rename (src, dst) == -1) {
+      r = vdk__err (errno, "%s -> %s: %s", src, dst, strerror (errno));
+      goto out;
+    }
+    r = vdk__link_write_desc (l);
+    goto out;
+  }
+  free (l->path);
+  l->path = strdup (dst);
+  r = vdk__link_write_desc (l);
+  if (r == 0 && unlink (src) == -1)
+    r = vdk__err (errno, "%s: %s", src, strerror (errno));
+out:
+  for (size_t i = 0; i < l->nextents; i++) {
+    free (mv[i].from);
+    free (mv[i].to);
+    free (mv[i].name);
+  }
+  free (mv);
+  return r;
+}
+
+VDK_API int
+vdk_rename (const char *src, const char *dst)
+{
+  struct vdk_link *l;
+  struct stat st;
+  int r;
+
+  vdk__set_call ("vdk_rename");
+  if (!src || !dst)
+    return vdk__err (EINVAL, "no file name");
+  if (lstat (dst, &st) == 0)
+    return vdk__err (EEXIST, "%s: file exists", dst);
+  if (!(l = vdk__link_open (src, VDK_OPEN_SINGLE_LINK)))
+    return -1;
+  if (l->type == VDK_TYPE_RAW) {
+    vdk__link_close (l, NULL);
+    if (rename (src, dst) == -1)
+      return vdk__err (errno, "%s -> %s: %s", src, dst, strerror (errno));
+    return 0;
+  }
+  r = rename_link (l, src, dst);
+  vdk__link_close (l, NULL);
+  return r;
+}

@@ -1,0 +1,220 @@
+/* Information about an open disk, and its DDB metadata.
+ *
+ * Info comes from the top link's descriptor (geometry, adapter, CIDs,
+ * uuid) and its extents; the link count from the open chain.  Metadata
+ * calls read and write the top link's ddb.* entries; a set rewrites the
+ * descriptor at once (atomically for a separate descriptor file). */
+#include <errno.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "vdk-internal.h"
+
+static uint32_t
+ddb_u32 (const struct vdk_desc *d, const char *key)
+{
+  const char *v = d ? vdk__desc_get (d, key) : NULL;
+  unsigned long long n = v ? strtoull (v, NULL, 10) : 0;
+  return n > UINT32_MAX ? 0 : (uint32_t) n;
+}
+
+static char *
+dup_or_null (const char *s)
+{
+  return s ? strdup (s) : NULL;
+}
+
+static int
+fill_extents (struct vdk_link *l, struct vdk_info *in)
+{
+  in->extents = calloc (l->nextents, sizeof *in->extents);
+  if (!in->extents)
+    return -1;
+  in->num_extents = l->nextents;
+  for (size_t i = 0; i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    struct vdk_extent_info *x = &in->extents[i];
+    x->type = vdk__ext_kind_name (e->kind);
+    x->access = vdk__access_name (e->access);
+    x->sectors = e->length / SECTOR;
+    x->offset = e->file_offset / SECTOR;
+    if (e->kind != VDK_EXT_ZERO) {
+      x->file = strdup (e->name);
+      x->path = dup_or_null (e->path);
+      if (!x->file)
+        return -1;
+    }
+  }
+  return 0;
+}
+
+static void
+fill_grain (struct vdk_link *l, struct vdk_info *in)
+{
+  for (size_t i = 0; i < l->nextents; i++) {
+    uint8_t hb[512];
+    struct sparse_header h;
+    uint64_t size;
+    char msg[128];
+    struct vdk_extent *e = &l->extents[i];
+    if (e->kind != VDK_EXT_SPARSE || !e->io)
+      continue;
+    if (vdk__io_size (e->io, &size) == 0
+        && vdk__io_pread (e->io, hb, 512, 0) == 0
+        && vdk__sparse_header_decode (hb, size, &h, msg, sizeof msg) == 0)
+      in->grain_sectors = (uint32_t) h.grain_size;
+    return;
+  }
+}
+
+VDK_API int
+vdk_get_info (vdk_disk *disk, struct vdk_info **out)
+{
+  struct vdk_info *in;
+  struct vdk_link *l;
+  const struct vdk_desc *d;
+  const char *a;
+
+  vdk__set_call ("vdk_get_info");
+  if (!disk || !out)
+    return vdk__err (EINVAL, "no disk");
+  l = disk->top, d = l->desc;
+  if (!(in = calloc (1, sizeof *in)))
+    return vdk__err (ENOMEM, "out of memory");
+  in->type = l->type;
+  in->create_type = d ? vdk__desc_get (d, "createType") : "raw";
+  in->capacity = l->capacity;
+  a = d ? vdk__desc_get (d, "ddb.adapterType") : NULL;
+  in->adapter = a ? vdk_adapter_from_name (a) : -1;
+  in->hw_version = ddb_u32 (d, "ddb.virtualHWVersion");
+  in->physical.cylinders = ddb_u32 (d, "ddb.geometry.cylinders");
+  in->physical.heads = ddb_u32 (d, "ddb.geometry.heads");
+  in->physical.sectors = ddb_u32 (d, "ddb.geometry.sectors");
+  in->bios.cylinders = ddb_u32 (d, "ddb.geometry.biosCylinders");
+  in->bios.heads = ddb_u32 (d, "ddb.geometry.biosHeads");
+  in->bios.sectors = ddb_u32 (d, "ddb.geometry.biosSectors");
+  in->links = disk->nlinks;
+  in->cid = d ? vdk__desc_cid (d, "CID") : UINT32_MAX;
+  in->parent_cid = d ? vdk__desc_cid (d, "parentCID") : UINT32_MAX;
+  in->parent_hint = d ? dup_or_null (vdk__desc_get (d, "parentFileNameHint"))
+    : NULL;
+  in->has_parent = in->parent_hint != NULL;
+  in->uuid = d ? dup_or_null (vdk__desc_get (d, "ddb.uuid")) : NULL;
+  fill_grain (l, in);
+  if (fill_extents (l, in) == -1) {
+    vdk_free_info (in);
+    return vdk__err (ENOMEM, "out of memory");
+  }
+  *out = in;
+  return 0;
+}
+
+VDK_API void
+vdk_free_info (struct vdk_info *in)
+{
+  if (!in)
+    return;
+  for (size_t i = 0; i < in->num_extents; i++) {
+    free (in->extents[i].file);
+    free (in->extents[i].path);
+  }
+  free (in->extents);
+  free (in->parent_hint);
+  free (in->uuid);
+  free (in);
+}
+
+/* "adapterType" -> "ddb.adapterType" */
+static char *
+ddb_key (const char *key)
+{
+  size_t n = strlen (key) + 5;
+  char *k;
+  if (strncasecmp (key, "ddb.", 4) == 0)
+    return strdup (key);
+  if ((k = malloc (n)))
+    snprintf (k, n, "ddb.%s", key);
+  return k;
+}
+
+static int
+meta_check (vdk_disk *disk, const char *key)
+{
+  if (!disk || !key || !*key)
+    return vdk__err (EINVAL, "no disk or key");
+  if (!disk->top->desc)
+    return vdk__err (ENOTSUP, "%s: raw disks have no metadata",
+                     disk->top->path);
+  return 0;
+}
+
+VDK_API int
+vdk_meta_get (vdk_disk *disk, const char *key, char **value)
+{
+  CLEANUP_FREE char *k = NULL;
+  const char *v;
+
+  vdk__set_call ("vdk_meta_get");
+  if (meta_check (disk, key) == -1)
+    return -1;
+  if (!(k = ddb_key (key)))
+    return vdk__err (ENOMEM, "out of memory");
+  if (!(v = vdk__desc_get (disk->top->desc, k)))
+    return vdk__err (ENOENT, "%s: no key \"%s\"", disk->top->path, k);
+  if (!(*value = strdup (v)))
+    return vdk__err (ENOMEM, "out of memory");
+  return 0;
+}
+
+VDK_API int
+vdk_meta_set (vdk_disk *disk, const char *key, const char *value)
+{
+  CLEANUP_FREE char *k = NULL;
+
+  vdk__set_call ("vdk_meta_set");
+  if (meta_check (disk, key) == -1)
+    return -1;
+  if (!value || strchr (value, '"') || strchr (value, '\n')
+      || strpbrk (key, " \t\n\"="))
+    return vdk__err (EINVAL, "%s: key or value contains a quote, '=', "
+                     "blank or newline", disk->top->path);
+  if (disk->flags & VDK_OPEN_READ_ONLY)
+    return vdk__err (EROFS, "%s: disk is opened read-only", disk->top->path);
+  if (!(k = ddb_key (key)))
+    return vdk__err (ENOMEM, "out of memory");
+  SCOPED_LOCK (&disk->top->lock);
+  if (vdk__desc_set (disk->top->desc, k, value, true) == -1)
+    return vdk__err (ENOMEM, "out of memory");
+  return vdk__link_write_desc (disk->top);
+}
+
+VDK_API int
+vdk_meta_keys (vdk_disk *disk, char ***keys)
+{
+  struct vdk_desc *d;
+  char **k;
+
+  vdk__set_call ("vdk_meta_keys");
+  if (meta_check (disk, "x") == -1)
+    return -1;
+  d = disk->top->desc;
+  if (!(k = calloc (d->nddb + 1, sizeof *k)))
+    return vdk__err (ENOMEM, "out of memory");
+  for (size_t i = 0; i < d->nddb; i++)
+    if (!(k[i] = strdup (d->ddb[i].key))) {
+      vdk_free_strings (k);
+      return vdk__err (ENOMEM, "out of memory");
+    }
+  *keys = k;
+  return 0;
+}
+
+VDK_API void
+vdk_free_strings (char **s)
+{
+  if (!s)
+    return;
+  for (size_t i = 0; s[i]; i++)
+    free (s[i]);
+  free (s);
+}
