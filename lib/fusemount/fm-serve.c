@@ -1,0 +1,423 @@
+/* FUSE folder with one file per whole disk and per volume.
+ *
+ * libfuse3 low-level API: the folder is inode 1, file i is inode 2 + i.
+ * The set of files never changes while mounted, so attributes and entries
+ * are cached by the kernel for an hour and opens keep the page cache.
+ *
+ * Hot path: a read asks the file's pread callback (vdk_pread or a volume
+ * reader) to write straight into a per-thread buffer, which is handed to
+ * fuse_reply_buf (libfuse writev()s it to /dev/fuse: no copy in user
+ * space).  The buffer grows to the largest request once per thread and
+ * is then reused, so 1 MiB reads do not mmap/munmap on every call.
+ *
+ * Threads: fuse_session_loop_mt with cloned /dev/fuse descriptors, so
+ * the loop device's parallel requests are served in parallel; the
+ * callbacks keep no shared mutable state (files[] is read-only, the
+ * handles are thread-safe by contract of vdk.h).
+ *
+ * Sizes: max_read defaults to 1 MiB (kernel option and conn->max_read);
+ * writes are up to conn->max_write (1 MiB with libfuse 3.14 on 4.20+).
+ */
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "vdk-common.h"
+#include "fusemount.h"
+
+#define ROOT_INO 1
+#define CACHE_SECONDS 3600.0
+#define DEFAULT_MAX_READ (1u << 20)
+
+struct vdkfm_server {
+  struct fuse_session *se;
+  struct vdkfm_file *files;
+  size_t nfiles;
+  bool writable;
+  bool direct_io;
+  unsigned max_read;
+  int ready_fd;
+};
+
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+
+struct thread_buf {
+  size_t size;
+  void *data;
+};
+
+static void
+thread_buf_free (void *p)
+{
+  struct thread_buf *tb = p;
+  free (tb->data);
+  free (tb);
+}
+
+static void
+buf_key_init (void)
+{
+  pthread_key_create (&buf_key, thread_buf_free);
+}
+
+/* This thread's read buffer, at least `size` bytes; NULL if out of memory. */
+static void *
+thread_buf_get (size_t size)
+{
+  pthread_once (&buf_once, buf_key_init);
+  struct thread_buf *tb = pthread_getspecific (buf_key);
+  if (tb == NULL) {
+    tb = calloc (1, sizeof *tb);
+    if (tb == NULL || pthread_setspecific (buf_key, tb) != 0) {
+      free (tb);
+      return NULL;
+    }
+  }
+  if (tb->size < size) {
+    void *p = NULL;
+    if (posix_memalign (&p, 4096, size) != 0)
+      return NULL;
+    free (tb->data);
+    tb->data = p;
+    tb->size = size;
+  }
+  return tb->data;
+}
+
+static struct vdkfm_file *
+file_of (struct vdkfm_server *srv, fuse_ino_t ino)
+{
+  if (ino < 2 || ino - 2 >= srv->nfiles)
+    return NULL;
+  return &srv->files[ino - 2];
+}
+
+static void
+fill_stat (struct vdkfm_server *srv, fuse_ino_t ino, struct stat *st)
+{
+  memset (st, 0, sizeof *st);
+  st->st_ino = ino;
+  st->st_uid = getuid ();
+  st->st_gid = getgid ();
+  if (ino == ROOT_INO) {
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+    return;
+  }
+  struct vdkfm_file *f = file_of (srv, ino);
+  st->st_mode = S_IFREG | (srv->writable ? 0644 : 0444);
+  st->st_nlink = 1;
+  st->st_size = (off_t) f->size;
+  st->st_blksize = 4096;
+  st->st_blocks = (blkcnt_t) ((f->size + 511) / 512);
+}
+
+static void
+op_init (void *userdata, struct fuse_conn_info *conn)
+{
+  struct vdkfm_server *srv = userdata;
+  conn->max_read = srv->max_read;
+  if (conn->max_readahead < srv->max_read)
+    conn->max_readahead = srv->max_read;
+  if (conn->capable & FUSE_CAP_ASYNC_READ)
+    conn->want |= FUSE_CAP_ASYNC_READ;
+  if (srv->ready_fd >= 0) {
+    char ok = 1;
+    ssize_t r = write (srv->ready_fd, &ok, 1);
+    (void) r;
+    close (srv->ready_fd);
+    srv->ready_fd = -1;
+  }
+}
+
+static void
+op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+  struct vdkfm_server *srv = fuse_req_userdata (req);
+  if (parent != ROOT_INO) {
+    fuse_reply_err (req, ENOENT);
+    return;
+  }
+  for (size_t i = 0; i < srv->nfiles; i++) {
+    if (strcmp (srv->files[i].name, name) == 0) {
+      struct fuse_entry_param e = { .ino = 2 + i,
+                                    .attr_timeout = CACHE_SECONDS,
+                                    .entry_timeout = CACHE_SECONDS };
+      fill_stat (srv, e.ino, &e.attr);
+      fuse_reply_entry (req, &e);
+      return;
+    }
+  }
+  fuse_reply_err (req, ENOENT);
+}
+
+static void
+op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  struct vdkfm_server *srv = fuse_req_userdata (req);
+  struct stat st;
+  if (ino != ROOT_INO && file_of (srv, ino) == NULL) {
+    fuse_reply_err (req, ENOENT);
+    return;
+  }
+  fill_stat (srv, ino, &st);
+  fuse_reply_attr (req, &st, CACHE_SECONDS);
+}
+
+/* Add one entry to a readdir reply; false when the buffer is full. */
+static bool
+dir_add (fuse_req_t req, char *buf, size_t size, size_t *pos,
+         const char *name, fuse_ino_t ino, off_t next)
+{
+  struct stat st = { .st_ino = ino,
+                     .st_mode = ino == ROOT_INO ? S_IFDIR : S_IFREG };
+  size_t need = fuse_add_direntry (req, buf + *pos, size - *pos, name, &st,
+                                   next);
+  if (need > size - *pos)
+    return false;
+  *pos += need;
+  return true;
+}
+
+static void
+op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+            struct fuse_file_info *fi)
+{
+  struct vdkfm_server *srv = fuse_req_userdata (req);
+  if (ino != ROOT_INO) {
+    fuse_reply_err (req, ENOTDIR);
+    return;
+  }
+  char *buf = malloc (size);
+  if (buf == NULL) {
+    fuse_reply_err (req, ENOMEM);
+    return;
+  }
+  size_t pos = 0;
+  /* Offsets: 0 ".", 1 "..", 2 + i file i. */
+  for (off_t i = off; i < (off_t) srv->nfiles + 2; i++) {
+    const char *name = i == 0 ? "." : i == 1 ? ".." : srv->files[i - 2].name;
+    fuse_ino_t e_ino = i < 2 ? ROOT_INO : (fuse_ino_t) i;
+    if (!dir_add (req, buf, size, &pos, name, e_ino, i + 1))
+      break;
+  }
+  fuse_reply_buf (req, buf, pos);
+  free (buf);
+}
+
+static void
+op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  struct vdkfm_server *srv = fuse_req_userdata (req);
+  if (file_of (srv, ino) == NULL) {
+    fuse_reply_err (req, ino == ROOT_INO ? EISDIR : ENOENT);
+    return;
+  }
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && !srv->writable) {
+    fuse_reply_err (req, EROFS);
+    return;
+  }
+  /* Keep the page cache across opens only while nothing can change the
+   * bytes: in a writable folder a disk file and a volume file overlap. */
+  fi->keep_cache = !srv->direct_io && !srv->writable;
+  fi->direct_io = srv->direct_io;
+  fuse_reply_open (req, fi);
+}
+
+static void
+op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+         struct fuse_file_info *fi)
+{
+  struct vdkfm_server *srv = fuse_req_userdata (req);
+  struct vdkfm_file *f = file_of (srv, ino);
+  if (f == NULL || off < 0) {
+    fuse_reply_err (req, EINVAL);
+    return;
+  }
+  if ((uint64_t) off >= f->size || size == 0) {
+    fuse_reply_buf (req, NULL, 0);
+    return;
+  }
+  size_t n = (size_t) MIN ((uint64_t) size, f->size - (uint64_t) off);
+  void *buf = thread_buf_get (n);
+  if (buf == NULL) {
+    fuse_reply_err (req, ENOMEM);
+    return;
+  }
+  if (f->pread (f->opaque, buf, n, (uint64_t) off) == -1) {
+    fuse_reply_err (req, errno ? errno : EIO);
+    return;
+  }
+  fuse_reply_buf (req, buf, n);
+}
+
+static void
+op_write (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+          off_t off, struct fuse_file_info *fi)
+{
+  struct vdkfm_server *srv = fuse_req_userdata (req);
+  struct vdkfm_file *f = file_of (srv, ino);
+  if (f == NULL || off < 0) {
+    fuse_reply_err (req, EINVAL);
+    return;
+  }
+  if (!srv->writable || f->pwrite == NULL) {
+    fuse_reply_err (req, EROFS);
+    return;
+  }
+  if ((uint64_t) off >= f->size) {
+    fuse_reply_err (req, size == 0 ? 0 : ENOSPC);
+    return;
+  }
+  size_t n = (size_t) MIN ((uint64_t) size, f->size - (uint64_t) off);
+  if (f->pwrite (f->opaque, buf, n, (uint64_t) off) == -1) {
+    fuse_reply_err (req, errno ? errno : EIO);
+    return;
+  }
+  fuse_reply_write (req, n);
+}
+
+static void
+op_fsync (fuse_req_t req, fuse_ino_t ino, int datasync,
+          struct fuse_file_info *fi)
+{
+  struct vdkfm_server *srv = fuse_req_userdata (req);
+  struct vdkfm_file *f = file_of (srv, ino);
+  int err = 0;
+  if (f != NULL && srv->writable && f->flush && f->flush (f->opaque) == -1)
+    err = errno ? errno : EIO;
+  fuse_reply_err (req, err);
+}
+
+static void
+op_flush (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  /* close(2) of a file; durability is fsync's job and the daemon's on
+   * exit, so this does not sync. */
+  fuse_reply_err (req, 0);
+}
+
+static void
+op_statfs (fuse_req_t req, fuse_ino_t ino)
+{
+  struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096,
+                        .f_namemax = 63 };
+  fuse_reply_statfs (req, &sv);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+  .init = op_init,
+  .lookup = op_lookup,
+  .getattr = op_getattr,
+  .readdir = op_readdir,
+  .open = op_open,
+  .read = op_read,
+  .write = op_write,
+  .flush = op_flush,
+  .fsync = op_fsync,
+  .statfs = op_statfs,
+};
+
+/* "allow_other,max_read=N,fsname=vdk,subtype=vdk[,ro]"; allow_other
+ * because the loop driver's kernel threads must reach the files, as
+ * vmware-mount does. */
+static int
+mount_options (char *buf, size_t size, bool writable, unsigned max_read)
+{
+  int n = snprintf (buf, size,
+                    "allow_other,default_permissions,max_read=%u,"
+                    "fsname=vdk,subtype=vdk%s",
+                    max_read, writable ? "" : ",ro");
+  return n > 0 && (size_t) n < size ? 0 : -1;
+}
+
+struct vdkfm_server *
+vdkfm_server_mount (const char *dir, struct vdkfm_file *files, size_t nfiles,
+                    bool writable, unsigned max_read)
+{
+  struct vdkfm_server *srv = calloc (1, sizeof *srv);
+  char opts[256];
+  if (srv == NULL) {
+    vdkfm_fail ("out of memory");
+    return NULL;
+  }
+  srv->files = files;
+  srv->nfiles = nfiles;
+  srv->writable = writable;
+  srv->max_read = max_read ? max_read : DEFAULT_MAX_READ;
+  srv->ready_fd = -1;
+  const char *dio = getenv ("VDK_FUSE_DIRECT_IO");
+  srv->direct_io = dio != NULL && strcmp (dio, "1") == 0;
+  mount_options (opts, sizeof opts, writable, srv->max_read);
+  char *argv[] = { "vdk", "-o", opts, NULL };
+  struct fuse_args args = FUSE_ARGS_INIT (3, argv);
+  srv->se = fuse_session_new (&args, &ops, sizeof ops, srv);
+  if (srv->se == NULL) {
+    free (srv);
+    vdkfm_fail ("cannot create a FUSE session (libfuse refused the options)");
+    return NULL;
+  }
+  if (fuse_session_mount (srv->se, dir) != 0) {
+    int e = errno;
+    fuse_session_destroy (srv->se);
+    free (srv);
+    vdkfm_fail ("cannot mount the FUSE folder %s: %s (is the fuse module "
+                "loaded? modprobe fuse)", dir, strerror (e));
+    return NULL;
+  }
+  return srv;
+}
+
+int
+vdkfm_server_run (struct vdkfm_server *srv, int ready_fd)
+{
+  struct fuse_session *se = srv->se;
+  int r = -1;
+  srv->ready_fd = ready_fd;
+  if (fuse_set_signal_handlers (se) == 0) {
+    struct fuse_loop_config *cfg = fuse_loop_cfg_create ();
+    if (cfg != NULL) {
+      fuse_loop_cfg_set_clone_fd (cfg, 1);
+      fuse_loop_cfg_set_max_threads (cfg, 16);
+      r = fuse_session_loop_mt (se, cfg);
+      fuse_loop_cfg_destroy (cfg);
+    }
+    fuse_remove_signal_handlers (se);
+  }
+  if (srv->ready_fd >= 0)
+    close (srv->ready_fd);
+  fuse_session_unmount (se);
+  fuse_session_destroy (se);
+  free (srv);
+  return r == 0 ? 0 : -1;
+}
+
+void
+vdkfm_server_forget (struct vdkfm_server *srv)
+{
+  if (srv == NULL)
+    return;
+  /* Not initialised in this process, so destroy only closes the fd. */
+  fuse_session_destroy (srv->se);
+  free (srv);
+}
+
+void
+vdkfm_server_abort (struct vdkfm_server *srv)
+{
+  if (srv == NULL)
+    return;
+  fuse_session_unmount (srv->se);
+  fuse_session_destroy (srv->se);
+  free (srv);
+}

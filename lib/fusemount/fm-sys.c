@@ -1,0 +1,226 @@
+/* What mounting needs from the machine, and mount(2)/umount2(2).
+ *
+ * Every check names what is missing and how to get it, because the
+ * person reading the message is at a shell: "modprobe fuse", "run as
+ * root", "mkdir -p DIR".  The checks read /dev/fuse, /dev/loop-control
+ * and /proc/filesystems; the test suite points them elsewhere with
+ * VDK_TEST_SYSROOT (a folder holding dev/ and proc/ look-alikes) to
+ * provoke each message without breaking the machine.
+ *
+ *
+ * Also here: the thread-local error message of fusemount, and
+ * vdkfm_is_mounted (/proc/self/mountinfo, with its octal escapes).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fusemount.h"
+
+static __thread char errbuf[1024];
+
+const char *
+vdkfm_error (void)
+{
+  return errbuf[0] ? errbuf : "unknown error";
+}
+
+int
+vdkfm_fail (const char *fmt, ...)
+{
+  int e = errno;
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (errbuf, sizeof errbuf, fmt, ap);
+  va_end (ap);
+  errno = e;
+  return -1;
+}
+
+/* /dev/fuse etc., below $VDK_TEST_SYSROOT when the tests set it. */
+static const char *
+sys_path (const char *path, char *buf, size_t size)
+{
+  const char *root = getenv ("VDK_TEST_SYSROOT");
+  if (root == NULL || *root == 0)
+    return path;
+  snprintf (buf, size, "%s%s", root, path);
+  return buf;
+}
+
+/* True if /proc/filesystems lists `name`. */
+static bool
+kernel_has_fs (const char *name)
+{
+  char pbuf[4096], line[256];
+  FILE *f = fopen (sys_path ("/proc/filesystems", pbuf, sizeof pbuf), "re");
+  bool found = false;
+  if (f == NULL)
+    return false;
+  while (!found && fgets (line, sizeof line, f)) {
+    char *fs = strchr (line, '\t');
+    fs = fs ? fs + 1 : line;
+    fs[strcspn (fs, "\r\n")] = 0;
+    found = strcmp (fs, name) == 0;
+  }
+  fclose (f);
+  return found;
+}
+
+int
+vdkfm_check_root (const char *what)
+{
+  if (geteuid () == 0)
+    return 0;
+  errno = EPERM;
+  return vdkfm_fail ("%s needs root (loop devices and mount(2) are "
+                     "privileged): run it as root, e.g. with sudo", what);
+}
+
+int
+vdkfm_check_fuse (void)
+{
+  char pbuf[4096];
+  const char *dev = sys_path ("/dev/fuse", pbuf, sizeof pbuf);
+  struct stat st;
+  bool has_fs = kernel_has_fs ("fuse");
+  errno = ENODEV;
+  if (stat (dev, &st) == -1 && !has_fs)
+    return vdkfm_fail ("FUSE is not available: the fuse module is not "
+                       "loaded and %s is missing; load it with "
+                       "`modprobe fuse`", dev);
+  if (!has_fs)
+    return vdkfm_fail ("FUSE is not available: the fuse module is not "
+                       "loaded (no \"fuse\" in /proc/filesystems); load it "
+                       "with `modprobe fuse`");
+  if (stat (dev, &st) == -1)
+    return vdkfm_fail ("%s is missing although the kernel has FUSE: make "
+                       "it with `mknod -m 0666 /dev/fuse c 10 229` (in a "
+                       "container, pass --device /dev/fuse)", dev);
+  int fd = open (dev, O_RDWR | O_CLOEXEC);
+  if (fd == -1) {
+    int e = errno;
+    errno = e;
+    return vdkfm_fail ("cannot open %s: %s (run as root; in a container "
+                       "pass --device /dev/fuse --cap-add SYS_ADMIN)", dev,
+                       strerror (e));
+  }
+  close (fd);
+  return 0;
+}
+
+int
+vdkfm_check_loop (void)
+{
+  char pbuf[4096];
+  const char *ctl = sys_path ("/dev/loop-control", pbuf, sizeof pbuf);
+  struct stat st;
+  if (stat (ctl, &st) == -1) {
+    errno = ENODEV;
+    return vdkfm_fail ("no loop device support: %s is missing; load the "
+                       "loop module with `modprobe loop` (in a container, "
+                       "pass --device /dev/loop-control and /dev/loopN)",
+                       ctl);
+  }
+  if (access (ctl, R_OK | W_OK) == -1)
+    return vdkfm_fail ("cannot use %s: %s (loop devices need root)", ctl,
+                       strerror (errno));
+  return 0;
+}
+
+bool
+vdkfm_is_mounted (const char *dir)
+{
+  char real[4096], line[8192];
+  if (realpath (dir, real) == NULL)
+    return false;
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  bool found = false;
+  if (f == NULL)
+    return false;
+  while (!found && fgets (line, sizeof line, f)) {
+    char mnt[4096], out[4096];
+    if (sscanf (line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+      continue;
+    /* Unescape \040 and friends. */
+    size_t o = 0;
+    for (size_t i = 0; mnt[i] && o + 1 < sizeof out; i++) {
+      if (mnt[i] == '\\' && mnt[i + 1] >= '0' && mnt[i + 1] <= '7'
+          && mnt[i + 2] && mnt[i + 3]) {
+        out[o++] = (char) strtol ((char[]) { mnt[i + 1], mnt[i + 2],
+                                             mnt[i + 3], 0 }, NULL, 8);
+        i += 3;
+      } else
+        out[o++] = mnt[i];
+    }
+    out[o] = 0;
+    found = strcmp (out, real) == 0;
+  }
+  fclose (f);
+  return found;
+}
+
+int
+vdkfm_check_dir (const char *dir, const char *what)
+{
+  struct stat st;
+  if (stat (dir, &st) == -1) {
+    if (errno == ENOENT)
+      return vdkfm_fail ("%s %s does not exist; create it with "
+                         "`mkdir -p %s`", what, dir, dir);
+    return vdkfm_fail ("%s %s: %s", what, dir, strerror (errno));
+  }
+  if (!S_ISDIR (st.st_mode)) {
+    errno = ENOTDIR;
+    return vdkfm_fail ("%s %s is not a directory", what, dir);
+  }
+  if (vdkfm_is_mounted (dir)) {
+    errno = EBUSY;
+    return vdkfm_fail ("%s %s is already a mount point; unmount it first "
+                       "or choose another folder", what, dir);
+  }
+  return 0;
+}
+
+static bool
+have_ntfs3g (void)
+{
+  return access ("/sbin/mount.ntfs-3g", X_OK) == 0
+    || access ("/usr/sbin/mount.ntfs-3g", X_OK) == 0
+    || access ("/bin/ntfs-3g", X_OK) == 0
+    || access ("/usr/bin/ntfs-3g", X_OK) == 0;
+}
+
+int
+vdkfm_check_fstype (const char *fstype, bool *use_ntfs3g)
+{
+  *use_ntfs3g = false;
+  errno = ENODEV;
+  if (strcmp (fstype, "swap") == 0 || strcmp (fstype, "LVM2_member") == 0
+      || strstr (fstype, "_member") || strcmp (fstype, "crypto_LUKS") == 0)
+    return vdkfm_fail ("the volume holds %s, not a file system that can "
+                       "be mounted (use vdk mount --flat to reach its "
+                       "bytes)", fstype);
+  if (strcmp (fstype, "ntfs") == 0 || strcmp (fstype, "ntfs-3g") == 0) {
+    if (!have_ntfs3g ())
+      return vdkfm_fail ("NTFS is mounted with ntfs-3g, which is not "
+                         "installed: apt-get install ntfs-3g");
+    if (!kernel_has_fs ("fuseblk") && !kernel_has_fs ("fuse"))
+      return vdkfm_fail ("ntfs-3g needs FUSE: load it with `modprobe fuse`");
+    *use_ntfs3g = true;
+    return 0;
+  }
+  if (kernel_has_fs (fstype))
+    return 0;
+  return vdkfm_fail ("the kernel does not support %s file systems (not "
+                     "in /proc/filesystems): load the module with "
+                     "`modprobe %s`, or read the volume file of `vdk mount "
+                     "--flat` with a user-space tool%s", fstype, fstype,
+                     strcmp (fstype, "vfat") == 0 ? " (mtools: mcopy -i)"
+                     : "");
+}

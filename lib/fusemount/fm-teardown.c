@@ -1,0 +1,155 @@
+/* Undo a mount in reverse order; clean up after dead daemons.
+ *
+ * Order matters: the file system holds the loop device, the loop device
+ * holds the FUSE file, the FUSE folder keeps the daemon serving.  Each
+ * step is skipped when the state or the kernel says it is not there, so
+ * the same function finishes half-made mounts (failure paths), normal
+ * ones (`vdk umount`) and crashed ones (`vdk mount --cleanup`).
+ *
+ * Busy: umount2 without MNT_DETACH fails with EBUSY while files are open
+ * under the mount point; that stops the teardown with a message and
+ * changes nothing.  --force detaches lazily instead: the kernel finishes
+ * when the last user goes, and the daemon exits after that.  The state
+ * is then kept while the daemon lives, so that `vdk mounts` still shows
+ * it and --cleanup removes it later.
+ *
+ * A loop device is only detached if its backing file is this mount's
+ * volume file (/sys/block/loopN/loop/backing_file), so a stale state
+ * never detaches somebody else's device that reused the number.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vdk.h>
+
+#include "fusemount.h"
+
+#define DAEMON_EXIT_MS 60000
+#define FORCE_EXIT_MS 3000
+#define LOOP_DETACH_MS 10000
+
+/* True if /dev/loopN is still attached to `volfile`. */
+static bool
+loop_is_ours (int nr, const char *volfile)
+{
+  char path[64], back[4096];
+  snprintf (path, sizeof path, "/sys/block/loop%d/loop/backing_file", nr);
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return vdkfm_loop_in_use (nr); /* no sysfs: trust the state */
+  bool ours = false;
+  if (fgets (back, sizeof back, f)) {
+    back[strcspn (back, "\n")] = 0;
+    ours = strcmp (back, volfile) == 0;
+  }
+  fclose (f);
+  return ours;
+}
+
+/* The daemon's log, if it wrote one, becomes the error message. */
+static int
+daemon_log_error (const struct vdkfm_state *st)
+{
+  char path[4096], buf[900];
+  snprintf (path, sizeof path, "%s/log", st->dir);
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return 0;
+  size_t n = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[n] = 0;
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+    buf[--n] = 0;
+  if (n == 0)
+    return 0;
+  for (char *p = buf; *p; p++)
+    if (*p == '\n')
+      *p = ';';
+  errno = EIO;
+  return vdkfm_fail ("the mount process reported: %s", buf);
+}
+
+static int
+undo_fs_and_loop (struct vdkfm_state *st, bool force)
+{
+  if (!st->flat && st->mounted && st->mountpoint[0]) {
+    if (vdkfm_is_mounted (st->mountpoint)
+        && vdkfm_umount (st->mountpoint, force, "mount point") == -1)
+      return -1;
+    st->mounted = false;
+    vdkfm_state_save (st);
+  }
+  if (st->loop >= 0) {
+    if (loop_is_ours (st->loop, st->volfile)
+        && vdkfm_loop_detach (st->loop, LOOP_DETACH_MS) == -1 && !force)
+      return -1;
+    st->loop = -1;
+    vdkfm_state_save (st);
+  }
+  return 0;
+}
+
+int
+vdkfm_teardown (struct vdkfm_state *st, bool force, bool discard)
+{
+  if (undo_fs_and_loop (st, force) == -1)
+    return -1;
+  if (st->fuse[0] && vdkfm_is_mounted (st->fuse)
+      && vdkfm_umount (st->fuse, force, "FUSE folder") == -1)
+    return -1;
+  if (vdkfm_state_wait_exit (st, force ? FORCE_EXIT_MS
+                             : DAEMON_EXIT_MS) == -1) {
+    if (force)
+      return vdkfm_fail ("unmounted lazily; the mount process %d exits "
+                         "when the last file under it is closed (then "
+                         "run vdk mount --cleanup)", (int) st->pid);
+    return -1;
+  }
+  int r = daemon_log_error (st);
+  char msg[1024];
+  snprintf (msg, sizeof msg, "%s", vdkfm_error ());
+  if ((discard || st->discard) && st->redo[0] && vdk_unlink (st->redo) == -1)
+    r = vdkfm_fail ("cannot discard the redo disk %s: %s", st->redo,
+                    vdk_last_error ());
+  else if (r == -1)
+    vdkfm_fail ("%s", msg);
+  if (vdkfm_state_remove (st) == -1)
+    r = -1;
+  return r;
+}
+
+int
+vdkfm_cleanup (int *cleaned, int *alive, int *failed)
+{
+  char **ids;
+  char first_err[1024] = "";
+  int n = vdkfm_state_list (&ids);
+  *cleaned = *alive = *failed = 0;
+  if (n < 0)
+    return -1;
+  for (int i = 0; i < n; i++) {
+    struct vdkfm_state st;
+    if (vdkfm_state_load (ids[i], &st) == 0) {
+      if (vdkfm_state_alive (&st))
+        (*alive)++;
+      else if (vdkfm_teardown (&st, true, false) == 0)
+        (*cleaned)++;
+      else {
+        (*failed)++;
+        if (!first_err[0])
+          snprintf (first_err, sizeof first_err, "%s: %s", ids[i],
+                    vdkfm_error ());
+      }
+      vdkfm_state_free (&st);
+    }
+    free (ids[i]);
+  }
+  free (ids);
+  if (*failed)
+    return vdkfm_fail ("%s", first_err);
+  return 0;
+}
