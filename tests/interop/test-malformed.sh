@@ -201,6 +201,10 @@ new_case extent-size-mismatch flat
 truncate -s 8M "$C/disk/d-flat.vmdk" # the descriptor says 16 MiB
 expect_fail extent-size-mismatch "$ALL"
 
+new_case sparse-extent-size-mismatch sparse
+edit desc-sub "$D" 'RW 32768 SPARSE' 'RW 65536 SPARSE' # header: 32768
+expect_fail sparse-extent-size-mismatch "$ALL"
+
 # ---- chains -------------------------------------------------------------
 # chain_case NAME: a qemu-made base.vmdk and child d.vmdk in $C/disk.
 chain_case () {
