@@ -67,30 +67,165 @@ write_nonzero (vdk_disk *dst, const uint8_t *buf, uint64_t len, uint64_t off)
   return 0;
 }
 
-static int
-copy_data (vdk_disk *src, vdk_disk *dst, const struct vdk_clone_params *p,
-           uint8_t *buf)
-{
-  uint64_t cap = src->top->capacity, off = 0;
-  bool top_only = (p->flags & VDK_CLONE_SINGLE_LINK) != 0;
+/* Two-stage pipeline: a reader thread walks the source's allocation and
+ * fills a ring of chunk buffers; the calling thread scans them for zero
+ * blocks and writes.  On two cores the read and write copies overlap.
+ * Errors in the reader are carried over with their message, since the
+ * error state is per thread. */
+#define RING 4
 
-  while (off < cap) {
+struct slot {
+  uint8_t *buf;
+  uint64_t off, len;
+};
+
+struct pipe {
+  vdk_disk *src;
+  bool top_only;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct slot ring[RING];
+  unsigned head, tail;       /* filled = head - tail */
+  bool eof, stop, failed;
+  uint64_t scanned;          /* source bytes walked by the reader */
+  int err;
+  char msg[1024];
+};
+
+static int
+put_slot (struct pipe *pp, uint64_t off, uint64_t len)
+{
+  struct slot *sl;
+  pthread_mutex_lock (&pp->lock);
+  while (pp->head - pp->tail == RING && !pp->stop)
+    pthread_cond_wait (&pp->cond, &pp->lock);
+  if (pp->stop) {
+    pthread_mutex_unlock (&pp->lock);
+    return -1;
+  }
+  sl = &pp->ring[pp->head % RING];
+  pthread_mutex_unlock (&pp->lock);
+  /* The slot is ours until head moves past it. */
+  if (vdk__link_pread (pp->src->top, sl->buf, len, off) == -1)
+    return -1;
+  pthread_mutex_lock (&pp->lock);
+  sl->off = off, sl->len = len;
+  pp->head++;
+  pp->scanned = off + len;
+  pthread_cond_broadcast (&pp->cond);
+  pthread_mutex_unlock (&pp->lock);
+  return 0;
+}
+
+static void *
+reader (void *arg)
+{
+  struct pipe *pp = arg;
+  uint64_t cap = pp->src->top->capacity, off = 0;
+  int r = 0;
+
+  vdk__set_call ("vdk_clone");
+  while (off < cap && r == 0) {
     uint64_t n;
     int st, depth;
-    if (vdk__link_status (src->top, off, MIN (cap - off, STATUS_MAX),
-                          top_only, &n, &st, &depth) == -1)
-      return -1;
-    if (st == VDK_BLOCK_DATA) {
-      n = MIN (n, CHUNK);
-      if (vdk__link_pread (src->top, buf, n, off) == -1
-          || write_nonzero (dst, buf, n, off) == -1)
-        return -1;
-    }
+    r = vdk__link_status (pp->src->top, off, MIN (cap - off, STATUS_MAX),
+                          pp->top_only, &n, &st, &depth);
+    if (r == 0 && st == VDK_BLOCK_DATA)
+      r = put_slot (pp, off, n = MIN (n, CHUNK));
     off += n;
-    if (p->progress && p->progress (p->opaque, off, cap))
-      return vdk__err (ECANCELED, "cancelled");
   }
+  pthread_mutex_lock (&pp->lock);
+  if (r == -1 && !pp->stop) {
+    pp->failed = true;
+    pp->err = vdk_last_errno ();
+    snprintf (pp->msg, sizeof pp->msg, "%s", vdk_last_error ());
+  }
+  pp->eof = true;
+  pp->scanned = cap;
+  pthread_cond_broadcast (&pp->cond);
+  pthread_mutex_unlock (&pp->lock);
+  return NULL;
+}
+
+/* Take the next filled slot; NULL at the end. */
+static struct slot *
+get_slot (struct pipe *pp, uint64_t *scanned)
+{
+  struct slot *sl = NULL;
+  pthread_mutex_lock (&pp->lock);
+  while (pp->head == pp->tail && !pp->eof)
+    pthread_cond_wait (&pp->cond, &pp->lock);
+  if (pp->head != pp->tail)
+    sl = &pp->ring[pp->tail % RING];
+  *scanned = sl ? sl->off : pp->scanned;
+  pthread_mutex_unlock (&pp->lock);
+  return sl;
+}
+
+static void
+release_slot (struct pipe *pp, bool stop)
+{
+  pthread_mutex_lock (&pp->lock);
+  if (stop)
+    pp->stop = true;
+  else
+    pp->tail++;
+  pthread_cond_broadcast (&pp->cond);
+  pthread_mutex_unlock (&pp->lock);
+}
+
+static int
+consume (struct pipe *pp, vdk_disk *dst, const struct vdk_clone_params *p)
+{
+  uint64_t cap = pp->src->top->capacity, at;
+  struct slot *sl;
+
+  while ((sl = get_slot (pp, &at)) != NULL) {
+    if (write_nonzero (dst, sl->buf, sl->len, sl->off) == -1) {
+      release_slot (pp, true);
+      return -1;
+    }
+    at = sl->off + sl->len;
+    release_slot (pp, false);
+    if (p->progress && p->progress (p->opaque, at, cap)) {
+      release_slot (pp, true);
+      return vdk__err (ECANCELED, "cancelled");
+    }
+  }
+  if (pp->failed)
+    return vdk__err (pp->err, "%s", pp->msg);
+  if (p->progress && p->progress (p->opaque, cap, cap))
+    return vdk__err (ECANCELED, "cancelled");
   return 0;
+}
+
+static int
+copy_data (vdk_disk *src, vdk_disk *dst, const struct vdk_clone_params *p)
+{
+  struct pipe pp = { .src = src,
+    .top_only = (p->flags & VDK_CLONE_SINGLE_LINK) != 0 };
+  pthread_t th;
+  int r = -1;
+
+  pthread_mutex_init (&pp.lock, NULL);
+  pthread_cond_init (&pp.cond, NULL);
+  for (int i = 0; i < RING; i++)
+    if (!(pp.ring[i].buf = aligned_alloc (4096, CHUNK))) {
+      vdk__err (ENOMEM, "out of memory");
+      goto out;
+    }
+  if ((errno = pthread_create (&th, NULL, reader, &pp)) != 0) {
+    vdk__err (errno, "cannot start a thread: %s", strerror (errno));
+    goto out;
+  }
+  r = consume (&pp, dst, p);
+  pthread_join (th, NULL);
+out:
+  for (int i = 0; i < RING; i++)
+    free (pp.ring[i].buf);
+  pthread_cond_destroy (&pp.cond);
+  pthread_mutex_destroy (&pp.lock);
+  return r;
 }
 
 VDK_API int
@@ -99,7 +234,6 @@ vdk_clone (vdk_disk *src, const char *dst_path,
 {
   struct vdk_create_params cp = VDK_CREATE_PARAMS_INIT;
   vdk_disk *dst = NULL;
-  CLEANUP_FREE uint8_t *buf = NULL;
   int r = -1;
 
   if (!src || !dst_path || !params || params->version < 1) {
@@ -113,13 +247,9 @@ vdk_clone (vdk_disk *src, const char *dst_path,
   if (vdk_create (dst_path, &cp) == -1)
     return -1;
   vdk__set_call ("vdk_clone");
-  if (!(buf = aligned_alloc (4096, CHUNK))) {
-    vdk__err (ENOMEM, "out of memory");
-    goto out;
-  }
   if (!(dst = vdk__disk_open (dst_path, 0)))
     goto out;
-  r = copy_data (src, dst, params, buf);
+  r = copy_data (src, dst, params);
   if (r == 0 && vdk__link_flush (dst->top) == -1)
     r = -1;
 out:
