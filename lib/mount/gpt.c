@@ -210,9 +210,12 @@ add_entry (struct vdk_diskset *set, size_t d, uint32_t ss, int number,
     md->ldm_gpt = true;
     md->ldm_meta_last = last * ss;
     v->info.flags |= VDK_VOLUME_CONTAINER;
+    v->no_probe = true;
   }
-  if (strcmp (type, "AF9B60A0-1431-4F62-BC68-3311714A69AD") == 0)
+  if (strcmp (type, "AF9B60A0-1431-4F62-BC68-3311714A69AD") == 0) {
     v->info.flags |= VDK_VOLUME_CONTAINER;
+    v->no_probe = true;
+  }
   return vm_vol_set_map (v, vm_map_leaf ((int) d, first * ss,
                                          (last - first + 1) * ss));
 }

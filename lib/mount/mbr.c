@@ -104,8 +104,10 @@ add_part (struct vdk_diskset *set, size_t d, int number, unsigned type,
       || vm_vol_str (v, &v->info.uuid, "%s-%016" PRIX64, md->table_id, off)
       || vm_vol_str (v, &v->info.parent, "%s", parent))
     return -1;
-  if (is_extended (type) || type == 0x42)
+  if (is_extended (type) || type == 0x42) {
     v->info.flags |= VDK_VOLUME_CONTAINER;
+    v->no_probe = true;
+  }
   return vm_vol_set_map (v, vm_map_leaf ((int) d, off, len));
 }
 

@@ -89,6 +89,7 @@ struct vm_vol {
   char *problem;
   int part_number;       /* MBR/GPT number, 0 otherwise */
   int set_disk;          /* disk of a partition or whole disk, or -1 */
+  bool no_probe;         /* holds no file system (extended, LDM) */
 };
 
 struct vdk_diskset {

@@ -225,12 +225,10 @@ vm_probe_volumes (struct vdk_diskset *set)
   }
   for (size_t i = 0; i < set->nvols; i++) {
     struct vm_vol *v = set->vols[i];
-    unsigned t = (unsigned) strtoul (v->info.part_type, NULL, 16);
-    if (!v->info.readable || v->info.size == 0)
-      continue;
-    /* An extended partition holds only EBRs, not a file system. */
-    if (strcmp (v->info.kind, "mbr") == 0
-        && (t == 0x05 || t == 0x0F || t == 0x85))
+    /* Extended and LDM partitions hold EBRs or dynamic-disk data, not
+     * a file system (the first LDM volume may start at the same sector
+     * and would be reported twice). */
+    if (!v->info.readable || v->info.size == 0 || v->no_probe)
       continue;
     if (probe_one (set, v, buf) == -1)
       vm_warn (set, "volume %s: file system not identified: %s",
