@@ -235,7 +235,7 @@ read_mda (struct vdk_diskset *set, struct lvm_state *st, const struct pv *pv,
   uint8_t h[SECTOR];
   uint64_t area, asize;
   char *text = NULL;
-  size_t len;
+  size_t len = 0;
   int r;
 
   if (ADD_OVERFLOW (pv->base, off, &area) || size < 2 * SECTOR

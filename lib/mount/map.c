@@ -146,7 +146,7 @@ check_equal (struct vm_map *m, uint64_t *col)
 int
 vm_map_finish (struct vm_map *m)
 {
-  uint64_t col;
+  uint64_t col = 0;
   size_t missing = 0, present = 0;
 
   if (m->type == VM_LEAF)
