@@ -399,7 +399,8 @@ vdkfm_server_run (struct vdkfm_server *srv, int ready_fd)
   fuse_session_unmount (se);
   fuse_session_destroy (se);
   free (srv);
-  return r == 0 ? 0 : -1;
+  /* A positive result is the signal that ended the loop: an orderly stop. */
+  return r >= 0 ? 0 : -1;
 }
 
 void

@@ -31,6 +31,7 @@
 #define DAEMON_EXIT_MS 60000
 #define FORCE_EXIT_MS 3000
 #define LOOP_DETACH_MS 10000
+#define FORCE_LOOP_MS 500
 
 /* True if /dev/loopN is still attached to `volfile`. */
 static bool
@@ -85,7 +86,9 @@ undo_fs_and_loop (struct vdkfm_state *st, bool force)
   }
   if (st->loop >= 0) {
     if (loop_is_ours (st->loop, st->volfile)
-        && vdkfm_loop_detach (st->loop, LOOP_DETACH_MS) == -1 && !force)
+        && vdkfm_loop_detach (st->loop, force ? FORCE_LOOP_MS
+                                             : LOOP_DETACH_MS) == -1
+        && !force)
       return -1;
     st->loop = -1;
     vdkfm_state_save (st);

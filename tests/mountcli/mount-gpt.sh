@@ -1,0 +1,47 @@
+#!/bin/bash
+# GPT (sgdisk): the volume list matches sgdisk and blkid; ext4 and NTFS
+# volumes mount with their files; a volume without a file system is
+# listed but refused by mount with a clear message.
+. "$(dirname "$0")/common.sh"
+require_mount_env
+require_tools sgdisk sfdisk mkfs.ext4 mkntfs ntfs-3g qemu-img python3 blkid
+
+make_files
+make_gpt_disk "$T/gpt.img"
+to_vmdk "$T/gpt.img" "$T/gpt.vmdk"
+mkdir -p "$T/mnt"
+
+"$VDK" volumes --json "$T/gpt.vmdk" > "$T/vols.json"
+for n in 1 2 3; do
+  guid=$(sgdisk -i "$n" "$T/gpt.img" | sed -n 's/^Partition unique GUID: //p')
+  start=$(part_field "$T/gpt.img" $n start)
+  size=$(part_field "$T/gpt.img" $n size)
+  fstype=$(blkid -p -o value -s TYPE -O "$start" -S "$size" "$T/gpt.img" || true)
+  python3 - "$T/vols.json" "$n" "$start" "$size" "$guid" "$fstype" <<'PY' ||
+import json, sys
+vols = {v["name"]: v for v in json.load(open(sys.argv[1]))["volumes"]}
+v = vols[sys.argv[2]]
+assert v["kind"] == "gpt", v
+assert v["start"] == int(sys.argv[3]), (v["start"], sys.argv[3])
+assert v["size"] == int(sys.argv[4]), (v["size"], sys.argv[4])
+assert v["uuid"].upper() == sys.argv[5].upper(), (v["uuid"], sys.argv[5])
+assert v["fs_type"] == sys.argv[6], (v["fs_type"], sys.argv[6])
+PY
+    fail "GPT volume $n differs from sgdisk/blkid"
+done
+ok "volumes: GPT entries match sgdisk (start, size, GUID) and blkid (type)"
+
+for n in 1 2; do
+  "$VDK" mount "$T/gpt.vmdk" "$n" "$T/mnt"
+  check_files "$T/mnt" "GPT volume $n"
+  "$VDK" umount "$T/mnt"
+  assert_nothing_left "GPT $n"
+  ok "GPT volume $n mounted with its files"
+done
+
+if "$VDK" mount "$T/gpt.vmdk" 3 "$T/mnt" 2> "$T/err"; then
+  fail "mount of a volume without a file system succeeded"
+fi
+grep -q "no file system" "$T/err" || { cat "$T/err"; fail "message for no fs"; }
+assert_nothing_left "no fs"
+ok "volume without a file system refused: $(cat "$T/err")"
