@@ -28,6 +28,17 @@ vm_call (const char *name)
   vdk__set_call (name);
 }
 
+const char *
+vm_last_msg (void)
+{
+  const char *msg = vdk_last_error ();
+  size_t n = cur_call ? strlen (cur_call) : 0;
+
+  if (n && strncmp (msg, cur_call, n) == 0 && strncmp (msg + n, ": ", 2) == 0)
+    return msg + n + 2;
+  return msg;
+}
+
 /* Re-own the error a public disk call left behind. */
 static int
 rethrow (struct vm_disk *md)

@@ -597,7 +597,7 @@ comp_map (struct ldm_ctx *c, const struct rec_comp *m, int type)
   free (ps);
   if (map && vm_map_finish (map) == -1) {
     vm_map_free (map);
-    return NOMAP (c, "%s", vdk_last_error ());
+    return NOMAP (c, "%s", vm_last_msg ());
   }
   return map;
 }
@@ -642,7 +642,7 @@ vol_map (struct ldm_ctx *c, const struct rec_vol *v, const char **layout,
     }
   if (m && vm_map_finish (m) == -1) {
     vm_map_free (m);
-    return NOMAP (c, "%s", vdk_last_error ());
+    return NOMAP (c, "%s", vm_last_msg ());
   }
   return m;
 }
@@ -668,7 +668,7 @@ add_volume (struct ldm_ctx *c, const struct rec_vol *rv)
       || vm_vol_str (v, &v->info.type_name, "LDM %s", kind))
     return -1;
   if (!m) {
-    vm_vol_problem (v, "%s", c->why[0] ? c->why : vdk_last_error ());
+    vm_vol_problem (v, "%s", c->why[0] ? c->why : vm_last_msg ());
     return 0;
   }
   if (vm_vol_set_map (v, m) == -1)

@@ -192,7 +192,7 @@ keep_text (struct vdk_diskset *set, struct lvm_state *st, char *text,
   struct vg_text *v;
 
   if (!tree) {
-    vm_warn (set, "%s: LVM2 metadata ignored: %s", where, vdk_last_error ());
+    vm_warn (set, "%s: LVM2 metadata ignored: %s", where, vm_last_msg ());
     return 0;
   }
   for (const struct vm_lv *c = tree->child; c && !vg; c = c->next)
@@ -387,7 +387,7 @@ seg_striped (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents)
   }
   if (m && vm_map_finish (m) == -1) {
     vm_map_free (m);
-    return NOMAP (c, "%s", vdk_last_error ());
+    return NOMAP (c, "%s", vm_last_msg ());
   }
   return m;
 }
@@ -431,7 +431,7 @@ seg_mirror (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
   }
   if (vm_map_finish (m) == -1) {
     vm_map_free (m);
-    return NOMAP (c, "%s", vdk_last_error ());
+    return NOMAP (c, "%s", vm_last_msg ());
   }
   return m;
 }
@@ -491,7 +491,7 @@ lv_map (struct vg_ctx *c, const char *name, int depth, const char **layout)
   }
   if (m && vm_map_finish (m) == -1) {
     vm_map_free (m);
-    return NOMAP (c, "%s", vdk_last_error ());
+    return NOMAP (c, "%s", vm_last_msg ());
   }
   return m;
 }
@@ -515,7 +515,7 @@ add_lv (struct vg_ctx *c, const struct vm_lv *lv)
       || vm_vol_str (v, &v->info.type_name, "LVM2 %s", v->info.layout))
     return -1;
   if (!m) {
-    vm_vol_problem (v, "%s", c->why[0] ? c->why : vdk_last_error ());
+    vm_vol_problem (v, "%s", c->why[0] ? c->why : vm_last_msg ());
     return 0;
   }
   return vm_vol_set_map (v, m);

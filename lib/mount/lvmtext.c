@@ -58,7 +58,8 @@ is_ident (char c)
 static int
 fail (struct lexer *lx, const char *what)
 {
-  return vdk__err (EINVAL, "LVM metadata line %d: %s", lx->line, what);
+  return vdk__err (EINVAL, "LVM metadata line %d: %s%s", lx->line, what,
+                   lx->p >= lx->end ? " (text ends early: truncated?)" : "");
 }
 
 static char *
@@ -204,7 +205,7 @@ parse_item (struct lexer *lx, int depth)
     if (!(n = new_node (VM_LV_SECTION)) || parse_items (lx, n, depth + 1))
       goto err;
     if (lx->p >= lx->end || *lx->p != '}') {
-      fail (lx, "'}' expected (metadata text truncated?)");
+      fail (lx, "'}' expected");
       goto err;
     }
     lx->p++;
@@ -213,7 +214,7 @@ parse_item (struct lexer *lx, int depth)
     lx->p++;
     skip_space (lx);
     if (lx->p >= lx->end) {
-      fail (lx, "value expected (metadata text truncated?)");
+      fail (lx, "value expected");
       goto err;
     }
     n = *lx->p == '[' ? parse_list (lx) : parse_scalar (lx);

@@ -136,6 +136,9 @@ int vdk__diskset_add_mem (struct vdk_diskset *set, const void *data,
 const struct vdk_volume_info *vm_find (const struct vdk_diskset *set,
                                        const char *name);
 
+/* vdk_last_error() without the "CALL: " prefix, for warnings. */
+const char *vm_last_msg (void);
+
 /* Set the current public call name for messages. */
 void vm_call (const char *name);
 

@@ -232,7 +232,7 @@ vm_probe_volumes (struct vdk_diskset *set)
       continue;
     if (probe_one (set, v, buf) == -1)
       vm_warn (set, "volume %s: file system not identified: %s",
-               v->info.name, vdk_last_error ());
+               v->info.name, vm_last_msg ());
   }
   free (buf);
 }
