@@ -52,7 +52,7 @@ check_image () {
   local img=$1 list=$TMP/list.txt label n start size type want
   "$VOL_DUMP" -l "$img" >"$list" || { bad "vol-dump $img failed"; return; }
   label=$(sfdisk --json "$img" | jq -r .partitiontable.label)
-  expect_eq "$img table" "$(awk -F'\t' '$1=="D"{print $4}' "$list")" \
+  expect_eq "$img table" "$(awk -F'\t' '$1=="D"{print $5}' "$list")" \
     "$([ "$label" = dos ] && echo mbr || echo gpt)"
   expect_eq "$img volume count" "$(grep -c '^V' "$list")" \
     "$(sfdisk --json "$img" | jq '.partitiontable.partitions | length')"
