@@ -93,8 +93,14 @@ check_eq "vdk chain: links of c2" 3 "$(jq -r .links "$T/out")"
 check_eq "vdk chain: parent of c2" c1.vmdk "$(jq -r .parent "$T/out")"
 c2_pcid=$(jq -r .parent_cid "$T/out")
 run_vdk info --json "$v/c1.vmdk"
-check_eq "vdk chain: c2's parent_cid is c1's CID" \
-  "$(jq -r .cid "$T/out")" "$c2_pcid"
+c1_cid=$(jq -r .cid "$T/out")
+check_eq "vdk chain: c2's parent_cid is c1's CID" "$c1_cid" "$c2_pcid"
+if command -v vmdkinfo >/dev/null; then
+  vp=$(vmdkinfo "$v/c2.vmdk" 2>&1 \
+         | sed -n 's/^[[:space:]]*Parent content identifier:[[:space:]]*0x//p')
+  check_eq "vdk chain: vmdkinfo sees c1's CID as c2's parent CID" \
+    "$(hex2dec "$c1_cid")" "$(hex2dec "$vp")"
+fi
 check_vdk "vdk chain: convert c2 to sparse" convert "$v/c2.vmdk" \
   "$v/flat.vmdk"
 check_qemu_same "vdk chain: converted chain equals the expected raw" \

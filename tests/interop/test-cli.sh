@@ -131,4 +131,25 @@ check_vdk "write 3 MiB from stdin (several chunks)" write "$T/big.vmdk" \
 check_vdk_read "3 MiB read back across chunks" "$T/big.vmdk" "$T/big" \
   --offset 4097 --length $((3 * MiB))
 
+# A write of zeroes into a hole allocates nothing; reads keep the CID.
+check_vdk "create z.vmdk" create "$T/z.vmdk" 64M
+before=$(stat -c %s "$T/z.vmdk")
+head -c $((4 * MiB)) /dev/zero >"$T/zeros"
+check_vdk "write 4 MiB of zeroes" write "$T/z.vmdk" --offset 1M <"$T/zeros"
+check_eq "zeroes into a hole allocate no grain" "$before" \
+  "$(stat -c %s "$T/z.vmdk")"
+run_vdk info --json "$T/z.vmdk"
+cid=$(jq -r .cid "$T/out")
+check_vdk_read "the zeroes read back" "$T/z.vmdk" "$T/zeros" \
+  --offset 1M --length 4M
+run_vdk info --json "$T/z.vmdk"
+check_eq "reading and info keep the CID" "$cid" "$(jq -r .cid "$T/out")"
+
+# File names with spaces, backslashes, tabs and UTF-8 survive JSON.
+odd=$'we ird\\ \xc3\xa9\tname.vmdk'
+check_vdk "create a disk with an odd name" create "$T/$odd" 1M
+run_vdk info --json "$T/$odd"
+check_eq "info --json escapes the name" "$odd" \
+  "$(jq -r '.extents[0].file' "$T/out" 2>&1)"
+
 finish

@@ -49,9 +49,6 @@ one_type () {
   check_qemu_same "$type: qemu-img compare with the expected raw" \
     "$d" "$exp"
   check_vdk_read "$type: vdk read equals the expected raw" "$d" "$exp"
-  if [ "$have_vmdkinfo" = 1 ]; then
-    check "$type: vmdkinfo reads it" vmdkinfo "$d"
-  fi
 
   run_vdk info --json "$d"
   check_eq "$type: info exit" 0 "$rc"
@@ -71,6 +68,9 @@ one_type () {
     *) check_eq "$type: one extent" 1 "$n_ext" ;;
   esac
   check_cid "$type" "$d"
+  if [ "$have_vmdkinfo" = 1 ]; then
+    check_vmdkinfo "$type" "$d" "$size" "$(jq -r .cid "$T/out")"
+  fi
   rm -rf "$dir"
 }
 
@@ -86,6 +86,23 @@ check_cid () {
   fi
   qcid=$(qemu-img info --output=json "$2" | jq -r '."format-specific".data.cid')
   check_eq "$1: qemu-img sees the same CID" "$(hex2dec "$cid")" "$qcid"
+}
+
+# libvmdk reads the disk, with the same size and CID.
+check_vmdkinfo () {
+  local what=$1 d=$2 size=$3 cid=$4 out
+  if ! out=$(vmdkinfo "$d" 2>&1); then
+    fail "$what: vmdkinfo cannot read it: $(echo "$out" | tail -3)"
+    return
+  fi
+  pass "$what: vmdkinfo reads it"
+  grep -q "Media size:.*($size bytes)" <<<"$out" \
+    && pass "$what: vmdkinfo media size $size" \
+    || fail "$what: vmdkinfo media size: $(grep 'Media size' <<<"$out")"
+  local vcid
+  vcid=$(sed -n 's/^[[:space:]]*Content identifier:[[:space:]]*0x//p' <<<"$out")
+  check_eq "$what: vmdkinfo content identifier" "$(hex2dec "$cid")" \
+    "$(hex2dec "$vcid")"
 }
 
 one_type monolithicSparse $((4608 * MiB))

@@ -3,6 +3,7 @@
 
 Usage:
   vmdkedit.py hdr FILE FIELD VALUE     set a KDMV header field (integer)
+  vmdkedit.py hdr-get FILE FIELD       print a KDMV header field
   vmdkedit.py gd0 FILE VALUE           set GD entry 0 (and RGD entry 0)
   vmdkedit.py gte0 FILE VALUE          set GT entry 0 of the first GT
                                        (in both the GT and the redundant GT)
@@ -32,6 +33,7 @@ FIELDS = {
     "rgdOffset": (48, "<Q"),
     "gdOffset": (56, "<Q"),
     "overHead": (64, "<Q"),
+    "uncleanShutdown": (72, "<B"),
 }
 
 
@@ -116,6 +118,12 @@ def main(argv):
     cmd, path = argv[1], argv[2]
     if cmd == "hdr":
         set_field(path, argv[3], int(argv[4], 0))
+    elif cmd == "hdr-get":
+        with open(path, "rb") as f:
+            h = read_header(f)
+        if h is None:
+            sys.exit("vmdkedit: %s has no KDMV header" % path)
+        print(h[argv[3]])
     elif cmd == "gd0":
         set_gd0(path, int(argv[3], 0))
     elif cmd == "gte0":
