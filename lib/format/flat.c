@@ -18,10 +18,12 @@ flat_open (struct vdk_extent *e)
     return -1;
   if (ADD_OVERFLOW (e->file_offset, e->length, &need))
     return vdk__err (EINVAL, "%s: extent offset overflows", e->path);
+  /* A short file means a lost or truncated extent: refuse rather than
+   * invent zeroes (a raw image's extent is the file itself). */
   if (size < need && e->link->type != VDK_TYPE_RAW)
-    vdk__warn ("%s: file is %" PRIu64 " bytes, shorter than its extent "
-               "(%" PRIu64 " bytes); the rest reads as zeroes", e->path, size,
-               need);
+    return vdk__err (EINVAL, "%s: file is %" PRIu64 " bytes, shorter than "
+                     "its extent in the descriptor (%" PRIu64 " bytes)",
+                     e->path, size, need);
   return 0;
 }
 

@@ -162,6 +162,10 @@ sparse_open (struct vdk_extent *e)
     return serr (e, EINVAL, "file truncated: %" PRIu64 " bytes, but the "
                  "header says metadata takes %" PRIu64 " sectors", s->fsize,
                  s->h.overhead);
+  if (e->length > s->cap_bytes)
+    return serr (e, EINVAL, "descriptor gives the extent %" PRIu64 " sectors "
+                 "but its header holds only %" PRIu64, e->length / SECTOR,
+                 s->h.capacity);
   if (e->length != s->cap_bytes)
     vdk__warn ("%s: descriptor gives the extent %" PRIu64 " sectors, its "
                "header %" PRIu64, e->path, e->length / SECTOR,
