@@ -1,0 +1,179 @@
+/* Unit tests: custom extent lists (FLAT, ZERO, RDONLY, NOACCESS keep
+ * their places), the unclean-shutdown mark, and one handle used from
+ * several threads at once. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "vdk.h"
+#include "vdk-common.h"
+
+static char dir[PATH_MAX];
+
+static const char *
+P (const char *name)
+{
+  static char bufs[4][PATH_MAX * 2];
+  static int i;
+  char *b = bufs[i++ % 4];
+  snprintf (b, sizeof bufs[0], "%s/%s", dir, name);
+  return b;
+}
+
+static void
+write_file (const char *path, const void *data, size_t len)
+{
+  FILE *f = fopen (path, "w");
+  if (!f || fwrite (data, 1, len, f) != len)
+    diag ("cannot write %s", path);
+  if (f)
+    fclose (f);
+}
+
+static void
+test_custom_extents (void)
+{
+  static const char desc[] =
+    "# Disk DescriptorFile\nversion=1\nCID=11111111\nparentCID=ffffffff\n"
+    "createType=\"custom\"\n"
+    "RW 8 FLAT \"a.bin\" 0\n"
+    "RW 8 ZERO\n"
+    "RDONLY 8 FLAT \"b.bin\" 2\n"
+    "NOACCESS 8 FLAT \"c.bin\" 0\n";
+  uint8_t a[4096], b[6144], buf[4096];
+  vdk_disk *d;
+
+  memset (a, 'a', sizeof a);
+  memset (b, 'x', 1024);
+  memset (b + 1024, 'b', sizeof b - 1024);
+  write_file (P ("a.bin"), a, sizeof a);
+  write_file (P ("b.bin"), b, sizeof b);
+  write_file (P ("custom.vmdk"), desc, strlen (desc));
+  d = vdk_open (P ("custom.vmdk"), 0);
+  ok (d != NULL, "custom descriptor opens (%s)", d ? "" : vdk_last_error ());
+  if (!d)
+    return;
+  is_int (vdk_capacity (d), 32 * 512, "ZERO and NOACCESS keep their places");
+  ok (vdk_pread (d, buf, 4096, 4096) == 0 && is_zero (buf, 4096),
+      "ZERO extent reads zeroes");
+  ok (vdk_pread (d, buf, 4096, 8192) == 0 && buf[0] == 'b'
+      && buf[4095] == 'b', "RDONLY extent read at its offset (sector 2)");
+  ok (vdk_pread (d, buf, 512, 0) == 0 && buf[0] == 'a', "first extent");
+  ok (vdk_pwrite (d, buf, 512, 8192) == -1 && vdk_last_errno () == EROFS,
+      "write to RDONLY extent refused: %s", vdk_last_error ());
+  ok (vdk_pread (d, buf, 512, 12288) == -1 && vdk_last_errno () == EACCES,
+      "read of NOACCESS extent refused: %s", vdk_last_error ());
+  ok (vdk_pwrite (d, "hi", 2, 100) == 0, "write to RW extent");
+  vdk_close (d);
+  d = vdk_open (P ("custom.vmdk"), VDK_OPEN_READ_ONLY);
+  ok (d && vdk_pread (d, buf, 4, 99) == 0 && memcmp (buf, "ahia", 4) == 0,
+      "write landed in a.bin");
+  vdk_close (d);
+}
+
+static uint8_t
+unclean_byte (const char *path)
+{
+  uint8_t b = 0xff;
+  FILE *f = fopen (path, "r");
+  if (f && (fseek (f, 72, SEEK_SET) != 0 || fread (&b, 1, 1, f) != 1))
+    b = 0xfe;
+  if (f)
+    fclose (f);
+  return b;
+}
+
+static void
+test_unclean_mark (void)
+{
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  vdk_disk *d;
+  p.capacity = 4 << 20;
+  ok (vdk_create (P ("u.vmdk"), &p) == 0, "create");
+  d = vdk_open (P ("u.vmdk"), 0);
+  is_int (unclean_byte (P ("u.vmdk")), 0, "clean after open");
+  ok (vdk_pwrite (d, "x", 1, 0) == 0, "write");
+  is_int (unclean_byte (P ("u.vmdk")), 1, "unclean mark set by first write");
+  vdk_close (d);
+  is_int (unclean_byte (P ("u.vmdk")), 0, "cleared on clean close");
+}
+
+struct job {
+  vdk_disk *d;
+  int id, errors;
+};
+
+#define REGION (1u << 20)
+
+static void *
+worker (void *arg)
+{
+  struct job *j = arg;
+  uint8_t *buf = malloc (65536), *back = malloc (65536);
+  unsigned seed = (unsigned) j->id;
+  for (int i = 0; i < 200; i++) {
+    uint64_t off = (uint64_t) j->id * REGION + (rand_r (&seed) % (REGION - 65536));
+    size_t len = 1 + rand_r (&seed) % 65536;
+    memset (buf, 'a' + j->id, len);
+    if (vdk_pwrite (j->d, buf, len, off) == -1
+        || vdk_pread (j->d, back, len, off) == -1
+        || memcmp (buf, back, len) != 0)
+      j->errors++;
+  }
+  free (buf);
+  free (back);
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  pthread_t th[4];
+  struct job jobs[4];
+  vdk_disk *d;
+  int errors = 0;
+
+  p.capacity = 4 * REGION;
+  ok (vdk_create (P ("t.vmdk"), &p) == 0, "create for threads");
+  d = vdk_open (P ("t.vmdk"), 0);
+  for (int i = 0; i < 4; i++) {
+    jobs[i] = (struct job) { .d = d, .id = i };
+    pthread_create (&th[i], NULL, worker, &jobs[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join (th[i], NULL);
+    errors += jobs[i].errors;
+  }
+  is_int (errors, 0, "4 threads writing and reading one handle agree");
+  ok (vdk_close (d) == 0, "close");
+  d = vdk_open (P ("t.vmdk"), VDK_OPEN_READ_ONLY);
+  uint8_t *all = malloc (4 * REGION);
+  int foreign = 0;
+  ok (d && vdk_pread (d, all, 4 * REGION, 0) == 0, "read back");
+  for (uint64_t i = 0; i < 4 * REGION; i++)
+    if (all[i] && all[i] != 'a' + i / REGION)
+      foreign++;
+  is_int (foreign, 0, "each thread's bytes stayed in its own region");
+  free (all);
+  vdk_close (d);
+}
+
+int
+main (void)
+{
+  char tmpl[] = "/tmp/vdk-ext-XXXXXX", cmd[PATH_MAX + 20];
+  if (!mkdtemp (tmpl) || !realpath (tmpl, dir))
+    return 1;
+  test_custom_extents ();
+  test_unclean_mark ();
+  test_threads ();
+  snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system (cmd) != 0)
+    diag ("cleanup failed");
+  return tap_done ();
+}
