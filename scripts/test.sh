@@ -21,13 +21,16 @@ fi
 
 # setup DIR OPTIONS...: configure (or reconfigure) and build.
 setup () {
-  local dir=$1
+  local dir=$1 log
   shift
+  log=$(mktemp /tmp/vdk-setup.XXXXXX)
   if [ -d "$dir/meson-private" ]; then
-    meson setup --reconfigure "$dir" "$@" >/dev/null
+    meson setup --reconfigure "$dir" "$@" >"$log" 2>&1
   else
-    meson setup "$dir" "$@" >/dev/null
-  fi && ninja -C "$dir" -j "$jobs"
+    meson setup "$dir" "$@" >"$log" 2>&1
+  fi || { tail -20 "$log"; rm -f "$log"; return 1; }
+  rm -f "$log"
+  ninja -C "$dir" -j "$jobs"
 }
 
 passed=0 failed=0 skipped=0
