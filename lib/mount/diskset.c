@@ -461,3 +461,34 @@ vdk_volume_get_info (const vdk_diskset *set, size_t i)
 {
   return set && i < set->nvols ? &set->vols[i]->info : NULL;
 }
+
+/* For the fuzz targets: scan `len` bytes as a one-disk set (no blkid:
+ * it is not our parser and is slow) and read the first and last sector
+ * of every readable volume through the volume reader. */
+int
+vdk__fuzz_volumes (const void *data, size_t len)
+{
+  vdk_diskset *set = vdk_diskset_new ();
+  uint8_t buf[SECTOR];
+  int r = -1;
+
+  if (!set)
+    return -1;
+  if (vdk__diskset_add_mem (set, data, len, "fuzz") == -1
+      || vdk_diskset_scan (set, VDK_SCAN_NO_FS) == -1)
+    goto out;
+  for (size_t i = 0; i < set->nvols; i++) {
+    const struct vdk_volume_info *v = &set->vols[i]->info;
+    vdk_volume *vol = vdk_volume_open (set, v->name, VDK_VOLUME_READ_ONLY);
+    size_t n = (size_t) MIN (v->size, (uint64_t) SECTOR);
+    if (!vol)
+      continue;
+    vdk_volume_pread (vol, buf, n, 0);
+    vdk_volume_pread (vol, buf, n, v->size - n);
+    vdk_volume_close (vol);
+  }
+  r = 0;
+ out:
+  vdk_diskset_close (set);
+  return r;
+}

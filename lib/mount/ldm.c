@@ -669,6 +669,8 @@ add_volume (struct ldm_ctx *c, const struct rec_vol *rv)
     return -1;
   if (!m) {
     vm_vol_problem (v, "%s", c->why[0] ? c->why : vm_last_msg ());
+    if (!MUL_OVERFLOW (rv->size, (uint64_t) SECTOR, &size))
+      v->info.size = size;
     return 0;
   }
   if (vm_vol_set_map (v, m) == -1)

@@ -132,6 +132,9 @@ void vm_set_clear_volumes (struct vdk_diskset *set);
 int vdk__diskset_add_mem (struct vdk_diskset *set, const void *data,
                           size_t len, const char *name);
 
+/* Scan `len` bytes as a one-disk set and read every volume (fuzzing). */
+int vdk__fuzz_volumes (const void *data, size_t len);
+
 /* vdk_volume_find without naming the call. */
 const struct vdk_volume_info *vm_find (const struct vdk_diskset *set,
                                        const char *name);
