@@ -269,6 +269,16 @@ disk_pwrite (void *opaque, const void *buf, size_t count, uint64_t off)
   return 0;
 }
 
+static bool
+disk_is_zero (void *opaque, size_t count, uint64_t off)
+{
+  uint64_t len;
+  int state, depth;
+  if (vdk_block_status (opaque, off, count, 0, &len, &state, &depth) == -1)
+    return false;
+  return state != VDK_BLOCK_DATA && len >= count;
+}
+
 static int
 disk_flush (void *opaque)
 {
@@ -327,6 +337,7 @@ add_disk_files (struct served *s, bool writable)
     f->pread = disk_pread;
     f->pwrite = writable ? disk_pwrite : NULL;
     f->flush = disk_flush;
+    f->is_zero = disk_is_zero;
     f->opaque = d;
   }
 }

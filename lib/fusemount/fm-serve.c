@@ -15,6 +15,15 @@
  * callbacks keep no shared mutable state (files[] is read-only, the
  * handles are thread-safe by contract of vdk.h).
  *
+ * direct_io (default; VDK_FUSE_DIRECT_IO=0 turns it off, for
+ * measurements): the kernel sends reads of the caller's size (dd bs=1M
+ * gives 1 MiB requests instead of 128 KiB readahead) and copies the
+ * reply straight into the caller's buffer instead of through the FUSE
+ * file's page cache.  Under a loop mount this also keeps the data from
+ * being cached twice (FUSE file and the file system above).  Measured
+ * with bench/mount.sh on kernel 6.18: about 40% less time for both the
+ * flat read and the file copy.  Cost: no shared mmap of the files.
+ *
  * Sizes: max_read defaults to 1 MiB (kernel option and conn->max_read);
  * writes are up to conn->max_write (1 MiB with libfuse 3.14 on 4.20+).
  */
@@ -46,6 +55,7 @@ struct vdkfm_server {
   bool direct_io;
   unsigned max_read;
   int ready_fd;
+  void *zeros;             /* max_read bytes of zeros, shared read-only */
 };
 
 static pthread_key_t buf_key;
@@ -249,6 +259,10 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     return;
   }
   size_t n = (size_t) MIN ((uint64_t) size, f->size - (uint64_t) off);
+  if (f->is_zero && n <= srv->max_read && f->is_zero (f->opaque, n, off)) {
+    fuse_reply_buf (req, srv->zeros, n);
+    return;
+  }
   void *buf = thread_buf_get (n);
   if (buf == NULL) {
     fuse_reply_err (req, ENOMEM);
@@ -356,13 +370,20 @@ vdkfm_server_mount (const char *dir, struct vdkfm_file *files, size_t nfiles,
   srv->writable = writable;
   srv->max_read = max_read ? max_read : DEFAULT_MAX_READ;
   srv->ready_fd = -1;
+  srv->zeros = calloc (1, srv->max_read);
+  if (srv->zeros == NULL) {
+    free (srv);
+    vdkfm_fail ("out of memory");
+    return NULL;
+  }
   const char *dio = getenv ("VDK_FUSE_DIRECT_IO");
-  srv->direct_io = dio != NULL && strcmp (dio, "1") == 0;
+  srv->direct_io = !(dio != NULL && strcmp (dio, "0") == 0);
   mount_options (opts, sizeof opts, writable, srv->max_read);
   char *argv[] = { "vdk", "-o", opts, NULL };
   struct fuse_args args = FUSE_ARGS_INIT (3, argv);
   srv->se = fuse_session_new (&args, &ops, sizeof ops, srv);
   if (srv->se == NULL) {
+    free (srv->zeros);
     free (srv);
     vdkfm_fail ("cannot create a FUSE session (libfuse refused the options)");
     return NULL;
@@ -370,6 +391,7 @@ vdkfm_server_mount (const char *dir, struct vdkfm_file *files, size_t nfiles,
   if (fuse_session_mount (srv->se, dir) != 0) {
     int e = errno;
     fuse_session_destroy (srv->se);
+    free (srv->zeros);
     free (srv);
     vdkfm_fail ("cannot mount the FUSE folder %s: %s (is the fuse module "
                 "loaded? modprobe fuse)", dir, strerror (e));
@@ -398,6 +420,7 @@ vdkfm_server_run (struct vdkfm_server *srv, int ready_fd)
     close (srv->ready_fd);
   fuse_session_unmount (se);
   fuse_session_destroy (se);
+  free (srv->zeros);
   free (srv);
   /* A positive result is the signal that ended the loop: an orderly stop. */
   return r >= 0 ? 0 : -1;
@@ -410,6 +433,7 @@ vdkfm_server_forget (struct vdkfm_server *srv)
     return;
   /* Not initialised in this process, so destroy only closes the fd. */
   fuse_session_destroy (srv->se);
+  free (srv->zeros);
   free (srv);
 }
 
@@ -420,5 +444,6 @@ vdkfm_server_abort (struct vdkfm_server *srv)
     return;
   fuse_session_unmount (srv->se);
   fuse_session_destroy (srv->se);
+  free (srv->zeros);
   free (srv);
 }

@@ -46,6 +46,9 @@ struct vdkfm_file {
   int (*pread) (void *opaque, void *buf, size_t count, uint64_t off);
   int (*pwrite) (void *opaque, const void *buf, size_t count, uint64_t off);
   int (*flush) (void *opaque);
+  /* Optional: true if [off, off+count) reads as zeros (a hole), so the
+   * reply can come from a shared zero page without reading. */
+  bool (*is_zero) (void *opaque, size_t count, uint64_t off);
   void *opaque;
 };
 
