@@ -19,6 +19,7 @@
 #ifndef VDK_TOOL_H
 #define VDK_TOOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -67,6 +68,48 @@ void tool_progress_init (struct tool_progress *p, const char *label,
                          int requested);
 int tool_progress_cb (void *opaque, uint64_t done, uint64_t total);
 void tool_progress_end (struct tool_progress *p);
+
+/* Options of the built-in subcommands, filled by vdk.c's parser; each
+ * built-in subcommand is one run_X() taking them (positional arguments
+ * in args[0..nargs-1], counts already checked against the table). */
+struct cmd_opts {
+  const char *type;       /* -t, NULL if not given */
+  const char *adapter;    /* -a */
+  const char *hw_version; /* -H */
+  const char *offset;     /* --offset */
+  const char *length;     /* --length */
+  bool json;
+  bool progress;
+  bool repair;            /* check --repair */
+  bool unsafe;            /* attach --unsafe */
+  bool top_only;          /* map --top-only */
+  unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL */
+  int nargs;
+  char **args;            /* positional arguments */
+};
+
+/* cmd-disk.c */
+int run_create (const struct cmd_opts *o);
+int run_child (const struct cmd_opts *o);
+int run_info (const struct cmd_opts *o);
+int run_convert (const struct cmd_opts *o);
+int run_read (const struct cmd_opts *o);
+int run_write (const struct cmd_opts *o);
+int run_meta (const struct cmd_opts *o);
+int run_rename (const struct cmd_opts *o);
+int run_rm (const struct cmd_opts *o);
+
+/* cmd-maint.c */
+int run_check (const struct cmd_opts *o);
+int run_grow (const struct cmd_opts *o);
+int run_shrink (const struct cmd_opts *o);
+int run_defrag (const struct cmd_opts *o);
+int run_attach (const struct cmd_opts *o);
+int run_commit (const struct cmd_opts *o);
+int run_map (const struct cmd_opts *o);
+
+/* Print `s` as a JSON string (escaped), or null for NULL. */
+void tool_json_string (FILE *fp, const char *s);
 
 /* Mount subcommands, defined in tools/cmd-mount.c and dispatched only
  * when the tool is built with VDK_HAVE_MOUNT. */

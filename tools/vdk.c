@@ -5,8 +5,10 @@
  *   the top-level options, then looks the subcommand up in one dispatch
  *   table.  Each built-in subcommand is a row of that table: its getopt
  *   strings, its positional-argument count, its usage text and one
- *   run_X() function.  parse_cmd_args() turns argv into a struct
- *   cmd_opts for all of them; run_X() does the work.
+ *   run_X() function (cmd-disk.c, cmd-maint.c).  parse_cmd_args() turns
+ *   argv into a struct cmd_opts for all of them; run_X() does the work.
+ *   The mount subcommands (cmd-mount.c) parse their own options.
+ * - This file also defines the helpers of vdk-tool.h.
  * - Only the public API (vdk.h) is used; when the tool needs something
  *   the API lacks, the API must grow.
  * - Errors: every failure prints exactly one line on stderr, either the
@@ -15,8 +17,6 @@
  *   Misuse prints the usage on stderr and exits 1; --help and --version
  *   print on stdout and exit 0.  The library's info log is silenced so
  *   that it cannot add lines; warnings are kept.
- * - Data streams (read/write) move 1 MiB at a time; write turns all-zero
- *   chunks into vdk_zero() so sparse disks stay sparse.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,8 +31,6 @@
 
 #include "vdk-common.h"
 #include "vdk-tool.h"
-
-#define CHUNK_SIZE (1024 * 1024)
 
 const char *tool_name = "vdk";
 
@@ -80,6 +78,31 @@ tool_print_version (void)
 {
   printf ("%s %s (libvdk %s)\n", tool_name, VDK_VERSION_STRING,
           vdk_version ());
+}
+
+void
+tool_json_string (FILE *fp, const char *s)
+{
+  if (s == NULL) {
+    fputs ("null", fp);
+    return;
+  }
+  putc ('"', fp);
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+    switch (*p) {
+    case '"': fputs ("\\\"", fp); break;
+    case '\\': fputs ("\\\\", fp); break;
+    case '\n': fputs ("\\n", fp); break;
+    case '\r': fputs ("\\r", fp); break;
+    case '\t': fputs ("\\t", fp); break;
+    default:
+      if (*p < 0x20 || *p == 0x7f)
+        fprintf (fp, "\\u%04x", *p);
+      else
+        putc (*p, fp);
+    }
+  }
+  putc ('"', fp);
 }
 
 /* Multiplier of a size suffix, 0 if the suffix is not valid. */
@@ -229,6 +252,9 @@ enum {
   OPT_JSON,
   OPT_OFFSET,
   OPT_LENGTH,
+  OPT_REPAIR,
+  OPT_UNSAFE,
+  OPT_TOP_ONLY,
 };
 
 #define COMMON_LONG_OPTS \
@@ -238,21 +264,9 @@ enum {
   { "allow-external-paths", no_argument, NULL, OPT_EXTERNAL }
 #define END_LONG_OPTS { NULL, 0, NULL, 0 }
 
-struct cmd_opts {
-  const char *type;       /* -t, NULL if not given */
-  const char *adapter;    /* -a */
-  const char *hw_version; /* -H */
-  const char *offset;     /* --offset */
-  const char *length;     /* --length */
-  bool json;
-  bool progress;
-  unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL */
-  int nargs;
-  char **args;            /* positional arguments */
-};
-
 struct subcmd {
   const char *name;
+  const char *summary;    /* one line for `vdk --help` */
   const char *shortopts;
   const struct option *longopts;
   int min_args, max_args;
@@ -281,6 +295,9 @@ parse_cmd_args (const struct subcmd *sc, int argc, char **argv,
     case OPT_JSON: o->json = true; break;
     case OPT_OFFSET: o->offset = optarg; break;
     case OPT_LENGTH: o->length = optarg; break;
+    case OPT_REPAIR: o->repair = true; break;
+    case OPT_UNSAFE: o->unsafe = true; break;
+    case OPT_TOP_ONLY: o->top_only = true; break;
     case 't': o->type = optarg; break;
     case 'a': o->adapter = optarg; break;
     case 'H': o->hw_version = optarg; break;
@@ -309,557 +326,6 @@ parse_cmd_args (const struct subcmd *sc, int argc, char **argv,
   return PARSE_OK;
 }
 
-/* Type from -t (or `fallback`), adapter from -a.  Print one message
- * and return -1 on a bad name. */
-static int
-parse_type (const char *file, const char *name, int fallback)
-{
-  int type;
-
-  if (name == NULL)
-    return fallback;
-  type = vdk_type_from_name (name);
-  if (type < 0)
-    tool_error ("%s: unknown disk type '%s'", file, name);
-  return type;
-}
-
-static int
-parse_adapter (const char *file, const char *name, int fallback)
-{
-  int adapter;
-
-  if (name == NULL)
-    return fallback;
-  adapter = vdk_adapter_from_name (name);
-  if (adapter < 0)
-    tool_error ("%s: unknown adapter type '%s' (use ide, buslogic, "
-                "lsilogic, pvscsi or legacyESX)", file, name);
-  return adapter;
-}
-
-/* ---- create, child -------------------------------------------------- */
-
-static int
-run_create (const struct cmd_opts *o)
-{
-  struct vdk_create_params params = VDK_CREATE_PARAMS_INIT;
-  const char *file = o->args[0];
-
-  params.type = parse_type (file, o->type, VDK_TYPE_MONOLITHIC_SPARSE);
-  if (params.type < 0)
-    return 1;
-  params.adapter = parse_adapter (file, o->adapter, VDK_ADAPTER_IDE);
-  if (params.adapter < 0)
-    return 1;
-  if (o->hw_version != NULL) {
-    char *end;
-    unsigned long hw;
-
-    errno = 0;
-    hw = strtoul (o->hw_version, &end, 10);
-    if (errno || end == o->hw_version || *end || hw == 0 || hw > 255
-        || o->hw_version[0] == '-') {
-      tool_error ("%s: invalid hardware version '%s'", file,
-                  o->hw_version);
-      return 1;
-    }
-    params.hw_version = (uint32_t) hw;
-  }
-  if (tool_parse_disk_size (file, o->args[1], &params.capacity) == -1)
-    return 1;
-  if (vdk_create (file, &params) == -1)
-    return tool_lib_error ();
-  return 0;
-}
-
-static int
-run_child (const struct cmd_opts *o)
-{
-  if (vdk_create_child_path (o->args[0], o->args[1], 0,
-                             o->open_flags) == -1)
-    return tool_lib_error ();
-  return 0;
-}
-
-/* ---- info ----------------------------------------------------------- */
-
-static void
-json_string (const char *s)
-{
-  if (s == NULL) {
-    fputs ("null", stdout);
-    return;
-  }
-  putchar ('"');
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-    switch (*p) {
-    case '"': fputs ("\\\"", stdout); break;
-    case '\\': fputs ("\\\\", stdout); break;
-    case '\n': fputs ("\\n", stdout); break;
-    case '\r': fputs ("\\r", stdout); break;
-    case '\t': fputs ("\\t", stdout); break;
-    default:
-      if (*p < 0x20 || *p == 0x7f)
-        printf ("\\u%04x", *p);
-      else
-        putchar (*p);
-    }
-  }
-  putchar ('"');
-}
-
-static const char *
-adapter_name_or_null (int adapter)
-{
-  return adapter < 0 ? NULL : vdk_adapter_name (adapter);
-}
-
-static void
-json_geometry (const char *key, const struct vdk_geometry *g)
-{
-  printf ("  \"%s\": {\"cylinders\": %" PRIu32 ", \"heads\": %" PRIu32
-          ", \"sectors\": %" PRIu32 "},\n",
-          key, g->cylinders, g->heads, g->sectors);
-}
-
-static void
-print_info_json (const struct vdk_info *in)
-{
-  bool raw = in->type == VDK_TYPE_RAW;
-
-  printf ("{\n  \"format\": \"%s\",\n  \"create_type\": ",
-          raw ? "raw" : "vmdk");
-  json_string (in->create_type);
-  printf (",\n  \"capacity\": %" PRIu64 ",\n  \"adapter\": ", in->capacity);
-  json_string (adapter_name_or_null (in->adapter));
-  printf (",\n  \"hw_version\": %" PRIu32 ",\n", in->hw_version);
-  json_geometry ("geometry", &in->physical);
-  json_geometry ("bios_geometry", &in->bios);
-  if (raw)
-    fputs ("  \"cid\": null,\n", stdout);
-  else
-    printf ("  \"cid\": \"%08" PRIx32 "\",\n", in->cid);
-  if (in->has_parent && in->parent_cid != 0xffffffffu)
-    printf ("  \"parent_cid\": \"%08" PRIx32 "\",\n", in->parent_cid);
-  else
-    fputs ("  \"parent_cid\": null,\n", stdout);
-  fputs ("  \"parent\": ", stdout);
-  json_string (in->parent_hint);
-  fputs (",\n  \"uuid\": ", stdout);
-  json_string (in->uuid);
-  printf (",\n  \"links\": %d,\n  \"grain_sectors\": %" PRIu32 ",\n",
-          in->links, in->grain_sectors);
-  fputs ("  \"extents\": [", stdout);
-  for (size_t i = 0; i < in->num_extents; i++) {
-    const struct vdk_extent_info *e = &in->extents[i];
-
-    fputs (i ? ",\n    {\"file\": " : "\n    {\"file\": ", stdout);
-    json_string (e->file);
-    fputs (", \"path\": ", stdout);
-    json_string (e->path);
-    fputs (", \"type\": ", stdout);
-    json_string (e->type);
-    fputs (", \"access\": ", stdout);
-    json_string (e->access);
-    printf (", \"sectors\": %" PRIu64 ", \"offset\": %" PRIu64 "}",
-            e->sectors, e->offset);
-  }
-  fputs (in->num_extents ? "\n  ]\n}\n" : "]\n}\n", stdout);
-}
-
-/* "1.5 GiB" style rendering of a byte count. */
-static void
-human_size (uint64_t bytes, char *buf, size_t len)
-{
-  static const char *units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB" };
-  double v = (double) bytes;
-  size_t u = 0;
-
-  while (v >= 1024.0 && u + 1 < ARRAY_SIZE (units)) {
-    v /= 1024.0;
-    u++;
-  }
-  if (u == 0)
-    snprintf (buf, len, "%" PRIu64 " bytes", bytes);
-  else
-    snprintf (buf, len, "%.4g %s", v, units[u]);
-}
-
-static void
-print_info_text (const struct vdk_info *in)
-{
-  const char *adapter = adapter_name_or_null (in->adapter);
-  char human[32];
-
-  human_size (in->capacity, human, sizeof human);
-  printf ("%-14s %s\n", "format:", in->type == VDK_TYPE_RAW ? "raw" : "vmdk");
-  printf ("%-14s %s\n", "create type:", in->create_type);
-  printf ("%-14s %" PRIu64 " (%s)\n", "capacity:", in->capacity, human);
-  printf ("%-14s %s\n", "adapter:", adapter ? adapter : "unknown");
-  printf ("%-14s %" PRIu32 "\n", "hw version:", in->hw_version);
-  printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "geometry:",
-          in->physical.cylinders, in->physical.heads, in->physical.sectors);
-  if (in->bios.heads != 0)
-    printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "bios geometry:",
-            in->bios.cylinders, in->bios.heads, in->bios.sectors);
-  if (in->type != VDK_TYPE_RAW)
-    printf ("%-14s %08" PRIx32 "\n", "cid:", in->cid);
-  if (in->has_parent && in->parent_cid != 0xffffffffu)
-    printf ("%-14s %08" PRIx32 "\n", "parent cid:", in->parent_cid);
-  if (in->parent_hint)
-    printf ("%-14s %s\n", "parent:", in->parent_hint);
-  if (in->uuid)
-    printf ("%-14s %s\n", "uuid:", in->uuid);
-  printf ("%-14s %d\n", "links:", in->links);
-  if (in->grain_sectors)
-    printf ("%-14s %" PRIu32 " sectors\n", "grain:", in->grain_sectors);
-  printf ("%-14s %zu\n", "extents:", in->num_extents);
-  for (size_t i = 0; i < in->num_extents; i++) {
-    const struct vdk_extent_info *e = &in->extents[i];
-
-    printf ("  %-8s %-12" PRIu64 " %-8s %s", e->access, e->sectors,
-            e->type, e->file ? e->file : "");
-    if (e->offset)
-      printf (" +%" PRIu64, e->offset);
-    putchar ('\n');
-  }
-}
-
-static int
-run_info (const struct cmd_opts *o)
-{
-  struct vdk_info *info = NULL;
-  vdk_disk *disk;
-  int ret = 0;
-
-  disk = vdk_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
-  if (disk == NULL)
-    return tool_lib_error ();
-  if (vdk_get_info (disk, &info) == -1)
-    ret = tool_lib_error ();
-  else if (o->json)
-    print_info_json (info);
-  else
-    print_info_text (info);
-  vdk_free_info (info);
-  vdk_close (disk);
-  if (ret == 0 && (fflush (stdout) == EOF || ferror (stdout))) {
-    tool_error ("%s: writing to standard output: %s", o->args[0],
-                strerror (errno));
-    ret = 1;
-  }
-  return ret;
-}
-
-/* ---- convert -------------------------------------------------------- */
-
-static bool
-has_suffix (const char *name, const char *suffix)
-{
-  size_t n = strlen (name), s = strlen (suffix);
-
-  return n >= s && strcasecmp (name + n - s, suffix) == 0;
-}
-
-static int
-default_output_type (const char *dst)
-{
-  if (has_suffix (dst, ".raw") || has_suffix (dst, ".img")
-      || has_suffix (dst, ".bin"))
-    return VDK_TYPE_RAW;
-  return VDK_TYPE_MONOLITHIC_SPARSE;
-}
-
-static int
-run_convert (const struct cmd_opts *o)
-{
-  struct vdk_clone_params params = VDK_CLONE_PARAMS_INIT;
-  struct tool_progress progress;
-  const char *src = o->args[0], *dst = o->args[1];
-  vdk_disk *disk;
-  int ret = 0;
-
-  params.type = parse_type (dst, o->type, default_output_type (dst));
-  if (params.type < 0)
-    return 1;
-  params.adapter = parse_adapter (dst, o->adapter, -1);
-  if (o->adapter != NULL && params.adapter < 0)
-    return 1;
-  tool_progress_init (&progress, "convert", o->progress);
-  params.progress = tool_progress_cb;
-  params.opaque = &progress;
-
-  disk = vdk_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
-  if (disk == NULL)
-    return tool_lib_error ();
-  if (vdk_clone (disk, dst, &params) == -1) {
-    tool_progress_end (&progress);
-    ret = tool_lib_error ();
-  }
-  else
-    tool_progress_end (&progress);
-  vdk_close (disk);
-  return ret;
-}
-
-/* ---- read, write ---------------------------------------------------- */
-
-static int
-parse_offset_arg (const char *file, const char *what, const char *text,
-                  uint64_t *value)
-{
-  const char *why = NULL;
-
-  if (tool_parse_bytes (text, value, &why) == -1) {
-    tool_error ("%s: invalid %s '%s': %s", file, what, text, why);
-    return -1;
-  }
-  return 0;
-}
-
-static int
-write_all (int fd, const void *buf, size_t len)
-{
-  const char *p = buf;
-
-  while (len > 0) {
-    ssize_t r = write (fd, p, len);
-
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      return -1;
-    p += r;
-    len -= (size_t) r;
-  }
-  return 0;
-}
-
-/* Copy [offset, offset + length) of the disk to stdout. */
-static int
-stream_out (vdk_disk *disk, const char *file, uint64_t offset,
-            uint64_t length)
-{
-  CLEANUP_FREE char *buf = malloc (CHUNK_SIZE);
-
-  if (buf == NULL) {
-    tool_error ("%s: %s", file, strerror (ENOMEM));
-    return 1;
-  }
-  while (length > 0) {
-    size_t n = (size_t) MIN (length, (uint64_t) CHUNK_SIZE);
-
-    if (vdk_pread (disk, buf, n, offset) == -1)
-      return tool_lib_error ();
-    if (write_all (STDOUT_FILENO, buf, n) == -1) {
-      tool_error ("%s: writing to standard output: %s", file,
-                  strerror (errno));
-      return 1;
-    }
-    offset += n;
-    length -= n;
-  }
-  return 0;
-}
-
-static int
-run_read (const struct cmd_opts *o)
-{
-  const char *file = o->args[0];
-  uint64_t offset = 0, length = 0, capacity;
-  vdk_disk *disk;
-  int ret;
-
-  if (o->offset && parse_offset_arg (file, "offset", o->offset, &offset))
-    return 1;
-  if (o->length && parse_offset_arg (file, "length", o->length, &length))
-    return 1;
-  disk = vdk_open (file, VDK_OPEN_READ_ONLY | o->open_flags);
-  if (disk == NULL)
-    return tool_lib_error ();
-  capacity = vdk_capacity (disk);
-  if (offset > capacity
-      || (o->length && length > capacity - offset)) {
-    tool_error ("%s: range %" PRIu64 "+%" PRIu64 " lies beyond the end "
-                "of the disk (capacity %" PRIu64 ")", file, offset,
-                length, capacity);
-    vdk_close (disk);
-    return 1;
-  }
-  if (o->length == NULL)
-    length = capacity - offset;
-  ret = stream_out (disk, file, offset, length);
-  vdk_close (disk);
-  return ret;
-}
-
-/* Fill buf from stdin; returns the bytes read (< len only at EOF) or -1. */
-static ssize_t
-read_full (int fd, char *buf, size_t len)
-{
-  size_t got = 0;
-
-  while (got < len) {
-    ssize_t r = read (fd, buf + got, len - got);
-
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return -1;
-    if (r == 0)
-      break;
-    got += (size_t) r;
-  }
-  return (ssize_t) got;
-}
-
-/* Copy stdin to the disk at `offset` until EOF. */
-static int
-stream_in (vdk_disk *disk, const char *file, uint64_t offset)
-{
-  CLEANUP_FREE char *buf = malloc (CHUNK_SIZE);
-  uint64_t capacity = vdk_capacity (disk);
-
-  if (buf == NULL) {
-    tool_error ("%s: %s", file, strerror (ENOMEM));
-    return 1;
-  }
-  for (;;) {
-    ssize_t n = read_full (STDIN_FILENO, buf, CHUNK_SIZE);
-    int r;
-
-    if (n == -1) {
-      tool_error ("%s: reading standard input: %s", file, strerror (errno));
-      return 1;
-    }
-    if (n == 0)
-      return 0;
-    if (offset > capacity || (uint64_t) n > capacity - offset) {
-      tool_error ("%s: data at %" PRIu64 "+%zd goes beyond the end of "
-                  "the disk (capacity %" PRIu64 ")", file, offset, n,
-                  capacity);
-      return 1;
-    }
-    if (is_zero (buf, (size_t) n))
-      r = vdk_zero (disk, offset, (uint64_t) n);
-    else
-      r = vdk_pwrite (disk, buf, (size_t) n, offset);
-    if (r == -1)
-      return tool_lib_error ();
-    offset += (uint64_t) n;
-  }
-}
-
-static int
-run_write (const struct cmd_opts *o)
-{
-  const char *file = o->args[0];
-  uint64_t offset = 0;
-  vdk_disk *disk;
-  int ret;
-
-  if (o->offset && parse_offset_arg (file, "offset", o->offset, &offset))
-    return 1;
-  disk = vdk_open (file, o->open_flags);
-  if (disk == NULL)
-    return tool_lib_error ();
-  ret = stream_in (disk, file, offset);
-  if (ret == 0 && vdk_flush (disk) == -1)
-    ret = tool_lib_error ();
-  if (vdk_close (disk) == -1 && ret == 0)
-    ret = tool_lib_error ();
-  return ret;
-}
-
-/* ---- meta ----------------------------------------------------------- */
-
-static int
-meta_list (vdk_disk *disk)
-{
-  char **keys = NULL;
-
-  if (vdk_meta_keys (disk, &keys) == -1)
-    return tool_lib_error ();
-  for (size_t i = 0; keys[i] != NULL; i++) {
-    char *value = NULL;
-
-    if (vdk_meta_get (disk, keys[i], &value) == -1) {
-      vdk_free_strings (keys);
-      return tool_lib_error ();
-    }
-    printf ("%s=%s\n", keys[i], value);
-    free (value);
-  }
-  vdk_free_strings (keys);
-  return 0;
-}
-
-static int
-run_meta (const struct cmd_opts *o)
-{
-  const char *file = o->args[0];
-  bool set = o->nargs == 3;
-  unsigned flags = VDK_OPEN_SINGLE_LINK | o->open_flags;
-  vdk_disk *disk;
-  char *value = NULL;
-  int ret = 0;
-
-  disk = vdk_open (file, set ? flags : flags | VDK_OPEN_READ_ONLY);
-  if (disk == NULL)
-    return tool_lib_error ();
-  if (o->nargs == 1)
-    ret = meta_list (disk);
-  else if (!set) {
-    if (vdk_meta_get (disk, o->args[1], &value) == -1)
-      ret = tool_lib_error ();
-    else
-      printf ("%s\n", value);
-    free (value);
-  }
-  else if (vdk_meta_set (disk, o->args[1], o->args[2]) == -1)
-    ret = tool_lib_error ();
-  if (vdk_close (disk) == -1 && ret == 0)
-    ret = tool_lib_error ();
-  return ret;
-}
-
-/* ---- rename, rm ----------------------------------------------------- */
-
-/* Open the link alone before renaming or removing it: that validates
- * its descriptor and refuses extents outside its folder (unless
- * --allow-external-paths), so that a hostile descriptor cannot make us
- * rename or delete files it merely names. */
-static int
-check_link (const char *file, unsigned open_flags)
-{
-  vdk_disk *disk = vdk_open (file, VDK_OPEN_READ_ONLY | VDK_OPEN_SINGLE_LINK
-                             | VDK_OPEN_NO_CID_CHECK | open_flags);
-
-  if (disk == NULL)
-    return -1;
-  vdk_close (disk);
-  return 0;
-}
-
-static int
-run_rename (const struct cmd_opts *o)
-{
-  if (check_link (o->args[0], o->open_flags) == -1
-      || vdk_rename (o->args[0], o->args[1]) == -1)
-    return tool_lib_error ();
-  return 0;
-}
-
-static int
-run_rm (const struct cmd_opts *o)
-{
-  if (check_link (o->args[0], o->open_flags) == -1
-      || vdk_unlink (o->args[0]) == -1)
-    return tool_lib_error ();
-  return 0;
-}
-
 /* ---- Dispatch table ------------------------------------------------- */
 
 static const struct option create_long[] = {
@@ -872,7 +338,7 @@ static const struct option create_long[] = {
 static const struct option open_long[] = {
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, END_LONG_OPTS
 };
-static const struct option info_long[] = {
+static const struct option json_long[] = {
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
   { "json", no_argument, NULL, OPT_JSON },
   END_LONG_OPTS
@@ -895,6 +361,28 @@ static const struct option write_long[] = {
   { "offset", required_argument, NULL, OPT_OFFSET },
   END_LONG_OPTS
 };
+static const struct option progress_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  { "progress", no_argument, NULL, 'p' },
+  END_LONG_OPTS
+};
+static const struct option check_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  { "json", no_argument, NULL, OPT_JSON },
+  { "repair", no_argument, NULL, OPT_REPAIR },
+  END_LONG_OPTS
+};
+static const struct option attach_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  { "unsafe", no_argument, NULL, OPT_UNSAFE },
+  END_LONG_OPTS
+};
+static const struct option map_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  { "json", no_argument, NULL, OPT_JSON },
+  { "top-only", no_argument, NULL, OPT_TOP_ONLY },
+  END_LONG_OPTS
+};
 
 #define EXTERNAL_HELP \
   "  --allow-external-paths  follow extents and parents outside the\n" \
@@ -902,9 +390,11 @@ static const struct option write_long[] = {
 #define COMMON_HELP \
   "  -h, --help              show this help\n" \
   "  -V, --version           show the version\n"
+#define PROGRESS_HELP \
+  "  -p, --progress          progress bar on a terminal\n"
 
 static const struct subcmd subcmds[] = {
-  { "create", ":t:a:H:hV", create_long, 2, 2,
+  { "create", "create an empty disk", ":t:a:H:hV", create_long, 2, 2,
     "Usage: vdk create [-t TYPE] [-a ADAPTER] [-H HWVERSION] FILE SIZE\n"
     "Create an empty disk of SIZE bytes (K, M, G, T suffixes; a multiple\n"
     "of 512).\n"
@@ -915,49 +405,95 @@ static const struct subcmd subcmds[] = {
     "                          legacyESX\n"
     "  -H, --hw-version N      virtual hardware version (default 4)\n"
     COMMON_HELP, run_create, NULL },
-  { "child", ":hV", open_long, 2, 2,
+  { "child", "create a child (snapshot) disk", ":hV", open_long, 2, 2,
     "Usage: vdk child PARENT CHILD\n"
     "Create a sparse child disk CHILD on top of PARENT.\n"
     EXTERNAL_HELP COMMON_HELP, run_child, NULL },
-  { "info", ":hV", info_long, 1, 1,
+  { "info", "show type, size, geometry, CIDs, extents", ":hV", json_long,
+    1, 1,
     "Usage: vdk info [--json] FILE\n"
     "Show the type, size, geometry, content IDs and extents of a disk.\n"
     "  --json                  one JSON object\n"
     EXTERNAL_HELP COMMON_HELP, run_info, NULL },
-  { "convert", ":pt:a:hV", convert_long, 2, 2,
+  { "convert", "copy a disk (and its chain) into a new disk", ":pt:a:hV",
+    convert_long, 2, 2,
     "Usage: vdk convert [-p] [-t TYPE] [-a ADAPTER] SRC DST\n"
     "Copy the contents of SRC (with its parents) into a new disk DST.\n"
     "Without -t, DST is raw if named .raw, .img or .bin, otherwise\n"
     "monolithicSparse.\n"
-    "  -p, --progress          progress bar on a terminal\n"
+    PROGRESS_HELP
     "  -t, --type TYPE         type of DST (see vdk create --help)\n"
     "  -a, --adapter ADAPTER   adapter of DST (default: as SRC)\n"
     EXTERNAL_HELP COMMON_HELP, run_convert, NULL },
-  { "read", ":hV", read_long, 1, 1,
+  { "read", "write disk contents to stdout", ":hV", read_long, 1, 1,
     "Usage: vdk read FILE [--offset BYTES] [--length BYTES]\n"
     "Write the disk's contents (default: all of it) to standard output.\n"
     EXTERNAL_HELP COMMON_HELP, run_read, NULL },
-  { "write", ":hV", write_long, 1, 1,
+  { "write", "write stdin into a disk", ":hV", write_long, 1, 1,
     "Usage: vdk write FILE --offset BYTES\n"
     "Write standard input into the disk at BYTES (default 0).\n"
     EXTERNAL_HELP COMMON_HELP, run_write, NULL },
-  { "meta", ":hV", open_long, 1, 3,
+  { "meta", "list, get or set disk database keys", ":hV", open_long, 1, 3,
     "Usage: vdk meta FILE [KEY [VALUE]]\n"
     "List the disk database (ddb) of a disk, print KEY, or set it.\n"
     EXTERNAL_HELP COMMON_HELP, run_meta, NULL },
-  { "rename", ":hV", open_long, 2, 2,
+  { "rename", "rename a disk and its extent files", ":hV", open_long, 2, 2,
     "Usage: vdk rename SRC DST\n"
     "Rename a disk and its extent files.\n"
     EXTERNAL_HELP COMMON_HELP, run_rename, NULL },
-  { "rm", ":hV", open_long, 1, 1,
+  { "rm", "remove a disk and its extent files", ":hV", open_long, 1, 1,
     "Usage: vdk rm FILE\n"
     "Remove a disk: its descriptor and all its extent files.\n"
     EXTERNAL_HELP COMMON_HELP, run_rm, NULL },
+  { "check", "check (and repair) every link of a disk", ":hV", check_long,
+    1, 1,
+    "Usage: vdk check [--repair] [--json] FILE\n"
+    "Check the structure, sizes and CIDs of every link of a disk.\n"
+    "Exit status: 0 no problems (or all repaired), 2 problems remain,\n"
+    "1 the check could not run.\n"
+    "  --repair                fix what can be fixed without guessing data\n"
+    "  --json                  one JSON object\n"
+    EXTERNAL_HELP COMMON_HELP, run_check, NULL },
+  { "grow", "make a disk larger", ":hV", open_long, 2, 2,
+    "Usage: vdk grow FILE SIZE\n"
+    "Make the disk SIZE bytes (larger only; K, M, G, T suffixes).\n"
+    EXTERNAL_HELP COMMON_HELP, run_grow, NULL },
+  { "shrink", "give back space of all-zero grains", ":phV", progress_long,
+    1, 1,
+    "Usage: vdk shrink [-p] FILE\n"
+    "Give back the space of grains that hold only zeroes.\n"
+    PROGRESS_HELP EXTERNAL_HELP COMMON_HELP, run_shrink, NULL },
+  { "defrag", "lay grains out in disk order", ":phV", progress_long, 1, 1,
+    "Usage: vdk defrag [-p] FILE\n"
+    "Rewrite sparse extents with their grains in disk order.\n"
+    PROGRESS_HELP EXTERNAL_HELP COMMON_HELP, run_defrag, NULL },
+  { "attach", "give a child another parent", ":hV", attach_long, 2, 2,
+    "Usage: vdk attach [--unsafe] CHILD PARENT\n"
+    "Make PARENT the parent of CHILD.  Refused unless the contents CHILD\n"
+    "shows stay the same.\n"
+    "  --unsafe                re-parent even if the contents change\n"
+    EXTERNAL_HELP COMMON_HELP, run_attach, NULL },
+  { "commit", "merge a child into its parent", ":phV", progress_long, 1, 1,
+    "Usage: vdk commit [-p] CHILD\n"
+    "Merge the data of CHILD into its parent; CHILD stays valid.\n"
+    PROGRESS_HELP EXTERNAL_HELP COMMON_HELP, run_commit, NULL },
+  { "map", "show allocated, zero and unallocated ranges", ":hV", map_long,
+    1, 1,
+    "Usage: vdk map [--json] [--top-only] FILE\n"
+    "List the disk as runs of data, zero and hole, with the depth of the\n"
+    "link holding each run (0 = top, -1 = nowhere).\n"
+    "  --json                  a JSON array\n"
+    "  --top-only              the top link alone (parents count as holes)\n"
+    EXTERNAL_HELP COMMON_HELP, run_map, NULL },
 #ifdef VDK_HAVE_MOUNT
-  { "volumes", NULL, NULL, 0, 0, NULL, NULL, cmd_volumes },
-  { "mount", NULL, NULL, 0, 0, NULL, NULL, cmd_mount },
-  { "umount", NULL, NULL, 0, 0, NULL, NULL, cmd_umount },
-  { "mounts", NULL, NULL, 0, 0, NULL, NULL, cmd_mounts },
+  { "volumes", "list the volumes of disks", NULL, NULL, 0, 0, NULL, NULL,
+    cmd_volumes },
+  { "mount", "mount a volume of disks", NULL, NULL, 0, 0, NULL, NULL,
+    cmd_mount },
+  { "umount", "unmount what vdk mount mounted", NULL, NULL, 0, 0, NULL, NULL,
+    cmd_umount },
+  { "mounts", "list active vdk mounts", NULL, NULL, 0, 0, NULL, NULL,
+    cmd_mounts },
 #endif
 };
 
@@ -968,7 +504,7 @@ print_top_usage (FILE *fp)
          "Create, inspect, read, write and convert virtual disks (VMDK, raw).\n"
          "\nCommands:\n", fp);
   for (size_t i = 0; i < ARRAY_SIZE (subcmds); i++)
-    fprintf (fp, "  %s\n", subcmds[i].name);
+    fprintf (fp, "  %-9s %s\n", subcmds[i].name, subcmds[i].summary);
   fputs ("\nRun 'vdk COMMAND --help' for the options of a command.\n", fp);
 }
 

@@ -1,0 +1,552 @@
+/* cmd-disk.c - the disk subcommands of `vdk`: create, child, info,
+ * convert, read, write, meta, rename, rm.
+ *
+ * Each run_X() gets the options parse_cmd_args() (vdk.c) collected and
+ * works only through the public API.  Every failure prints exactly one
+ * line (tool_error / tool_lib_error) and returns 1.
+ * - info prints the struct vdk_info as aligned text or one JSON object
+ *   (strings escaped; raw disks have cid null).
+ * - read and write move 1 MiB chunks; write turns an all-zero chunk into
+ *   vdk_zero() so that sparse disks stay sparse.
+ * - rename and rm first open the link alone: that validates its
+ *   descriptor and applies the folder rule to its extents, so a hostile
+ *   descriptor cannot make vdk rename or delete files it merely names.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vdk-common.h"
+#include "vdk-tool.h"
+
+#define CHUNK_SIZE (1024 * 1024)
+
+/* Type from -t (or `fallback`), adapter from -a.  Print one message
+ * and return -1 on a bad name. */
+static int
+parse_type (const char *file, const char *name, int fallback)
+{
+  int type;
+
+  if (name == NULL)
+    return fallback;
+  type = vdk_type_from_name (name);
+  if (type < 0)
+    tool_error ("%s: unknown disk type '%s'", file, name);
+  return type;
+}
+
+static int
+parse_adapter (const char *file, const char *name, int fallback)
+{
+  int adapter;
+
+  if (name == NULL)
+    return fallback;
+  adapter = vdk_adapter_from_name (name);
+  if (adapter < 0)
+    tool_error ("%s: unknown adapter type '%s' (use ide, buslogic, "
+                "lsilogic, pvscsi or legacyESX)", file, name);
+  return adapter;
+}
+
+/* ---- create, child -------------------------------------------------- */
+
+int
+run_create (const struct cmd_opts *o)
+{
+  struct vdk_create_params params = VDK_CREATE_PARAMS_INIT;
+  const char *file = o->args[0];
+
+  params.type = parse_type (file, o->type, VDK_TYPE_MONOLITHIC_SPARSE);
+  if (params.type < 0)
+    return 1;
+  params.adapter = parse_adapter (file, o->adapter, VDK_ADAPTER_IDE);
+  if (params.adapter < 0)
+    return 1;
+  if (o->hw_version != NULL) {
+    char *end;
+    unsigned long hw;
+
+    errno = 0;
+    hw = strtoul (o->hw_version, &end, 10);
+    if (errno || end == o->hw_version || *end || hw == 0 || hw > 255
+        || o->hw_version[0] == '-') {
+      tool_error ("%s: invalid hardware version '%s'", file,
+                  o->hw_version);
+      return 1;
+    }
+    params.hw_version = (uint32_t) hw;
+  }
+  if (tool_parse_disk_size (file, o->args[1], &params.capacity) == -1)
+    return 1;
+  if (vdk_create (file, &params) == -1)
+    return tool_lib_error ();
+  return 0;
+}
+
+int
+run_child (const struct cmd_opts *o)
+{
+  if (vdk_create_child_path (o->args[0], o->args[1], 0,
+                             o->open_flags) == -1)
+    return tool_lib_error ();
+  return 0;
+}
+
+/* ---- info ----------------------------------------------------------- */
+
+static const char *
+adapter_name_or_null (int adapter)
+{
+  return adapter < 0 ? NULL : vdk_adapter_name (adapter);
+}
+
+static void
+json_geometry (const char *key, const struct vdk_geometry *g)
+{
+  printf ("  \"%s\": {\"cylinders\": %" PRIu32 ", \"heads\": %" PRIu32
+          ", \"sectors\": %" PRIu32 "},\n",
+          key, g->cylinders, g->heads, g->sectors);
+}
+
+static void
+print_info_json (const struct vdk_info *in)
+{
+  bool raw = in->type == VDK_TYPE_RAW;
+
+  printf ("{\n  \"format\": \"%s\",\n  \"create_type\": ",
+          raw ? "raw" : "vmdk");
+  tool_json_string (stdout, in->create_type);
+  printf (",\n  \"capacity\": %" PRIu64 ",\n  \"adapter\": ", in->capacity);
+  tool_json_string (stdout, adapter_name_or_null (in->adapter));
+  printf (",\n  \"hw_version\": %" PRIu32 ",\n", in->hw_version);
+  json_geometry ("geometry", &in->physical);
+  json_geometry ("bios_geometry", &in->bios);
+  if (raw)
+    fputs ("  \"cid\": null,\n", stdout);
+  else
+    printf ("  \"cid\": \"%08" PRIx32 "\",\n", in->cid);
+  if (in->has_parent && in->parent_cid != 0xffffffffu)
+    printf ("  \"parent_cid\": \"%08" PRIx32 "\",\n", in->parent_cid);
+  else
+    fputs ("  \"parent_cid\": null,\n", stdout);
+  fputs ("  \"parent\": ", stdout);
+  tool_json_string (stdout, in->parent_hint);
+  fputs (",\n  \"uuid\": ", stdout);
+  tool_json_string (stdout, in->uuid);
+  printf (",\n  \"links\": %d,\n  \"grain_sectors\": %" PRIu32 ",\n",
+          in->links, in->grain_sectors);
+  fputs ("  \"extents\": [", stdout);
+  for (size_t i = 0; i < in->num_extents; i++) {
+    const struct vdk_extent_info *e = &in->extents[i];
+
+    fputs (i ? ",\n    {\"file\": " : "\n    {\"file\": ", stdout);
+    tool_json_string (stdout, e->file);
+    fputs (", \"path\": ", stdout);
+    tool_json_string (stdout, e->path);
+    fputs (", \"type\": ", stdout);
+    tool_json_string (stdout, e->type);
+    fputs (", \"access\": ", stdout);
+    tool_json_string (stdout, e->access);
+    printf (", \"sectors\": %" PRIu64 ", \"offset\": %" PRIu64 "}",
+            e->sectors, e->offset);
+  }
+  fputs (in->num_extents ? "\n  ]\n}\n" : "]\n}\n", stdout);
+}
+
+/* "1.5 GiB" style rendering of a byte count. */
+static void
+human_size (uint64_t bytes, char *buf, size_t len)
+{
+  static const char *units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB" };
+  double v = (double) bytes;
+  size_t u = 0;
+
+  while (v >= 1024.0 && u + 1 < ARRAY_SIZE (units)) {
+    v /= 1024.0;
+    u++;
+  }
+  if (u == 0)
+    snprintf (buf, len, "%" PRIu64 " bytes", bytes);
+  else
+    snprintf (buf, len, "%.4g %s", v, units[u]);
+}
+
+static void
+print_info_text (const struct vdk_info *in)
+{
+  const char *adapter = adapter_name_or_null (in->adapter);
+  char human[32];
+
+  human_size (in->capacity, human, sizeof human);
+  printf ("%-14s %s\n", "format:", in->type == VDK_TYPE_RAW ? "raw" : "vmdk");
+  printf ("%-14s %s\n", "create type:", in->create_type);
+  printf ("%-14s %" PRIu64 " (%s)\n", "capacity:", in->capacity, human);
+  printf ("%-14s %s\n", "adapter:", adapter ? adapter : "unknown");
+  printf ("%-14s %" PRIu32 "\n", "hw version:", in->hw_version);
+  printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "geometry:",
+          in->physical.cylinders, in->physical.heads, in->physical.sectors);
+  if (in->bios.heads != 0)
+    printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "bios geometry:",
+            in->bios.cylinders, in->bios.heads, in->bios.sectors);
+  if (in->type != VDK_TYPE_RAW)
+    printf ("%-14s %08" PRIx32 "\n", "cid:", in->cid);
+  if (in->has_parent && in->parent_cid != 0xffffffffu)
+    printf ("%-14s %08" PRIx32 "\n", "parent cid:", in->parent_cid);
+  if (in->parent_hint)
+    printf ("%-14s %s\n", "parent:", in->parent_hint);
+  if (in->uuid)
+    printf ("%-14s %s\n", "uuid:", in->uuid);
+  printf ("%-14s %d\n", "links:", in->links);
+  if (in->grain_sectors)
+    printf ("%-14s %" PRIu32 " sectors\n", "grain:", in->grain_sectors);
+  printf ("%-14s %zu\n", "extents:", in->num_extents);
+  for (size_t i = 0; i < in->num_extents; i++) {
+    const struct vdk_extent_info *e = &in->extents[i];
+
+    printf ("  %-8s %-12" PRIu64 " %-8s %s", e->access, e->sectors,
+            e->type, e->file ? e->file : "");
+    if (e->offset)
+      printf (" +%" PRIu64, e->offset);
+    putchar ('\n');
+  }
+}
+
+int
+run_info (const struct cmd_opts *o)
+{
+  struct vdk_info *info = NULL;
+  vdk_disk *disk;
+  int ret = 0;
+
+  disk = vdk_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  if (disk == NULL)
+    return tool_lib_error ();
+  if (vdk_get_info (disk, &info) == -1)
+    ret = tool_lib_error ();
+  else if (o->json)
+    print_info_json (info);
+  else
+    print_info_text (info);
+  vdk_free_info (info);
+  vdk_close (disk);
+  if (ret == 0 && (fflush (stdout) == EOF || ferror (stdout))) {
+    tool_error ("%s: writing to standard output: %s", o->args[0],
+                strerror (errno));
+    ret = 1;
+  }
+  return ret;
+}
+
+/* ---- convert -------------------------------------------------------- */
+
+static bool
+has_suffix (const char *name, const char *suffix)
+{
+  size_t n = strlen (name), s = strlen (suffix);
+
+  return n >= s && strcasecmp (name + n - s, suffix) == 0;
+}
+
+static int
+default_output_type (const char *dst)
+{
+  if (has_suffix (dst, ".raw") || has_suffix (dst, ".img")
+      || has_suffix (dst, ".bin"))
+    return VDK_TYPE_RAW;
+  return VDK_TYPE_MONOLITHIC_SPARSE;
+}
+
+int
+run_convert (const struct cmd_opts *o)
+{
+  struct vdk_clone_params params = VDK_CLONE_PARAMS_INIT;
+  struct tool_progress progress;
+  const char *src = o->args[0], *dst = o->args[1];
+  vdk_disk *disk;
+  int ret = 0;
+
+  params.type = parse_type (dst, o->type, default_output_type (dst));
+  if (params.type < 0)
+    return 1;
+  params.adapter = parse_adapter (dst, o->adapter, -1);
+  if (o->adapter != NULL && params.adapter < 0)
+    return 1;
+  tool_progress_init (&progress, "convert", o->progress);
+  params.progress = tool_progress_cb;
+  params.opaque = &progress;
+
+  disk = vdk_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
+  if (disk == NULL)
+    return tool_lib_error ();
+  if (vdk_clone (disk, dst, &params) == -1) {
+    tool_progress_end (&progress);
+    ret = tool_lib_error ();
+  }
+  else
+    tool_progress_end (&progress);
+  vdk_close (disk);
+  return ret;
+}
+
+/* ---- read, write ---------------------------------------------------- */
+
+static int
+parse_offset_arg (const char *file, const char *what, const char *text,
+                  uint64_t *value)
+{
+  const char *why = NULL;
+
+  if (tool_parse_bytes (text, value, &why) == -1) {
+    tool_error ("%s: invalid %s '%s': %s", file, what, text, why);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+
+  while (len > 0) {
+    ssize_t r = write (fd, p, len);
+
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return -1;
+    p += r;
+    len -= (size_t) r;
+  }
+  return 0;
+}
+
+/* Copy [offset, offset + length) of the disk to stdout. */
+static int
+stream_out (vdk_disk *disk, const char *file, uint64_t offset,
+            uint64_t length)
+{
+  CLEANUP_FREE char *buf = malloc (CHUNK_SIZE);
+
+  if (buf == NULL) {
+    tool_error ("%s: %s", file, strerror (ENOMEM));
+    return 1;
+  }
+  while (length > 0) {
+    size_t n = (size_t) MIN (length, (uint64_t) CHUNK_SIZE);
+
+    if (vdk_pread (disk, buf, n, offset) == -1)
+      return tool_lib_error ();
+    if (write_all (STDOUT_FILENO, buf, n) == -1) {
+      tool_error ("%s: writing to standard output: %s", file,
+                  strerror (errno));
+      return 1;
+    }
+    offset += n;
+    length -= n;
+  }
+  return 0;
+}
+
+int
+run_read (const struct cmd_opts *o)
+{
+  const char *file = o->args[0];
+  uint64_t offset = 0, length = 0, capacity;
+  vdk_disk *disk;
+  int ret;
+
+  if (o->offset && parse_offset_arg (file, "offset", o->offset, &offset))
+    return 1;
+  if (o->length && parse_offset_arg (file, "length", o->length, &length))
+    return 1;
+  disk = vdk_open (file, VDK_OPEN_READ_ONLY | o->open_flags);
+  if (disk == NULL)
+    return tool_lib_error ();
+  capacity = vdk_capacity (disk);
+  if (offset > capacity
+      || (o->length && length > capacity - offset)) {
+    tool_error ("%s: range %" PRIu64 "+%" PRIu64 " lies beyond the end "
+                "of the disk (capacity %" PRIu64 ")", file, offset,
+                length, capacity);
+    vdk_close (disk);
+    return 1;
+  }
+  if (o->length == NULL)
+    length = capacity - offset;
+  ret = stream_out (disk, file, offset, length);
+  vdk_close (disk);
+  return ret;
+}
+
+/* Fill buf from stdin; returns the bytes read (< len only at EOF) or -1. */
+static ssize_t
+read_full (int fd, char *buf, size_t len)
+{
+  size_t got = 0;
+
+  while (got < len) {
+    ssize_t r = read (fd, buf + got, len - got);
+
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1)
+      return -1;
+    if (r == 0)
+      break;
+    got += (size_t) r;
+  }
+  return (ssize_t) got;
+}
+
+/* Copy stdin to the disk at `offset` until EOF. */
+static int
+stream_in (vdk_disk *disk, const char *file, uint64_t offset)
+{
+  CLEANUP_FREE char *buf = malloc (CHUNK_SIZE);
+  uint64_t capacity = vdk_capacity (disk);
+
+  if (buf == NULL) {
+    tool_error ("%s: %s", file, strerror (ENOMEM));
+    return 1;
+  }
+  for (;;) {
+    ssize_t n = read_full (STDIN_FILENO, buf, CHUNK_SIZE);
+    int r;
+
+    if (n == -1) {
+      tool_error ("%s: reading standard input: %s", file, strerror (errno));
+      return 1;
+    }
+    if (n == 0)
+      return 0;
+    if (offset > capacity || (uint64_t) n > capacity - offset) {
+      tool_error ("%s: data at %" PRIu64 "+%zd goes beyond the end of "
+                  "the disk (capacity %" PRIu64 ")", file, offset, n,
+                  capacity);
+      return 1;
+    }
+    if (is_zero (buf, (size_t) n))
+      r = vdk_zero (disk, offset, (uint64_t) n);
+    else
+      r = vdk_pwrite (disk, buf, (size_t) n, offset);
+    if (r == -1)
+      return tool_lib_error ();
+    offset += (uint64_t) n;
+  }
+}
+
+int
+run_write (const struct cmd_opts *o)
+{
+  const char *file = o->args[0];
+  uint64_t offset = 0;
+  vdk_disk *disk;
+  int ret;
+
+  if (o->offset && parse_offset_arg (file, "offset", o->offset, &offset))
+    return 1;
+  disk = vdk_open (file, o->open_flags);
+  if (disk == NULL)
+    return tool_lib_error ();
+  ret = stream_in (disk, file, offset);
+  if (ret == 0 && vdk_flush (disk) == -1)
+    ret = tool_lib_error ();
+  if (vdk_close (disk) == -1 && ret == 0)
+    ret = tool_lib_error ();
+  return ret;
+}
+
+/* ---- meta ----------------------------------------------------------- */
+
+static int
+meta_list (vdk_disk *disk)
+{
+  char **keys = NULL;
+
+  if (vdk_meta_keys (disk, &keys) == -1)
+    return tool_lib_error ();
+  for (size_t i = 0; keys[i] != NULL; i++) {
+    char *value = NULL;
+
+    if (vdk_meta_get (disk, keys[i], &value) == -1) {
+      vdk_free_strings (keys);
+      return tool_lib_error ();
+    }
+    printf ("%s=%s\n", keys[i], value);
+    free (value);
+  }
+  vdk_free_strings (keys);
+  return 0;
+}
+
+int
+run_meta (const struct cmd_opts *o)
+{
+  const char *file = o->args[0];
+  bool set = o->nargs == 3;
+  unsigned flags = VDK_OPEN_SINGLE_LINK | o->open_flags;
+  vdk_disk *disk;
+  char *value = NULL;
+  int ret = 0;
+
+  disk = vdk_open (file, set ? flags : flags | VDK_OPEN_READ_ONLY);
+  if (disk == NULL)
+    return tool_lib_error ();
+  if (o->nargs == 1)
+    ret = meta_list (disk);
+  else if (!set) {
+    if (vdk_meta_get (disk, o->args[1], &value) == -1)
+      ret = tool_lib_error ();
+    else
+      printf ("%s\n", value);
+    free (value);
+  }
+  else if (vdk_meta_set (disk, o->args[1], o->args[2]) == -1)
+    ret = tool_lib_error ();
+  if (vdk_close (disk) == -1 && ret == 0)
+    ret = tool_lib_error ();
+  return ret;
+}
+
+/* ---- rename, rm ----------------------------------------------------- */
+
+/* Open the link alone before renaming or removing it: that validates
+ * its descriptor and refuses extents outside its folder (unless
+ * --allow-external-paths), so that a hostile descriptor cannot make us
+ * rename or delete files it merely names. */
+static int
+check_link (const char *file, unsigned open_flags)
+{
+  vdk_disk *disk = vdk_open (file, VDK_OPEN_READ_ONLY | VDK_OPEN_SINGLE_LINK
+                             | VDK_OPEN_NO_CID_CHECK | open_flags);
+
+  if (disk == NULL)
+    return -1;
+  vdk_close (disk);
+  return 0;
+}
+
+int
+run_rename (const struct cmd_opts *o)
+{
+  if (check_link (o->args[0], o->open_flags) == -1
+      || vdk_rename (o->args[0], o->args[1]) == -1)
+    return tool_lib_error ();
+  return 0;
+}
+
+int
+run_rm (const struct cmd_opts *o)
+{
+  if (check_link (o->args[0], o->open_flags) == -1
+      || vdk_unlink (o->args[0]) == -1)
+    return tool_lib_error ();
+  return 0;
+}

@@ -1,0 +1,246 @@
+/* cmd-maint.c - the maintenance subcommands of `vdk`: check, grow,
+ * shrink, defrag, attach, commit and map.
+ *
+ * They are thin: each library call (vdk_check, vdk_grow, ...) opens the
+ * disk itself, does the whole job and leaves one message on failure,
+ * which tool_lib_error() prints.  What the tool adds is the output:
+ * - check prints the report (problems, what repair changed, notes) as
+ *   text or JSON and exits 0 when nothing is wrong (or everything was
+ *   repaired), 2 when problems remain, 1 when the check could not run;
+ * - map walks vdk_block_status() over the disk and prints runs of equal
+ *   state (data, zero, hole) and depth, merged, like `qemu-img map`.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vdk-common.h"
+#include "vdk-tool.h"
+
+/* ---- check ---------------------------------------------------------- */
+
+static size_t
+problems_left (const struct vdk_check_report *r)
+{
+  size_t n = 0;
+
+  for (size_t i = 0; i < r->nproblems; i++)
+    if (!r->problems[i].repaired)
+      n++;
+  return n;
+}
+
+static void
+json_string_list (const char *key, char **items, size_t n)
+{
+  printf ("  \"%s\": [", key);
+  for (size_t i = 0; i < n; i++) {
+    fputs (i ? ", " : "", stdout);
+    tool_json_string (stdout, items[i]);
+  }
+  fputs ("]", stdout);
+}
+
+static void
+print_check_json (const char *file, const struct vdk_check_report *r)
+{
+  fputs ("{\n  \"file\": ", stdout);
+  tool_json_string (stdout, file);
+  printf (",\n  \"clean\": %s,\n  \"problems\": [",
+          problems_left (r) ? "false" : "true");
+  for (size_t i = 0; i < r->nproblems; i++) {
+    const struct vdk_check_item *p = &r->problems[i];
+
+    fputs (i ? ",\n    {\"file\": " : "\n    {\"file\": ", stdout);
+    tool_json_string (stdout, p->file);
+    fputs (", \"what\": ", stdout);
+    tool_json_string (stdout, p->what);
+    printf (", \"repairable\": %s, \"repaired\": %s}",
+            p->repairable ? "true" : "false",
+            p->repaired ? "true" : "false");
+  }
+  fputs (r->nproblems ? "\n  ],\n" : "],\n", stdout);
+  json_string_list ("changes", r->changes, r->nchanges);
+  fputs (",\n", stdout);
+  json_string_list ("notes", r->notes, r->nnotes);
+  fputs ("\n}\n", stdout);
+}
+
+static void
+print_check_text (const char *file, const struct vdk_check_report *r)
+{
+  size_t left = problems_left (r);
+
+  for (size_t i = 0; i < r->nproblems; i++) {
+    const struct vdk_check_item *p = &r->problems[i];
+
+    printf ("%s: %s: %s%s\n", p->repaired ? "repaired" : "problem",
+            p->file ? p->file : file, p->what,
+            !p->repaired && p->repairable ? " (--repair can fix it)" : "");
+  }
+  for (size_t i = 0; i < r->nchanges; i++)
+    printf ("changed: %s\n", r->changes[i]);
+  for (size_t i = 0; i < r->nnotes; i++)
+    printf ("note: %s\n", r->notes[i]);
+  if (left == 0)
+    printf ("%s: no problems found%s\n", file,
+            r->nproblems ? " after repair" : "");
+  else
+    printf ("%s: %zu problem%s found\n", file, left, left == 1 ? "" : "s");
+}
+
+int
+run_check (const struct cmd_opts *o)
+{
+  struct vdk_check_report *report = NULL;
+  const char *file = o->args[0];
+  size_t left;
+
+  if (vdk_check (file, o->repair ? VDK_CHECK_REPAIR : 0, o->open_flags,
+                 &report) == -1)
+    return tool_lib_error ();
+  if (o->json)
+    print_check_json (file, report);
+  else
+    print_check_text (file, report);
+  left = problems_left (report);
+  vdk_free_check_report (report);
+  return left ? 2 : 0;
+}
+
+/* ---- grow, shrink, defrag, attach, commit ---------------------------- */
+
+int
+run_grow (const struct cmd_opts *o)
+{
+  uint64_t capacity;
+
+  if (tool_parse_disk_size (o->args[0], o->args[1], &capacity) == -1)
+    return 1;
+  if (vdk_grow (o->args[0], capacity, o->open_flags) == -1)
+    return tool_lib_error ();
+  return 0;
+}
+
+typedef int (*rewrite_fn) (const char *, unsigned, vdk_progress_fn, void *);
+
+/* shrink, defrag and commit share one shape: path, flags, progress. */
+static int
+run_with_progress (const struct cmd_opts *o, const char *label,
+                   rewrite_fn fn)
+{
+  struct tool_progress progress;
+  int r;
+
+  tool_progress_init (&progress, label, o->progress);
+  r = fn (o->args[0], o->open_flags, tool_progress_cb, &progress);
+  tool_progress_end (&progress);
+  return r == -1 ? tool_lib_error () : 0;
+}
+
+int
+run_shrink (const struct cmd_opts *o)
+{
+  return run_with_progress (o, "shrink", vdk_shrink);
+}
+
+int
+run_defrag (const struct cmd_opts *o)
+{
+  return run_with_progress (o, "defrag", vdk_defrag);
+}
+
+int
+run_commit (const struct cmd_opts *o)
+{
+  return run_with_progress (o, "commit", vdk_commit);
+}
+
+int
+run_attach (const struct cmd_opts *o)
+{
+  if (vdk_attach (o->args[0], o->args[1],
+                  o->unsafe ? VDK_ATTACH_UNSAFE : 0, o->open_flags) == -1)
+    return tool_lib_error ();
+  return 0;
+}
+
+/* ---- map ------------------------------------------------------------ */
+
+static const char *
+state_name (int state)
+{
+  switch (state) {
+  case VDK_BLOCK_DATA: return "data";
+  case VDK_BLOCK_ZERO: return "zero";
+  case VDK_BLOCK_HOLE: return "hole";
+  default: return "unknown";
+  }
+}
+
+static void
+print_run (bool json, bool first, uint64_t start, uint64_t len, int state,
+           int depth)
+{
+  if (json)
+    printf ("%s  {\"start\": %" PRIu64 ", \"length\": %" PRIu64
+            ", \"state\": \"%s\", \"depth\": %d}",
+            first ? "" : ",\n", start, len, state_name (state), depth);
+  else
+    printf ("%16" PRIu64 " %16" PRIu64 "  %-5s %d\n", start, len,
+            state_name (state), depth);
+}
+
+/* Walk the disk; print merged runs.  Returns 0 or the exit status 1. */
+static int
+map_disk (vdk_disk *disk, const char *file, bool json, bool top_only)
+{
+  uint64_t cap = vdk_capacity (disk), off = 0, run_start = 0, run_len = 0;
+  int run_state = -1, run_depth = 0;
+  bool first = true;
+
+  while (off < cap) {
+    uint64_t len = 0;
+    int state = 0, depth = 0;
+
+    if (vdk_block_status (disk, off, cap - off, top_only, &len, &state,
+                          &depth) == -1)
+      return tool_lib_error ();
+    if (len == 0 || len > cap - off) {
+      tool_error ("%s: block status at %" PRIu64 " returned length %" PRIu64,
+                  file, off, len);
+      return 1;
+    }
+    if (state == run_state && depth == run_depth)
+      run_len += len;
+    else {
+      if (run_state >= 0)
+        print_run (json, first, run_start, run_len, run_state, run_depth),
+          first = false;
+      run_start = off, run_len = len, run_state = state, run_depth = depth;
+    }
+    off += len;
+  }
+  if (run_state >= 0)
+    print_run (json, first, run_start, run_len, run_state, run_depth);
+  return 0;
+}
+
+int
+run_map (const struct cmd_opts *o)
+{
+  vdk_disk *disk = vdk_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  int ret;
+
+  if (disk == NULL)
+    return tool_lib_error ();
+  if (o->json)
+    fputs ("[\n", stdout);
+  else
+    printf ("%16s %16s  %-5s %s\n", "start", "length", "state", "depth");
+  ret = map_disk (disk, o->args[0], o->json, o->top_only);
+  if (o->json && ret == 0)
+    fputs ("\n]\n", stdout);
+  vdk_close (disk);
+  return ret;
+}
