@@ -19,9 +19,11 @@ check_eq "vdk --help exit" 0 "$rc"
 grep -q '^Usage: vdk' "$T/out" && pass "vdk --help prints a usage" \
   || fail "vdk --help: $(head -2 "$T/out")"
 
-cmds="create child info convert read write meta rename rm"
-for extra in volumes mount umount mounts; do
-  grep -qw "$extra" "$T/out" && cmds="$cmds $extra"
+# Every command `vdk --help` lists, which must include the core ones.
+cmds=$(sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p' "$T/out" | tr '\n' ' ')
+for c in create child info convert read write meta rename rm check grow \
+         shrink defrag attach commit map; do
+  [[ " $cmds " == *" $c "* ]] || fail "vdk --help does not list $c"
 done
 for c in $cmds; do
   run_vdk "$c" --help
