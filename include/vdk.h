@@ -274,6 +274,87 @@ VDK_API int vdk_unlink(const char *path);
  * and rewriting the extent names in the descriptor. */
 VDK_API int vdk_rename(const char *src, const char *dst);
 
+/* ---- Maintenance (lib/ops: grow, shrink, defrag, attach, commit) ---- */
+
+/* Every call here opens the disk at `path` itself, for writing, and
+ * fails with EBUSY ("disk is in use by another process") if another
+ * handle holds it.  `open_flags` may add VDK_OPEN_ALLOW_EXTERNAL.
+ * progress may be NULL. */
+
+/* Make the disk `new_capacity` bytes (larger only, a multiple of 512).
+ * Split types gain extents; the geometry in the descriptor follows. */
+VDK_API int vdk_grow(const char *path, uint64_t new_capacity,
+                      unsigned open_flags);
+/* Give back grains that hold only zeroes; sparse extents are rewritten
+ * into a new file that is fsync'd and renamed over the old one. */
+VDK_API int vdk_shrink(const char *path, unsigned open_flags,
+                        vdk_progress_fn progress, void *opaque);
+/* Rewrite sparse extents with their grains in LBA order, tables first
+ * (new file, fsync, rename, as for shrink). */
+VDK_API int vdk_defrag(const char *path, unsigned open_flags,
+                        vdk_progress_fn progress, void *opaque);
+
+#define VDK_ATTACH_UNSAFE 0x01u /* re-parent even if contents change */
+/* Make `new_parent` the parent of the child link `child`.  Refuses
+ * (EINVAL) unless the guest-visible contents stay the same, or
+ * VDK_ATTACH_UNSAFE is given. */
+VDK_API int vdk_attach(const char *child, const char *new_parent,
+                        unsigned flags, unsigned open_flags);
+/* Merge the child's data into its parent.  The child stays valid (its
+ * parentCID is updated) and may then be removed. */
+VDK_API int vdk_commit(const char *child, unsigned open_flags,
+                        vdk_progress_fn progress, void *opaque);
+
+/* ---- Allocated blocks (VixDiskLib_QueryAllocatedBlocks) ------------ */
+
+#define VDK_MIN_CHUNK_SECTORS 128
+
+struct vdk_block {
+  uint64_t offset;  /* sectors */
+  uint64_t length;  /* sectors */
+};
+struct vdk_block_list {
+  size_t n;
+  struct vdk_block *blocks; /* ascending, merged, chunk-aligned */
+};
+
+/* The chunks of [start, start+count) sectors that hold data (DATA, not
+ * holes or zeroed grains), in the top link only (top_only) or anywhere
+ * in the chain.  chunk >= VDK_MIN_CHUNK_SECTORS, a power of two;
+ * start and count multiples of chunk.  Free with vdk_free_block_list. */
+VDK_API int vdk_query_allocated_blocks(vdk_disk *disk, uint64_t start,
+                                        uint64_t count, uint64_t chunk,
+                                        int top_only,
+                                        struct vdk_block_list **list);
+VDK_API void vdk_free_block_list(struct vdk_block_list *list);
+
+/* ---- Check and repair ---------------------------------------------- */
+
+#define VDK_CHECK_REPAIR 0x01u
+
+struct vdk_check_item {
+  char *file;     /* the file concerned */
+  char *what;     /* one line */
+  int repairable; /* repair knows how to fix it without guessing data */
+  int repaired;   /* this run fixed it */
+};
+struct vdk_check_report {
+  size_t nproblems;
+  struct vdk_check_item *problems;
+  size_t nchanges;
+  char **changes;  /* exactly what repair wrote, one line each */
+  size_t nnotes;
+  char **notes;    /* not corruption: e.g. leaked (unreferenced) space */
+};
+
+/* Check every link of the disk at `path` (structure, sizes, CIDs).
+ * Returns 0 when the check ran (the report says what it found, and
+ * what repair changed) and -1 when it could not check.  Without
+ * VDK_CHECK_REPAIR the files are opened read-only. */
+VDK_API int vdk_check(const char *path, unsigned flags, unsigned open_flags,
+                       struct vdk_check_report **report);
+VDK_API void vdk_free_check_report(struct vdk_check_report *report);
+
 #ifdef __cplusplus
 }
 #endif

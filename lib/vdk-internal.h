@@ -110,6 +110,38 @@ typedef int (*vdk_io_fault_fn) (struct vdk_io *io, int op, uint64_t off,
                                 size_t n);
 extern vdk_io_fault_fn vdk__io_fault_hook;
 
+/* Advisory whole-file lock (OFD, fcntl F_OFD_SETLK): exclusive for a
+ * writer, shared for a reader.  EBUSY "disk is in use by another
+ * process" when someone else holds a conflicting lock.  A no-op on
+ * backends without a file descriptor. */
+int vdk__io_lock (struct vdk_io *io, bool exclusive);
+
+/* Test hook: when set, vdk__io_open_file hands the open to it (the
+ * crash-simulation layer, io/crash.c, uses this to see every file a
+ * link opens). */
+typedef struct vdk_io *(*vdk_io_open_fn) (const char *path, unsigned flags);
+extern vdk_io_open_fn vdk__io_open_hook;
+/* The real file backend, bypassing the hook. */
+struct vdk_io *vdk__io_open_file_real (const char *path, unsigned flags);
+
+/* Crash simulation (io/crash.c, tests only; like SQLite's test6.c).
+ * vdk__crash_install() routes every vdk__io_open_file through an
+ * in-memory copy of the file that records the writes since the last
+ * flush.  After `crash_after` more writes (0 = never) every io fails
+ * with EIO, as if the machine stopped.  vdk__crash_now() then writes
+ * each file back as it would be after a power cut: its state at the last
+ * flush plus, depending on `mode`, none, a random subset, or torn
+ * (sector-granular partial) pieces of the unsynced writes.
+ * vdk__crash_uninstall() forgets everything (without a crash_now, the
+ * real files are left untouched). */
+enum vdk_crash_mode { VDK_CRASH_DROP_ALL = 0, VDK_CRASH_SUBSET,
+                      VDK_CRASH_TORN, VDK_CRASH_KEEP_ALL };
+void vdk__crash_install (uint64_t crash_after, uint32_t seed);
+int vdk__crash_now (int mode);
+void vdk__crash_uninstall (void);
+/* Writes seen since install (to count the write boundaries of a run). */
+uint64_t vdk__crash_writes (void);
+
 /* ---- descriptor (format/descriptor.c) -------------------------------- */
 
 enum vdk_access { VDK_ACCESS_RW = 0, VDK_ACCESS_RDONLY, VDK_ACCESS_NOACCESS };
@@ -301,7 +333,56 @@ int vdk__sparse_create (struct vdk_io *io, uint64_t capacity, uint32_t grain,
 int vdk__sparse_read_desc (struct vdk_io *io, char **text);
 int vdk__sparse_write_desc (struct vdk_io *io, const char *text);
 
+/* ---- streamOptimized, COWD, seSparse (format/stream*.c, cowd.c,
+ * sesparse.c) ---------------------------------------------------------- */
+
+extern const struct vdk_extent_ops vdk__stream_ops;
+extern const struct vdk_extent_ops vdk__cowd_ops;
+extern const struct vdk_extent_ops vdk__sesparse_ops;
+/* True if io starts with a KDMV header flagged compressed or markers:
+ * a streamOptimized extent (true stream or QEMU's layout). */
+bool vdk__stream_probe (struct vdk_io *io);
+/* Write an empty true stream: header, `desc` embedded, empty GD,
+ * footer, EOS. */
+int vdk__stream_create (struct vdk_io *io, uint64_t capacity, uint32_t grain,
+                        const char *desc);
+/* Compression level (1..12) for grains written from now on. */
+int vdk__stream_set_level (struct vdk_extent *e, int level);
+/* Strict sequential check of a stream, as a streaming consumer reads
+ * it: markers walked from overHead, grains in increasing LBA order,
+ * tables and directory pointing at what came before, footer, EOS last.
+ * Returns 0 or -1 with a message in err; counts grains in *grains. */
+int vdk__stream_walk (struct vdk_io *io, uint64_t *grains, char *err,
+                      size_t errlen);
+/* Write an empty COWD (vmfsSparse) extent of `capacity` sectors. */
+int vdk__cowd_create (struct vdk_io *io, uint64_t capacity);
+
+/* Check one hosted sparse extent (format/sparse-check.c), without
+ * trusting any table: header, unclean mark, capacity against the
+ * descriptor's `desc_sectors`, tables and grains past end of file,
+ * overlaps (shared grains, tables over metadata), primary against
+ * redundant tables, stream footer.  Each problem is passed to
+ * report(ctx, repairable, text).  With `repair` (io writable) it
+ * rebuilds the redundant tables from the primary, drops entries past
+ * end of file and clears the unclean mark if nothing else is wrong,
+ * passing each change to changed(ctx, text).  -1 only if it could not
+ * read the file. */
+struct vdk_check_sink {
+  void *ctx;
+  void (*problem) (void *ctx, int repairable, int repaired,
+                   const char *text);
+  void (*change) (void *ctx, const char *text);
+  void (*note) (void *ctx, const char *text);
+};
+int vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
+                       const struct vdk_check_sink *sink);
+
 /* ---- links and disks (format/link.c, disk/) -------------------------- */
+
+/* Internal open flag: open the link's files and parse its descriptor
+ * but do not run the extents' format open (check inspects files that
+ * open would refuse).  Such a link must only be closed. */
+#define VDK__OPEN_NO_FORMAT 0x10000u
 
 struct vdk_link {
   char *path;            /* as opened */

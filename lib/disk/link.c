@@ -62,7 +62,7 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
   e->readonly = (ioflags & VDK_IO_READONLY) != 0;
   if (!(e->io = vdk__io_open_file (e->path, ioflags)))
     return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
-  return 0;
+  return vdk__io_lock (e->io, !e->readonly);
 }
 
 static int
@@ -93,7 +93,9 @@ build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
                        l->path);
     if (open_extent (l, e, de, self, flags) == -1)
       return -1;
-    if (e->io && e->ops->open (e) == -1)
+    if (e->io && e->kind == VDK_EXT_SPARSE && vdk__stream_probe (e->io))
+      e->ops = &vdk__stream_ops;       /* compressed: streamOptimized */
+    if (e->io && !(flags & VDK__OPEN_NO_FORMAT) && e->ops->open (e) == -1)
       return vdk__err_prefix ("%s", l->path);
   }
   if (pos == 0)
@@ -218,6 +220,7 @@ vdk__link_open (const char *path, unsigned flags)
   l->allow_external = (flags & VDK_OPEN_ALLOW_EXTERNAL) != 0;
   if (!(l->dir = vdk__path_dir (path))
       || !(io = vdk__io_open_file (path, l->readonly ? VDK_IO_READONLY : 0))
+      || vdk__io_lock (io, !l->readonly) == -1
       || vdk__probe (io, &kind) == -1)
     goto fail;
   if (kind == 'C') {

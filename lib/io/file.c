@@ -23,6 +23,7 @@
 #include "vdk-internal.h"
 
 vdk_io_fault_fn vdk__io_fault_hook;
+vdk_io_open_fn vdk__io_open_hook;
 
 #define DIRECT_ALIGN 4096u
 
@@ -155,6 +156,34 @@ static const struct vdk_io_ops file_ops = {
 
 struct vdk_io *
 vdk__io_open_file (const char *path, unsigned flags)
+{
+  if (vdk__io_open_hook)
+    return vdk__io_open_hook (path, flags);
+  return vdk__io_open_file_real (path, flags);
+}
+
+/* OFD locks belong to the open file description, so two handles in one
+ * process conflict just as two processes do; they go away with the
+ * last close of the descriptor. */
+int
+vdk__io_lock (struct vdk_io *io, bool exclusive)
+{
+  struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK,
+                      .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+  if (io->fd < 0)
+    return 0;
+  if (fcntl (io->fd, F_OFD_SETLK, &fl) == 0)
+    return 0;
+  if (errno == EAGAIN || errno == EACCES)
+    return vdk__err (EBUSY, "%s: disk is in use by another process",
+                     io->path);
+  if (errno == EINVAL || errno == ENOLCK || errno == ENOTSUP)
+    return 0;                     /* no locks on this file system */
+  return vdk__err (errno, "%s: cannot lock: %s", io->path, strerror (errno));
+}
+
+struct vdk_io *
+vdk__io_open_file_real (const char *path, unsigned flags)
 {
   int oflags = O_CLOEXEC | ((flags & VDK_IO_READONLY) ? O_RDONLY : O_RDWR);
   struct vdk_io *io;

@@ -1,0 +1,128 @@
+/* vdk_attach: give a child link a new parent (VixDiskLib_Attach,
+ * re-parenting as `qemu-img rebase` does).
+ *
+ * Design
+ * - Safe mode (the default) proves the guest-visible contents do not
+ *   change: over every range the child does not hold (its holes, which
+ *   read through to the parent) the old chain and the new parent must
+ *   read the same bytes.  If the old chain cannot be opened the proof is
+ *   impossible and attach refuses; VDK_ATTACH_UNSAFE skips the proof
+ *   (the caller knows the new parent holds the same data).
+ * - Then only the child's descriptor changes: parentFileNameHint becomes
+ *   the new parent's path relative to the child's folder, and parentCID
+ *   the new parent's CID; the descriptor is replaced atomically (or
+ *   rewritten in place when embedded). */
+#include <errno.h>
+#include <stdio.h>
+
+#include "maint.h"
+
+#define STEP ((uint64_t) 1 << 20)
+
+static int
+read_clipped (struct vdk_link *l, uint8_t *buf, uint64_t len, uint64_t off)
+{
+  uint64_t n = l && off < l->capacity ? MIN (len, l->capacity - off) : 0;
+  if (n && vdk__link_pread (l, buf, n, off) == -1)
+    return -1;
+  memset (buf + n, 0, len - n);
+  return 0;
+}
+
+static int
+compare_holes (struct vdk_link *child, struct vdk_link *np, uint8_t *a,
+               uint8_t *b)
+{
+  uint64_t off = 0;
+  while (off < child->capacity) {
+    uint64_t pnum;
+    int st, depth;
+    if (vdk__link_status (child, off, MIN (child->capacity - off, 1u << 30),
+                          true, &pnum, &st, &depth) == -1)
+      return -1;
+    for (uint64_t o = off; st == VDK_BLOCK_HOLE && o < off + pnum;) {
+      uint64_t k = MIN (STEP, off + pnum - o);
+      if (read_clipped (child->parent, a, k, o) == -1
+          || read_clipped (np, b, k, o) == -1)
+        return -1;
+      if (memcmp (a, b, k) != 0)
+        return vdk__err (EINVAL, "%s: the new parent %s differs from the "
+                         "old parent chain near byte %" PRIu64 ", where the "
+                         "child reads through: attaching would change the "
+                         "disk's contents (use the unsafe mode to force it)",
+                         child->path, np->path, o);
+      o += k;
+    }
+    off += pnum;
+  }
+  return 0;
+}
+
+static int
+prove_same (const char *child, struct vdk_link *np, unsigned open_flags)
+{
+  struct vdk_disk *old = vdk__disk_open (child, VDK_OPEN_READ_ONLY
+                                         | open_flags);
+  CLEANUP_FREE uint8_t *a = malloc (STEP);
+  CLEANUP_FREE uint8_t *b = malloc (STEP);
+  int r;
+
+  if (!old)
+    return vdk__err_prefix ("cannot open the child's current chain to prove "
+                            "that its contents stay the same (use the "
+                            "unsafe mode to attach anyway)");
+  r = a && b ? compare_holes (old->top, np, a, b)
+    : vdk__err (ENOMEM, "out of memory");
+  vdk__disk_free (old, NULL);
+  return r;
+}
+
+static int
+relink (const char *child, struct vdk_link *np, unsigned open_flags)
+{
+  struct vdk_link *c = vdk__maint_open_link (child, open_flags, false);
+  CLEANUP_FREE char *real = realpath (np->path, NULL);
+  CLEANUP_FREE char *hint = NULL;
+  int r = -1;
+
+  if (!c)
+    return -1;
+  if (!c->desc || c->type == VDK_TYPE_RAW)
+    vdk__err (ENOTSUP, "%s: a raw image cannot have a parent", child);
+  else if (!real || !(hint = vdk__path_relative (c->dir, real)))
+    vdk__err (ENOMEM, "%s: cannot name the parent", child);
+  else if (vdk__desc_set (c->desc, "parentFileNameHint", hint, true) == -1)
+    vdk__err (ENOMEM, "out of memory");
+  else {
+    vdk__desc_set_cid (c->desc, "parentCID",
+                       vdk__desc_cid (np->desc, "CID"));
+    r = vdk__link_write_desc (c);
+  }
+  vdk__link_close (c, NULL);
+  return r;
+}
+
+VDK_API int
+vdk_attach (const char *child, const char *new_parent, unsigned flags,
+            unsigned open_flags)
+{
+  struct vdk_disk *np;
+  int r;
+
+  vdk__set_call ("vdk_attach");
+  open_flags &= VDK_OPEN_ALLOW_EXTERNAL;
+  if (!child || !new_parent)
+    return vdk__err (EINVAL, "no child or parent name");
+  if (!(np = vdk__disk_open (new_parent, VDK_OPEN_READ_ONLY | open_flags)))
+    return -1;
+  if (!np->top->desc)
+    r = vdk__err (ENOTSUP, "%s: a raw image cannot be a parent (it has no "
+                  "CID); convert it to VMDK first", new_parent);
+  else if (!(flags & VDK_ATTACH_UNSAFE)
+           && prove_same (child, np->top, open_flags) == -1)
+    r = -1;
+  else
+    r = relink (child, np->top, open_flags);
+  vdk__disk_free (np, NULL);
+  return r;
+}

@@ -1,0 +1,248 @@
+/* vdk_check: check (and repair) every link of a disk.
+ *
+ * Design
+ * - Each link is opened with VDK__OPEN_NO_FORMAT: its descriptor is
+ *   parsed and its files opened (read-only unless repairing, with the
+ *   usual locks, so a disk in use is not checked behind its writer's
+ *   back), but the extent readers are not started, since they refuse
+ *   exactly the damage check has to describe.  Sparse extents go to the
+ *   structural walker (format/sparse-check.c); flat extents are checked
+ *   for their size against the descriptor.
+ * - The chain is followed through parentFileNameHint; a parent whose CID
+ *   differs from the child's parentCID is a problem (repair does not
+ *   guess which side is right).
+ * - The report lists problems (file, text, repairable, repaired), the
+ *   exact changes repair made, and notes that are not corruption (leaked
+ *   space after a crash). */
+#include <errno.h>
+#include <stdio.h>
+
+#include "maint.h"
+
+#define MAX_CHAIN 255
+
+struct rep {
+  struct vdk_check_report *r;
+  const char *file;
+  int failed;            /* out of memory while reporting */
+};
+
+static char *
+dup_line (const char *file, const char *text)
+{
+  size_t n = strlen (file) + strlen (text) + 3;
+  char *s = malloc (n);
+  if (s)
+    snprintf (s, n, "%s: %s", file, text);
+  return s;
+}
+
+static void
+add_problem (void *ctx, int repairable, int repaired, const char *text)
+{
+  struct rep *p = ctx;
+  struct vdk_check_report *r = p->r;
+  struct vdk_check_item *n = realloc (r->problems,
+                                      (r->nproblems + 1) * sizeof *n);
+  if (!n) {
+    p->failed = 1;
+    return;
+  }
+  r->problems = n;
+  n[r->nproblems] = (struct vdk_check_item) {
+    strdup (p->file), strdup (text), repairable, repaired,
+  };
+  if (!n[r->nproblems].file || !n[r->nproblems].what)
+    p->failed = 1;
+  r->nproblems++;
+}
+
+static void
+add_line (struct rep *p, char ***arr, size_t *n, const char *text)
+{
+  char **a = realloc (*arr, (*n + 1) * sizeof *a);
+  if (!a || !(a[*n] = dup_line (p->file, text))) {
+    if (a)
+      *arr = a;
+    p->failed = 1;
+    return;
+  }
+  *arr = a;
+  (*n)++;
+}
+
+static void
+add_change (void *ctx, const char *text)
+{
+  struct rep *p = ctx;
+  add_line (p, &p->r->changes, &p->r->nchanges, text);
+}
+
+static void
+add_note (void *ctx, const char *text)
+{
+  struct rep *p = ctx;
+  add_line (p, &p->r->notes, &p->r->nnotes, text);
+}
+
+static int
+check_flat (struct rep *p, struct vdk_extent *e, bool repair)
+{
+  uint64_t size, need;
+  char msg[256];
+  if (vdk__io_size (e->io, &size) == -1)
+    return -1;
+  if (ADD_OVERFLOW (e->file_offset, e->length, &need) || size >= need
+      || e->link->type == VDK_TYPE_RAW)
+    return 0;
+  snprintf (msg, sizeof msg, "extent size differs: the file is %" PRIu64
+            " bytes, the descriptor needs %" PRIu64, size, need);
+  add_problem (p, 1, repair, msg);
+  if (!repair)
+    return 0;
+  if (vdk__io_truncate (e->io, need) == -1 || vdk__io_flush (e->io) == -1)
+    return -1;
+  snprintf (msg, sizeof msg, "extended the file to %" PRIu64 " bytes (the "
+            "missing part read as zeroes and still does)", need);
+  add_change (p, msg);
+  return 0;
+}
+
+static int
+check_extents (struct rep *p, struct vdk_link *l, bool repair)
+{
+  struct vdk_check_sink sink = { p, add_problem, add_change, add_note };
+  for (size_t i = 0; i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    if (!e->io)
+      continue;
+    p->file = e->path;
+    if (e->kind == VDK_EXT_SPARSE
+        ? vdk__sparse_check (e->io, e->length / SECTOR, repair, &sink) == -1
+        : (e->kind == VDK_EXT_FLAT || e->kind == VDK_EXT_VMFS)
+          && check_flat (p, e, repair) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+static struct vdk_link *
+open_raw_link (const char *path, unsigned open_flags, bool repair)
+{
+  unsigned f = VDK__OPEN_NO_FORMAT | VDK_OPEN_SINGLE_LINK
+    | (open_flags & VDK_OPEN_ALLOW_EXTERNAL)
+    | (repair ? 0 : VDK_OPEN_READ_ONLY);
+  return vdk__link_open (path, f);
+}
+
+/* Links opened without their format must not be flushed on close. */
+static void
+close_raw_link (struct vdk_link *l)
+{
+  if (l)
+    l->readonly = true;
+  vdk__link_close (l, NULL);
+}
+
+/* The parent of l, opened without format; NULL with *err set (a
+ * problem, reported) or without (no parent). */
+static struct vdk_link *
+open_parent (struct rep *p, struct vdk_link *l, unsigned open_flags,
+             bool repair, bool *err)
+{
+  const char *hint = l->desc ? vdk__desc_get (l->desc, "parentFileNameHint")
+    : NULL;
+  CLEANUP_FREE char *pp = NULL;
+  struct vdk_link *pl;
+  char msg[512];
+  uint32_t want, have;
+
+  *err = false;
+  if (!hint)
+    return NULL;
+  p->file = l->path;
+  if (!(pp = vdk__path_resolve (l->dir, hint, (open_flags
+                                               & VDK_OPEN_ALLOW_EXTERNAL))))
+    pl = NULL;
+  else
+    pl = open_raw_link (pp, open_flags, repair);
+  if (!pl) {
+    snprintf (msg, sizeof msg, "cannot open the parent \"%s\": %s", hint,
+              vdk_last_error ());
+    add_problem (p, 0, 0, msg);
+    *err = true;
+    return NULL;
+  }
+  want = vdk__desc_cid (l->desc, "parentCID");
+  have = pl->desc ? vdk__desc_cid (pl->desc, "CID") : UINT32_MAX;
+  if (want != UINT32_MAX && want != have) {
+    snprintf (msg, sizeof msg, "chain CID mismatch: parentCID is %08x but "
+              "the parent %s has CID %08x", want, pl->path, have);
+    add_problem (p, 0, 0, msg);
+  }
+  return pl;
+}
+
+static int
+check_chain (struct rep *p, const char *path, unsigned flags,
+             unsigned open_flags)
+{
+  bool repair = flags & VDK_CHECK_REPAIR, err;
+  struct vdk_link *l = open_raw_link (path, open_flags, repair), *next;
+  int r = 0;
+
+  if (!l)
+    return -1;
+  for (int depth = 0; l && r == 0; depth++) {
+    if (depth >= MAX_CHAIN) {
+      p->file = l->path;
+      add_problem (p, 0, 0, "chain deeper than 255 links (a loop?)");
+      break;
+    }
+    r = check_extents (p, l, repair);
+    next = r == 0 ? open_parent (p, l, open_flags, repair, &err) : NULL;
+    close_raw_link (l);
+    l = next;
+  }
+  close_raw_link (l);
+  return r;
+}
+
+VDK_API int
+vdk_check (const char *path, unsigned flags, unsigned open_flags,
+           struct vdk_check_report **report)
+{
+  struct rep p = { .file = path };
+
+  vdk__set_call ("vdk_check");
+  if (!report)
+    return vdk__err (EINVAL, "no report pointer");
+  *report = NULL;
+  if (!path || !*path)
+    return vdk__err (EINVAL, "no file name");
+  if (!(p.r = calloc (1, sizeof *p.r)))
+    return vdk__err (ENOMEM, "out of memory");
+  if (check_chain (&p, path, flags, open_flags) == -1 || p.failed) {
+    if (p.failed)
+      vdk__err (ENOMEM, "out of memory");
+    vdk_free_check_report (p.r);
+    return -1;
+  }
+  *report = p.r;
+  return 0;
+}
+
+VDK_API void
+vdk_free_check_report (struct vdk_check_report *r)
+{
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->nproblems; i++)
+    free (r->problems[i].file), free (r->problems[i].what);
+  for (size_t i = 0; i < r->nchanges; i++)
+    free (r->changes[i]);
+  for (size_t i = 0; i < r->nnotes; i++)
+    free (r->notes[i]);
+  free (r->problems), free (r->changes), free (r->notes);
+  free (r);
+}

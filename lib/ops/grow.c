@@ -1,0 +1,198 @@
+/* vdk_grow: make a disk larger (vmware-vdiskmanager -x, VixDiskLib_Grow).
+ *
+ * Facts (vmdk_format.md §1.4, §2): the capacity of a link is the sum of
+ * its extents; a sparse extent's capacity is also in its header, and its
+ * grain directory was sized for it, so a sparse extent cannot grow in
+ * place; split types hold at most 4192256 sectors per extent.
+ *
+ * Design
+ * - The new layout is decided in memory first: the last extent grows
+ *   (up to the split limit for split types), then new extents are
+ *   added (NAME-s00N.vmdk / NAME-f00N.vmdk), and the geometry in the
+ *   DDB is recomputed for the new size as VMware does.
+ * - Files are then changed in an order where a crash leaves the old
+ *   disk intact: new extent files first (complete and fsync'd), then the
+ *   last extent (a flat file is extended; a sparse one is rewritten into
+ *   a new file renamed over the old, ops/rewrite.c, with the new
+ *   descriptor embedded when it lives there), and the separate
+ *   descriptor last, replaced atomically.
+ * - The CID stays: the old contents are unchanged and the new space
+ *   reads as zero. */
+#include <errno.h>
+#include <stdio.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "maint.h"
+
+static int
+set_geometry (struct vdk_desc *d, uint64_t sectors)
+{
+  const char *a = vdk__desc_get (d, "ddb.adapterType");
+  int adapter = a ? vdk_adapter_from_name (a) : VDK_ADAPTER_IDE;
+  struct vdk_geometry g = vdk_geometry_for (sectors, adapter < 0
+                                            ? VDK_ADAPTER_IDE : adapter);
+  char num[32];
+  int r = 0;
+
+  snprintf (num, sizeof num, "%" PRIu32, g.cylinders);
+  r |= vdk__desc_set (d, "ddb.geometry.cylinders", num, true);
+  snprintf (num, sizeof num, "%" PRIu32, g.heads);
+  r |= vdk__desc_set (d, "ddb.geometry.heads", num, true);
+  snprintf (num, sizeof num, "%" PRIu32, g.sectors);
+  r |= vdk__desc_set (d, "ddb.geometry.sectors", num, true);
+  return r ? vdk__err (ENOMEM, "out of memory") : 0;
+}
+
+/* "dir/name.vmdk" -> "name" */
+static char *
+stem_of (const char *path)
+{
+  const char *b = vdk__path_base (path);
+  size_t n = strlen (b);
+  if (n > 5 && strcasecmp (b + n - 5, ".vmdk") == 0)
+    n -= 5;
+  return strndup (b, n);
+}
+
+/* Create one new extent file of `sectors` for a split disk. */
+static int
+add_extent (struct vdk_link *l, int kind, uint64_t sectors,
+            const struct sparse_header *like)
+{
+  CLEANUP_FREE char *stem = stem_of (l->path);
+  CLEANUP_FREE char *path = NULL;
+  char name[512];
+  struct vdk_io *io;
+  int r;
+
+  if (!stem)
+    return vdk__err (ENOMEM, "out of memory");
+  snprintf (name, sizeof name, "%s-%c%03zu.vmdk", stem,
+            kind == VDK_EXT_SPARSE ? 's' : 'f', l->desc->nextents + 1);
+  if (!(path = vdk__path_resolve (l->dir, name, false)))
+    return -1;
+  if (!(io = vdk__io_open_file (path, VDK_IO_CREATE)))
+    return -1;
+  r = kind == VDK_EXT_SPARSE
+    ? vdk__sparse_create (io, sectors, (uint32_t) like->grain_size,
+                          (like->flags & SPARSE_FLAG_ZERO_GRAIN) != 0, NULL)
+    : vdk__io_truncate (io, sectors * SECTOR);
+  if (r == 0)
+    r = vdk__io_flush (io);
+  vdk__io_close (io);
+  if (r == 0)
+    r = vdk__desc_add_extent (l->desc, VDK_ACCESS_RW, sectors, kind, name, 0,
+                              kind == VDK_EXT_FLAT);
+  if (r == -1)
+    unlink (path);
+  return r;
+}
+
+static int
+sparse_header_of (struct vdk_extent *e, struct sparse_header *h)
+{
+  uint8_t hb[512];
+  uint64_t size;
+  char msg[256];
+  if (vdk__io_size (e->io, &size) == -1
+      || vdk__io_pread (e->io, hb, sizeof hb, 0) == -1)
+    return -1;
+  if (vdk__sparse_header_decode (hb, size, h, msg, sizeof msg) == -1)
+    return vdk__err (EINVAL, "%s: %s", e->path, msg);
+  return 0;
+}
+
+/* Grow the last extent's file to `sectors` (its descriptor entry is
+ * already updated). */
+static int
+grow_last (struct vdk_link *l, struct vdk_extent *e, uint64_t sectors)
+{
+  uint64_t size, need;
+  if (e->kind == VDK_EXT_SPARSE) {
+    CLEANUP_FREE char *desc = NULL;
+    struct rewrite_opts o = {
+      .new_sectors = sectors,
+      .has_parent = vdk__desc_get (l->desc, "parentFileNameHint") != NULL,
+    };
+    if (l->embedded && !(desc = vdk__desc_format (l->desc)))
+      return vdk__err (ENOMEM, "out of memory");
+    o.desc = desc;
+    return vdk__rewrite_sparse (e, &o);
+  }
+  if (e->kind == VDK_EXT_FLAT || e->kind == VDK_EXT_VMFS) {
+    if (ADD_OVERFLOW (e->file_offset, sectors * SECTOR, &need))
+      return vdk__err (EINVAL, "%s: extent offset overflows", e->path);
+    if (vdk__io_size (e->io, &size) == -1)
+      return -1;
+    if (size < need && (vdk__io_truncate (e->io, need) == -1
+                        || vdk__io_flush (e->io) == -1))
+      return -1;
+    return 0;
+  }
+  return 0;                            /* ZERO: the descriptor says it all */
+}
+
+static int
+grow_link (struct vdk_link *l, uint64_t newcap)
+{
+  bool split = l->type == VDK_TYPE_SPLIT_SPARSE
+    || l->type == VDK_TYPE_SPLIT_FLAT;
+  uint64_t limit = split ? vdk__split_extent_sectors () : UINT64_MAX / SECTOR;
+  size_t last = l->nextents - 1;
+  struct vdk_extent *e = &l->extents[last];
+  struct vdk_desc_extent *de = &l->desc->extents[last];
+  uint64_t want = (newcap - l->capacity) / SECTOR, grow, old = de->sectors;
+  struct sparse_header like = { .grain_size = 128 };
+
+  if (e->kind == VDK_EXT_SPARSE && (!e->io || sparse_header_of (e, &like)))
+    return e->io ? -1 : vdk__err (EACCES, "%s: last extent is not "
+                                  "accessible", l->path);
+  grow = MIN (want, limit > old ? limit - old : 0);
+  de->sectors += grow;
+  want -= grow;
+  while (want > 0) {
+    uint64_t n = MIN (want, limit);
+    if (!split)
+      return vdk__err (ENOTSUP, "%s: cannot grow this extent", l->path);
+    if (add_extent (l, e->kind == VDK_EXT_SPARSE ? VDK_EXT_SPARSE
+                    : VDK_EXT_FLAT, n, &like) == -1)
+      return -1;
+    want -= n;
+  }
+  if (set_geometry (l->desc, newcap / SECTOR) == -1
+      || (grow && grow_last (l, e, de->sectors) == -1))
+    return -1;
+  return l->embedded ? 0 : vdk__link_write_desc (l);
+}
+
+VDK_API int
+vdk_grow (const char *path, uint64_t newcap, unsigned open_flags)
+{
+  struct vdk_link *l;
+  int r;
+
+  vdk__set_call ("vdk_grow");
+  if (newcap == 0 || newcap % SECTOR || newcap > (uint64_t) INT64_MAX)
+    return vdk__err (EINVAL, "%s: new size %" PRIu64 " is not a positive "
+                     "multiple of 512", path ? path : "", newcap);
+  if (!(l = vdk__maint_open_link (path, open_flags, false)))
+    return -1;
+  if (newcap < l->capacity)
+    r = vdk__err (EINVAL, "%s: new size %" PRIu64 " is smaller than the "
+                  "disk (%" PRIu64 " bytes); disks only grow", path, newcap,
+                  l->capacity);
+  else if (newcap == l->capacity)
+    r = 0;
+  else if (l->type == VDK_TYPE_RAW)
+    r = vdk__io_truncate (l->extents[0].io, newcap) == -1 ? -1
+      : vdk__io_flush (l->extents[0].io);
+  else if (l->type == VDK_TYPE_STREAM_OPTIMIZED
+           || l->type == VDK_TYPE_VMFS_SPARSE || l->type == VDK_TYPE_SESPARSE)
+    r = vdk__err (ENOTSUP, "%s: cannot grow a %s disk", path,
+                  vdk_type_name (l->type));
+  else
+    r = grow_link (l, newcap);
+  vdk__link_close (l, NULL);
+  return r;
+}

@@ -1,0 +1,286 @@
+/* Rewriting a hosted sparse extent into a new file: the engine under
+ * shrink, defrag and grow (of sparse extents).
+ *
+ * Design
+ * - Crash safety by replacement, the simplest order that is obviously
+ *   safe: the new extent is written to NAME.vdk-new-XXXXXX in the same
+ *   folder, flushed in the sparse writer's own order (data, tables,
+ *   directory) and fdatasync'd, then renamed over NAME and the folder is
+ *   fsync'd.  Until the rename the old file is untouched; after it the
+ *   new file is complete.  A crash leaves at worst the temporary file.
+ * - The new extent is made by vdk__sparse_create (all grain tables
+ *   preallocated right after the header, both copies) and filled through
+ *   the sparse ops table with grains in LBA order, so the result is
+ *   defragmented: tables first, then grains in address order, each run
+ *   of whole grains written with one pwrite.
+ * - States are kept: HOLE stays unallocated (it falls through to a
+ *   parent), ZERO (zeroed-grain entry) stays ZERO, DATA is copied.  With
+ *   drop_zero (shrink) an all-zero data grain becomes a hole in a link
+ *   without parent, a zeroed-grain entry in a child whose extent has
+ *   the zeroed-grain flag, and stays data otherwise (a hole would
+ *   expose the parent's bytes).
+ * - The caller holds the link open (with its exclusive lock) for the
+ *   whole rewrite; nothing writes through the old extent meanwhile. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "maint.h"
+
+#define COPY_CHUNK (1u << 20)
+#define MAP_STEP ((uint64_t) 1 << 30)
+#define MAX_COPY_GRAIN (64u << 20)   /* one grain is buffered at least */
+
+int
+vdk__maint_progress (struct maint_progress *p, uint64_t add)
+{
+  if (!p)
+    return 0;
+  p->done += add;
+  if (p->fn && p->fn (p->opaque, p->done, p->total))
+    return vdk__err (ECANCELED, "cancelled by the progress callback");
+  return 0;
+}
+
+void
+vdk__fsync_dir (const char *path)
+{
+  CLEANUP_FREE char *dir = vdk__path_dir (path);
+  int fd;
+  if (dir && (fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+    fsync (fd);
+    close (fd);
+  }
+}
+
+struct vdk_link *
+vdk__maint_open_link (const char *path, unsigned open_flags, bool readonly)
+{
+  unsigned f = (open_flags & VDK_OPEN_ALLOW_EXTERNAL) | VDK_OPEN_SINGLE_LINK;
+  if (!path || !*path) {
+    vdk__err (EINVAL, "no file name");
+    return NULL;
+  }
+  return vdk__link_open (path, readonly ? f | VDK_OPEN_READ_ONLY : f);
+}
+
+char *
+vdk__maint_desc_text (struct vdk_link *l)
+{
+  char *t = NULL;
+  if (l->embedded) {
+    if (vdk__sparse_read_desc (l->extents[0].io, &t) == -1)
+      return NULL;
+    if (t)
+      return t;
+  }
+  if (!(t = vdk__desc_format (l->desc)))
+    vdk__err (ENOMEM, "out of memory");
+  return t;
+}
+
+struct rw {
+  struct vdk_extent *old, ne;
+  const struct rewrite_opts *o;
+  uint64_t grain;          /* bytes */
+  bool zero_grain;
+  uint8_t *buf;
+  size_t bufsize;
+};
+
+static int
+read_header (struct vdk_extent *e, struct sparse_header *h)
+{
+  uint8_t hb[512];
+  uint64_t size;
+  char msg[256];
+  if (vdk__io_size (e->io, &size) == -1
+      || vdk__io_pread (e->io, hb, sizeof hb, 0) == -1)
+    return -1;
+  if (vdk__sparse_header_decode (hb, size, h, msg, sizeof msg) == -1)
+    return vdk__err (EINVAL, "%s: %s", e->path, msg);
+  return 0;
+}
+
+/* Write the grains of buf (at off) that are not all zero; zero grains
+ * as drop_zero says (see the design note). */
+static int
+write_dropping_zero (struct rw *w, const uint8_t *buf, uint64_t n,
+                     uint64_t off)
+{
+  uint64_t i = 0;
+  while (i < n) {
+    uint64_t j = i;
+    bool zero = is_zero (buf + i, MIN (w->grain - (off + i) % w->grain,
+                                       n - i));
+    while (j < n) {                   /* extend a run of the same kind */
+      uint64_t k = MIN (w->grain - (off + j) % w->grain, n - j);
+      if (is_zero (buf + j, k) != zero)
+        break;
+      j += k;
+    }
+    int r = 0;
+    if (!zero || (w->o->has_parent && !w->zero_grain))
+      r = w->ne.ops->pwrite (&w->ne, buf + i, j - i, off + i, NULL, NULL);
+    else if (w->o->has_parent)
+      r = w->ne.ops->zero (&w->ne, off + i, j - i, NULL, NULL);
+    if (r == -1)
+      return -1;
+    i = j;
+  }
+  return 0;
+}
+
+static int
+copy_data (struct rw *w, uint64_t off, uint64_t n, uint64_t host)
+{
+  while (n > 0) {
+    uint64_t k = MIN (n, w->bufsize);
+    if (host != UINT64_MAX
+        ? vdk__io_pread (w->old->io, w->buf, k, host) == -1
+        : vdk__ext_pread (w->old, w->buf, k, off) == -1)
+      return -1;
+    if (w->o->drop_zero ? write_dropping_zero (w, w->buf, k, off) == -1
+        : w->ne.ops->pwrite (&w->ne, w->buf, k, off, NULL, NULL) == -1)
+      return -1;
+    off += k, n -= k;
+    if (host != UINT64_MAX)
+      host += k;
+  }
+  return 0;
+}
+
+static int
+copy_all (struct rw *w)
+{
+  uint64_t len = MIN (w->old->length, w->ne.length), off = 0;
+  while (off < len) {
+    uint64_t pnum, host;
+    int st;
+    if (vdk__ext_map (w->old, off, MIN (len - off, MAP_STEP), &pnum, &st,
+                      &host) == -1)
+      return -1;
+    if (st == VDK_BLOCK_DATA && copy_data (w, off, pnum, host) == -1)
+      return -1;
+    if (st == VDK_BLOCK_ZERO && !(w->o->drop_zero && !w->o->has_parent)
+        && w->ne.ops->zero (&w->ne, off, pnum, NULL, NULL) == -1)
+      return -1;
+    if (vdk__maint_progress (w->o->progress, pnum) == -1)
+      return -1;
+    off += pnum;
+  }
+  return 0;
+}
+
+/* Create the new extent at tmp and open it through the sparse ops. */
+static int
+make_new (struct rw *w, const struct sparse_header *h, char *tmp)
+{
+  struct vdk_io *io;
+  struct stat st;
+  int fd = mkstemp (tmp);
+  if (fd == -1)
+    return vdk__err (errno, "%s: cannot create a temporary file: %s",
+                     w->old->path, strerror (errno));
+  if (stat (w->old->path, &st) == 0)
+    fchmod (fd, st.st_mode & 07777);    /* mkstemp made it 0600 */
+  close (fd);
+  if (!(io = vdk__io_open_file (tmp, VDK_IO_TRUNC)))
+    return -1;
+  w->ne = (struct vdk_extent) {
+    .ops = &vdk__sparse_ops, .link = w->old->link, .kind = VDK_EXT_SPARSE,
+    .access = VDK_ACCESS_RW, .length = w->o->new_sectors * SECTOR,
+    .name = w->old->name, .path = tmp, .io = io,
+  };
+  if (vdk__sparse_create (io, w->o->new_sectors, (uint32_t) h->grain_size,
+                          w->zero_grain, w->o->desc) == -1
+      || vdk__io_flush (io) == -1)
+    return -1;
+  return w->ne.ops->open (&w->ne);
+}
+
+static int
+finish (struct rw *w, const char *tmp)
+{
+  if (w->ne.ops->flush (&w->ne) == -1 || vdk__io_flush (w->ne.io) == -1)
+    return -1;
+  w->ne.ops->close (&w->ne);
+  vdk__io_close (w->ne.io);
+  w->ne.io = NULL;
+  if (rename (tmp, w->old->path) == -1)
+    return vdk__err (errno, "%s: cannot replace it: %s", w->old->path,
+                     strerror (errno));
+  vdk__fsync_dir (w->old->path);
+  return 0;
+}
+
+int
+vdk__rewrite_sparse (struct vdk_extent *old, const struct rewrite_opts *o)
+{
+  struct sparse_header h;
+  struct rw w = { .old = old, .o = o };
+  size_t n = strlen (old->path) + 32;
+  CLEANUP_FREE char *tmp = malloc (n);
+  int r = -1;
+
+  if (!tmp)
+    return vdk__err (ENOMEM, "out of memory");
+  snprintf (tmp, n, "%s.vdk-new-XXXXXX", old->path);
+  if (read_header (old, &h) == -1)
+    return -1;
+  w.grain = h.grain_size * SECTOR;
+  w.zero_grain = (h.flags & SPARSE_FLAG_ZERO_GRAIN) != 0;
+  if (w.grain > MAX_COPY_GRAIN)
+    return vdk__err (ENOTSUP, "%s: grains of %" PRIu64 " bytes are too "
+                     "large to rewrite", old->path, w.grain);
+  w.bufsize = MAX (COPY_CHUNK, w.grain);
+  if (!(w.buf = malloc (w.bufsize)))
+    return vdk__err (ENOMEM, "out of memory");
+  if (make_new (&w, &h, tmp) == 0 && copy_all (&w) == 0
+      && finish (&w, tmp) == 0)
+    r = 0;
+  if (w.ne.io) {
+    w.ne.ops->close (&w.ne);
+    vdk__io_close (w.ne.io);
+  }
+  if (r == -1)
+    unlink (tmp);
+  free (w.buf);
+  return r;
+}
+
+/* Shrink and defrag: rewrite every sparse extent of the link at path. */
+int
+vdk__rewrite_link (const char *path, unsigned open_flags, bool drop_zero,
+                   vdk_progress_fn fn, void *opaque)
+{
+  struct maint_progress p = { .fn = fn, .opaque = opaque };
+  struct vdk_link *l = vdk__maint_open_link (path, open_flags, false);
+  int r = 0;
+
+  if (!l)
+    return -1;
+  for (size_t i = 0; i < l->nextents; i++)
+    if (l->extents[i].kind == VDK_EXT_SPARSE && l->extents[i].io)
+      p.total += l->extents[i].length;
+  for (size_t i = 0; r == 0 && i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    CLEANUP_FREE char *desc = NULL;
+    struct rewrite_opts o = {
+      .new_sectors = e->length / SECTOR, .drop_zero = drop_zero,
+      .has_parent = vdk__desc_get (l->desc, "parentFileNameHint") != NULL,
+      .progress = &p,
+    };
+    if (e->kind != VDK_EXT_SPARSE || !e->io)
+      continue;                 /* flat and zero extents: nothing to do */
+    if (l->embedded && !(desc = vdk__maint_desc_text (l)))
+      r = -1;
+    o.desc = desc;
+    if (r == 0)
+      r = vdk__rewrite_sparse (e, &o);
+  }
+  vdk__link_close (l, NULL);
+  return r;
+}
