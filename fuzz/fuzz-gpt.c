@@ -18,11 +18,13 @@ static void
 fix_crcs (uint8_t *d, size_t size)
 {
   uint8_t *h = d + 512;
-  uint32_t hsize = le32_get (h + 12);
-  uint64_t array = le64_get (h + 72), bytes;
+  uint32_t hsize;
+  uint64_t array, bytes;
 
   if (size < 1024 || memcmp (h, "EFI PART", 8) != 0)
     return;
+  hsize = le32_get (h + 12);
+  array = le64_get (h + 72);
   bytes = (uint64_t) le32_get (h + 80) * le32_get (h + 84);
   if (array < size / 512 && bytes <= size - array * 512)
     le32_put (h + 88, vm_crc32 (d + array * 512, (size_t) bytes));

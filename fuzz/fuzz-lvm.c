@@ -43,14 +43,14 @@ build_pv (uint8_t *d, const uint8_t *text, size_t len)
   memcpy (mh + 512, text, len);
   le32_put (mh + 56, vm_crc32_lvm (text, len));
   le32_put (mh, vm_crc32_lvm (mh + 4, 512 - 4));
-  for (size_t i = 1u << 20; i < PV_SIZE; i++)
-    d[i] = (uint8_t) i;
 }
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  uint8_t *d;
+  /* One buffer for all runs: the data area is filled once, the label
+   * and metadata area are rebuilt each time. */
+  static uint8_t *d;
 
   if (size < 1 || size - 1 > MDA_SIZE - 1024)
     return 0;
@@ -58,11 +58,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     vm_lvtext_free (vm_lvtext_parse ((const char *) data + 1, size - 1));
     return 0;
   }
-  d = calloc (1, PV_SIZE);
-  if (!d)
-    return 0;
+  if (!d) {
+    d = malloc (PV_SIZE);
+    if (!d)
+      return 0;
+    for (size_t i = 1u << 20; i < PV_SIZE; i++)
+      d[i] = (uint8_t) i;
+  }
+  memset (d, 0, 1u << 20);
   build_pv (d, data + 1, size - 1);
   vdk__fuzz_volumes (d, PV_SIZE);
-  free (d);
   return 0;
 }
