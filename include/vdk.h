@@ -257,15 +257,28 @@ struct vdk_clone_params {
   unsigned flags;        /* VDK_CLONE_* */
   vdk_progress_fn progress;
   void *opaque;
+  /* version 2 */
+  int compress_level;    /* streamOptimized output: 1 (fast) .. 12 (small);
+                            0 = the default, 6 */
 };
-#define VDK_CLONE_PARAMS_VERSION 1
+#define VDK_CLONE_PARAMS_VERSION 2
 #define VDK_CLONE_PARAMS_INIT \
-  { VDK_CLONE_PARAMS_VERSION, VDK_TYPE_MONOLITHIC_SPARSE, -1, 0, 0, NULL, NULL }
+  { VDK_CLONE_PARAMS_VERSION, VDK_TYPE_MONOLITHIC_SPARSE, -1, 0, 0, NULL, \
+    NULL, 0 }
 
 /* Copy the guest-visible contents of `src` into a new disk at `dst`.
  * Unallocated and all-zero data is not written. */
 VDK_API int vdk_clone(vdk_disk *src, const char *dst,
                       const struct vdk_clone_params *params);
+
+/* Bytes the files of a clone of `src` with `params` (type, flags)
+ * would take: exact for uncompressed types (what vdk_clone writes,
+ * apparent file sizes including the descriptor), an upper bound for
+ * streamOptimized (every non-zero grain counted at deflate's worst
+ * case).  Reads the source's allocated data to find all-zero grains,
+ * as vdk_clone does; memory use does not grow with the disk. */
+VDK_API int vdk_measure(vdk_disk *src, const struct vdk_clone_params *params,
+                        uint64_t *bytes);
 
 /* Remove every file of the link at `path` (descriptor and extents). */
 VDK_API int vdk_unlink(const char *path);

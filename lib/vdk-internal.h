@@ -354,6 +354,10 @@ int vdk__stream_set_level (struct vdk_extent *e, int level);
  * Returns 0 or -1 with a message in err; counts grains in *grains. */
 int vdk__stream_walk (struct vdk_io *io, uint64_t *grains, char *err,
                       size_t errlen);
+/* The create parameters vdk_clone uses for its output (ops/clone.c). */
+void vdk__clone_create_params (vdk_disk *src,
+                               const struct vdk_clone_params *p,
+                               struct vdk_create_params *cp);
 /* Write an empty COWD (vmfsSparse) extent of `capacity` sectors. */
 int vdk__cowd_create (struct vdk_io *io, uint64_t capacity);
 

@@ -29,6 +29,9 @@ ops_for_kind (int kind)
   case VDK_EXT_FLAT: case VDK_EXT_VMFS: return &vdk__flat_ops;
   case VDK_EXT_SPARSE: return &vdk__sparse_ops;
   case VDK_EXT_ZERO: return &vdk__zero_ops;
+  case VDK_EXT_VMFSSPARSE: return &vdk__cowd_ops;
+  case VDK_EXT_SESPARSE: return &vdk__sesparse_ops;
+  case VDK_EXT_VMFSRDM: case VDK_EXT_VMFSRAW: return &vdk__flat_ops;
   default: return NULL;
   }
 }
@@ -44,7 +47,7 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
   if (!e->ops)
     return vdk__err (ENOTSUP, "%s: %s extents are not supported",
                      l->path, vdk__ext_kind_name (de->kind));
-  if (de->kind == VDK_EXT_FLAT && de->has_offset)
+  if (de->has_offset && e->ops == &vdk__flat_ops)
     e->file_offset = de->offset * SECTOR;
   if (de->kind == VDK_EXT_ZERO || de->access == VDK_ACCESS_NOACCESS)
     return 0;
@@ -146,6 +149,21 @@ synth_sparse_desc (struct vdk_link *l, struct vdk_io *io)
   return 0;
 }
 
+/* Raw device mappings and device disks (vmdk_format.md §4.2). */
+static bool
+needs_external (const struct vdk_link *l)
+{
+  if (l->type == VDK_TYPE_VMFS_RDM || l->type == VDK_TYPE_VMFS_RDMP
+      || l->type == VDK_TYPE_FULL_DEVICE
+      || l->type == VDK_TYPE_PARTITIONED_DEVICE)
+    return true;
+  for (size_t i = 0; i < l->desc->nextents; i++)
+    if (l->desc->extents[i].kind == VDK_EXT_VMFSRDM
+        || l->desc->extents[i].kind == VDK_EXT_VMFSRAW)
+      return true;
+  return false;
+}
+
 static int
 open_vmdk (struct vdk_link *l, struct vdk_io *io, char kind, unsigned flags)
 {
@@ -170,6 +188,11 @@ open_vmdk (struct vdk_link *l, struct vdk_io *io, char kind, unsigned flags)
   if (!ct)
     return vdk__err (EINVAL, "%s: descriptor has no createType", l->path);
   l->type = vdk__type_from_create_type (ct);
+  if (needs_external (l) && !l->allow_external)
+    return vdk__err (EACCES, "%s: a %s disk maps a device or file outside "
+                     "its folder by design: opening it needs the external "
+                     "paths override (VDK_OPEN_ALLOW_EXTERNAL, "
+                     "--allow-external-paths)", l->path, ct);
   return build_extents (l, kind == 'K' ? io : NULL, flags);
 }
 

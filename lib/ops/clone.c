@@ -228,6 +228,19 @@ out:
   return r;
 }
 
+/* The parameters vdk_clone creates its output with (also measure.c). */
+void
+vdk__clone_create_params (vdk_disk *src, const struct vdk_clone_params *p,
+                          struct vdk_create_params *cp)
+{
+  struct vdk_create_params init = VDK_CREATE_PARAMS_INIT;
+  *cp = init;
+  cp->type = p->type;
+  cp->capacity = ROUND_UP (src->top->capacity, SECTOR);
+  cp->adapter = p->adapter >= 0 ? p->adapter : source_adapter (src);
+  cp->hw_version = p->hw_version ? p->hw_version : source_hw (src);
+}
+
 VDK_API int
 vdk_clone (vdk_disk *src, const char *dst_path,
            const struct vdk_clone_params *params)
@@ -240,14 +253,22 @@ vdk_clone (vdk_disk *src, const char *dst_path,
     vdk__set_call ("vdk_clone");
     return vdk__err (EINVAL, "missing source, destination or parameters");
   }
-  cp.type = params->type;
-  cp.capacity = ROUND_UP (src->top->capacity, SECTOR);
-  cp.adapter = params->adapter >= 0 ? params->adapter : source_adapter (src);
-  cp.hw_version = params->hw_version ? params->hw_version : source_hw (src);
+  if (params->version >= 2
+      && (params->compress_level < 0 || params->compress_level > 12)) {
+    vdk__set_call ("vdk_clone");
+    return vdk__err (EINVAL, "%s: compression level %d is not between 1 and "
+                     "12", dst_path, params->compress_level);
+  }
+  vdk__clone_create_params (src, params, &cp);
   if (vdk_create (dst_path, &cp) == -1)
     return -1;
   vdk__set_call ("vdk_clone");
   if (!(dst = vdk__disk_open (dst_path, 0)))
+    goto out;
+  if (params->version >= 2 && params->compress_level
+      && cp.type == VDK_TYPE_STREAM_OPTIMIZED
+      && vdk__stream_set_level (&dst->top->extents[0],
+                                params->compress_level) == -1)
     goto out;
   r = copy_data (src, dst, params);
   if (r == 0 && vdk__link_flush (dst->top) == -1)

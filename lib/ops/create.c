@@ -240,6 +240,57 @@ create_monolithic_sparse (struct made *m, const char *path,
   return r;
 }
 
+/* streamOptimized: one file, an empty true stream with the descriptor
+ * embedded (lib/format/stream-write.c writes the grains later). */
+static int
+create_stream (struct made *m, const char *path, struct vdk_desc *d,
+               const struct vdk_create_params *p)
+{
+  CLEANUP_FREE char *text = NULL;
+  struct vdk_io *io;
+  int r;
+
+  if (vdk__desc_add_extent (d, VDK_ACCESS_RW, p->capacity / SECTOR,
+                            VDK_EXT_SPARSE, vdk__path_base (path), 0,
+                            false) == -1
+      || !(text = vdk__desc_format (d)))
+    return vdk__err (ENOMEM, "out of memory");
+  if (!(io = make_file (m, path)))
+    return -1;
+  r = vdk__stream_create (io, p->capacity / SECTOR, p->grain_sectors, text);
+  if (r == 0)
+    r = vdk__io_flush (io);
+  vdk__io_close (io);
+  return r;
+}
+
+/* vmfsSparse child: descriptor NAME.vmdk + COWD extent NAME-delta.vmdk,
+ * as ESX snapshots are laid out. */
+static int
+create_cowd_child (struct made *m, const char *path, struct vdk_desc *d,
+                   const struct vdk_create_params *p)
+{
+  CLEANUP_FREE char *stem = stem_of (path);
+  CLEANUP_FREE char *name = NULL, *fp = NULL;
+  struct vdk_io *io;
+  int r;
+
+  if (!stem || asprintf (&name, "%s-delta.vmdk", stem) == -1
+      || !(fp = sibling (path, name)))
+    return vdk__err (ENOMEM, "out of memory");
+  if (vdk__desc_set (d, "createType", "vmfsSparse", true) == -1
+      || vdk__desc_add_extent (d, VDK_ACCESS_RW, p->capacity / SECTOR,
+                               VDK_EXT_VMFSSPARSE, name, 0, false) == -1)
+    return vdk__err (ENOMEM, "out of memory");
+  if (!(io = make_file (m, fp)))
+    return -1;
+  r = vdk__cowd_create (io, p->capacity / SECTOR);
+  if (r == 0)
+    r = vdk__io_flush (io);
+  vdk__io_close (io);
+  return r == -1 ? -1 : write_new_desc (m, path, d);
+}
+
 /* monolithicFlat, vmfs, twoGbMaxExtent*: data files + descriptor. */
 static int
 create_with_extents (struct made *m, const char *path, int type,
@@ -296,7 +347,8 @@ check_params (const char *path, const struct vdk_create_params *p)
     return vdk__err (EINVAL, "%s: grain size %" PRIu32 " is not a power of "
                      "two between 8 and 2097152 sectors", path,
                      p->grain_sectors);
-  if (p->type == VDK_TYPE_MONOLITHIC_SPARSE
+  if ((p->type == VDK_TYPE_MONOLITHIC_SPARSE
+       || p->type == VDK_TYPE_STREAM_OPTIMIZED)
       && p->capacity / SECTOR > MAX_SPARSE_SECTORS)
     return vdk__err (EFBIG, "%s: a monolithicSparse disk holds at most %"
                      PRIu64 " sectors; use twoGbMaxExtentSparse", path,
@@ -334,6 +386,10 @@ vdk_create (const char *path, const struct vdk_create_params *params)
     r = p.type == VDK_TYPE_MONOLITHIC_SPARSE
       ? create_monolithic_sparse (&m, path, d, &p)
       : create_with_extents (&m, path, p.type, d, &p);
+    break;
+  case VDK_TYPE_STREAM_OPTIMIZED:
+    r = (d = new_desc (p.type, &p)) ? create_stream (&m, path, d, &p)
+      : vdk__err (ENOMEM, "out of memory");
     break;
   default:
     r = vdk__err (ENOTSUP, "%s: cannot create disks of type %s", path,
@@ -391,7 +447,8 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
   struct stat st;
   int r;
 
-  if (type != 0 && type != VDK_TYPE_MONOLITHIC_SPARSE)
+  if (type != 0 && type != VDK_TYPE_MONOLITHIC_SPARSE
+      && type != VDK_TYPE_VMFS_SPARSE)
     return vdk__err (ENOTSUP, "%s: children of type %s are not supported",
                      child_path, vdk_type_name (type) ? vdk_type_name (type)
                      : "?");
@@ -405,7 +462,10 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
                      child_path);
   p.capacity = parent->capacity;
   p.grain_sectors = 128;
-  r = create_monolithic_sparse (&m, child_path, d, &p);
+  if (type == VDK_TYPE_VMFS_SPARSE)
+    r = create_cowd_child (&m, child_path, d, &p);
+  else
+    r = create_monolithic_sparse (&m, child_path, d, &p);
   vdk__desc_free (d);
   made_finish (&m, r == -1);
   return r;

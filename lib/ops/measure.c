@@ -1,0 +1,178 @@
+/* vdk_measure: the space a clone will need (the VDDK's
+ * SpaceNeededForClone), before copying.
+ *
+ * How: the output's empty shape is made for real - vdk_create with the
+ * parameters vdk_clone would use, in a private temporary folder - and
+ * its files' sizes summed, so descriptor text, grain directories and
+ * tables and flat file sizes are exact by construction.  Then what the
+ * copy adds:
+ * - raw, flat, vmfs: nothing (the files already have their full size);
+ * - hosted sparse: one grain per source grain holding a non-zero byte
+ *   (vdk_clone writes only non-zero 64 KiB blocks, and a new grain is
+ *   appended whole), exact;
+ * - streamOptimized: per non-zero grain its marker and deflate's worst
+ *   case, sector rounded, plus a GT marker and table per region that
+ *   holds one: an upper bound.
+ * Finding non-zero grains reads the source's allocated data once,
+ * walking its allocation map as vdk_clone does, with one 4 MiB buffer:
+ * memory does not depend on the disk size. */
+#include <dirent.h>
+#include <errno.h>
+#include <libdeflate.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vdk-internal.h"
+
+#define CHUNK (4u << 20)
+#define STATUS_MAX (1ull << 30)
+
+struct count {
+  uint64_t grain_bytes, grains, regions;
+  uint64_t last_g, last_region;
+};
+
+/* Sum and remove the files of a folder, then the folder. */
+static int
+sum_and_remove (const char *dir, uint64_t *total)
+{
+  DIR *d = opendir (dir);
+  struct dirent *de;
+  int r = 0;
+
+  if (!d)
+    return vdk__err (errno, "%s: %s", dir, strerror (errno));
+  while ((de = readdir (d)) != NULL) {
+    char p[4096 + 256];
+    struct stat st;
+    if (de->d_name[0] == '.')
+      continue;
+    snprintf (p, sizeof p, "%s/%s", dir, de->d_name);
+    if (stat (p, &st) == 0)
+      *total += (uint64_t) st.st_size;
+    else
+      r = vdk__err (errno, "%s: %s", p, strerror (errno));
+    unlink (p);
+  }
+  closedir (d);
+  rmdir (dir);
+  return r;
+}
+
+/* Files of an empty disk made with cp. */
+static int
+template_size (const struct vdk_create_params *cp, uint64_t *total)
+{
+  const char *tmp = getenv ("TMPDIR");
+  char dir[4096], path[4200];
+  int r;
+
+  snprintf (dir, sizeof dir, "%s/vdk-measure.XXXXXX",
+            tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp (dir))
+    return vdk__err (errno, "cannot make a temporary folder in %s: %s",
+                     tmp && *tmp ? tmp : "/tmp", strerror (errno));
+  snprintf (path, sizeof path, "%s/m.%s", dir,
+            cp->type == VDK_TYPE_RAW ? "raw" : "vmdk");
+  r = vdk_create (path, cp);
+  vdk__set_call ("vdk_measure");
+  if (sum_and_remove (dir, total) == -1)
+    r = -1;
+  return r;
+}
+
+static void
+count_buffer (struct count *c, const uint8_t *buf, uint64_t len,
+              uint64_t off)
+{
+  uint64_t i = 0;
+  while (i < len) {
+    uint64_t o = off + i, g = o / c->grain_bytes;
+    uint64_t n = MIN (len - i, c->grain_bytes - o % c->grain_bytes);
+    if (g != c->last_g && !is_zero (buf + i, n)) {
+      c->grains++;
+      c->last_g = g;
+      if (g / 512 != c->last_region) {
+        c->regions++;
+        c->last_region = g / 512;
+      }
+    }
+    i += n;
+  }
+}
+
+/* Count the grains of the source holding a non-zero byte. */
+static int
+count_grains (vdk_disk *src, bool top_only, struct count *c)
+{
+  uint64_t cap = src->top->capacity, off = 0;
+  CLEANUP_FREE uint8_t *buf = malloc (CHUNK);
+
+  if (!buf)
+    return vdk__err (ENOMEM, "out of memory");
+  while (off < cap) {
+    uint64_t n;
+    int st, depth;
+    if (vdk__link_status (src->top, off, MIN (cap - off, STATUS_MAX),
+                          top_only, &n, &st, &depth) == -1)
+      return -1;
+    if (st == VDK_BLOCK_DATA) {
+      n = MIN (n, CHUNK);
+      if (vdk__link_pread (src->top, buf, n, off) == -1)
+        return -1;
+      count_buffer (c, buf, n, off);
+    }
+    off += n;
+  }
+  return 0;
+}
+
+static uint64_t
+stream_record_bound (uint64_t grain_bytes)
+{
+  struct libdeflate_compressor *z = libdeflate_alloc_compressor (1);
+  uint64_t b = grain_bytes + grain_bytes / 8 + 1024;   /* if no memory */
+  if (z) {
+    b = libdeflate_zlib_compress_bound (z, grain_bytes);
+    libdeflate_free_compressor (z);
+  }
+  return ROUND_UP (12 + b, SECTOR);
+}
+
+VDK_API int
+vdk_measure (vdk_disk *src, const struct vdk_clone_params *params,
+             uint64_t *bytes)
+{
+  struct vdk_create_params cp;
+  struct count c = { .last_g = UINT64_MAX, .last_region = UINT64_MAX };
+  uint64_t total = 0;
+  bool top_only;
+
+  vdk__set_call ("vdk_measure");
+  if (!src || !params || params->version < 1 || !bytes)
+    return vdk__err (EINVAL, "missing source, parameters or result");
+  top_only = (params->flags & VDK_CLONE_SINGLE_LINK) != 0;
+  vdk__clone_create_params (src, params, &cp);
+  cp.grain_sectors = 128;              /* what vdk_create picks */
+  c.grain_bytes = (uint64_t) cp.grain_sectors * SECTOR;
+  if (template_size (&cp, &total) == -1)
+    return -1;
+  switch (cp.type) {
+  case VDK_TYPE_MONOLITHIC_SPARSE: case VDK_TYPE_SPLIT_SPARSE:
+    if (count_grains (src, top_only, &c) == -1)
+      return -1;
+    total += c.grains * c.grain_bytes;
+    break;
+  case VDK_TYPE_STREAM_OPTIMIZED:
+    if (count_grains (src, top_only, &c) == -1)
+      return -1;
+    total += c.grains * stream_record_bound (c.grain_bytes)
+      + c.regions * (SECTOR + 2048);
+    break;
+  default:
+    break;
+  }
+  *bytes = total;
+  return 0;
+}
