@@ -29,6 +29,8 @@ if [ ! -x "$vdk" ]; then
   ninja -C "$root/build" >/dev/null
 fi
 
+vdk=$(realpath "$vdk")
+
 work=$(mktemp -d "${BENCH_DIR:-/dev/shm}/vdk-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
