@@ -240,11 +240,19 @@ cmd_volumes (int argc, char **argv)
 
 /* ---- files served by the mount process ------------------------------ */
 
+/* A served volume; zdisk/zoff map it onto one disk range when it is one
+ * (partitions, one-range linear volumes), for hole detection. */
+struct vol_ctx {
+  vdk_volume *vol;
+  vdk_disk *zdisk;
+  uint64_t zoff;
+};
+
 struct served {
   vdk_diskset *set;
   size_t nfiles;
   struct vdkfm_file files[VDKFM_MAX_DISKS + 256];
-  vdk_volume *vols[256];
+  struct vol_ctx vols[256];
   size_t nvols;
   int target;             /* index in files[] of VOLUME, -1 if none */
 };
@@ -288,7 +296,8 @@ disk_flush (void *opaque)
 static int
 vol_pread (void *opaque, void *buf, size_t count, uint64_t off)
 {
-  if (vdk_volume_pread (opaque, buf, count, off) == -1) {
+  struct vol_ctx *c = opaque;
+  if (vdk_volume_pread (c->vol, buf, count, off) == -1) {
     errno = vdk_last_errno () ? vdk_last_errno () : EIO;
     return -1;
   }
@@ -298,17 +307,26 @@ vol_pread (void *opaque, void *buf, size_t count, uint64_t off)
 static int
 vol_pwrite (void *opaque, const void *buf, size_t count, uint64_t off)
 {
-  if (vdk_volume_pwrite (opaque, buf, count, off) == -1) {
+  struct vol_ctx *c = opaque;
+  if (vdk_volume_pwrite (c->vol, buf, count, off) == -1) {
     errno = vdk_last_errno () ? vdk_last_errno () : EIO;
     return -1;
   }
   return 0;
 }
 
+static bool
+vol_is_zero (void *opaque, size_t count, uint64_t off)
+{
+  struct vol_ctx *c = opaque;
+  return c->zdisk && disk_is_zero (c->zdisk, count, c->zoff + off);
+}
+
 static int
 vol_flush (void *opaque)
 {
-  return vdk_volume_flush (opaque) == -1 ? (errno = EIO, -1) : 0;
+  struct vol_ctx *c = opaque;
+  return vdk_volume_flush (c->vol) == -1 ? (errno = EIO, -1) : 0;
 }
 
 /* "vol1", "vol2:1", "vg0-root", "Volume1". */
@@ -356,12 +374,20 @@ add_volume_file (struct served *s, const struct vdk_volume_info *v,
   for (size_t i = 0; i < s->nfiles; i++)
     if (strcmp (s->files[i].name, f->name) == 0)
       snprintf (f->name, sizeof f->name, "vol%zu", v->index);
+  struct vol_ctx *c = &s->vols[s->nvols++];
+  c->vol = vol;
+  if (v->nmembers == 1 && v->members[0].disk >= 0
+      && (strcmp (v->layout, "partition") == 0
+          || strcmp (v->layout, "linear") == 0)) {
+    c->zdisk = vdk_diskset_disk (s->set, (size_t) v->members[0].disk);
+    c->zoff = v->members[0].offset;
+  }
   f->size = vdk_volume_size (vol);
   f->pread = vol_pread;
   f->pwrite = writable ? vol_pwrite : NULL;
   f->flush = vol_flush;
-  f->opaque = vol;
-  s->vols[s->nvols++] = vol;
+  f->is_zero = vol_is_zero;
+  f->opaque = c;
   return (int) s->nfiles++;
 }
 
@@ -402,7 +428,7 @@ served_finish (void *opaque, char *err, size_t errsize)
 {
   struct served *s = opaque;
   for (size_t i = 0; i < s->nvols; i++)
-    vdk_volume_close (s->vols[i]);
+    vdk_volume_close (s->vols[i].vol);
   int r = vdk_diskset_close (s->set);
   if (r == -1)
     snprintf (err, errsize, "%s", vdk_last_error ());
@@ -851,12 +877,12 @@ cmd_mounts (int argc, char **argv)
   else
     printf ("%-10s %-7s %-5s %-10s %-7s %-12s %-3s %s\n", "ID", "PID",
             "ALIVE", "VOLUME", "FS", "LOOP", "RW", "MOUNTPOINT <- DISK");
-  for (int i = 0; i < n; i++) {
+  for (int i = 0, shown = 0; i < n; i++) {
     struct vdkfm_state st;
     if (vdkfm_state_load (ids[i], &st) == 0) {
       bool alive = vdkfm_state_alive (&st);
       if (json)
-        print_mount_json (&st, alive, i == 0);
+        print_mount_json (&st, alive, shown++ == 0);
       else
         print_mount_line (&st, alive);
       vdkfm_state_free (&st);

@@ -14,7 +14,8 @@
  * undone by vdkfm_teardown, in reverse, before returning.
  *
  * The parent never closes the disks after the fork: the daemon owns
- * them (a close here would flush and rewrite metadata under its feet).
+ * them (a close here would flush and rewrite metadata under its feet);
+ * it only drops its copies of all descriptors but the lock and the pipe.
  *
  * vdkfm_teardown (used by `vdk umount`, failure paths and --cleanup):
  * umount the file system (EBUSY stops here unless forced), detach the
@@ -35,6 +36,7 @@
 
 #include <vdk.h>
 
+#include "vdk-common.h"
 #include "fusemount.h"
 
 #define DAEMON_EXIT_MS 60000
@@ -91,10 +93,22 @@ daemon_main (struct vdkfm_server *srv, const struct vdkfm_request *req,
   _exit (0);
 }
 
+/* Close every descriptor from 3 up except `a` and `b`. */
+static void
+close_all_but (int a, int b)
+{
+  int lo = MIN (a, b), hi = MAX (a, b);
+  if (lo > 3)
+    close_range (3, (unsigned) lo - 1, 0);
+  if (hi > lo + 1)
+    close_range ((unsigned) lo + 1, (unsigned) hi - 1, 0);
+  close_range ((unsigned) hi + 1, ~0u, 0);
+}
+
 /* Fork the daemon; 0 when it serves, -1 if it could not start. */
 static int
 start_daemon (struct vdkfm_server *srv, const struct vdkfm_request *req,
-              struct vdkfm_state *st)
+              struct vdkfm_state *st, int lock_fd)
 {
   int p[2];
   if (pipe2 (p, O_CLOEXEC) == -1)
@@ -112,6 +126,11 @@ start_daemon (struct vdkfm_server *srv, const struct vdkfm_request *req,
   }
   close (p[1]);
   vdkfm_server_forget (srv);
+  /* The daemon owns the disks now.  Drop this process's copies of their
+   * descriptors: they share open file descriptions (and so OFD locks)
+   * with the daemon's, and would keep the disks locked after the daemon
+   * closed them (a failed --redo mount could not remove its child). */
+  close_all_but (p[0], lock_fd);
   st->pid = pid;
   vdkfm_state_save (st);
   char ok = 0;
@@ -199,7 +218,7 @@ vdkfm_mount (const struct vdkfm_request *req, struct vdkfm_state *st)
                                                  req->max_read);
   if (srv == NULL)
     return fail_before_fork (req, st, lock_fd);
-  int r = start_daemon (srv, req, st);
+  int r = start_daemon (srv, req, st, lock_fd);
   if (r == -1 && st->pid == 0) {
     vdkfm_server_abort (srv);
     return fail_before_fork (req, st, lock_fd);
