@@ -229,6 +229,18 @@ rebuild_rgt (struct ck *c, uint32_t gdi, bool primary_ok)
   return write_u32s (c, c->gt, c->h.num_gtes, c->rgd[gdi]);
 }
 
+/* The two copies of a table are written one after the other, unsynced
+ * between, so a crash in a flush can leave either copy without entries
+ * the other has; any entry both have must agree. */
+static bool
+only_unrecorded (const struct ck *c)
+{
+  for (uint32_t i = 0; i < c->h.num_gtes; i++)
+    if (c->gt[i] != c->rgt[i] && c->gt[i] != 0 && c->rgt[i] != 0)
+      return false;
+  return true;
+}
+
 static int
 check_table (struct ck *c, uint32_t gdi)
 {
@@ -249,8 +261,13 @@ check_table (struct ck *c, uint32_t gdi)
   if (pok != rok || (pok && !gt_changed
                      && memcmp (c->gt, c->rgt,
                                 (size_t) c->h.num_gtes * 4) != 0)) {
-    problem (c, true, "grain table %" PRIu32 ": the primary and redundant "
-             "copies differ", gdi);
+    if (pok && rok && c->h.unclean && only_unrecorded (c))
+      problem (c, true, "grain table %" PRIu32 ": the primary and redundant "
+               "copies differ only in entries one of them has not recorded "
+               "yet (a flush cut short by the unclean shutdown)", gdi);
+    else
+      problem (c, true, "grain table %" PRIu32 ": the primary and redundant "
+               "copies differ", gdi);
     if (c->repair)
       return rebuild_rgt (c, gdi, pok);
   } else if (gt_changed && c->repair)
