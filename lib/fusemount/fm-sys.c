@@ -1,4 +1,4 @@
-/* What mounting needs from the machine, and mount(2)/umount2(2).
+/* What mounting needs from the machine: checks with actionable messages.
  *
  * Every check names what is missing and how to get it, because the
  * person reading the message is at a shell: "modprobe fuse", "run as
@@ -6,7 +6,6 @@
  * and /proc/filesystems; the test suite points them elsewhere with
  * VDK_TEST_SYSROOT (a folder holding dev/ and proc/ look-alikes) to
  * provoke each message without breaking the machine.
- *
  *
  * Also here: the thread-local error message of fusemount, and
  * vdkfm_is_mounted (/proc/self/mountinfo, with its octal escapes).

@@ -66,3 +66,17 @@ echo x > "$T/mnt/x.txt"
 [ ! -e "$T/redo3.vmdk" ] || fail "umount --discard kept the child"
 assert_nothing_left "discard"
 ok "--discard at mount and at umount removes the child"
+
+# A file system on the whole disk (no partition table): volume "disk".
+make_fs ext4 "$T/whole.img" 48M WHOLE
+to_vmdk "$T/whole.img" "$T/whole.vmdk"
+"$VDK" volumes "$T/whole.vmdk" | grep -q "^disk .*ext4" || { "$VDK" volumes "$T/whole.vmdk"; fail "whole-disk volume not listed"; }
+"$VDK" mount -w "$T/whole.vmdk" disk "$T/mnt"
+check_files "$T/mnt" "whole-disk ext4"
+cp "$T/written.bin" "$T/mnt/w.bin"
+"$VDK" umount "$T/mnt"
+"$VDK" mount "$T/whole.vmdk" disk "$T/mnt"
+cmp "$T/written.bin" "$T/mnt/w.bin" || fail "whole-disk rw write lost"
+"$VDK" umount "$T/mnt"
+assert_nothing_left "whole disk"
+ok "file system on the whole disk: mounted rw, write read back"
