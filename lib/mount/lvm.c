@@ -496,6 +496,22 @@ lv_map (struct vg_ctx *c, const char *name, int depth, const char **layout)
   return m;
 }
 
+/* Extents of an LV by its segments (for the size of one we cannot map);
+ * 0 if the numbers are implausible. */
+static uint64_t
+lv_extents (const struct vm_lv *lv)
+{
+  uint64_t total = 0;
+
+  for (const struct vm_lv *s = lv->child; s; s = s->next) {
+    int64_t n = s->type == VM_LV_SECTION && strncmp (s->key, "segment", 7) == 0
+      ? vm_lv_int (s, "extent_count") : 0;
+    if (n > 0 && ADD_OVERFLOW (total, (uint64_t) n, &total))
+      return 0;
+  }
+  return total > (UINT64_MAX >> 35) ? 0 : total;   /* extents <= 16 GiB */
+}
+
 static int
 add_lv (struct vg_ctx *c, const struct vm_lv *lv)
 {
@@ -516,6 +532,7 @@ add_lv (struct vg_ctx *c, const struct vm_lv *lv)
     return -1;
   if (!m) {
     vm_vol_problem (v, "%s", c->why[0] ? c->why : vm_last_msg ());
+    v->info.size = lv_extents (lv) * c->extent;
     return 0;
   }
   return vm_vol_set_map (v, m);

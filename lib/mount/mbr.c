@@ -239,6 +239,10 @@ vm_scan_mbr (struct vdk_diskset *set, size_t d)
     vm_warn (set, "%s: protective MBR without a valid GPT", md->name);
     return 0;
   }
+  /* An MBR without entries is no table: the disk may still be a PV or
+   * hold a bare file system (libblkid decides the same way). */
+  if (is_zero (sec + 0x1BE, 64))
+    return 0;
   if (asprintf (&md->table_id, "%08x", le32_get (sec + 0x1B8)) < 0) {
     md->table_id = NULL;
     return vdk__err (ENOMEM, "out of memory");

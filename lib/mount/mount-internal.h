@@ -100,7 +100,7 @@ struct vdk_diskset {
   char **warnings;
   size_t nwarnings;
   bool scanned;
-  unsigned open_volumes; /* guarded by the "no races" contract */
+  unsigned open_volumes; /* open handles; changed atomically */
 };
 
 /* Read `len` bytes at `off` of set disk `d`; range checked against its

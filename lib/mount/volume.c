@@ -73,7 +73,7 @@ vdk_volume_open (vdk_diskset *set, const char *name, unsigned flags)
   h->set = set;
   h->vol = v;
   h->readonly = flags & VDK_VOLUME_READ_ONLY;
-  set->open_volumes++;
+  __atomic_add_fetch (&set->open_volumes, 1, __ATOMIC_SEQ_CST);
   return h;
 }
 
@@ -82,7 +82,7 @@ vdk_volume_close (vdk_volume *vol)
 {
   if (!vol)
     return;
-  vol->set->open_volumes--;
+  __atomic_sub_fetch (&vol->set->open_volumes, 1, __ATOMIC_SEQ_CST);
   free (vol);
 }
 

@@ -91,6 +91,10 @@ check_group () {    # images...
 check_group ldm-2003r2-*.img
 check_group ldm-2008r2-*.img
 
+# OS guess: NTFS on dynamic disks says Windows.
+"$VOL_DUMP" -o ldm-2008r2-*.img >os.txt
+expect_eq "OS family" "$(awk -F'\t' '$1=="O" && $2=="family"{print $3}' os.txt)" windows
+
 # Degraded: RAID-5 without its second disk, a mirror with one leg.
 "$VOL_DUMP" ldm-2008r2-raid5-1.img ldm-2008r2-raid5-3.img >deg.txt
 expect_eq "raid5 degraded" "$(vfield deg.txt Volume4 19)" 1

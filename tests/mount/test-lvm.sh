@@ -130,6 +130,11 @@ expect_eq "ext4 uuid" "$(vfield list.txt "$VG/lin" 11)" "$B_UUID"
 blkid_range part.img 1048576 $((63 * 1048576))
 expect_eq "PV partition type" "$(vfield list.txt 3:1 9)" "$B_TYPE"
 
+# OS guess from the volumes: ext4 on LVM, nothing Windows.
+"$VOL_DUMP" -o pv1.img pv2.img part.img >os.txt
+expect_eq "OS family" "$(awk -F'\t' '$2=="family"{print $3}' os.txt)" linux
+expect_eq "OS volume" "$(awk -F'\t' '$2=="system"{print $3}' os.txt)" "$VG/lin"
+
 # One PV missing: raid1 still reads, linear and striped do not.
 "$VOL_DUMP" pv2.img >deg.txt
 expect_eq "mirror degraded" "$(vfield deg.txt "$VG/mir" 19)" 1
