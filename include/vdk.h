@@ -271,13 +271,15 @@ struct vdk_clone_params {
 VDK_API int vdk_clone(vdk_disk *src, const char *dst,
                       const struct vdk_clone_params *params);
 
-/* Bytes the files of a clone of `src` with `params` (type, flags)
- * would take: exact for uncompressed types (what vdk_clone writes,
- * apparent file sizes including the descriptor), an upper bound for
- * streamOptimized (every non-zero grain counted at deflate's worst
- * case).  Reads the source's allocated data to find all-zero grains,
- * as vdk_clone does; memory use does not grow with the disk. */
-VDK_API int vdk_measure(vdk_disk *src, const struct vdk_clone_params *params,
+/* Bytes the files of vdk_clone(src, dst, params) would take: exact for
+ * uncompressed types (apparent file sizes, descriptor included), an
+ * upper bound for streamOptimized (every non-zero grain counted at
+ * deflate's worst case).  Only the base name of `dst` matters (file
+ * names are written into descriptors); NULL means "disk.vmdk".  Reads
+ * the source's allocated data to find all-zero grains, as vdk_clone
+ * does; memory use does not grow with the disk. */
+VDK_API int vdk_measure(vdk_disk *src, const char *dst,
+                        const struct vdk_clone_params *params,
                         uint64_t *bytes);
 
 /* Remove every file of the link at `path` (descriptor and extents). */

@@ -92,7 +92,11 @@ run_create (const struct cmd_opts *o)
 int
 run_child (const struct cmd_opts *o)
 {
-  if (vdk_create_child_path (o->args[0], o->args[1], 0,
+  int type = parse_type (o->args[1], o->type, 0);
+
+  if (type < 0)
+    return 1;
+  if (vdk_create_child_path (o->args[0], o->args[1], type,
                              o->open_flags) == -1)
     return tool_lib_error ();
   return 0;
@@ -277,6 +281,18 @@ run_convert (const struct cmd_opts *o)
   params.adapter = parse_adapter (dst, o->adapter, -1);
   if (o->adapter != NULL && params.adapter < 0)
     return 1;
+  if (o->level != NULL) {
+    char *end;
+    long level = strtol (o->level, &end, 10);
+    if (end == o->level || *end || level < 1 || level > 12) {
+      tool_error ("%s: compression level '%s' is not a number from 1 to 12",
+                  dst, o->level);
+      return 1;
+    }
+    params.compress_level = (int) level;
+  }
+  if (o->single_link)
+    params.flags |= VDK_CLONE_SINGLE_LINK;
   tool_progress_init (&progress, "convert", o->progress);
   params.progress = tool_progress_cb;
   params.opaque = &progress;

@@ -83,6 +83,8 @@ struct cmd_opts {
   bool repair;            /* check --repair */
   bool unsafe;            /* attach --unsafe */
   bool top_only;          /* map --top-only */
+  bool single_link;       /* convert, measure --single-link */
+  const char *level;      /* convert -c */
   unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL */
   int nargs;
   char **args;            /* positional arguments */
@@ -98,6 +100,9 @@ int run_write (const struct cmd_opts *o);
 int run_meta (const struct cmd_opts *o);
 int run_rename (const struct cmd_opts *o);
 int run_rm (const struct cmd_opts *o);
+
+/* cmd-measure.c */
+int run_measure (const struct cmd_opts *o);
 
 /* cmd-maint.c */
 int run_check (const struct cmd_opts *o);

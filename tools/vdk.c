@@ -255,6 +255,7 @@ enum {
   OPT_REPAIR,
   OPT_UNSAFE,
   OPT_TOP_ONLY,
+  OPT_SINGLE_LINK,
 };
 
 #define COMMON_LONG_OPTS \
@@ -298,6 +299,8 @@ parse_cmd_args (const struct subcmd *sc, int argc, char **argv,
     case OPT_REPAIR: o->repair = true; break;
     case OPT_UNSAFE: o->unsafe = true; break;
     case OPT_TOP_ONLY: o->top_only = true; break;
+    case OPT_SINGLE_LINK: o->single_link = true; break;
+    case 'c': o->level = optarg; break;
     case 't': o->type = optarg; break;
     case 'a': o->adapter = optarg; break;
     case 'H': o->hw_version = optarg; break;
@@ -348,6 +351,20 @@ static const struct option convert_long[] = {
   { "type", required_argument, NULL, 't' },
   { "adapter", required_argument, NULL, 'a' },
   { "progress", no_argument, NULL, 'p' },
+  { "compress-level", required_argument, NULL, 'c' },
+  { "single-link", no_argument, NULL, OPT_SINGLE_LINK },
+  END_LONG_OPTS
+};
+static const struct option child_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  { "type", required_argument, NULL, 't' },
+  END_LONG_OPTS
+};
+static const struct option measure_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  { "type", required_argument, NULL, 't' },
+  { "json", no_argument, NULL, OPT_JSON },
+  { "single-link", no_argument, NULL, OPT_SINGLE_LINK },
   END_LONG_OPTS
 };
 static const struct option read_long[] = {
@@ -400,14 +417,17 @@ static const struct subcmd subcmds[] = {
     "of 512).\n"
     "  -t, --type TYPE         raw, monolithicSparse (default),\n"
     "                          monolithicFlat, twoGbMaxExtentSparse,\n"
-    "                          twoGbMaxExtentFlat, streamOptimized, 0-3\n"
+    "                          twoGbMaxExtentFlat, streamOptimized, vmfs,\n"
+    "                          vmfsThin; vmware-vdiskmanager's 0-6\n"
     "  -a, --adapter ADAPTER   ide (default), buslogic, lsilogic, pvscsi,\n"
     "                          legacyESX\n"
     "  -H, --hw-version N      virtual hardware version (default 4)\n"
     COMMON_HELP, run_create, NULL },
-  { "child", "create a child (snapshot) disk", ":hV", open_long, 2, 2,
-    "Usage: vdk child PARENT CHILD\n"
+  { "child", "create a child (snapshot) disk", ":t:hV", child_long, 2, 2,
+    "Usage: vdk child [-t TYPE] PARENT CHILD\n"
     "Create a sparse child disk CHILD on top of PARENT.\n"
+    "  -t, --type TYPE         monolithicSparse (default) or vmfsSparse\n"
+    "                          (an ESX redo log: CHILD + CHILD-delta.vmdk)\n"
     EXTERNAL_HELP COMMON_HELP, run_child, NULL },
   { "info", "show type, size, geometry, CIDs, extents", ":hV", json_long,
     1, 1,
@@ -415,16 +435,30 @@ static const struct subcmd subcmds[] = {
     "Show the type, size, geometry, content IDs and extents of a disk.\n"
     "  --json                  one JSON object\n"
     EXTERNAL_HELP COMMON_HELP, run_info, NULL },
-  { "convert", "copy a disk (and its chain) into a new disk", ":pt:a:hV",
+  { "convert", "copy a disk (and its chain) into a new disk", ":pt:a:c:hV",
     convert_long, 2, 2,
-    "Usage: vdk convert [-p] [-t TYPE] [-a ADAPTER] SRC DST\n"
+    "Usage: vdk convert [-p] [-t TYPE] [-a ADAPTER] [-c LEVEL] SRC DST\n"
     "Copy the contents of SRC (with its parents) into a new disk DST.\n"
     "Without -t, DST is raw if named .raw, .img or .bin, otherwise\n"
     "monolithicSparse.\n"
     PROGRESS_HELP
     "  -t, --type TYPE         type of DST (see vdk create --help)\n"
     "  -a, --adapter ADAPTER   adapter of DST (default: as SRC)\n"
+    "  -c, --compress-level N  streamOptimized: 1 (fast) to 12 (small),\n"
+    "                          default 6\n"
+    "  --single-link           copy only SRC's own link, not its parents\n"
     EXTERNAL_HELP COMMON_HELP, run_convert, NULL },
+  { "measure", "bytes a conversion will need", ":t:hV", measure_long, 1, 2,
+    "Usage: vdk measure [-t TYPE] [--json] [--single-link] SRC [DST]\n"
+    "Print the bytes the files of `vdk convert -t TYPE SRC DST` will take:\n"
+    "exact for uncompressed types, an upper bound for streamOptimized.\n"
+    "Only DST's base name matters (default disk.vmdk): descriptors hold\n"
+    "file names.\n"
+    "  -t, --type TYPE         type of the output (default\n"
+    "                          monolithicSparse)\n"
+    "  --json                  one JSON object\n"
+    "  --single-link           measure only SRC's own link\n"
+    EXTERNAL_HELP COMMON_HELP, run_measure, NULL },
   { "read", "write disk contents to stdout", ":hV", read_long, 1, 1,
     "Usage: vdk read FILE [--offset BYTES] [--length BYTES]\n"
     "Write the disk's contents (default: all of it) to standard output.\n"

@@ -2,7 +2,8 @@
  * SpaceNeededForClone), before copying.
  *
  * How: the output's empty shape is made for real - vdk_create with the
- * parameters vdk_clone would use, in a private temporary folder - and
+ * parameters vdk_clone would use and the destination's base name (it
+ * is written into descriptors), in a private temporary folder - and
  * its files' sizes summed, so descriptor text, grain directories and
  * tables and flat file sizes are exact by construction.  Then what the
  * copy adds:
@@ -62,10 +63,11 @@ sum_and_remove (const char *dir, uint64_t *total)
 
 /* Files of an empty disk made with cp. */
 static int
-template_size (const struct vdk_create_params *cp, uint64_t *total)
+template_size (const struct vdk_create_params *cp, const char *name,
+               uint64_t *total)
 {
   const char *tmp = getenv ("TMPDIR");
-  char dir[4096], path[4200];
+  char dir[4096], path[4400];
   int r;
 
   snprintf (dir, sizeof dir, "%s/vdk-measure.XXXXXX",
@@ -73,8 +75,7 @@ template_size (const struct vdk_create_params *cp, uint64_t *total)
   if (!mkdtemp (dir))
     return vdk__err (errno, "cannot make a temporary folder in %s: %s",
                      tmp && *tmp ? tmp : "/tmp", strerror (errno));
-  snprintf (path, sizeof path, "%s/m.%s", dir,
-            cp->type == VDK_TYPE_RAW ? "raw" : "vmdk");
+  snprintf (path, sizeof path, "%s/%s", dir, name);
   r = vdk_create (path, cp);
   vdk__set_call ("vdk_measure");
   if (sum_and_remove (dir, total) == -1)
@@ -141,9 +142,10 @@ stream_record_bound (uint64_t grain_bytes)
 }
 
 VDK_API int
-vdk_measure (vdk_disk *src, const struct vdk_clone_params *params,
-             uint64_t *bytes)
+vdk_measure (vdk_disk *src, const char *dst,
+             const struct vdk_clone_params *params, uint64_t *bytes)
 {
+  const char *name = dst ? vdk__path_base (dst) : "disk.vmdk";
   struct vdk_create_params cp;
   struct count c = { .last_g = UINT64_MAX, .last_region = UINT64_MAX };
   uint64_t total = 0;
@@ -152,11 +154,14 @@ vdk_measure (vdk_disk *src, const struct vdk_clone_params *params,
   vdk__set_call ("vdk_measure");
   if (!src || !params || params->version < 1 || !bytes)
     return vdk__err (EINVAL, "missing source, parameters or result");
+  if (!*name || strlen (name) > 255 || !strcmp (name, ".")
+      || !strcmp (name, ".."))
+    return vdk__err (EINVAL, "%s: not a file name", dst);
   top_only = (params->flags & VDK_CLONE_SINGLE_LINK) != 0;
   vdk__clone_create_params (src, params, &cp);
   cp.grain_sectors = 128;              /* what vdk_create picks */
   c.grain_bytes = (uint64_t) cp.grain_sectors * SECTOR;
-  if (template_size (&cp, &total) == -1)
+  if (template_size (&cp, name, &total) == -1)
     return -1;
   switch (cp.type) {
   case VDK_TYPE_MONOLITHIC_SPARSE: case VDK_TYPE_SPLIT_SPARSE:
