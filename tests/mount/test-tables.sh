@@ -102,6 +102,18 @@ check_image "$TMP/mbr.img"
 check_image "$TMP/gpt.img"
 # Logical partitions name their extended partition.
 expect_eq "logical 5 parent" "$("$VOL_DUMP" "$TMP/mbr.img" | awk -F'\t' '$2=="5"{print $14}')" 3
+# A bare file system without a partition table is the volume "disk".
+truncate -s 64M "$TMP/bare.img"
+mkfs.ext4 -q -F -L bare-ext4 "$TMP/bare.img"
+"$VOL_DUMP" "$TMP/bare.img" >"$TMP/bare.txt"
+blkid_range "$TMP/bare.img" 0 $((64 * 1048576))
+expect_eq "bare disk volume" "$(vfield "$TMP/bare.txt" disk 3)" disk
+expect_eq "bare disk fs" "$(vfield "$TMP/bare.txt" disk 9)" "$B_TYPE"
+expect_eq "bare disk label" "$(vfield "$TMP/bare.txt" disk 10)" "$B_LABEL"
+# A blank disk has no volumes at all.
+truncate -s 1M "$TMP/blank.img"
+expect_eq "blank disk" "$("$VOL_DUMP" "$TMP/blank.img" | grep -c '^V')" 0
+
 for sub in monolithicSparse twoGbMaxExtentSparse; do
   check_vmdk "$TMP/mbr.img" $sub
   check_vmdk "$TMP/gpt.img" $sub
