@@ -145,8 +145,11 @@ static int
 check_grains (struct ck *c, uint32_t gdi, bool *gt_changed)
 {
   bool zg = (c->h.flags & SPARSE_FLAG_ZERO_GRAIN) != 0;
+  /* A compressed grain's length is in its marker: check its first
+   * sector only. */
+  uint64_t glen = c->h.flags & SPARSE_FLAG_COMPRESSED ? 1 : c->h.grain_size;
   for (uint32_t i = 0; i < c->h.num_gtes; i++) {
-    uint64_t g = c->gt[i], end = g + c->h.grain_size;
+    uint64_t g = c->gt[i], end = g + glen;
     if (g == 0 || (g == 1 && zg))
       continue;
     if (g >= c->fsec) {
@@ -177,7 +180,7 @@ check_grains (struct ck *c, uint32_t gdi, bool *gt_changed)
       problem (c, false, "grain table %" PRIu32 " entry %" PRIu32 ": grain "
                "at sector %" PRIu64 " lies inside the metadata (before "
                "overHead %" PRIu64 ")", gdi, i, g, c->h.overhead);
-    if (add_iv (c, g, c->h.grain_size, IV_GRAIN, gdi, i) == -1)
+    if (add_iv (c, g, glen, IV_GRAIN, gdi, i) == -1)
       return -1;
   }
   return 0;
@@ -308,7 +311,8 @@ sweep (struct ck *c)
   }
   if (c->overlaps > 20)
     problem (c, false, "%u more overlaps", c->overlaps - 20);
-  if (c->fsec > c->h.overhead + covered && c->sink->note) {
+  if (c->fsec > c->h.overhead + covered && c->sink->note
+      && !(c->h.flags & SPARSE_FLAG_COMPRESSED)) {
     snprintf (a, sizeof a, "%" PRIu64 " sectors of the file are referenced "
               "by no table (leaked space; vdk shrink gives it back)",
               c->fsec - c->h.overhead - covered);
@@ -414,8 +418,8 @@ check_header (struct ck *c, uint64_t desc_sectors, bool *walk)
     problem (c, false, "extent size differs: the descriptor gives %" PRIu64
              " sectors, the sparse header %" PRIu64, desc_sectors,
              c->h.capacity);
-  if (c->h.flags & SPARSE_FLAG_MARKERS || c->h.gd_offset == SPARSE_GD_AT_END) {
-    check_stream (c);
+  if (c->h.gd_offset == SPARSE_GD_AT_END) {
+    check_stream (c);              /* its tables are found via the footer */
     return 0;
   }
   c->unclean = c->h.unclean != 0;
