@@ -109,6 +109,37 @@ run_vdk info --json "$v/flat.vmdk"
 check_eq "vdk chain: converted disk has no parent" "1 null" \
   "$(jq -r '"\(.links) \(.parent_cid)"' "$T/out")"
 
+# --single-link copies the top link alone: the parents' data is gone
+# except inside the 64 KiB grains c2 wrote (copied up whole on write).
+check_vdk "convert --single-link c2" convert --single-link -t raw \
+  "$v/c2.vmdk" "$v/top.raw"
+truncate -s 64M "$v/top.expect"
+for g in 0 $((60 * 16 - 1)) $((60 * 16)); do # grains of c2's writes
+  dd if="$exp" of="$v/top.expect" bs=64K skip="$g" seek="$g" count=1 \
+     conv=notrunc status=none
+done
+[ -f "$v/top.raw" ] && check_same "--single-link holds only c2's own writes" \
+  "$v/top.raw" "$v/top.expect"
+
+# ---- 2b. an ESX redo log (vmfsSparse, COWD) child, read by qemu ---------
+e="$T/esx"
+mkdir "$e"
+check_vdk "esx: base" create "$e/base.vmdk" 32M
+head -c $((2 * MiB)) /dev/urandom >"$T/eb"
+check_vdk "esx: base data" write "$e/base.vmdk" --offset 0 <"$T/eb"
+check_vdk "esx: vmfsSparse child" child -t vmfsSparse "$e/base.vmdk" \
+  "$e/redo.vmdk"
+head -c 100000 /dev/urandom >"$T/ec"
+check_vdk "esx: child data" write "$e/redo.vmdk" --offset 5000 <"$T/ec"
+truncate -s 32M "$e/expect.raw"
+raw_put "$e/expect.raw" "$T/eb" 0
+raw_put "$e/expect.raw" "$T/ec" 5000
+run_vdk info --json "$e/redo.vmdk"
+check_eq "esx: child createType" vmfsSparse "$(jq -r .create_type "$T/out")"
+check_qemu_same "esx: qemu-img reads the vmfsSparse chain" "$e/redo.vmdk" \
+  "$e/expect.raw"
+check_vdk_read "esx: vdk reads it" "$e/redo.vmdk" "$e/expect.raw"
+
 # ---- 3. the CID rule ----------------------------------------------------
 printf 'changed' >"$T/changed"
 check_vdk "write to the base after children exist" write "$v/base.vmdk" \

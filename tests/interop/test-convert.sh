@@ -80,6 +80,36 @@ check_eq "y.vmdk is monolithicSparse" monolithicSparse \
   "$(jq -r .create_type "$T/out")"
 check_eq "y.vmdk has adapter lsilogic" lsilogic "$(jq -r .adapter "$T/out")"
 
+# measure predicts the bytes convert writes (exactly, for these types).
+for type in monolithicSparse monolithicFlat twoGbMaxExtentSparse; do
+  run_vdk measure -t "$type" "$T/q.vmdk" "$T/m.vmdk"
+  predicted=$(cat "$T/out")
+  check_vdk "measure then convert -t $type" convert -t "$type" "$T/q.vmdk" \
+    "$T/m.vmdk"
+  used=0
+  for f in "$T"/m.vmdk "$T"/m-*.vmdk; do
+    [ -e "$f" ] && used=$((used + $(stat -c %s "$f")))
+  done
+  check_eq "measure -t $type is exact" "$used" "$predicted"
+  rm -f "$T"/m.vmdk "$T"/m-*.vmdk
+done
+
+# Compression levels of streamOptimized output: both read back right,
+# and the highest level is no larger than the lowest.
+for level in 1 12; do
+  check_vdk "convert -t streamOptimized -c $level" convert \
+    -t streamOptimized -c "$level" "$src" "$T/s$level.vmdk"
+  check_qemu_same "-c $level output identical to the source" \
+    "$T/s$level.vmdk" "$src"
+done
+s1=$(stat -c %s "$T/s1.vmdk" 2>/dev/null || echo 0)
+s12=$(stat -c %s "$T/s12.vmdk" 2>/dev/null || echo 1)
+[ "$s12" -le "$s1" ] && pass "-c 12 ($s12) <= -c 1 ($s1)" \
+  || fail "-c 12 gives $s12 bytes, more than -c 1 ($s1)"
+run_vdk convert -t streamOptimized -c 13 "$src" "$T/s13.vmdk"
+check_eq "-c 13 is refused" 1 "$rc"
+[ ! -e "$T/s13.vmdk" ] && pass "... creating nothing" || fail "-c 13 made a file"
+
 # An existing destination is refused and not touched.
 before=$(sha256sum <"$T/y.vmdk")
 run_vdk convert "$src" "$T/y.vmdk"
