@@ -141,15 +141,16 @@ grow_link (struct vdk_link *l, uint64_t newcap)
   uint64_t limit = split ? vdk__split_extent_sectors () : UINT64_MAX / SECTOR;
   size_t last = l->nextents - 1;
   struct vdk_extent *e = &l->extents[last];
-  struct vdk_desc_extent *de = &l->desc->extents[last];
-  uint64_t want = (newcap - l->capacity) / SECTOR, grow, old = de->sectors;
+  uint64_t want = (newcap - l->capacity) / SECTOR, grow;
+  uint64_t old = l->desc->extents[last].sectors, sectors;
   struct sparse_header like = { .grain_size = 128 };
 
   if (e->kind == VDK_EXT_SPARSE && (!e->io || sparse_header_of (e, &like)))
     return e->io ? -1 : vdk__err (EACCES, "%s: last extent is not "
                                   "accessible", l->path);
   grow = MIN (want, limit > old ? limit - old : 0);
-  de->sectors += grow;
+  sectors = old + grow;
+  l->desc->extents[last].sectors = sectors;  /* add_extent reallocates */
   want -= grow;
   while (want > 0) {
     uint64_t n = MIN (want, limit);
@@ -161,7 +162,7 @@ grow_link (struct vdk_link *l, uint64_t newcap)
     want -= n;
   }
   if (set_geometry (l->desc, newcap / SECTOR) == -1
-      || (grow && grow_last (l, e, de->sectors) == -1))
+      || (grow && grow_last (l, e, sectors) == -1))
     return -1;
   return l->embedded ? 0 : vdk__link_write_desc (l);
 }
