@@ -46,6 +46,7 @@ struct pv {
 };
 
 struct vg_text {
+  const char *id;        /* VG UUID (its name if the text has none) */
   char *name;
   int64_t seqno;
   struct vm_lv *tree;    /* root section */
@@ -203,8 +204,11 @@ keep_text (struct vdk_diskset *set, struct lvm_state *st, char *text,
     vm_lvtext_free (tree);
     return 0;
   }
+  /* Copies of one VG share its id; two VGs may share a name (disks of
+   * two machines made from one installer). */
+  const char *id = vm_lv_str (vg, "id") ? vm_lv_str (vg, "id") : vg->key;
   for (size_t i = 0; i < st->nvgs; i++)
-    if (strcmp (st->vgs[i].name, vg->key) == 0) {
+    if (strcmp (st->vgs[i].id, id) == 0) {
       if (st->vgs[i].seqno >= vm_lv_int (vg, "seqno")) {
         vm_lvtext_free (tree);
         return 0;
@@ -213,6 +217,7 @@ keep_text (struct vdk_diskset *set, struct lvm_state *st, char *text,
       st->vgs[i].tree = tree;
       st->vgs[i].vg = vg;
       st->vgs[i].name = vg->key;
+      st->vgs[i].id = id;
       st->vgs[i].seqno = vm_lv_int (vg, "seqno");
       return 0;
     }
@@ -222,7 +227,7 @@ keep_text (struct vdk_diskset *set, struct lvm_state *st, char *text,
     return vdk__err (ENOMEM, "out of memory");
   }
   st->vgs = v;
-  v[st->nvgs++] = (struct vg_text) { vg->key, vm_lv_int (vg, "seqno"),
+  v[st->nvgs++] = (struct vg_text) { id, vg->key, vm_lv_int (vg, "seqno"),
                                      tree, vg };
   return 0;
 }
@@ -543,6 +548,15 @@ build_vg (struct vdk_diskset *set, struct lvm_state *st, struct vg_text *t)
 {
   struct vg_ctx c = { .set = set, .st = st, .vgname = t->name };
   int64_t es = vm_lv_int (t->vg, "extent_size");
+  char display[128];
+
+  /* Same name, different VG: "name@<first 6 of the id>" keeps LV names
+   * unique and stable. */
+  for (size_t i = 0; i < st->nvgs; i++)
+    if (&st->vgs[i] != t && strcmp (st->vgs[i].name, t->name) == 0) {
+      snprintf (display, sizeof display, "%.100s@%.6s", t->name, t->id);
+      c.vgname = display;
+    }
 
   c.pvsec = vm_lv_get (t->vg, "physical_volumes");
   c.lvsec = vm_lv_get (t->vg, "logical_volumes");

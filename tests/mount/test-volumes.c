@@ -297,12 +297,16 @@ test_lvm_text (void)
       "deep nesting refused");
 }
 
-/* A PV of 8 MiB: label in sector 1, metadata area at 4 KiB, data from
- * 1 MiB; extents are 1 MiB.  `textlen` cuts the metadata text. */
+/* A PV of 8 MiB: label in sector 1, a metadata area of `asize` bytes at
+ * 4 KiB whose committed text starts `toff` bytes into the area (text
+ * past the area's end wraps to area + 512, as lvm2 writes it), data from
+ * 1 MiB; extents are 1 MiB. */
 static void
-make_pv (uint8_t *d, size_t textlen)
+make_pv_at (uint8_t *d, const char *text, size_t textlen, const char *uuid,
+            uint64_t asize, uint64_t toff)
 {
   uint8_t *l = d + 512, *ph, *mh = d + 4096;
+  size_t first = (size_t) MIN (textlen, asize - toff);
 
   memset (d, 0, 1 * MiB);
   memcpy (l, "LABELONE", 8);
@@ -310,23 +314,65 @@ make_pv (uint8_t *d, size_t textlen)
   le32_put (l + 20, 32);
   memcpy (l + 24, "LVM2 001", 8);
   ph = l + 32;
-  memcpy (ph, "PVPVPVPVPVPVPVPVPVPVPVPVPVPVPVPV", 32);
+  memcpy (ph, uuid, 32);
   le64_put (ph + 32, 8 * MiB);
   le64_put (ph + 40, 1 * MiB);               /* data area, to the end */
   le64_put (ph + 72, 4096);                  /* metadata area */
-  le64_put (ph + 80, 1 * MiB - 4096);
+  le64_put (ph + 80, asize);
   le32_put (l + 16, vm_crc32_lvm (l + 20, 512 - 20));
   memcpy (mh + 4, " LVM2 x[5A%r0N*>", 16);
   le32_put (mh + 20, 1);
   le64_put (mh + 24, 4096);
-  le64_put (mh + 32, 1 * MiB - 4096);
-  le64_put (mh + 40, 512);
+  le64_put (mh + 32, asize);
+  le64_put (mh + 40, toff);
   le64_put (mh + 48, textlen);
-  memcpy (mh + 512, vg_text, textlen);
-  le32_put (mh + 56, vm_crc32_lvm (vg_text, textlen));
+  memcpy (mh + toff, text, first);
+  memcpy (mh + 512, text + first, textlen - first);
+  le32_put (mh + 56, vm_crc32_lvm (text, textlen));
   le32_put (mh, vm_crc32_lvm (mh + 4, 512 - 4));
   for (size_t i = 1 * MiB; i < 8 * MiB; i++)
     d[i] = pattern (i);
+}
+
+static void
+make_pv (uint8_t *d, size_t textlen)
+{
+  make_pv_at (d, vg_text, textlen, "PVPVPVPVPVPVPVPVPVPVPVPVPVPVPVPV",
+              1 * MiB - 4096, 512);
+}
+
+/* The metadata wraps around the end of its area; two VGs share a name. */
+static void
+test_lvm_wrap_and_names (void)
+{
+  uint8_t *a = malloc (8 * MiB), *b = malloc (8 * MiB);
+  char *text2 = strdup (vg_text);
+  vdk_diskset *set = vdk_diskset_new ();
+
+  make_pv_at (a, vg_text, sizeof vg_text - 1,
+              "PVPVPVPVPVPVPVPVPVPVPVPVPVPVPVPV", 8192, 8192 - 700);
+  /* Second VG: same name "vg0", other VG id and PV id. */
+  memcpy (strstr (text2, "aaaaaa"), "bbbbbb", 6);
+  memcpy (strstr (text2, "PVPVPV-PVPV"), "QVQVQV-QVQV", 11);
+  make_pv_at (b, text2, strlen (text2), "QVQVQVQVQVPVPVPVPVPVPVPVPVPVPVPV",
+              1 * MiB - 4096, 512);
+  vdk__diskset_add_mem (set, a, 8 * MiB, "a.img");
+  is_int (vdk_diskset_scan (set, VDK_SCAN_NO_FS), 0, "scan wrapped text");
+  ok (vdk_volume_find (set, "vg0/data") != NULL,
+      "metadata that wraps around the area end is read");
+  vdk__diskset_add_mem (set, b, 8 * MiB, "b.img");
+  is_int (vdk_diskset_scan (set, VDK_SCAN_NO_FS), 0, "scan two VGs");
+  ok (vdk_volume_find (set, "vg0@aaaaaa/data") != NULL
+      && vdk_volume_find (set, "vg0@bbbbbb/data") != NULL,
+      "two VGs named vg0 stay apart");
+  ok (vdk_volume_find (set, "vg0@bbbbbb/data")
+      && vdk_volume_find (set, "vg0@bbbbbb/data")->readable
+      && vdk_volume_find (set, "vg0@bbbbbb/data")->disk == 1,
+      "each finds its own PV");
+  vdk_diskset_close (set);
+  free (a);
+  free (b);
+  free (text2);
 }
 
 static void
@@ -381,5 +427,6 @@ main (void)
   test_gpt ();
   test_lvm_text ();
   test_lvm_pv ();
+  test_lvm_wrap_and_names ();
   return tap_done ();
 }
