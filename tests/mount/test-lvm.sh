@@ -55,6 +55,9 @@ awk -v f=extra.txt '{print} /^\tlogical_volumes \{/{while((getline l < f)>0) pri
   vg.txt >vg2.txt
 lvm_q vgcfgrestore -f vg2.txt "$VG" >/dev/null || skip "vgcfgrestore refused the raid1 metadata"
 
+# A linear LV in two segments on two PVs (fills the free extents).
+lvm_q lvcreate -an -Zn -L 48M -n span "$VG" >/dev/null || skip "lvcreate span failed"
+
 # The PV inside an MBR partition.
 truncate -s 64M part.img
 printf 'label: dos\n2048,,8e\n' | sfdisk -q part.img
@@ -68,8 +71,9 @@ declare -A IMGBASE=([pv1.img]=0 [pv2.img]=0 [part.img]=1048576)
 while read -r dev pe; do PESTART[$dev]=$pe; done < <(lvm_q pvs --noheadings \
   --units b --nosuffix -o pv_name,pe_start "$L1" "$L2" "$L3")
 E=$((4 * 1048576))
-lvm_q lvs -a --noheadings --separator '|' --units b --nosuffix \
-  -o vg_name,lv_name,segtype,stripes,stripe_size,seg_pe_ranges "$VG" "$VGP" |
+lvm_q lvs -a --segments --noheadings --separator '|' --units b --nosuffix \
+  -o vg_name,lv_name,segtype,stripes,stripe_size,seg_start_pe,seg_pe_ranges \
+  "$VG" "$VGP" |
   sed 's/^ *//; s/ *$//' >segs.txt
 [ -s segs.txt ] || skip "lvs printed nothing"
 
@@ -77,10 +81,12 @@ lvm_q lvs -a --noheadings --separator '|' --units b --nosuffix \
 pe_off () { echo $(( ${IMGBASE[${DEV2IMG[$1]}]} + ${PESTART[$1]} + $2 * E )); }
 
 # Write FILE's bytes where the LV's segment(s) put them.
-place_linear () {   # file ranges(dev:a-b)
-  local dev=${2%%:*} first=${2#*:}; first=${first%-*}
-  dd if="$1" of="${DEV2IMG[$dev]}" bs=64K seek=$(( $(pe_off "$dev" "$first") / 65536 )) \
-    conv=notrunc status=none
+place_linear () {   # file ranges(dev:a-b) first-LE-of-the-segment
+  local dev=${2%%:*} first=${2#*:} last
+  last=${first#*-} first=${first%-*}
+  dd if="$1" of="${DEV2IMG[$dev]}" bs=64K skip=$(($3 * E / 65536)) \
+    count=$(((last - first + 1) * E / 65536)) \
+    seek=$(( $(pe_off "$dev" "$first") / 65536 )) conv=notrunc status=none
 }
 place_striped () {  # file stripe_size ranges(dev:a-b dev:a-b)
   local f=$1 c=$2 size k i stripe row r devs=() firsts=()
@@ -103,19 +109,21 @@ mkfs.ext4 -q -F -L lvm-lin lin.data
 head -c $((16 * 1048576)) /dev/urandom >str.data
 head -c $((8 * 1048576)) /dev/urandom >mir.data
 head -c $((8 * 1048576)) /dev/urandom >inpart.data
-while IFS='|' read -r vg lv type stripes ssize ranges; do
+head -c $((48 * 1048576)) /dev/urandom >span.data
+while IFS='|' read -r vg lv type stripes ssize le ranges; do
   case $lv in
-    lin|inpart) place_linear "$lv.data" "$ranges" ;;
+    lin|inpart|span) place_linear "$lv.data" "$ranges" "$le" ;;
     str) place_striped str.data "$ssize" "$ranges" ;;
-    \[mir_rimage_*\]) place_linear mir.data "$ranges" ;;
+    \[mir_rimage_*\]) place_linear mir.data "$ranges" "$le" ;;
   esac
 done <segs.txt
+expect_eq "span has two segments" "$(grep -c '|span|' segs.txt)" 2
 
 # vdk reads each LV back exactly.
 "$VOL_DUMP" -w pv1.img pv2.img part.img >list.txt || bad "vol-dump failed"
-for lv in lin str mir; do
+for lv in lin str mir span; do
   expect_eq "$lv layout" "$(vfield list.txt "$VG/$lv" 4)" \
-    "$(awk -F'|' -v l=$lv '$2==l{print $3}' segs.txt | sed 's/raid1/mirror/')"
+    "$(awk -F'|' -v l=$lv '$2==l{print $3; exit}' segs.txt | sed 's/raid1/mirror/')"
   expect_eq "$lv size" "$(vfield list.txt "$VG/$lv" 7)" "$(stat -c %s $lv.data)"
   if "$VOL_DUMP" -r "$VG/$lv" pv1.img pv2.img | cmp -s - $lv.data; then ok
   else bad "$VG/$lv bytes differ"; fi
@@ -133,7 +141,7 @@ expect_eq "PV partition type" "$(vfield list.txt 3:1 9)" "$B_TYPE"
 # Writes go through: raid1 writes both legs, striped writes its columns.
 head -c $((8 * 1048576)) /dev/urandom >mir2.data
 "$VOL_DUMP" -W "$VG/mir" pv1.img pv2.img <mir2.data || bad "raid1 write failed"
-while IFS='|' read -r vg lv type stripes ssize ranges; do
+while IFS='|' read -r vg lv type stripes ssize le ranges; do
   case $lv in
     \[mir_rimage_*\])
       dev=${ranges%%:*} first=${ranges#*:}; first=${first%-*}
