@@ -63,6 +63,15 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
   if (flags & VDK_OPEN_UNBUFFERED)
     ioflags |= VDK_IO_DIRECT;
   e->readonly = (ioflags & VDK_IO_READONLY) != 0;
+  /* Extents naming one file (a partitionedDevice's partitions) share
+   * one open file: a second open would conflict with the first's lock. */
+  for (struct vdk_extent *p = l->extents; p < e; p++)
+    if (p->io && p->path && strcmp (p->path, e->path) == 0
+        && p->readonly == e->readonly && p->ops == &vdk__flat_ops
+        && e->ops == &vdk__flat_ops) {
+      e->io = p->io;
+      return 0;
+    }
   if (!(e->io = vdk__io_open_file (e->path, ioflags)))
     return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
   return vdk__io_lock (e->io, !e->readonly);
@@ -291,7 +300,9 @@ vdk__link_close (struct vdk_link *l, bool *flush_failed)
     *flush_failed = true;
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
-    bool shared = i > 0 && e->io && e->io == l->extents[0].io;
+    bool shared = false;
+    for (size_t j = 0; j < i && e->io; j++)
+      shared |= e->io == l->extents[j].io;
     if (e->ops && e->io)
       e->ops->close (e);
     if (!shared)
