@@ -256,6 +256,24 @@ add_entries (struct vdk_diskset *set, size_t d, uint32_t ss,
   return 0;
 }
 
+/* The primary is sound: say so if its backup is not (tools that
+ * "repair" GPTs would otherwise copy a damaged table one day). */
+static int
+check_backup (struct vdk_diskset *set, size_t d, uint32_t ss,
+              const struct gpt_header *primary)
+{
+  struct gpt_header b;
+  uint8_t *array = NULL;
+  const char *why = "";
+  int r = load (set, d, ss, primary->alt_lba, &b, &array, &why);
+
+  free (array);
+  if (r == 1)
+    vm_warn (set, "%s: GPT: backup header at LBA %" PRIu64 ": %s; the "
+             "primary is used", set->disks[d].name, primary->alt_lba, why);
+  return r == -1 ? -1 : 0;
+}
+
 int
 vm_scan_gpt (struct vdk_diskset *set, size_t d, uint32_t ss)
 {
@@ -285,6 +303,10 @@ vm_scan_gpt (struct vdk_diskset *set, size_t d, uint32_t ss)
     vm_warn (set, "%s: GPT: primary header: %s; using the backup header at "
              "LBA %" PRIu64, md->name, why, alt);
     md->layout.gpt_backup_used = 1;
+  }
+  else if (check_backup (set, d, ss, &h) == -1) {
+    free (array);
+    return -1;
   }
   vm_guid_format (h.disk_guid, guid);
   md->table_id = strdup (guid);

@@ -1,9 +1,10 @@
 #!/bin/bash
 # LVM2 volumes made by lvm2 itself on loop devices (no device-mapper
 # here, so with activation disabled): a linear LV holding an ext4 file
-# system, a striped LV over two PVs, a raid1 LV whose metadata is written
-# by hand and loaded with vgcfgrestore (lvm2 checks it), and a PV inside
-# an MBR partition.  Known bytes are written at the PV offsets that
+# system, a striped LV over two PVs, a linear LV in two segments on two
+# PVs, raid1 and old-style mirror LVs whose metadata is written by hand
+# and loaded with vgcfgrestore (lvm2 checks it), and a PV inside an MBR
+# partition.  Known bytes are written at the PV offsets that
 # `pvs`/`lvs` report; vdk must read every LV back exactly, find the ext4
 # file system as blkid does, and still read the raid1 LV with one PV gone.
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +50,14 @@ raid_lv () {   # name pv pe count id-digit
   raid_lv mir_rimage_0 pv0 5 2 3
   raid_lv mir_rmeta_1 pv1 2 1 4
   raid_lv mir_rimage_1 pv1 3 2 5
+  # The old dm-mirror type (core log), also refused by lvcreate here.
+  printf 'mm {\nid = "MIRMIR-0000-0000-0000-0000-0000-000006"\n'
+  printf 'status = ["READ", "WRITE", "VISIBLE"]\nflags = []\nsegment_count = 1\n'
+  printf 'segment1 {\nstart_extent = 0\nextent_count = 2\ntype = "mirror"\n'
+  printf 'mirror_count = 2\nregion_size = 1024\n'
+  printf 'mirrors = ["mm_mimage_0", 0, "mm_mimage_1", 0]\n}\n}\n'
+  raid_lv mm_mimage_0 pv0 7 2 7
+  raid_lv mm_mimage_1 pv1 5 2 8
 } >extra.txt
 lvm_q vgcfgbackup -f vg.txt "$VG" >/dev/null
 awk -v f=extra.txt '{print} /^\tlogical_volumes \{/{while((getline l < f)>0) print l}' \
@@ -110,18 +119,20 @@ head -c $((16 * 1048576)) /dev/urandom >str.data
 head -c $((8 * 1048576)) /dev/urandom >mir.data
 head -c $((8 * 1048576)) /dev/urandom >inpart.data
 head -c $((48 * 1048576)) /dev/urandom >span.data
+head -c $((8 * 1048576)) /dev/urandom >mm.data
 while IFS='|' read -r vg lv type stripes ssize le ranges; do
   case $lv in
     lin|inpart|span) place_linear "$lv.data" "$ranges" "$le" ;;
     str) place_striped str.data "$ssize" "$ranges" ;;
     \[mir_rimage_*\]) place_linear mir.data "$ranges" "$le" ;;
+    \[mm_mimage_*\]) place_linear mm.data "$ranges" "$le" ;;
   esac
 done <segs.txt
 expect_eq "span has two segments" "$(grep -c '|span|' segs.txt)" 2
 
 # vdk reads each LV back exactly.
 "$VOL_DUMP" -w pv1.img pv2.img part.img >list.txt || bad "vol-dump failed"
-for lv in lin str mir span; do
+for lv in lin str mir mm span; do
   expect_eq "$lv layout" "$(vfield list.txt "$VG/$lv" 4)" \
     "$(awk -F'|' -v l=$lv '$2==l{print $3; exit}' segs.txt | sed 's/raid1/mirror/')"
   expect_eq "$lv size" "$(vfield list.txt "$VG/$lv" 7)" "$(stat -c %s $lv.data)"

@@ -217,6 +217,13 @@ test_gpt (void)
   is_str (vdk_volume_get_info (set, 0)->uuid,
           "33333333-3333-3333-3333-333333333333", "GPT partition GUID");
 
+  ok (!has_warning (set, "backup header"), "sound backup: no warning");
+  d[(nsec - 1) * 512 + 20] ^= 1;             /* backup reserved field */
+  vdk_diskset_scan (set, VDK_SCAN_NO_FS);
+  ok (has_warning (set, "backup header at LBA 8191: header CRC mismatch; "
+                   "the primary is used"), "damaged backup reported");
+  d[(nsec - 1) * 512 + 20] ^= 1;
+
   d[512 + 16] ^= 1;                          /* primary header CRC */
   vdk_diskset_scan (set, VDK_SCAN_NO_FS);
   is_int (vdk_volume_count (set), 1, "backup GPT used");
