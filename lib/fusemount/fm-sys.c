@@ -132,8 +132,23 @@ vdkfm_check_loop (void)
   return 0;
 }
 
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void
+unescape (char *s)
+{
+  char *o = s;
+  for (char *p = s; *p; p++) {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] && p[3]) {
+      *o++ = (char) (((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+      p += 3;
+    } else
+      *o++ = *p;
+  }
+  *o = 0;
+}
+
 bool
-vdkfm_is_mounted (const char *dir)
+vdkfm_mount_source (const char *dir, char *src, size_t size)
 {
   char real[4096], line[8192];
   if (realpath (dir, real) == NULL)
@@ -142,26 +157,31 @@ vdkfm_is_mounted (const char *dir)
   bool found = false;
   if (f == NULL)
     return false;
-  while (!found && fgets (line, sizeof line, f)) {
-    char mnt[4096], out[4096];
+  /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - TYPE SOURCE ..."
+   * The last matching line is the mount on top. */
+  while (fgets (line, sizeof line, f)) {
+    char mnt[4096], source[4096] = "";
     if (sscanf (line, "%*s %*s %*s %*s %4095s", mnt) != 1)
       continue;
-    /* Unescape \040 and friends. */
-    size_t o = 0;
-    for (size_t i = 0; mnt[i] && o + 1 < sizeof out; i++) {
-      if (mnt[i] == '\\' && mnt[i + 1] >= '0' && mnt[i + 1] <= '7'
-          && mnt[i + 2] && mnt[i + 3]) {
-        out[o++] = (char) strtol ((char[]) { mnt[i + 1], mnt[i + 2],
-                                             mnt[i + 3], 0 }, NULL, 8);
-        i += 3;
-      } else
-        out[o++] = mnt[i];
-    }
-    out[o] = 0;
-    found = strcmp (out, real) == 0;
+    unescape (mnt);
+    if (strcmp (mnt, real) != 0)
+      continue;
+    const char *dash = strstr (line, " - ");
+    if (dash)
+      sscanf (dash + 3, "%*s %4095s", source);
+    unescape (source);
+    snprintf (src, size, "%s", source);
+    found = true;
   }
   fclose (f);
   return found;
+}
+
+bool
+vdkfm_is_mounted (const char *dir)
+{
+  char src[4096];
+  return vdkfm_mount_source (dir, src, sizeof src);
 }
 
 int

@@ -74,10 +74,26 @@ daemon_log_error (const struct vdkfm_state *st)
   return vdkfm_fail ("the mount process reported: %s", buf);
 }
 
+/* Our file system is on the mount point: the state says so, or a crash
+ * came between mount(2) and saving the state and the mount point holds
+ * this mount's loop device. */
+static bool
+fs_is_ours (const struct vdkfm_state *st)
+{
+  char src[4096], dev[32];
+  if (st->flat || !st->mountpoint[0])
+    return false;
+  if (st->mounted)
+    return true;
+  snprintf (dev, sizeof dev, "/dev/loop%d", st->loop);
+  return st->loop >= 0 && vdkfm_mount_source (st->mountpoint, src, sizeof src)
+    && strcmp (src, dev) == 0;
+}
+
 static int
 undo_fs_and_loop (struct vdkfm_state *st, bool force)
 {
-  if (!st->flat && st->mounted && st->mountpoint[0]) {
+  if (fs_is_ours (st)) {
     if (vdkfm_is_mounted (st->mountpoint)
         && vdkfm_umount (st->mountpoint, force, "mount point") == -1)
       return -1;

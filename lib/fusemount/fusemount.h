@@ -99,9 +99,10 @@ int vdkfm_mount_fs (int loopnr, const char *dir, const char *fstype,
 /* umount2; lazy with `force`.  EBUSY is reported as a message that says
  * what to do. */
 int vdkfm_umount (const char *dir, bool force, const char *what);
-/* True if `dir` is a mount point in /proc/self/mountinfo; with `source`
- * not NULL, its device must also match. */
+/* True if `dir` is a mount point in /proc/self/mountinfo. */
 bool vdkfm_is_mounted (const char *dir);
+/* Same, and the source (device) of the mount on top in `src`. */
+bool vdkfm_mount_source (const char *dir, char *src, size_t size);
 
 /* ---- state (fm-state.c) --------------------------------------------- */
 

@@ -63,6 +63,17 @@ assert_nothing_left "cleanup after kill -9"
 [ "$("$VDK" mounts --json)" = "[]" ] || fail "mounts not empty after cleanup"
 ok "kill -9 of the mount process cleaned by vdk mount --cleanup"
 
+# A crash between mount(2) and saving the state: the state says "not
+# mounted" but the mount point holds this mount's loop device.
+"$VDK" mount "$T/disk.vmdk" 1 "$T/mnt"
+pid=$(mount_pid "$T/mnt")
+kill -9 "$pid"
+for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+sed -i 's/^mounted=1$/mounted=0/' "$VDK_RUN_DIR"/*/state
+"$VDK" mount --cleanup > "$T/out"
+assert_nothing_left "cleanup of a mount the state did not record"
+ok "cleanup finds a mounted file system the state did not record"
+
 # SIGTERM to the mount process is an orderly stop when nothing holds the
 # FUSE folder (flat): it unmounts its folder and exits.
 mkdir -p "$T/flat"
