@@ -18,7 +18,9 @@
  * the 1-based disk number as a prefix: "2:1" is partition 1 of the
  * second disk, "2:disk" the whole second disk.  LVM and LDM names never
  * get a prefix (they span disks).  If two LDM disk groups both hold a
- * "Volume1", both are named "GROUP/Volume1".
+ * "Volume1", both are named "GROUP/Volume1"; two different LVM VGs of
+ * one name (say two clones' "ubuntu-vg") become "NAME@XXXXXX/LV", with the
+ * first 6 characters of each VG's UUID.
  *
  * Every volume is a list of byte ranges on the disks of the set with a
  * layout (partition/linear, striped, mirror, raid5); one reader serves
@@ -130,7 +132,8 @@ struct vdk_volume_member {
 /* Flags of a volume. */
 #define VDK_VOLUME_CONTAINER 0x01u /* extended partition, LVM PV, LDM
                                       partition: holds other volumes */
-#define VDK_VOLUME_HIDDEN    0x02u /* LVM sub-LV etc.: not for mounting */
+#define VDK_VOLUME_HIDDEN    0x02u /* not for mounting (reserved: hidden
+                                      LVM sub-LVs are not listed today) */
 
 struct vdk_volume_info {
   size_t index;          /* position in the set's volume list */

@@ -44,7 +44,16 @@ make_gpt () {
   format "$img" 1 mkfs.vfat -F 16 -n ESPLABEL &&
   format "$img" 2 mkfs.ext4 -q -F -L gpt-ext4 &&
   format "$img" 3 mkntfs -q -F -Q -L gpt-ntfs &&
-  format "$img" 4 mkfs.xfs -f -L gptxfs
+  format "$img" 4 mkfs.xfs -f -L gptxfs || return 1
+  # exFAT and btrfs when their tools are installed (optional peers).
+  if command -v mkfs.exfat >/dev/null; then
+    sgdisk -n 6:0:+64M -t 6:0700 -c 6:exfat "$img" >/dev/null &&
+      format "$img" 6 mkfs.exfat -L GPTEXFAT || return 1
+  fi
+  if command -v mkfs.btrfs >/dev/null; then
+    sgdisk -n 7:0:+160M -t 7:8300 -c 7:btrfs "$img" >/dev/null &&
+      format "$img" 7 mkfs.btrfs -f -L gpt-btrfs || return 1
+  fi
 }
 
 # Compare vol-dump's listing of IMG with sfdisk and blkid.
