@@ -87,9 +87,9 @@ daemon_main (struct vdkfm_server *srv, const struct vdkfm_request *req,
   dup2 (null, 1);
   dup2 (logfd >= 0 ? logfd : null, 2);
   if (vdkfm_server_run (srv, ready_fd) == -1)
-    vdkfm_state_log (st, "the FUSE loop failed");
+    vdkfm_state_log (st, "error: the FUSE loop failed");
   if (req->finish (req->opaque, err, sizeof err) == -1)
-    vdkfm_state_log (st, "closing the disks failed: %s", err);
+    vdkfm_state_log (st, "error: closing the disks failed: %s", err);
   _exit (0);
 }
 

@@ -51,27 +51,32 @@ loop_is_ours (int nr, const char *volfile)
   return ours;
 }
 
-/* The daemon's log, if it wrote one, becomes the error message. */
+/* The daemon's "error: " lines (vdkfm_state_log) become the error
+ * message; other lines (library warnings on its stderr) do not fail. */
 static int
 daemon_log_error (const struct vdkfm_state *st)
 {
-  char path[4096], buf[900];
+  char path[4096], line[1024], msg[900] = "";
   snprintf (path, sizeof path, "%s/log", st->dir);
   FILE *f = fopen (path, "re");
   if (f == NULL)
     return 0;
-  size_t n = fread (buf, 1, sizeof buf - 1, f);
+  while (fgets (line, sizeof line, f)) {
+    line[strcspn (line, "\n")] = 0;
+    if (strncmp (line, "error: ", 7) != 0)
+      continue;
+    size_t len = strlen (msg), add = strlen (line + 7);
+    if (len + add + 3 >= sizeof msg)
+      break;
+    if (len)
+      memcpy (msg + len, "; ", 2), len += 2;
+    memcpy (msg + len, line + 7, add + 1);
+  }
   fclose (f);
-  buf[n] = 0;
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-    buf[--n] = 0;
-  if (n == 0)
+  if (msg[0] == 0)
     return 0;
-  for (char *p = buf; *p; p++)
-    if (*p == '\n')
-      *p = ';';
   errno = EIO;
-  return vdkfm_fail ("the mount process reported: %s", buf);
+  return vdkfm_fail ("the mount process reported: %s", msg);
 }
 
 /* Our file system is on the mount point: the state says so, or a crash

@@ -141,7 +141,8 @@ int vdkfm_state_wait_exit (const struct vdkfm_state *st, int timeout_ms);
 int vdkfm_state_list (char ***ids);
 /* Find the mount whose mountpoint (or FUSE folder for --flat) is `path`. */
 int vdkfm_state_find (const char *path, struct vdkfm_state *st);
-/* Append a line to <dir>/log (daemon side; never fails loudly). */
+/* Append a line to <dir>/log (daemon side; never fails loudly).  Lines
+ * starting "error: " make vdkfm_teardown fail with their text. */
 void vdkfm_state_log (const struct vdkfm_state *st, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
