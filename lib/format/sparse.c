@@ -125,10 +125,7 @@ sparse_open_tables (struct vdk_extent *e, struct sparse *s)
     return serr (e, ENOMEM, "out of memory for grain tables");
   for (uint32_t i = 0; i < s->ngd; i++)
     s->slot_of[i] = -1;
-  for (uint32_t i = 0; i < s->nslots; i++)
-    if (!(s->slots[i].gt = malloc (s->gt_bytes)))
-      return serr (e, ENOMEM, "out of memory for grain tables");
-  return 0;
+  return 0;                      /* slot tables: allocated on first use */
 }
 
 static int
@@ -197,27 +194,56 @@ write_gt (struct vdk_extent *e, struct sparse *s, struct gt_slot *sl)
   return r;
 }
 
+/* Bytes of grain tables cached by all sparse extents of the process.
+ * A slot's table is allocated on first use and only while the total is
+ * under the budget; past it an extent reuses its least recently used
+ * slot, so a disk of a thousand extents caches a bounded number of
+ * tables and memory stays flat in the disk size. */
+#define GT_CACHE_BUDGET (16u << 20)
+static uint64_t gt_cached_bytes;
+
+static uint32_t
+pick_victim (struct sparse *s)
+{
+  uint32_t fresh = UINT32_MAX, lru = UINT32_MAX;
+  for (uint32_t i = 0; i < s->nslots; i++) {
+    struct gt_slot *sl = &s->slots[i];
+    if (!sl->valid && sl->gt)
+      return i;
+    if (!sl->valid && fresh == UINT32_MAX)
+      fresh = i;
+    if (sl->valid && (lru == UINT32_MAX || sl->tick < s->slots[lru].tick))
+      lru = i;
+  }
+  if (fresh != UINT32_MAX
+      && (lru == UINT32_MAX
+          || __atomic_load_n (&gt_cached_bytes, __ATOMIC_RELAXED)
+          + s->gt_bytes <= GT_CACHE_BUDGET))
+    return fresh;
+  return lru;
+}
+
 /* The GT for directory entry gdi (which must be nonzero), cached. */
 static uint32_t *
 get_gt (struct vdk_extent *e, struct sparse *s, uint32_t gdi)
 {
   struct gt_slot *sl;
-  uint32_t victim = 0;
+  uint32_t victim;
 
   if (s->slot_of[gdi] >= 0) {
     sl = &s->slots[s->slot_of[gdi]];
     sl->tick = ++s->tick;
     return sl->gt;
   }
-  for (uint32_t i = 0; i < s->nslots; i++) {
-    if (!s->slots[i].valid) {
-      victim = i;
-      break;
-    }
-    if (s->slots[i].tick < s->slots[victim].tick)
-      victim = i;
-  }
+  victim = pick_victim (s);
   sl = &s->slots[victim];
+  if (!sl->gt) {
+    if (!(sl->gt = malloc (s->gt_bytes))) {
+      serr (e, ENOMEM, "out of memory for grain tables");
+      return NULL;
+    }
+    __atomic_add_fetch (&gt_cached_bytes, s->gt_bytes, __ATOMIC_RELAXED);
+  }
   if (sl->valid && sl->dirty
       && (vdk__io_flush (e->io) == -1 || write_gt (e, s, sl) == -1))
     return NULL;
@@ -540,7 +566,10 @@ sparse_close (struct vdk_extent *e)
     set_unclean (e, 0);
   if (s->slots)
     for (uint32_t i = 0; i < s->nslots; i++)
-      free (s->slots[i].gt);
+      if (s->slots[i].gt) {
+        free (s->slots[i].gt);
+        __atomic_sub_fetch (&gt_cached_bytes, s->gt_bytes, __ATOMIC_RELAXED);
+      }
   free (s->slots);
   free (s->slot_of);
   free (s->gd);
