@@ -572,6 +572,12 @@ comp_map (struct ldm_ctx *c, const struct rec_comp *m, int type)
 
   if (!ps)
     return NULL;
+  /* Windows uses 64 KiB chunks; anything beyond 2^31 sectors is junk. */
+  if (type != VM_CONCAT && (m->chunk == 0 || m->chunk > (1ull << 31))) {
+    free (ps);
+    return NOMAP (c, "component %u has a bad chunk size %" PRIu64, m->id,
+                  m->chunk);
+  }
   for (size_t i = 0; i < c->db->nparts; i++)
     if (c->db->parts[i].parent == m->id)
       ps[n++] = &c->db->parts[i];

@@ -125,7 +125,8 @@ exfat_hints (const uint8_t *b, struct range *r, int *n)
   uint64_t fat = le32_get (b + 0x50), heap = le32_get (b + 0x58);
   uint64_t rc = le32_get (b + 0x60), ss, cluster;
 
-  if (bps < 9 || bps > 12 || spc > 25 || rc < 2)
+  /* exFAT: 512..4096-byte sectors and clusters of at most 32 MiB. */
+  if (bps < 9 || bps > 12 || bps + spc > 25 || rc < 2)
     return;
   ss = 1ull << bps;
   cluster = ss << spc;
