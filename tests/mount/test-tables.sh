@@ -123,10 +123,30 @@ expect_eq "bare disk label" "$(vfield "$TMP/bare.txt" disk 10)" "$B_LABEL"
 truncate -s 1M "$TMP/blank.img"
 expect_eq "blank disk" "$("$VOL_DUMP" "$TMP/blank.img" | grep -c '^V')" 0
 
-for sub in monolithicSparse twoGbMaxExtentSparse; do
+for sub in monolithicSparse twoGbMaxExtentSparse streamOptimized; do
   check_vmdk "$TMP/mbr.img" $sub
   check_vmdk "$TMP/gpt.img" $sub
 done
+
+# A child chain made by qemu: the empty child lists like its base; after
+# qemu-io zeroes partition 1's first MiB in the child, the child loses
+# that file system and the base keeps it.
+if command -v qemu-img >/dev/null && command -v qemu-io >/dev/null; then
+  qemu-img convert -f raw -O vmdk "$TMP/mbr.img" "$TMP/base.vmdk"
+  qemu-img create -q -f vmdk -b base.vmdk -F vmdk "$TMP/child.vmdk"
+  "$VOL_DUMP" "$TMP/base.vmdk" | cut -f2- >"$TMP/base.txt"
+  "$VOL_DUMP" "$TMP/child.vmdk" | cut -f2- >"$TMP/child.txt"
+  cmp -s "$TMP/base.txt" "$TMP/child.txt" && ok || bad "empty child lists differently"
+  p1=$(vfield <("$VOL_DUMP" -n "$TMP/mbr.img") 1 6)
+  qemu-io -f vmdk -c "write -z $p1 1M" "$TMP/child.vmdk" >/dev/null
+  "$VOL_DUMP" "$TMP/child.vmdk" >"$TMP/child.txt"
+  "$VOL_DUMP" "$TMP/base.vmdk" >"$TMP/base.txt"
+  expect_eq "child: partition 1 lost its fs" "$(vfield "$TMP/child.txt" 1 9)" -
+  blkid_range "$TMP/mbr.img" "$p1" $((64 * 1048576))
+  expect_eq "base keeps it" "$(vfield "$TMP/base.txt" 1 9)" "$B_TYPE"
+  expect_eq "child: partition 5 unchanged" "$(vfield "$TMP/child.txt" 5 10)" \
+    "$(vfield "$TMP/base.txt" 5 10)"
+fi
 # The volume reader returns the partition's bytes (first MiB of 5).
 "$VOL_DUMP" -n "$TMP/mbr.img" >"$TMP/list.txt"
 p5=$(vfield "$TMP/list.txt" 5 6)
