@@ -110,11 +110,14 @@ typedef int (*vdk_io_fault_fn) (struct vdk_io *io, int op, uint64_t off,
                                 size_t n);
 extern vdk_io_fault_fn vdk__io_fault_hook;
 
-/* Advisory whole-file lock (OFD, fcntl F_OFD_SETLK): exclusive for a
- * writer, shared for a reader.  EBUSY "disk is in use by another
- * process" when someone else holds a conflicting lock.  A no-op on
- * backends without a file descriptor. */
-int vdk__io_lock (struct vdk_io *io, bool exclusive);
+/* Advisory lock (OFD, fcntl F_OFD_SETLK) on [off, off+len), or on the
+ * whole file when len is 0: exclusive for a writer, shared for a
+ * reader.  EBUSY "disk is in use by another process" when someone else
+ * holds a conflicting lock.  A no-op on backends without a file
+ * descriptor.  (Ranges let the extents of a partitionedDevice share one
+ * device file.) */
+int vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off,
+                  uint64_t len);
 
 /* Test hook: when set, vdk__io_open_file hands the open to it (the
  * crash-simulation layer, io/crash.c, uses this to see every file a

@@ -74,7 +74,10 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
     }
   if (!(e->io = vdk__io_open_file (e->path, ioflags)))
     return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
-  return vdk__io_lock (e->io, !e->readonly);
+  /* flat extents lock their byte range: several may share a device */
+  return vdk__io_lock (e->io, !e->readonly, e->file_offset,
+                       de->kind == VDK_EXT_FLAT || de->kind == VDK_EXT_VMFS
+                       ? de->sectors * SECTOR : 0);
 }
 
 static int
@@ -252,7 +255,7 @@ vdk__link_open (const char *path, unsigned flags)
   l->allow_external = (flags & VDK_OPEN_ALLOW_EXTERNAL) != 0;
   if (!(l->dir = vdk__path_dir (path))
       || !(io = vdk__io_open_file (path, l->readonly ? VDK_IO_READONLY : 0))
-      || vdk__io_lock (io, !l->readonly) == -1
+      || vdk__io_lock (io, !l->readonly, 0, 0) == -1
       || vdk__probe (io, &kind) == -1)
     goto fail;
   if (kind == 'C') {

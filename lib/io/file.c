@@ -166,12 +166,15 @@ vdk__io_open_file (const char *path, unsigned flags)
  * process conflict just as two processes do; they go away with the
  * last close of the descriptor. */
 int
-vdk__io_lock (struct vdk_io *io, bool exclusive)
+vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
 {
   struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK,
-                      .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+                      .l_whence = SEEK_SET };
+  uint64_t end;
   if (io->fd < 0)
     return 0;
+  if (len && !ADD_OVERFLOW (off, len, &end) && end <= INT64_MAX)
+    fl.l_start = (off_t) off, fl.l_len = (off_t) len;   /* else all */
   if (fcntl (io->fd, F_OFD_SETLK, &fl) == 0)
     return 0;
   if (errno == EAGAIN || errno == EACCES)
