@@ -73,6 +73,33 @@ single (const char *path, const char *name)
   expect_open (vdk_open (path, 0), what);
 }
 
+/* Two FLAT extents on one file (a partitionedDevice-like layout) lock
+ * only their own ranges: the disk opens, a second writer still not. */
+static void
+shared_device (void)
+{
+  char desc[300], dev[300];
+  FILE *f;
+  snprintf (dev, sizeof dev, "%s/dev.img", dir);
+  snprintf (desc, sizeof desc, "%s/two.vmdk", dir);
+  f = fopen (dev, "w");
+  if (f)
+    fclose (f);
+  if (truncate (dev, 4 << 20) != 0 || !(f = fopen (desc, "w"))) {
+    ok (0, "make a two-extent descriptor");
+    return;
+  }
+  fprintf (f, "# Disk DescriptorFile\nversion=1\nCID=12345678\n"
+           "parentCID=ffffffff\ncreateType=\"monolithicFlat\"\n"
+           "RW 2048 FLAT \"dev.img\" 0\nRW 2048 FLAT \"dev.img\" 4096\n");
+  fclose (f);
+  vdk_disk *d = vdk_open (desc, 0);
+  ok (d != NULL, "two flat extents on one file open for writing%s%s",
+      d ? "" : ": ", d ? "" : vdk_last_error ());
+  expect_busy (vdk_open (desc, 0), "a second writer of the shared file");
+  vdk_close (d);
+}
+
 int
 main (void)
 {
@@ -109,6 +136,7 @@ main (void)
   expect_open (vdk_open (child, VDK_OPEN_READ_ONLY), "two readers of a chain");
   vdk_close (c);
 
+  shared_device ();
   snprintf (base, sizeof base, "rm -rf %s", dir);
   if (system (base) != 0)
     diag ("cleanup failed");
