@@ -160,7 +160,7 @@ vdk_diskset_scan (vdk_diskset *set, unsigned flags)
 
 /* "N" in a multi-disk set: the one "D:N" that matches, if only one. */
 static const struct vdk_volume_info *
-find_suffix (const vdk_diskset *set, const char *name)
+find_suffix (const vdk_diskset *set, const char *name, bool *ambiguous)
 {
   const struct vdk_volume_info *hit = NULL;
   size_t len = strlen (name);
@@ -168,8 +168,10 @@ find_suffix (const vdk_diskset *set, const char *name)
   for (size_t i = 0; i < set->nvols; i++) {
     const char *n = set->vols[i]->info.name, *colon = strchr (n, ':');
     if (colon && strlen (colon + 1) == len && strcmp (colon + 1, name) == 0) {
-      if (hit)
+      if (hit) {
+        *ambiguous = true;
         return NULL;
+      }
       hit = &set->vols[i]->info;
     }
   }
@@ -204,8 +206,12 @@ vm_find (const vdk_diskset *set, const char *name)
     for (size_t i = 0; i < set->nvols; i++)
       if (strcmp (set->vols[i]->info.name, name + 2) == 0)
         return &set->vols[i]->info;
-  hit = find_suffix (set, name);
-  if (!hit)
+  bool ambiguous = false;
+  hit = find_suffix (set, name, &ambiguous);
+  if (ambiguous)
+    vdk__err (ENOENT, "\"%s\" names a partition on several disks; say "
+              "\"D:%s\" (D = disk number)", name, name);
+  else if (!hit)
     vdk__err (ENOENT, "no volume named \"%s\"%s", name,
               set->scanned ? "" : " (the set was not scanned)");
   return hit;

@@ -164,6 +164,14 @@ test_ebr (void)
   ok (vdk_volume_find (set, "5") == NULL, "oversized logical dropped");
   ok (has_warning (set, "outside the extended partition"),
       "oversized logical reported");
+
+  /* Two disks: partition names get the disk number. */
+  vdk__diskset_add_mem (set, d, 4 * MiB, "second.img");
+  vdk_diskset_scan (set, VDK_SCAN_NO_FS);
+  ok (vdk_volume_find (set, "1") == NULL
+      && strstr (vdk_last_error (), "several disks"), "\"1\" is ambiguous");
+  ok (vdk_volume_find (set, "2:1") != NULL
+      && vdk_volume_find (set, "2:1")->disk == 1, "\"2:1\" is disk 2's");
   vdk_diskset_close (set);
   free (d);
 }
