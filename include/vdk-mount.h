@@ -187,10 +187,11 @@ vdk_volume_find(const vdk_diskset *set, const char *name);
 #define VDK_VOLUME_READ_ONLY 0x01u
 
 /* Open a volume of a scanned set by name (as for vdk_volume_find).
- * Fails with ENOENT for an unknown name and ENXIO for a volume that is
- * not readable (members missing).  Writable opens need disks opened
- * writable (EROFS otherwise); raid5 volumes open read-only only
- * (ENOTSUP otherwise), degraded volumes too. */
+ * Fails with ENOENT for an unknown (or, for "N" in a multi-disk set,
+ * ambiguous) name and ENXIO for a volume that is not readable (members
+ * missing).  Without VDK_VOLUME_READ_ONLY: raid5 volumes fail with
+ * ENOTSUP and degraded volumes with EROFS; writes to disks the set
+ * opened read-only fail later, in vdk_volume_pwrite, with EROFS. */
 VDK_API vdk_volume *vdk_volume_open(vdk_diskset *set, const char *name,
                                     unsigned flags);
 VDK_API void vdk_volume_close(vdk_volume *vol);
