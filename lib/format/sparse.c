@@ -120,8 +120,7 @@ sparse_open_tables (struct vdk_extent *e, struct sparse *s)
   s->nslots = MIN (s->ngd, GT_CACHE_SLOTS);
   s->slots = calloc (s->nslots, sizeof *s->slots);
   s->slot_of = malloc ((size_t) s->ngd * sizeof (int32_t));
-  s->scratch = malloc (s->grain_bytes);
-  if (!s->slots || !s->slot_of || !s->scratch)
+  if (!s->slots || !s->slot_of)
     return serr (e, ENOMEM, "out of memory for grain tables");
   for (uint32_t i = 0; i < s->ngd; i++)
     s->slot_of[i] = -1;
@@ -199,7 +198,7 @@ write_gt (struct vdk_extent *e, struct sparse *s, struct gt_slot *sl)
  * under the budget; past it an extent reuses its least recently used
  * slot, so a disk of a thousand extents caches a bounded number of
  * tables and memory stays flat in the disk size. */
-#define GT_CACHE_BUDGET (16u << 20)
+#define GT_CACHE_BUDGET (8u << 20)
 static uint64_t gt_cached_bytes;
 
 static uint32_t
@@ -387,6 +386,9 @@ write_partial_new (struct vdk_extent *e, struct sparse *s, uint32_t gte,
                    uint64_t n, vdk_fill_fn fill, void *ctx, uint64_t *host)
 {
   uint64_t valid = MIN (s->grain_bytes, e->length - MIN (gstart, e->length));
+  /* allocated on first use: a disk of many extents rarely needs it */
+  if (!s->scratch && !(s->scratch = malloc (s->grain_bytes)))
+    return serr (e, ENOMEM, "out of memory");
   memset (s->scratch, 0, s->grain_bytes);
   if (gte == 0 && fill && valid
       && fill (ctx, s->scratch, valid, e->start + gstart) == -1)

@@ -36,7 +36,7 @@
 #include "stream.h"
 
 #define serr vdk__stream_serr
-#define JOB_BYTES (1u << 20)     /* input bytes per job */
+#define JOB_BYTES (512u << 10)   /* input bytes per job */
 #define MAX_WORKERS 16u
 
 enum { J_FREE, J_FILL, J_QUEUED, J_BUSY, J_DONE };
