@@ -150,10 +150,14 @@ cowd_open (struct vdk_extent *e)
   c->grain_bytes = c->grain * SECTOR;
   c->cover_bytes = c->grain_bytes * COWD_GTES;
   c->cap_bytes = c->capacity * SECTOR;
-  /* Allocate after everything: the header's freeSector may lag the
-   * file after a crash (data is written before metadata). */
+  /* Allocate at the end of the file: the header's freeSector may lag
+   * it after a crash (data is written before metadata), never lead. */
   freesec = le32_get (hb + C_FREE);
-  c->fsize = MAX (c->fsize, MAX (freesec, c->data_start) * SECTOR);
+  if (freesec * SECTOR > c->fsize)
+    return cerr (e, EINVAL, "COWD header: freeSector %" PRIu64 " lies "
+                 "beyond end of file (%" PRIu64 " sectors): truncated?",
+                 freesec, c->fsize / SECTOR);
+  c->fsize = MAX (c->fsize, c->data_start * SECTOR);
   if (e->length != c->cap_bytes)
     vdk__warn ("%s: descriptor gives the extent %" PRIu64 " sectors, its "
                "header %" PRIu64, e->path, e->length / SECTOR, c->capacity);

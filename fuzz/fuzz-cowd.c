@@ -1,0 +1,70 @@
+/* Fuzz target: a vmfsSparse (COWD) extent - 2048-byte header, grain
+ * directory, 4096-entry grain tables - opened from memory and read
+ * through, then written a little (into a private copy), flushed and
+ * closed.  Nothing may crash, hang or touch memory it should not. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vdk-internal.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+static void
+read_through (struct vdk_extent *e)
+{
+  uint64_t off = 0;
+  int calls = 0;
+  while (off < e->length && calls++ < 2048) {
+    uint64_t pnum, host;
+    int st;
+    uint8_t b[512];
+    if (vdk__ext_map (e, off, MIN (e->length - off, 1u << 20), &pnum, &st,
+                      &host) == -1)
+      return;
+    if (st == VDK_BLOCK_DATA && host != UINT64_MAX
+        && vdk__io_pread (e->io, b, MIN (pnum, sizeof b), host) == -1)
+      return;
+    off += pnum;
+  }
+}
+
+static void
+run (const uint8_t *data, size_t size, bool write)
+{
+  struct vdk_link link = { .path = "fuzz.vmdk", .readonly = !write };
+  struct vdk_extent e = {
+    .ops = &vdk__cowd_ops, .link = &link, .kind = VDK_EXT_VMFSSPARSE,
+    .path = "fuzz-delta.vmdk", .readonly = !write,
+  };
+  struct vdk_io *io = vdk__io_open_mem ("fuzz-delta.vmdk", data, size);
+  static const uint8_t pattern[1536] = { 1, 2, 3 };
+
+  if (!io)
+    return;
+  io->readonly = !write;
+  e.io = io;
+  if (size >= 16)     /* capacity in sectors (u32) */
+    e.length = (uint64_t) le32_get (data + 12) * SECTOR;
+  if (e.length && vdk__cowd_ops.open (&e) == 0) {
+    if (!write)
+      read_through (&e);
+    else if (vdk__cowd_ops.begin_write (&e) == 0) {
+      vdk__ext_pwrite (&e, pattern, MIN (sizeof pattern, e.length), 0, NULL,
+                       NULL);
+      if (e.length > 4096 + 100)
+        vdk__ext_pwrite (&e, pattern, 100, e.length - 4096, NULL, NULL);
+      vdk__cowd_ops.flush (&e);
+    }
+  }
+  vdk__cowd_ops.close (&e);
+  vdk__io_close (io);
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  run (data, size, false);
+  if (size <= (1u << 20))
+    run (data, size, true);
+  return 0;
+}
