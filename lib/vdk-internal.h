@@ -453,6 +453,10 @@ char *vdk__path_dir (const char *path);
 /* Path of `target` relative to the folder `from_dir`, for hints. */
 char *vdk__path_relative (const char *from_dir, const char *target);
 const char *vdk__path_base (const char *path);
+/* "dir/name.vmdk" -> "name" (malloc'd). */
+char *vdk__path_stem (const char *path);
+/* dir + "/" + name (malloc'd). */
+char *vdk__path_join (const char *dir, const char *name);
 
 /* ---- geometry and naming (ops/create.c) ------------------------------ */
 uint64_t vdk__split_extent_sectors (void);

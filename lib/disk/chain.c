@@ -26,14 +26,7 @@ find_parent (struct vdk_link *l, const char *hint)
 {
   char *p;
   if (l->allow_external) {
-    CLEANUP_FREE char *cand = NULL;
-    size_t n = strlen (l->dir) + strlen (hint) + 2;
-    if (hint[0] == '/')
-      return strdup (hint);
-    if (!(cand = malloc (n)))
-      return NULL;
-    snprintf (cand, n, "%s/%s", l->dir, hint);
-    return strdup (cand);
+    return hint[0] == '/' ? strdup (hint) : vdk__path_join (l->dir, hint);
   }
   p = vdk__path_resolve (l->dir, hint, false);
   if (p)

@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "vdk-internal.h"
@@ -37,8 +38,19 @@ vdk__path_dir (const char *path)
   return r;
 }
 
-static char *
-join (const char *dir, const char *name)
+/* "dir/name.vmdk" -> "name" */
+char *
+vdk__path_stem (const char *path)
+{
+  const char *b = vdk__path_base (path);
+  size_t n = strlen (b);
+  if (n > 5 && strcasecmp (b + n - 5, ".vmdk") == 0)
+    n -= 5;
+  return strndup (b, n);
+}
+
+char *
+vdk__path_join (const char *dir, const char *name)
 {
   size_t n = strlen (dir) + strlen (name) + 2;
   char *p = malloc (n);
@@ -61,7 +73,7 @@ resolve_existing_part (const char *path)
     return NULL;
   if (!(d = realpath (dirname (copy), NULL)))
     return NULL;
-  return join (d, basename (copy2));
+  return vdk__path_join (d, basename (copy2));
 }
 
 static bool
@@ -83,7 +95,7 @@ vdk__path_resolve (const char *dir, const char *name, bool allow_external)
     vdk__err (EINVAL, "empty file name");
     return NULL;
   }
-  cand = name[0] == '/' ? strdup (name) : join (dir, name);
+  cand = name[0] == '/' ? strdup (name) : vdk__path_join (dir, name);
   if (!cand) {
     vdk__err (ENOMEM, "out of memory");
     return NULL;

@@ -65,16 +65,6 @@ vdk_geometry_for (uint64_t capacity, int adapter)
   return g;
 }
 
-/* "dir/name.vmdk" -> "name" */
-static char *
-stem_of (const char *path)
-{
-  const char *b = vdk__path_base (path);
-  size_t n = strlen (b);
-  if (n > 5 && strcasecmp (b + n - 5, ".vmdk") == 0)
-    n -= 5;
-  return strndup (b, n);
-}
 
 static char *
 sibling (const char *path, const char *name)
@@ -270,7 +260,7 @@ static int
 create_cowd_child (struct made *m, const char *path, struct vdk_desc *d,
                    const struct vdk_create_params *p)
 {
-  CLEANUP_FREE char *stem = stem_of (path);
+  CLEANUP_FREE char *stem = vdk__path_stem (path);
   CLEANUP_FREE char *name = NULL, *fp = NULL;
   struct vdk_io *io;
   int r;
@@ -302,7 +292,7 @@ create_with_extents (struct made *m, const char *path, int type,
   int kind = sparse ? VDK_EXT_SPARSE
     : type == VDK_TYPE_VMFS || type == VDK_TYPE_VMFS_THIN ? VDK_EXT_VMFS
     : VDK_EXT_FLAT;
-  CLEANUP_FREE char *stem = stem_of (path);
+  CLEANUP_FREE char *stem = vdk__path_stem (path);
 
   if (!stem)
     return vdk__err (ENOMEM, "out of memory");

@@ -38,15 +38,6 @@ vdk_unlink (const char *path)
   return r;
 }
 
-static char *
-stem_of (const char *path)
-{
-  const char *b = vdk__path_base (path);
-  size_t n = strlen (b);
-  if (n > 5 && strcasecmp (b + n - 5, ".vmdk") == 0)
-    n -= 5;
-  return strndup (b, n);
-}
 
 /* New name for an extent file: old stem prefix swapped for the new. */
 static char *
@@ -63,23 +54,13 @@ new_extent_name (const char *name, const char *ostem, const char *nstem)
   return out;
 }
 
-static char *
-in_dir (const char *dir, const char *name)
-{
-  size_t n = strlen (dir) + strlen (name) + 2;
-  char *p = malloc (n);
-  if (p)
-    snprintf (p, n, "%s/%s", dir, name);
-  return p;
-}
-
 /* Plan every move first, so nothing moves if any target exists. */
 struct move { char *from, *to, *name; };
 
 static int
 plan_moves (struct vdk_link *l, const char *dst, struct move *mv)
 {
-  CLEANUP_FREE char *ostem = stem_of (l->path), *nstem = stem_of (dst);
+  CLEANUP_FREE char *ostem = vdk__path_stem (l->path), *nstem = vdk__path_stem (dst);
   CLEANUP_FREE char *ndir = vdk__path_dir (dst);
   struct stat st;
 
@@ -91,7 +72,7 @@ plan_moves (struct vdk_link *l, const char *dst, struct move *mv)
       continue;
     mv[i].from = strdup (e->path);
     mv[i].name = new_extent_name (e->name, ostem, nstem);
-    mv[i].to = mv[i].name ? in_dir (ndir, mv[i].name) : NULL;
+    mv[i].to = mv[i].name ? vdk__path_join (ndir, mv[i].name) : NULL;
     if (!mv[i].from || !mv[i].to)
       return vdk__err (ENOMEM, "out of memory");
     if (lstat (mv[i].to, &st) == 0 && strcmp (mv[i].to, mv[i].from) != 0)

@@ -44,23 +44,13 @@ set_geometry (struct vdk_desc *d, uint64_t sectors)
   return r ? vdk__err (ENOMEM, "out of memory") : 0;
 }
 
-/* "dir/name.vmdk" -> "name" */
-static char *
-stem_of (const char *path)
-{
-  const char *b = vdk__path_base (path);
-  size_t n = strlen (b);
-  if (n > 5 && strcasecmp (b + n - 5, ".vmdk") == 0)
-    n -= 5;
-  return strndup (b, n);
-}
 
 /* Create one new extent file of `sectors` for a split disk. */
 static int
 add_extent (struct vdk_link *l, int kind, uint64_t sectors,
             const struct sparse_header *like)
 {
-  CLEANUP_FREE char *stem = stem_of (l->path);
+  CLEANUP_FREE char *stem = vdk__path_stem (l->path);
   CLEANUP_FREE char *path = NULL;
   char name[512];
   struct vdk_io *io;
