@@ -218,6 +218,9 @@ walk_open (struct walk *w)
       || w->h.gd_offset != SPARSE_GD_AT_END || w->h.compress != 1)
     return werr (w, "not a true stream (needs compressed and markers flags, "
                  "deflate and gdOffset = GD_AT_END)");
+  if (w->h.grain_size > STREAM_MAX_GRAIN_SECTORS)
+    return werr (w, "grain size of %" PRIu64 " sectors is too large",
+                 w->h.grain_size);
   w->grain_bytes = w->h.grain_size * SECTOR;
   w->ngd = (uint32_t) DIV_ROUND_UP (w->h.capacity, (uint64_t) w->h.num_gtes
                                     * w->h.grain_size);

@@ -659,7 +659,8 @@ vdk__stream_create (struct vdk_io *io, uint64_t capacity, uint32_t grain,
   CLEANUP_FREE uint32_t *gd = calloc (ngd ? ngd : 1, 4);
   CLEANUP_FREE char *dbuf = dsec ? calloc (dsec, SECTOR) : NULL;
 
-  if (!IS_POWER_OF_2 (grain) || grain > 0x200000u || capacity == 0
+  if (!IS_POWER_OF_2 (grain) || grain > STREAM_MAX_GRAIN_SECTORS
+      || capacity == 0
       || ngd > (32u << 20))
     return vdk__err (EINVAL, "%s: invalid grain size or capacity for a "
                      "stream", io->path);

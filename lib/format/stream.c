@@ -126,6 +126,10 @@ stream_open (struct vdk_extent *e)
   if (!(s->h.flags & SPARSE_FLAG_COMPRESSED) || s->h.compress != 1)
     return serr (e, ENOTSUP, "sparse extent with markers or GD_AT_END but "
                  "without deflate compression is not supported");
+  if (s->h.grain_size > STREAM_MAX_GRAIN_SECTORS)
+    return serr (e, ENOTSUP, "stream grain size of %" PRIu64 " sectors is "
+                 "larger than the %u supported", s->h.grain_size,
+                 STREAM_MAX_GRAIN_SECTORS);
   s->at_end = s->h.gd_offset == SPARSE_GD_AT_END;
   if (s->at_end && read_footer (e, s) == -1)
     return -1;

@@ -17,6 +17,9 @@ enum {
 #define GRAIN_MARKER_BYTES 12u      /* lba u64, size u32 */
 #define STREAM_GT_SLOTS 64u         /* grain tables cached for reads */
 #define STREAM_DEFAULT_LEVEL 6      /* zlib's default, as qemu writes */
+/* Largest grain accepted in a stream: every known writer uses 64 KiB,
+ * and each reader context holds about three grains of buffers. */
+#define STREAM_MAX_GRAIN_SECTORS 2048u
 
 /* A marker as read: val is the LBA of a grain marker or numSectors of a
  * metadata marker; size 0 tells a metadata marker. */
