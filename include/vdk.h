@@ -226,6 +226,7 @@ struct vdk_info {
   uint32_t grain_sectors;   /* of the first sparse extent; 0 if none */
   size_t num_extents;
   struct vdk_extent_info *extents;
+  int thin_provisioned;     /* ddb.thinProvisioned = "1" (vmfsThin) */
 };
 
 VDK_API int vdk_get_info(vdk_disk *disk, struct vdk_info **info);

@@ -145,6 +145,8 @@ print_info_json (const struct vdk_info *in)
   tool_json_string (stdout, in->uuid);
   printf (",\n  \"links\": %d,\n  \"grain_sectors\": %" PRIu32 ",\n",
           in->links, in->grain_sectors);
+  printf ("  \"thin_provisioned\": %s,\n",
+          in->thin_provisioned ? "true" : "false");
   fputs ("  \"extents\": [", stdout);
   for (size_t i = 0; i < in->num_extents; i++) {
     const struct vdk_extent_info *e = &in->extents[i];
@@ -209,6 +211,8 @@ print_info_text (const struct vdk_info *in)
   printf ("%-14s %d\n", "links:", in->links);
   if (in->grain_sectors)
     printf ("%-14s %" PRIu32 " sectors\n", "grain:", in->grain_sectors);
+  if (in->thin_provisioned)
+    printf ("%-14s %s\n", "thin:", "yes (ddb.thinProvisioned)");
   printf ("%-14s %zu\n", "extents:", in->num_extents);
   for (size_t i = 0; i < in->num_extents; i++) {
     const struct vdk_extent_info *e = &in->extents[i];

@@ -101,6 +101,8 @@ vdk_get_info (vdk_disk *disk, struct vdk_info **out)
   in->has_parent = in->parent_hint != NULL;
   in->uuid = d ? dup_or_null (vdk__desc_get (d, "ddb.uuid")) : NULL;
   fill_grain (l, in);
+  in->thin_provisioned = d && vdk__desc_get (d, "ddb.thinProvisioned")
+    && strcmp (vdk__desc_get (d, "ddb.thinProvisioned"), "1") == 0;
   if (fill_extents (l, in) == -1) {
     vdk_free_info (in);
     return vdk__err (ENOMEM, "out of memory");

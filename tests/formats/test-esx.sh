@@ -18,11 +18,18 @@ for t in vmfs vmfsThin 4 6; do
   [ "$t" = 6 ] && want=vmfsThin
   check_eq "-t $t: create type" "$want" "$(jq -r .create_type "$T/out")"
   check_eq "-t $t: extent type" VMFS "$(jq -r '.extents[0].type' "$T/out")"
+  thin=$(jq -r .thin_provisioned "$T/out")
+  run_vdk info "$f"
+  grep -q "^thin: *yes" "$T/out" && itext=true || itext=false
   run_vdk meta "$f" thinProvisioned
   if [ "$want" = vmfsThin ]; then
     check_eq "vmfsThin: ddb.thinProvisioned" 1 "$(cat "$T/out")"
+    check_eq "vmfsThin: info --json thin_provisioned" true "$thin"
+    check_eq "vmfsThin: info says thin" true "$itext"
   else
     check_eq "vmfs: no ddb.thinProvisioned" 1 "$rc"
+    check_eq "vmfs: info --json thin_provisioned" false "$thin"
+    check_eq "vmfs: info does not say thin" false "$itext"
   fi
 done
 f="$T/evmfsThin.vmdk"
