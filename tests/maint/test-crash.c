@@ -1,6 +1,7 @@
 /* Crash simulation: random write/zero/flush workloads on a monolithic
  * sparse disk, a split sparse disk (across the extent boundary), a
- * monolithic flat disk and a child of a sparse parent, "crashed" at
+ * monolithic flat disk, a sparse child and a vmfsSparse (COWD) child of
+ * a sparse parent, "crashed" at
  * every write boundary of the run (io/crash.c), once with all unsynced
  * writes dropped, once with a random subset kept and once torn at
  * sector granularity.  After each crash the disk is reopened normally:
@@ -27,6 +28,9 @@ struct setup {
   int type;
   uint64_t cap, win;
   bool child;
+  int child_type;       /* 0 = monolithicSparse */
+  int nops;             /* workload length (COWD's 1-sector grains make
+                         * many more write boundaries per op) */
 };
 
 static char dir[256], cmd[2048];
@@ -63,7 +67,8 @@ make_pristine (const struct setup *s)
         return -1;
     }
     snprintf (cpath, sizeof cpath, "%s/P/c.vmdk", dir);
-    if (vdk_close (d) == -1 || vdk_create_child_path (path, cpath, 0, 0))
+    if (vdk_close (d) == -1
+        || vdk_create_child_path (path, cpath, s->child_type, 0))
       return -1;
   }
   return 0;
@@ -105,13 +110,13 @@ run (const struct setup *s, uint64_t k, int mode, int *maybe)
     vdk__crash_uninstall ();
     return -1;
   }
-  for (i = 0; i < NOPS; i++) {
+  for (i = 0; i < s->nops; i++) {
     if (wl_apply (d, &ops[i], i, wbuf) == -1)
       break;
     if (ops[i].kind == WL_FLUSH)
       durable = i + 1;
   }
-  *maybe = i < NOPS ? i + 1 : NOPS;
+  *maybe = i < s->nops ? i + 1 : s->nops;
   vdk__crash_now (mode);
   vdk_close (d);
   vdk__crash_uninstall ();
@@ -212,11 +217,15 @@ int
 main (void)
 {
   const struct setup setups[] = {
-    { "monolithicSparse", VDK_TYPE_MONOLITHIC_SPARSE, 64 << 20, 0, false },
+    { "monolithicSparse", VDK_TYPE_MONOLITHIC_SPARSE, 64 << 20, 0, false, 0,
+      NOPS },
     { "twoGbMaxExtentSparse", VDK_TYPE_SPLIT_SPARSE, (uint64_t) 2100 << 20,
-      (uint64_t) 4192256 * 512 - (4 << 20), false },
-    { "monolithicFlat", VDK_TYPE_MONOLITHIC_FLAT, 16 << 20, 0, false },
-    { "child", VDK_TYPE_MONOLITHIC_SPARSE, 64 << 20, 0, true },
+      (uint64_t) 4192256 * 512 - (4 << 20), false, 0, NOPS },
+    { "monolithicFlat", VDK_TYPE_MONOLITHIC_FLAT, 16 << 20, 0, false, 0,
+      NOPS },
+    { "child", VDK_TYPE_MONOLITHIC_SPARSE, 64 << 20, 0, true, 0, NOPS },
+    { "vmfsSparse (COWD) child", VDK_TYPE_MONOLITHIC_SPARSE, 64 << 20, 0,
+      true, VDK_TYPE_VMFS_SPARSE, 16 },
   };
   bool have_qemu = system ("qemu-img --version >/dev/null 2>&1") == 0;
   const char *base = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -232,7 +241,7 @@ main (void)
     diag ("qemu-img not installed: its checks are skipped");
   for (size_t i = 0; i < ARRAY_SIZE (setups); i++) {
     const struct setup *s = &setups[i];
-    wl_gen (ops, NOPS, 0x5eed + (uint32_t) i, s->win, WINLEN, MAXLEN);
+    wl_gen (ops, s->nops, 0x5eed + (uint32_t) i, s->win, WINLEN, MAXLEN);
     if (!ok (make_pristine (s) == 0 && read_window (s, "P", init_buf) == 0,
              "%s: create the disk", s->name)) {
       diag ("%s", vdk_last_error ());
