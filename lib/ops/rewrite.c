@@ -230,6 +230,10 @@ vdk__rewrite_sparse (struct vdk_extent *old, const struct rewrite_opts *o)
   snprintf (tmp, n, "%s.vdk-new-XXXXXX", old->path);
   if (read_header (old, &h) == -1)
     return -1;
+  if (h.flags & SPARSE_FLAG_COMPRESSED || h.gd_offset == SPARSE_GD_AT_END)
+    return vdk__err (ENOTSUP, "%s: compressed (streamOptimized) extents are "
+                     "not rewritten in place; convert the disk instead",
+                     old->path);
   w.grain = h.grain_size * SECTOR;
   w.zero_grain = (h.flags & SPARSE_FLAG_ZERO_GRAIN) != 0;
   if (w.grain > MAX_COPY_GRAIN)

@@ -100,6 +100,30 @@ check_vdk "shrink a child" shrink "$c"
 check_qemu_same "shrink child: zeros over parent data stay zero" "$c" "$e"
 check "shrink child: qemu-img check" qemu-img check -q "$c"
 
+# Split sparse: every extent is rewritten.
+mkdir -p "$T/shrink-split"
+d="$T/shrink-split/d.vmdk" e="$T/shrink-split/exp.raw"
+"$VDK" create -t twoGbMaxExtentSparse "$d" 2100M >/dev/null
+truncate -s 2100M "$e"
+put "$d" "$e" $((2040 * MiB)) $((16 * MiB))      # across the extent boundary
+qemu-io -f vmdk -c "write -P 0 $((100 * MiB)) $((4 * MiB))" \
+  -c "write -P 0 $((2060 * MiB)) $((4 * MiB))" "$d" >/dev/null
+before=$(du -b --apparent-size -c "$T"/shrink-split/d-s*.vmdk | tail -1 | cut -f1)
+check_vdk "shrink split sparse" shrink "$d"
+after=$(du -b --apparent-size -c "$T"/shrink-split/d-s*.vmdk | tail -1 | cut -f1)
+[ "$after" -le $((before - 8 * MiB)) ] \
+  && pass "shrink split sparse: $before -> $after bytes" \
+  || fail "shrink split sparse: $before -> $after bytes"
+check_qemu_same "shrink split sparse: contents kept" "$d" "$e"
+check "shrink split sparse: qemu-img check" qemu-img check -q "$d"
+check_vdk "defrag split sparse" defrag "$d"
+check_qemu_same "defrag split sparse: contents kept" "$d" "$e"
+
+qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized \
+  "$T/chunk" "$T/shrink/s.vmdk"
+run_vdk shrink "$T/shrink/s.vmdk"
+check_eq "shrink refuses a streamOptimized disk" 1 "$rc"
+
 # ---- defrag -------------------------------------------------------------
 mkdir -p "$T/defrag"
 d="$T/defrag/d.vmdk" e="$T/defrag/exp.raw"
