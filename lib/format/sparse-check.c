@@ -186,6 +186,21 @@ check_grains (struct ck *c, uint32_t gdi, bool *gt_changed)
   return 0;
 }
 
+/* Does a table at `sector` overlap the header, the descriptor or a
+ * directory?  Such a table is reported (by the sweep) and neither
+ * trusted nor written: "repairing" it would overwrite metadata. */
+static bool
+table_over_meta (const struct ck *c, uint64_t sector)
+{
+  uint64_t end = sector + c->gt_sectors;
+  return sector < 1
+    || (c->h.desc_offset && sector < c->h.desc_offset + c->h.desc_size
+        && end > c->h.desc_offset)
+    || (sector < c->h.gd_offset + c->gd_sectors && end > c->h.gd_offset)
+    || (c->rgd && sector < c->h.rgd_offset + c->gd_sectors
+        && end > c->h.rgd_offset);
+}
+
 /* Drop a directory entry whose table lies past the end of the file. */
 static bool
 table_ok (struct ck *c, uint32_t *dir, uint32_t gdi, bool redundant)
@@ -249,6 +264,16 @@ check_table (struct ck *c, uint32_t gdi)
 {
   bool gt_changed = false, pok = table_ok (c, c->gd, gdi, false);
   bool rok = c->rgd && table_ok (c, c->rgd, gdi, true);
+
+  if ((pok && table_over_meta (c, c->gd[gdi]))
+      || (rok && table_over_meta (c, c->rgd[gdi]))) {
+    if (pok && add_iv (c, c->gd[gdi], c->gt_sectors, IV_GT, gdi, 0) == -1)
+      return -1;
+    if (rok && add_iv (c, c->rgd[gdi], c->gt_sectors, IV_RGT, gdi, 0) == -1)
+      return -1;
+    c->unfixed++;               /* the sweep names the overlap */
+    return 0;
+  }
 
   if (pok && (read_u32s (c, c->gt, c->h.num_gtes, c->gd[gdi]) == -1
               || add_iv (c, c->gd[gdi], c->gt_sectors, IV_GT, gdi, 0) == -1
@@ -430,9 +455,9 @@ check_header (struct ck *c, uint64_t desc_sectors, bool *walk)
   return 0;
 }
 
-int
-vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
-                   const struct vdk_check_sink *sink)
+static int
+walk (struct vdk_io *io, uint64_t desc_sectors, bool repair,
+      const struct vdk_check_sink *sink, unsigned *overlaps)
 {
   struct ck c = { .io = io, .sink = sink, .repair = repair };
   bool walk;
@@ -448,6 +473,7 @@ vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
     if (check_table (&c, i) == -1)
       goto out;
   sweep (&c);
+  *overlaps = c.overlaps;
   if (c.unclean)           /* cleared only when nothing else is wrong */
     problem (&c, c.unfixed == 0, "unclean-shutdown mark is set: the disk "
              "was not closed cleanly");
@@ -457,4 +483,35 @@ vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
 out:
   free (c.gd), free (c.rgd), free (c.gt), free (c.rgt), free (c.iv);
   return r;
+}
+
+static void
+quiet_problem (void *ctx, int a, int b, const char *t)
+{
+}
+
+static void
+quiet_line (void *ctx, const char *t)
+{
+}
+
+int
+vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
+                   const struct vdk_check_sink *sink)
+{
+  static const struct vdk_check_sink quiet = {
+    NULL, quiet_problem, quiet_line, quiet_line,
+  };
+  unsigned overlaps = 0;
+
+  /* Structures that overlap make every write a guess (a table written
+   * back could land on a grain): look first, repair only if none. */
+  if (repair && walk (io, desc_sectors, false, &quiet, &overlaps) == -1)
+    return -1;
+  if (overlaps) {
+    sink->problem (sink->ctx, 0, 0, "repair not attempted: tables, grains "
+                   "or metadata overlap (see below)");
+    repair = false;
+  }
+  return walk (io, desc_sectors, repair, sink, &overlaps);
 }

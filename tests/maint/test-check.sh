@@ -65,8 +65,11 @@ expect_fault "two entries share a grain" "$d" "share a grain" no
 
 fresh gt-meta
 python3 "$DAMAGE" gd "$d" 0 2
+desc_before=$(python3 "$VMDKEDIT" desc-get "$d")
 expect_fault "grain table over metadata" "$d" \
   "grain table 0 (sector 2) overlaps the header/descriptor" no
+check_eq "grain table over metadata: repair leaves the descriptor alone" \
+  "$desc_before" "$(python3 "$VMDKEDIT" desc-get "$d")"
 
 fresh rgt-differs
 python3 "$DAMAGE" gte "$d" 0 7 0 redundant

@@ -192,14 +192,17 @@ crash_all (const struct setup *s, bool use_qemu)
           && !bad_qemu++)
         diag ("%s: qemu-img check failed after %" PRIu64 " writes", s->name,
               k);
-      if (read_window (s, "W", got) == -1
-          || (bad = wl_verify (ops, durable, maybe, got, init_buf, s->win,
-                               WINLEN)) != UINT64_MAX) {
+      if (read_window (s, "W", got) == -1) {
         if (!bad_data++)
           snprintf (where, sizeof where, "crash after %" PRIu64 " writes, "
-                    "mode %d: sector %" PRIu64 " holds a value no flushed "
-                    "or later write put there", k, modes[m], bad);
-      }
+                    "mode %d: read failed: %s", k, modes[m],
+                    vdk_last_error ());
+      } else if ((bad = wl_verify (ops, durable, maybe, got, init_buf,
+                                   s->win, WINLEN)) != UINT64_MAX
+                 && !bad_data++)
+        snprintf (where, sizeof where, "crash after %" PRIu64 " writes, "
+                  "mode %d: sector %" PRIu64 " holds a value no flushed "
+                  "or later write put there", k, modes[m], bad);
     }
   if (where[0])
     diag ("%s: first failure: %s", s->name, where);
