@@ -109,6 +109,15 @@ make_mbr || skip "could not build the MBR fixture"
 make_gpt || skip "could not build the GPT fixture"
 check_image "$TMP/mbr.img"
 check_image "$TMP/gpt.img"
+# A hybrid MBR (sgdisk -h) is reported; the GPT still decides.
+cp "$TMP/gpt.img" "$TMP/hybrid.img"
+if sgdisk -h 2:3 "$TMP/hybrid.img" >/dev/null 2>&1; then
+  "$VOL_DUMP" -l "$TMP/hybrid.img" >"$TMP/hybrid.txt"
+  expect_eq "hybrid MBR flag" "$(awk -F'\t' '$1=="D"{print $7}' "$TMP/hybrid.txt")" 1
+  "$VOL_DUMP" "$TMP/gpt.img" >"$TMP/gptlist.txt"
+  if diff -q <(grep '^V' "$TMP/hybrid.txt") "$TMP/gptlist.txt" >/dev/null; then ok
+  else bad "hybrid MBR changed the GPT listing"; fi
+fi
 # Logical partitions name their extended partition.
 expect_eq "logical 5 parent" "$("$VOL_DUMP" "$TMP/mbr.img" | awk -F'\t' '$2=="5"{print $14}')" 3
 # A bare file system without a partition table is the volume "disk".
