@@ -16,10 +16,12 @@
  *   message naming the file and what is wrong; the exit status is then 1.
  *   Misuse prints the usage on stderr and exits 1; --help and --version
  *   print on stdout and exit 0.  The library's info log is silenced so
- *   that it cannot add lines; warnings are kept.
+ *   that it cannot add lines; its warnings are printed after a success
+ *   and dropped after a failure.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -234,13 +236,49 @@ log_discard (const char *fmt, va_list ap)
   (void) ap;
 }
 
+/* Warnings are held back until the command ends: printed after a
+ * success, dropped after a failure, whose one error line says what
+ * matters (the rule of one message per failure).  The log callbacks may
+ * run on library threads, hence the lock. */
+#define MAX_WARNINGS 32
+static char *warnings[MAX_WARNINGS];
+static size_t nwarnings, dropped_warnings;
+static pthread_mutex_t warnings_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void
 log_warning (const char *fmt, va_list ap)
 {
-  fprintf (stderr, "%s: warning: ", tool_name);
-  vfprintf (stderr, fmt, ap);
-  if (*fmt && fmt[strlen (fmt) - 1] != '\n')
-    fputc ('\n', stderr);
+  char *msg = NULL;
+  size_t len;
+
+  if (vasprintf (&msg, fmt, ap) == -1)
+    return;
+  len = strlen (msg);
+  if (len > 0 && msg[len - 1] == '\n')
+    msg[len - 1] = '\0';
+  pthread_mutex_lock (&warnings_lock);
+  if (nwarnings < MAX_WARNINGS)
+    warnings[nwarnings++] = msg, msg = NULL;
+  else
+    dropped_warnings++;
+  pthread_mutex_unlock (&warnings_lock);
+  free (msg);
+}
+
+static void
+end_warnings (bool print)
+{
+  pthread_mutex_lock (&warnings_lock);
+  for (size_t i = 0; i < nwarnings; i++) {
+    if (print)
+      fprintf (stderr, "%s: warning: %s\n", tool_name, warnings[i]);
+    free (warnings[i]);
+  }
+  if (print && dropped_warnings)
+    fprintf (stderr, "%s: warning: %zu more warnings\n", tool_name,
+             dropped_warnings);
+  nwarnings = dropped_warnings = 0;
+  pthread_mutex_unlock (&warnings_lock);
 }
 
 /* ---- Options of the built-in subcommands ---------------------------- */
@@ -612,6 +650,7 @@ main (int argc, char **argv)
     return tool_lib_error ();
   rc = run_subcmd (argc - first, argv + first);
   vdk_exit ();
+  end_warnings (rc == 0);
   if (fflush (stdout) == EOF && rc == 0) {
     tool_error ("writing to standard output: %s", strerror (errno));
     rc = 1;

@@ -1,8 +1,9 @@
 # lib.sh - helpers sourced by every interop test.
 #
-# A test runs `$VDK` (the tool under test, set by meson) against real
-# peers (qemu-img, qemu-io, vmdkinfo) in a private temporary folder on
-# /dev/shm (tmpfs: sparse files cost nothing) or /tmp.  Checks do not
+# A test runs `$VDK` (the tool under test, set by meson; always through
+# the `vdk` function below) against real peers (qemu-img, qemu-io,
+# vmdkinfo) in a private temporary folder on /dev/shm (tmpfs: sparse
+# files cost nothing) or /tmp.  Checks do not
 # stop the test: each failure is counted and printed, and `finish` exits
 # 1 if any check failed, so one run shows every broken case.  A missing
 # peer skips the test with exit status 77 and says why.
@@ -15,6 +16,13 @@ if [ ! -x "$VDK" ]; then
   exit 99
 fi
 INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# The tool under test, run through $VDK_WRAPPER when set, e.g.
+#   VDK_WRAPPER="valgrind -q --error-exitcode=88" meson test ...
+vdk () {
+  # shellcheck disable=SC2086 # the wrapper is a word list on purpose
+  ${VDK_WRAPPER:-} "$VDK" "$@"
+}
 VMDKEDIT="$INTEROP_DIR/vmdkedit.py"
 
 failures=0
@@ -74,7 +82,7 @@ check_eq () {
 # status in $rc.
 run_vdk () {
   rc=0
-  "$VDK" "$@" >"$T/out" 2>"$T/err" || rc=$?
+  vdk "$@" >"$T/out" 2>"$T/err" || rc=$?
 }
 
 # check_vdk DESCRIPTION ARGS...: `vdk ARGS` must succeed.
@@ -100,7 +108,7 @@ check_same () {
 check_vdk_read () {
   local what=$1 disk=$2 expect=$3 r
   shift 3
-  r=$(cmp <("$VDK" read "$@" "$disk" 2>"$T/read.err") "$expect" 2>&1)
+  r=$(cmp <(vdk read "$@" "$disk" 2>"$T/read.err") "$expect" 2>&1)
   if [ -z "$r" ] && [ ! -s "$T/read.err" ]; then
     pass "$what"
   else

@@ -104,7 +104,7 @@ grep -q 'monolithicSparse' "$T/out" && grep -q '1048576' "$T/out" \
 # read/write at byte offsets; reads past the end fail.
 d="$T/rw.vmdk"
 check_vdk "create rw.vmdk" create "$d" 1M
-printf 'hello, world' | "$VDK" write "$d" --offset 1000 \
+printf 'hello, world' | vdk write "$d" --offset 1000 \
   && pass "write 12 bytes at 1000" || fail "write at 1000 failed"
 run_vdk read "$d" --offset 1000 --length 12
 check_eq "read them back" "hello, world" "$(cat "$T/out")"

@@ -111,7 +111,7 @@ check_vdk "commit: base data" write "$c/base.vmdk" --offset 0 <"$T/r2"
 check_vdk "commit: child" child "$c/base.vmdk" "$c/child.vmdk"
 head -c 70000 /dev/urandom >"$T/r3"
 check_vdk "commit: child data" write "$c/child.vmdk" --offset 1000000 <"$T/r3"
-"$VDK" read "$c/child.vmdk" >"$T/child.raw"
+vdk read "$c/child.vmdk" >"$T/child.raw"
 check_vdk "commit child into base" commit "$c/child.vmdk"
 check_vdk_read "commit: base now holds the child's view" "$c/base.vmdk" \
   "$T/child.raw"
@@ -128,7 +128,7 @@ check_vdk "attach: B = copy of A" convert "$a/A.vmdk" "$a/B.vmdk"
 check_vdk "attach: D differs" create "$a/D.vmdk" 32M
 check_vdk "attach: child C of A" child "$a/A.vmdk" "$a/C.vmdk"
 check_vdk "attach: C data" write "$a/C.vmdk" --offset 5M <"$T/r3"
-"$VDK" read "$a/C.vmdk" >"$T/c.raw"
+vdk read "$a/C.vmdk" >"$T/c.raw"
 check_vdk "attach C to B (same contents)" attach "$a/C.vmdk" "$a/B.vmdk"
 run_vdk info --json "$a/C.vmdk"
 check_eq "attach: C's parent is B" B.vmdk "$(jq -r .parent "$T/out")"
@@ -160,7 +160,7 @@ check_eq "map: the data ranges qemu-img map reports" "$qmap" "$vmap"
 check_eq "map: runs cover the disk" $((64 * MiB)) \
   "$(jq '[.[].length] | add' "$T/out")"
 check_vdk "map: child" child "$m" "$T/mapc.vmdk"
-printf 'x' | "$VDK" write "$T/mapc.vmdk" --offset $((20 * MiB))
+printf 'x' | vdk write "$T/mapc.vmdk" --offset $((20 * MiB))
 run_vdk map --json "$T/mapc.vmdk"
 check_eq "map: child data at depth 0, parent data at depth 1" "0 1" \
   "$(jq -r '[(.[] | select(.start <= 20971520 and .start + .length > 20971520) | .depth), (.[] | select(.start == 0) | .depth)] | map(tostring) | join(" ")' "$T/out")"
