@@ -244,8 +244,11 @@ vm_vol_set_map (struct vm_vol *v, struct vm_map *m)
   v->info.complete = m->complete;
   v->info.degraded = m->present && !m->complete;
   v->info.readable = m->present && !v->problem;
-  if (m->type == VM_STRIPED || m->type == VM_RAID5)
-    v->info.stripe_size = m->chunk;
+  /* An LV of one striped segment is a concat of one child. */
+  for (const struct vm_map *t = m; t; t = t->type == VM_CONCAT && t->n == 1
+         ? t->child[0] : NULL)
+    if (t->type == VM_STRIPED || t->type == VM_RAID5)
+      v->info.stripe_size = t->chunk;
   for (size_t i = 0; i < n; i++)
     if (v->members[i].disk >= 0) {
       v->info.disk = v->members[i].disk;

@@ -18,9 +18,13 @@
  * - The copy with the highest seqno among all PVs of a VG wins.
  * - Text: extent_size in sectors; pvN { id, pe_start (sectors) };
  *   LVs with segments: "striped" (stripe_count 1 = linear), "mirror"
- *   (mirrors = [sub-LV, LE, ...]), "raid1" (raids = [rmeta, rimage, ...]).
- *   Other segment types (thin, cache, raid4/5/6/10, snapshots, ...) are
- *   listed but not readable, with the reason in `problem`.
+ *   (mirrors = [sub-LV, LE, ...]), "raid1" and "raid5"/"raid5_ls" (raids
+ *   = [rmeta, rimage, ...]), "raid0" (raid0_lvs = [rimage, ...]) and
+ *   "raid0_meta".  Other segment types (thin, cache, raid4/6/10, other
+ *   raid5 layouts, snapshots, ...) are listed but not readable, with the
+ *   reason in `problem`.  Without device-mapper here, the raid0/raid5
+ *   mappings follow md's documented layouts and are checked only against
+ *   data we place ourselves (tests/mount/test-lvm.sh).
  * Mapping: PV byte = PV start + pe_start*512 + pe*E (E = extent bytes).
  * Damaged labels or metadata produce warnings, never a failed scan. */
 #include <errno.h>
@@ -400,40 +404,65 @@ seg_striped (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents)
 static struct vm_map *lv_map (struct vg_ctx *c, const char *name, int depth,
                               const char **layout);
 
-/* mirror: [image, LE, ...]; raid1: [rmeta, rimage, ...].  Each image is
- * a hidden LV holding the whole segment. */
+enum img_kind { IMG_MIRROR, IMG_RAID1, IMG_RAID0, IMG_RAID0_META,
+                IMG_RAID5 };
+
+/* The image (sub-LV) names of a segment, each a hidden LV:
+ *   mirror:      mirrors = [image, LE, ...]  (LE must be 0)
+ *   raid1/5, raid0_meta: raids = [rmeta, rimage, ...]
+ *   raid0:       raid0_lvs = [rimage, ...]
+ * Mirror images hold the whole segment; raid0 images 1/n of it in
+ * stripe_size chunks (dm-raid0 = striping); raid5 (= raid5_ls, md's
+ * left-symmetric) images 1/(n-1) plus parity.  The rimage data starts at
+ * its first byte (the md superblock lives in rmeta); LVs reshaped in
+ * place (which may move data_offset) are not recognised. */
 static struct vm_map *
-seg_mirror (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
-            bool raid, int depth)
+seg_images (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
+            int kind, int depth)
 {
-  const struct vm_lv *l = vm_lv_get (seg, raid ? "raids" : "mirrors");
-  struct vm_map *m = vm_map_node (VM_MIRROR, 0);
+  static const char *const keys[] = { "mirrors", "raids", "raid0_lvs",
+                                      "raids", "raids" };
+  const struct vm_lv *l = vm_lv_get (seg, keys[kind]);
+  int type = kind <= IMG_RAID1 ? VM_MIRROR
+    : kind == IMG_RAID5 ? VM_RAID5 : VM_STRIPED;
+  int64_t ss = vm_lv_int (seg, "stripe_size");
+  bool pairs = kind != IMG_RAID0;
+  struct vm_map *m;
+  uint64_t data;
   const char *dummy;
 
-  if (!l || l->type != VM_LV_LIST || !m) {
+  /* Chunks of 4 KiB..2 GiB; md and LVM stay far inside. */
+  if (type != VM_MIRROR && (ss < 8 || ss > (1 << 22) || !IS_POWER_OF_2 (ss)))
+    return NOMAP (c, "bad stripe_size %" PRId64, ss);
+  if (!l || l->type != VM_LV_LIST)
+    return NOMAP (c, "segment without its image list \"%s\"", keys[kind]);
+  m = vm_map_node (type, type == VM_MIRROR ? 0 : (uint64_t) ss * SECTOR);
+  for (const struct vm_lv *it = l->child; m && it && (!pairs || it->next);
+       it = pairs ? it->next->next : it->next) {
+    const struct vm_lv *img = kind == IMG_MIRROR || !pairs ? it : it->next;
+    if (img->type != VM_LV_STR || (kind == IMG_MIRROR && it->next->num)) {
+      vm_map_free (m);
+      return NOMAP (c, "unsupported image reference in \"%s\"", keys[kind]);
+    }
+    if (vm_map_add (m, lv_map (c, img->str, depth + 1, &dummy)) == -1) {
+      vm_map_free (m);
+      return c->why[0] ? NULL : NOMAP (c, "image %s: %s", img->str,
+                                       vm_last_msg ());
+    }
+  }
+  if (!m)
+    return NULL;
+  data = type == VM_RAID5 ? m->n - 1 : type == VM_STRIPED ? m->n : 1;
+  if (m->n == 0 || (type == VM_RAID5 && m->n < 3) || extents % data) {
     vm_map_free (m);
-    return NOMAP (c, "mirror segment without its image list");
+    return NOMAP (c, "%zu images cannot hold %" PRIu64 " extents", m->n,
+                  extents);
   }
-  for (const struct vm_lv *it = l->child; it && it->next;
-       it = it->next->next) {
-    const struct vm_lv *img = raid ? it->next : it;
-    struct vm_map *sub;
-    if (img->type != VM_LV_STR || (!raid && it->next->num != 0)) {
+  for (size_t i = 0; i < m->n; i++)
+    if (m->child[i]->size != extents / data * c->extent) {
       vm_map_free (m);
-      return NOMAP (c, "unsupported mirror image reference");
+      return NOMAP (c, "image %zu has the wrong size", i);
     }
-    sub = lv_map (c, img->str, depth + 1, &dummy);
-    if (!sub || sub->size != extents * c->extent) {
-      vm_map_free (sub);
-      vm_map_free (m);
-      return c->why[0] ? NULL : NOMAP (c, "mirror image %s has the wrong "
-                                       "size", img->str);
-    }
-    if (vm_map_add (m, sub) == -1) {
-      vm_map_free (m);
-      return NULL;
-    }
-  }
   if (vm_map_finish (m) == -1) {
     vm_map_free (m);
     return NOMAP (c, "%s", vm_last_msg ());
@@ -457,7 +486,17 @@ segment_map (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
   }
   if (strcmp (type, "mirror") == 0 || strcmp (type, "raid1") == 0) {
     *layout = "mirror";
-    return seg_mirror (c, seg, extents, type[0] == 'r', depth);
+    return seg_images (c, seg, extents, type[0] == 'r' ? IMG_RAID1
+                       : IMG_MIRROR, depth);
+  }
+  if (strcmp (type, "raid0") == 0 || strcmp (type, "raid0_meta") == 0) {
+    *layout = "striped";
+    return seg_images (c, seg, extents, type[5] ? IMG_RAID0_META : IMG_RAID0,
+                       depth);
+  }
+  if (strcmp (type, "raid5") == 0 || strcmp (type, "raid5_ls") == 0) {
+    *layout = "raid5";
+    return seg_images (c, seg, extents, IMG_RAID5, depth);
   }
   return NOMAP (c, "segment type \"%s\" is not supported", type);
 }

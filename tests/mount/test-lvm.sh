@@ -15,10 +15,11 @@ export LVM_SUPPRESS_FD_WARNINGS=1
 CONF='global { activation = 0 } devices { use_devicesfile = 0 }'
 VG=vdkt$$
 VGP=vdkp$$
+VGR=vdkr$$
 lvm_q () { "$@" --config "$CONF" 2>/dev/null; }
 cleanup_lvm () {
-  rm -rf /etc/lvm/backup/"$VG" /etc/lvm/backup/"$VGP" \
-    /etc/lvm/archive/"$VG"_* /etc/lvm/archive/"$VGP"_*
+  rm -rf /etc/lvm/backup/"$VG" /etc/lvm/backup/"$VGP" /etc/lvm/backup/"$VGR" \
+    /etc/lvm/archive/"$VG"_* /etc/lvm/archive/"$VGP"_* /etc/lvm/archive/"$VGR"_*
   cleanup
 }
 trap cleanup_lvm EXIT
@@ -67,6 +68,34 @@ lvm_q vgcfgrestore -f vg2.txt "$VG" >/dev/null || skip "vgcfgrestore refused the
 # A linear LV in two segments on two PVs (fills the free extents).
 lvm_q lvcreate -an -Zn -L 48M -n span "$VG" >/dev/null || skip "lvcreate span failed"
 
+# raid5 (= raid5_ls) and raid0 over three PVs, also by vgcfgrestore.
+truncate -s 32M r1.img r2.img r3.img
+R1=$(loop_attach r1.img) && R2=$(loop_attach r2.img) && R3=$(loop_attach r3.img)
+lvm_q pvcreate -ff -y "$R1" "$R2" "$R3" >/dev/null &&
+  lvm_q vgcreate -s 4M "$VGR" "$R1" "$R2" "$R3" >/dev/null || skip "raid VG failed"
+lvsec () {  # name id-digits status extents body
+  printf '%s {\nid = "RRRRRR-0000-0000-0000-0000-0000-0000%s"\nstatus = [%s]\n' "$1" "$2" "$3"
+  printf 'flags = []\nsegment_count = 1\nsegment1 {\nstart_extent = 0\n'
+  printf 'extent_count = %s\n%s\n}\n}\n' "$4" "$5"
+}
+linseg () { printf 'type = "striped"\nstripe_count = 1\nstripes = ["%s", %s]' "$1" "$2"; }
+{
+  lvsec r5 01 '"READ", "WRITE", "VISIBLE"' 2 "$(printf '%s\n' 'type = "raid5"' \
+    'device_count = 3' 'stripe_size = 128' 'region_size = 1024' \
+    'raids = ["r5_rmeta_0", "r5_rimage_0", "r5_rmeta_1", "r5_rimage_1", "r5_rmeta_2", "r5_rimage_2"]')"
+  for i in 0 1 2; do
+    lvsec r5_rmeta_$i 2$i '"READ", "WRITE"' 1 "$(linseg pv$i 0)"
+    lvsec r5_rimage_$i 3$i '"READ", "WRITE"' 1 "$(linseg pv$i 1)"
+  done
+  lvsec r0 04 '"READ", "WRITE", "VISIBLE"' 2 "$(printf '%s\n' 'type = "raid0"' \
+    'device_count = 2' 'stripe_size = 128' 'raid0_lvs = ["r0_rimage_0", "r0_rimage_1"]')"
+  for i in 0 1; do lvsec r0_rimage_$i 5$i '"READ", "WRITE"' 1 "$(linseg pv$i 2)"; done
+} >extra-r.txt
+lvm_q vgcfgbackup -f vgr.txt "$VGR" >/dev/null
+awk -v f=extra-r.txt '/^}$/ && !done {print "\tlogical_volumes {"; while((getline l < f)>0) print l; print "\t}"; done=1} {print}' \
+  vgr.txt >vgr2.txt
+lvm_q vgcfgrestore -f vgr2.txt "$VGR" >/dev/null || skip "vgcfgrestore refused raid5/raid0"
+
 # The PV inside an MBR partition.
 truncate -s 64M part.img
 printf 'label: dos\n2048,,8e\n' | sfdisk -q part.img
@@ -75,14 +104,16 @@ lvm_q pvcreate -ff -y "$L3" >/dev/null && lvm_q vgcreate -s 4M "$VGP" "$L3" >/de
   lvm_q lvcreate -an -Zn -L 8M -n inpart "$VGP" >/dev/null || skip "PV in partition failed"
 
 # What lvm2 says: PE start per PV and the PE ranges of each LV segment.
-declare -A PESTART DEV2IMG=(["$L1"]=pv1.img ["$L2"]=pv2.img ["$L3"]=part.img)
-declare -A IMGBASE=([pv1.img]=0 [pv2.img]=0 [part.img]=1048576)
+declare -A PESTART DEV2IMG=(["$L1"]=pv1.img ["$L2"]=pv2.img ["$L3"]=part.img
+  ["$R1"]=r1.img ["$R2"]=r2.img ["$R3"]=r3.img)
+declare -A IMGBASE=([pv1.img]=0 [pv2.img]=0 [part.img]=1048576 [r1.img]=0
+  [r2.img]=0 [r3.img]=0)
 while read -r dev pe; do PESTART[$dev]=$pe; done < <(lvm_q pvs --noheadings \
-  --units b --nosuffix -o pv_name,pe_start "$L1" "$L2" "$L3")
+  --units b --nosuffix -o pv_name,pe_start "$L1" "$L2" "$L3" "$R1" "$R2" "$R3")
 E=$((4 * 1048576))
 lvm_q lvs -a --segments --noheadings --separator '|' --units b --nosuffix \
   -o vg_name,lv_name,segtype,stripes,stripe_size,seg_start_pe,seg_pe_ranges \
-  "$VG" "$VGP" |
+  "$VG" "$VGP" "$VGR" |
   sed 's/^ *//; s/ *$//' >segs.txt
 [ -s segs.txt ] || skip "lvs printed nothing"
 
@@ -128,10 +159,39 @@ while IFS='|' read -r vg lv type stripes ssize le ranges; do
     \[mm_mimage_*\]) place_linear mm.data "$ranges" "$le" ;;
   esac
 done <segs.txt
+# raid0 images are stripes; raid5 images get md's left-symmetric layout
+# (parity on image (n-1) - row mod n, data after it) with XOR parity.
+head -c $((8 * 1048576)) /dev/urandom >r0.data
+head -c $((8 * 1048576)) /dev/urandom >r5.data
+imgs () { awk -F'|' -v p="[$1_rimage_" 'index($2, p) == 1 {print $2, $7}' segs.txt |
+  sort | while read -r _ r; do d=${r%%:*} f=${r#*:}; echo "${DEV2IMG[$d]} $(pe_off "$d" "${f%-*}")"; done; }
+cat >place.py <<'PY'
+import sys
+data, chunk, parity = open(sys.argv[1], 'rb').read(), int(sys.argv[2]), sys.argv[3] == '1'
+cols = [(sys.argv[i], int(sys.argv[i + 1])) for i in range(4, len(sys.argv), 2)]
+n = len(cols); nd = n - 1 if parity else n
+files = {p: open(p, 'r+b') for p, _ in cols}
+for row in range(len(data) // (chunk * nd)):
+    chunks = [data[(row * nd + d) * chunk:(row * nd + d + 1) * chunk] for d in range(nd)]
+    if parity:
+        pcol = (n - 1) - row % n
+        par = bytes(chunk)
+        for c in chunks:
+            par = bytes(a ^ b for a, b in zip(par, c))
+        place = [(pcol, par)] + [((pcol + 1 + d) % n, c) for d, c in enumerate(chunks)]
+    else:
+        place = list(enumerate(chunks))
+    for col, c in place:
+        path, off = cols[col]
+        files[path].seek(off + row * chunk); files[path].write(c)
+PY
+python3 place.py r0.data 65536 0 $(imgs r0)
+python3 place.py r5.data 65536 1 $(imgs r5)
 expect_eq "span has two segments" "$(grep -c '|span|' segs.txt)" 2
 
 # vdk reads each LV back exactly.
-"$VOL_DUMP" -w pv1.img pv2.img part.img >list.txt || bad "vol-dump failed"
+"$VOL_DUMP" -w pv1.img pv2.img part.img r1.img r2.img r3.img >list.txt ||
+  bad "vol-dump failed"
 for lv in lin str mir mm span; do
   expect_eq "$lv layout" "$(vfield list.txt "$VG/$lv" 4)" \
     "$(awk -F'|' -v l=$lv '$2==l{print $3; exit}' segs.txt | sed 's/raid1/mirror/')"
@@ -139,6 +199,16 @@ for lv in lin str mir mm span; do
   if "$VOL_DUMP" -r "$VG/$lv" pv1.img pv2.img | cmp -s - $lv.data; then ok
   else bad "$VG/$lv bytes differ"; fi
 done
+for lv in r0 r5; do
+  expect_eq "$lv layout" "$(vfield list.txt "$VGR/$lv" 4)" \
+    "$(awk -F'|' -v l=$lv '$2==l{print $3; exit}' segs.txt | sed 's/raid0/striped/')"
+  expect_eq "$lv stripe size" "$(vfield list.txt "$VGR/$lv" 15)" \
+    "$(awk -F'|' -v l=$lv '$2==l{print $5; exit}' segs.txt)"
+  if "$VOL_DUMP" -r "$VGR/$lv" r1.img r2.img r3.img | cmp -s - $lv.data; then ok
+  else bad "$VGR/$lv bytes differ"; fi
+done
+if "$VOL_DUMP" -r "$VGR/r5" r1.img r3.img | cmp -s - r5.data; then ok
+else bad "raid5 with a PV missing is not rebuilt"; fi
 if "$VOL_DUMP" -r "$VGP/inpart" part.img | cmp -s - inpart.data; then ok
 else bad "LV in a partition reads wrong"; fi
 expect_eq "inpart lies in partition 1" "$(vfield list.txt "$VGP/inpart" 5)" 2
