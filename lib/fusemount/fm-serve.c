@@ -24,6 +24,11 @@
  * with bench/mount.sh on kernel 6.18: about 40% less time for both the
  * flat read and the file copy.  Cost: no shared mmap of the files.
  *
+ * Access: allow_other (mount option) lets the loop driver and ntfs-3g
+ * reach the files whatever their credentials; the folder and files are
+ * owner-only (0500, 0400/0600) because they hold whole disks, which
+ * other local users must not read through an open FUSE mount.
+ *
  * Sizes: max_read defaults to 1 MiB (kernel option and conn->max_read);
  * writes are up to conn->max_write (1 MiB with libfuse 3.14 on 4.20+).
  */
@@ -120,12 +125,12 @@ fill_stat (struct vdkfm_server *srv, fuse_ino_t ino, struct stat *st)
   st->st_uid = getuid ();
   st->st_gid = getgid ();
   if (ino == ROOT_INO) {
-    st->st_mode = S_IFDIR | 0555;
+    st->st_mode = S_IFDIR | 0500;
     st->st_nlink = 2;
     return;
   }
   struct vdkfm_file *f = file_of (srv, ino);
-  st->st_mode = S_IFREG | (srv->writable ? 0644 : 0444);
+  st->st_mode = S_IFREG | (srv->writable ? 0600 : 0400);
   st->st_nlink = 1;
   st->st_size = (off_t) f->size;
   st->st_blksize = 4096;
