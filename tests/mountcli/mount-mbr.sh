@@ -5,7 +5,7 @@
 # read back byte for byte, and umount must leave nothing behind.
 . "$(dirname "$0")/common.sh"
 require_mount_env
-require_tools sfdisk mkfs.ext4 mkfs.xfs mkfs.vfat mcopy mkntfs ntfs-3g qemu-img python3
+require_tools sfdisk mkfs.ext4 mkfs.xfs mkfs.vfat mcopy mkntfs ntfs-3g qemu-img python3 blkid
 
 make_files
 make_mbr_disk "$T/disk.img"
@@ -32,7 +32,30 @@ ok "volumes: starts and sizes match sfdisk"
 fs_of () { python3 -c 'import json,sys; print({v["name"]: v["fs_type"] for v in json.load(open(sys.argv[1]))["volumes"]}[sys.argv[2]])' "$T/vols.json" "$1"; }
 [ "$(fs_of 1)" = ext4 ] && [ "$(fs_of 2)" = xfs ] && [ "$(fs_of 5)" = vfat ] &&
   [ "$(fs_of 6)" = ntfs ] || fail "file system types wrong"
-ok "volumes: file system types ext4 xfs vfat ntfs"
+for n in 1 2 5 6; do
+  start=$(part_field "$T/disk.img" $n start)
+  size=$(part_field "$T/disk.img" $n size)
+  label=$(blkid -p -o value -s LABEL -O "$start" -S "$size" "$T/disk.img")
+  uuid=$(blkid -p -o value -s UUID -O "$start" -S "$size" "$T/disk.img")
+  python3 - "$T/vols.json" "$n" "$label" "$uuid" <<'PY' || fail "volume $n: label/uuid differ from blkid"
+import json, sys
+v = {v["name"]: v for v in json.load(open(sys.argv[1]))["volumes"]}[sys.argv[2]]
+assert v["fs_label"] == sys.argv[3], (v["fs_label"], sys.argv[3])
+assert v["fs_uuid"] == sys.argv[4], (v["fs_uuid"], sys.argv[4])
+PY
+done
+ok "volumes: file system types ext4 xfs vfat ntfs; labels and UUIDs as blkid"
+
+# The table: header, and one row per volume with kind, start, fs, label.
+"$VDK" volumes "$T/sparse.vmdk" > "$T/table"
+head -n1 "$T/table" | grep -q "^VOLUME *KIND .*START .*SIZE .*TYPE .*FS .*LABEL" ||
+  { cat "$T/table"; fail "table header"; }
+for row in "1 *mbr .* $(part_field "$T/disk.img" 1 start) .* ext4 *EXT4VOL" \
+           "2 *mbr .* xfs *XFSVOL" "3 *mbr .*(container)" "5 *mbr .* vfat *FATVOL" \
+           "6 *mbr .* ntfs *NTFSVOL"; do
+  grep -q "^$row" "$T/table" || { cat "$T/table"; fail "table row /$row/"; }
+done
+ok "volumes: table lists 1 2 3 5 6 with kind, start, fs and label"
 
 mounted_vols="1 2 6"
 if kernel_has_fs vfat; then mounted_vols="$mounted_vols 5"; fi
