@@ -80,3 +80,23 @@ cmp "$T/written.bin" "$T/mnt/w.bin" || fail "whole-disk rw write lost"
 "$VDK" umount "$T/mnt"
 assert_nothing_left "whole disk"
 ok "file system on the whole disk: mounted rw, write read back"
+
+# Writes into a child qemu-img made land in the child, and qemu-img reads
+# them back: convert the child to raw and loop-mount that with the kernel.
+qemu-img create -q -f vmdk -b "$T/disk.vmdk" -F vmdk "$T/qchild.vmdk"
+sum_base=$(sha256sum < "$T/disk.vmdk")
+"$VDK" mount -w "$T/qchild.vmdk" 1 "$T/mnt"
+cp "$T/written.bin" "$T/mnt/q.bin"
+"$VDK" umount "$T/mnt"
+[ "$(sha256sum < "$T/disk.vmdk")" = "$sum_base" ] || fail "write into the child changed its parent"
+qemu-img check -q "$T/qchild.vmdk" || fail "qemu-img check of the child"
+qemu-img convert -f vmdk -O raw "$T/qchild.vmdk" "$T/qchild.raw"
+start=$(part_field "$T/disk.img" 1 start)
+size=$(part_field "$T/disk.img" 1 size)
+mkdir -p "$T/kmnt"
+mount -o loop,ro,noload,offset="$start",sizelimit="$size" "$T/qchild.raw" "$T/kmnt"
+r=0; cmp "$T/written.bin" "$T/kmnt/q.bin" || r=$?
+umount "$T/kmnt"
+[ $r = 0 ] || fail "qemu-img does not see the write in the child"
+assert_nothing_left "qemu child"
+ok "rw mount of a qemu-img child: parent unchanged, qemu-img reads the write"
