@@ -260,7 +260,7 @@ struct vdk_clone_params {
   void *opaque;
   /* version 2 */
   int compress_level;    /* streamOptimized output: 1 (fast) .. 12 (small);
-                            0 = the default, 6 */
+                            0 = the default, 3 */
 };
 #define VDK_CLONE_PARAMS_VERSION 2
 #define VDK_CLONE_PARAMS_INIT \

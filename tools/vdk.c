@@ -483,7 +483,7 @@ static const struct subcmd subcmds[] = {
     "  -t, --type TYPE         type of DST (see vdk create --help)\n"
     "  -a, --adapter ADAPTER   adapter of DST (default: as SRC)\n"
     "  -c, --compress-level N  streamOptimized: 1 (fast) to 12 (small),\n"
-    "                          default 6\n"
+    "                          default 3\n"
     "  --single-link           copy only SRC's own link, not its parents\n"
     EXTERNAL_HELP COMMON_HELP, run_convert, NULL },
   { "measure", "bytes a conversion will need", ":t:hV", measure_long, 1, 2,
