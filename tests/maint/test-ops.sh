@@ -67,6 +67,21 @@ check_eq "grow split sparse: extents added" 3 \
   "$(ls "$T"/grow-twoGbMaxExtentSparse/d-s*.vmdk | wc -l)"
 check_eq "grow split flat: extents added" 2 \
   "$(ls "$T"/grow-twoGbMaxExtentFlat/d-f*.vmdk | wc -l)"
+# A child grows past its parent: the new part reads as zero.
+mkdir -p "$T/grow-child"
+p="$T/grow-child/p.vmdk" c="$T/grow-child/c.vmdk" e="$T/grow-child/exp.raw"
+"$VDK" create "$p" 32M >/dev/null
+truncate -s 32M "$e"
+put "$p" "$e" $((31 * MiB)) $MiB
+"$VDK" child "$p" "$c" >/dev/null
+put "$c" "$e" 0 $MiB
+check_vdk "grow a child past its parent" grow "$c" 64M
+truncate -s 64M "$e"
+check_qemu_same "grow child: parent data, child data, zeroes after" "$c" "$e"
+put "$c" "$e" $((40 * MiB)) $MiB
+check_qemu_same "grow child: writable past the parent's end" "$c" "$e"
+check "grow child: qemu-img check" qemu-img check -q "$c"
+
 mkdir -p "$T/grow-raw"
 truncate -s 8M "$T/grow-raw/d.raw"
 check_vdk "grow raw" grow "$T/grow-raw/d.raw" 16M
