@@ -78,6 +78,39 @@ else
   echo "gen-corpus: not root or no lvm2: LVM seeds left as they are" >&2
 fi
 
+# A hand-written VG for the fuzz target's PV (its label UUID is
+# 0123456789abcdefghijABCDEFGHIJkl; 2 MiB, data from 1 MiB): raid5,
+# raid0 and old-style mirror LVs over sub-LVs, 64 KiB extents.
+python3 - "$C/lvm/raid-1.txt" <<'EOF'
+import sys
+def lv(name, idn, visible, extents, body):
+    st = '"READ", "WRITE", "VISIBLE"' if visible else '"READ", "WRITE"'
+    return ('%s {\nid = "LVLVLV-0000-0000-0000-0000-0000-0000%02d"\nstatus = [%s]\n'
+            'segment_count = 1\nsegment1 {\nstart_extent = 0\nextent_count = %d\n%s\n}\n}\n'
+            % (name, idn, st, extents, body))
+def lin(pe):
+    return 'type = "striped"\nstripe_count = 1\nstripes = ["pv0", %d]' % pe
+lvs = lv('r5', 1, True, 4, 'type = "raid5"\ndevice_count = 3\nstripe_size = 16\n'
+         'raids = ["r5_rmeta_0", "r5_rimage_0", "r5_rmeta_1", "r5_rimage_1", '
+         '"r5_rmeta_2", "r5_rimage_2"]')
+for i in range(3):
+    lvs += lv('r5_rmeta_%d' % i, 10 + i, False, 1, lin(6 + i))
+    lvs += lv('r5_rimage_%d' % i, 20 + i, False, 2, lin(2 * i))
+lvs += lv('r0', 2, True, 4, 'type = "raid0"\nstripe_size = 16\n'
+          'raid0_lvs = ["r0_rimage_0", "r0_rimage_1"]')
+lvs += lv('r0_rimage_0', 30, False, 2, lin(9))
+lvs += lv('r0_rimage_1', 31, False, 2, lin(11))
+lvs += lv('mm', 3, True, 1, 'type = "mirror"\nmirror_count = 2\n'
+          'mirrors = ["mm_mimage_0", 0, "mm_mimage_1", 0]')
+lvs += lv('mm_mimage_0', 40, False, 1, lin(13))
+lvs += lv('mm_mimage_1', 41, False, 1, lin(14))
+text = ('vgf {\nid = "VGVGVG-0000-0000-0000-0000-0000-000000"\nseqno = 1\n'
+        'extent_size = 128\nphysical_volumes {\npv0 {\n'
+        'id = "012345-6789-abcd-efgh-ijAB-CDEF-GHIJkl"\npe_start = 2048\n'
+        'pe_count = 16\n}\n}\nlogical_volumes {\n' + lvs + '}\n}\n')
+open(sys.argv[1], 'wb').write(b'\x01' + text.encode())
+EOF
+
 # ---- LDM: synthetic dynamic-disk databases ----
 python3 - "$C/ldm" <<'EOF'
 import struct, sys, uuid
