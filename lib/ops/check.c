@@ -108,19 +108,54 @@ check_flat (struct rep *p, struct vdk_extent *e, bool repair)
   return 0;
 }
 
+/* Formats without a structure walker here (COWD, seSparse): let their
+ * own reader validate the extent (its open checks the header and
+ * directory against the file) and map every byte of it (which checks
+ * each table entry it meets).  Whatever either refuses is a problem. */
+static int
+check_by_reader (struct rep *p, struct vdk_extent *e)
+{
+  uint64_t off = 0, pnum, host;
+  int st, r = 0;
+  char msg[768];
+
+  if (!e->ops || !e->ops->open || !e->ops->map)
+    return 0;
+  if (e->ops->open (e) == -1)
+    r = -1;
+  while (r == 0 && off < e->length) {
+    if (e->ops->map (e, off, MIN (e->length - off, (uint64_t) 1 << 30),
+                     &pnum, &st, &host) == -1 || pnum == 0)
+      r = -1;
+    off += pnum;
+  }
+  if (r == -1) {
+    snprintf (msg, sizeof msg, "the %s reader refuses the extent: %s",
+              e->ops->name, vdk_last_error ());
+    add_problem (p, 0, 0, msg);
+  }
+  e->ops->close (e);
+  e->priv = NULL;
+  return 0;
+}
+
 static int
 check_extents (struct rep *p, struct vdk_link *l, bool repair)
 {
   struct vdk_check_sink sink = { p, add_problem, add_change, add_note };
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
+    int r = 0;
     if (!e->io)
       continue;
     p->file = e->path;
-    if (e->kind == VDK_EXT_SPARSE
-        ? vdk__sparse_check (e->io, e->length / SECTOR, repair, &sink) == -1
-        : (e->kind == VDK_EXT_FLAT || e->kind == VDK_EXT_VMFS)
-          && check_flat (p, e, repair) == -1)
+    if (e->kind == VDK_EXT_SPARSE)
+      r = vdk__sparse_check (e->io, e->length / SECTOR, repair, &sink);
+    else if (e->kind == VDK_EXT_FLAT || e->kind == VDK_EXT_VMFS)
+      r = check_flat (p, e, repair);
+    else
+      r = check_by_reader (p, e);
+    if (r == -1)
       return -1;
   }
   return 0;

@@ -103,6 +103,26 @@ fresh cid
 echo parent-changed | "$VDK" write "$d" --offset 0 >/dev/null
 expect_fault "chain CID mismatch" "$T/cid/c.vmdk" "chain CID mismatch" no
 
+fresh cowd
+if "$VDK" child -t vmfsSparse "$d" "$T/cowd/c.vmdk" >/dev/null 2>&1; then
+  head -c $MiB /dev/urandom | "$VDK" write "$T/cowd/c.vmdk" >/dev/null
+  run_vdk check "$T/cowd/c.vmdk"
+  check_eq "a good vmfsSparse (COWD) child checks clean" 0 "$rc"
+  python3 - "$T/cowd/c-delta.vmdk" <<'PYEOF'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(20)
+    gd = struct.unpack("<I", f.read(4))[0]
+    f.seek(gd * 512)
+    gt = struct.unpack("<I", f.read(4))[0]
+    f.seek(gt * 512 + 8)
+    f.write(struct.pack("<I", 0x7fffff00))
+PYEOF
+  expect_fault "COWD grain past EOF" "$T/cowd/c.vmdk" "beyond end of file" no
+else
+  echo "# vdk cannot make vmfsSparse children here: COWD case not run"
+fi
+
 mkdir -p "$T/stream"
 qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized \
   "$T/clean/data" "$T/stream/q.vmdk"
