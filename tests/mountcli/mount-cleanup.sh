@@ -30,6 +30,18 @@ PY
 "$VDK" mounts | grep -q "$T/mnt2" || fail "vdk mounts table"
 ok "vdk mounts lists both mounts with pid, volume, fs and loop device"
 
+# Two read-only mounts share the disk; a read-write one must wait.
+mkdir -p "$T/mnt3"
+loops_before=$(losetup -a | grep -c "$T" || true)
+if "$VDK" mount -w "$T/disk.vmdk" 6 "$T/mnt3" 2> "$T/err"; then
+  fail "read-write mount of a disk mounted read-only elsewhere succeeded"
+fi
+grep -q "in use" "$T/err" || { cat "$T/err"; fail "message for a disk in use"; }
+[ "$(losetup -a | grep -c "$T" || true)" = "$loops_before" ] || fail "refused mount left a loop device"
+[ "$("$VDK" mounts --json | grep -o '"id"' | wc -l)" = 2 ] || fail "refused mount left state"
+grep -q " $T/mnt3 " /proc/mounts && fail "refused mount mounted"
+ok "read-write mount of a disk in use refused: $(cat "$T/err")"
+
 # Busy: a shell with its working folder in the mount.
 (cd "$T/mnt" && exec sleep 30) &
 busy=$!
