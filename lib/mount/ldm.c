@@ -4,8 +4,9 @@
  * On-disk facts (shared/reference/volumes.md section 4; checked against
  * the Windows 2003 R2 / 2008 R2 images in shared/fixtures/ldm).  Every
  * number is BIG-endian.
- * - PRIVHEAD: sector 6 of an MBR dynamic disk (MBR slot 1 type 0x42), or
- *   the last sector of the GPT "LDM metadata" partition.  "PRIVHEAD" at
+ * - PRIVHEAD: sector 6 of an MBR dynamic disk (MBR slot 1 type 0x42;
+ *   a copy sits in the disk's last sector and is used when sector 6 is
+ *   damaged), or the last sector of the GPT "LDM metadata" partition.  "PRIVHEAD" at
  *   0; disk GUID (ASCII) at 48, disk group GUID at 176, group name at
  *   240; u64 logical_disk_start at 283 and size at 291 (sectors, the
  *   public region); u64 ldm_config_start at 299 and size at 307.
@@ -753,6 +754,14 @@ vm_scan_ldm (struct vdk_diskset *set)
     if (!off)
       continue;
     r = read_privhead (set, d, off, &lds[nld], &why);
+    /* MBR dynamic disks keep a PRIVHEAD copy in their last sector. */
+    if (r == 1 && md->mbr_first_type == 0x42 && md->size >= 8 * SECTOR) {
+      const char *why2 = "";
+      r = read_privhead (set, d, md->size - SECTOR, &lds[nld], &why2);
+      if (r == 0)
+        vm_warn (set, "%s: LDM: PRIVHEAD in sector 6: %s; using the copy "
+                 "in the last sector", md->name, why);
+    }
     if (r == 1) {
       vm_warn (set, "%s: LDM: %s; dynamic disk ignored", md->name, why);
       r = 0;

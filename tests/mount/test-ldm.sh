@@ -140,5 +140,11 @@ f.seek((cfg + 2) * 512); f.write(b'TOCBLOCX')
 EOF
 "$VOL_DUMP" -w bad.img >bad.txt
 grep -q "no TOCBLOCK" bad.txt && ok || bad "broken TOCBLOCK not reported"
+# PRIVHEAD in sector 6 wiped: the copy in the last sector serves.
+cp ldm-2003r2-simple-1.img ph.img
+dd if=/dev/zero of=ph.img bs=512 seek=6 count=1 conv=notrunc status=none
+"$VOL_DUMP" -w ph.img >ph.txt
+expect_eq "Volume1 from the PRIVHEAD copy" "$(vfield ph.txt Volume1 20)" 1
+grep -q "using the copy in the last sector" ph.txt && ok || bad "PRIVHEAD fallback not reported"
 expect_eq "no LDM volumes from a broken database" "$(grep -c $'^V\t[^\t]*\tldm' bad.txt)" 0
 finish
