@@ -159,9 +159,10 @@ struct vdk_volume_info {
   const char *fs_uuid;   /* libblkid UUID, "" if none */
   const char *fs_usage;  /* libblkid USAGE: "filesystem", "raid", ... */
   const char *group;     /* LVM VG name or LDM disk group name; "" */
-  const char *parent;    /* name of the volume this one lies in (a
+  const char *parent;    /* name of the volume this one lies in: a
                             logical partition's extended partition, the
-                            partition holding an LVM PV), "" if none */
+                            partition holding all of an LV's PVs; "" if
+                            none */
   uint64_t stripe_size;  /* bytes; striped and raid5 only, else 0 */
   size_t nmembers;
   const struct vdk_volume_member *members;

@@ -77,6 +77,31 @@ name_ldm_collisions (struct vdk_diskset *set)
   return 0;
 }
 
+/* The partition holding every member of an LVM LV (a PV in a partition),
+ * or NULL. */
+static const struct vm_vol *
+lv_partition (const struct vdk_diskset *set, const struct vm_vol *lv)
+{
+  const struct vm_vol *hit = NULL;
+
+  for (size_t k = 0; k < lv->info.nmembers; k++) {
+    const struct vdk_volume_member *mb = &lv->members[k];
+    const struct vm_vol *in = NULL;
+    for (size_t i = 0; mb->disk >= 0 && i < set->nvols && !in; i++) {
+      const struct vm_vol *p = set->vols[i];
+      if (p->set_disk == mb->disk && (p->info.flags & VDK_VOLUME_CONTAINER)
+          && strcmp (p->info.kind, "disk") != 0
+          && p->info.start <= mb->offset
+          && mb->offset - p->info.start < p->info.size)
+        in = p;
+    }
+    if (!in || (hit && hit != in))
+      return NULL;
+    hit = in;
+  }
+  return hit;
+}
+
 static int
 name_volumes (struct vdk_diskset *set)
 {
@@ -85,6 +110,13 @@ name_volumes (struct vdk_diskset *set)
     if ((strcmp (v->info.kind, "mbr") == 0 || strcmp (v->info.kind, "gpt") == 0
          || strcmp (v->info.kind, "disk") == 0)
         && name_partition (set, v) == -1)
+      return -1;
+  }
+  for (size_t i = 0; i < set->nvols; i++) {
+    struct vm_vol *v = set->vols[i];
+    const struct vm_vol *p = strcmp (v->info.kind, "lvm") == 0
+      ? lv_partition (set, v) : NULL;
+    if (p && vm_vol_str (v, &v->info.parent, "%s", p->info.name) == -1)
       return -1;
   }
   return name_ldm_collisions (set);

@@ -212,6 +212,8 @@ else bad "raid5 with a PV missing is not rebuilt"; fi
 if "$VOL_DUMP" -r "$VGP/inpart" part.img | cmp -s - inpart.data; then ok
 else bad "LV in a partition reads wrong"; fi
 expect_eq "inpart lies in partition 1" "$(vfield list.txt "$VGP/inpart" 5)" 2
+expect_eq "inpart's parent" "$(vfield list.txt "$VGP/inpart" 14)" 3:1
+expect_eq "lin has no parent" "$(vfield list.txt "$VG/lin" 14)" -
 blkid_range lin.data 0 $((8 * 1048576))
 expect_eq "ext4 on the LV" "$(vfield list.txt "$VG/lin" 9)" "$B_TYPE"
 expect_eq "ext4 label" "$(vfield list.txt "$VG/lin" 10)" "$B_LABEL"
