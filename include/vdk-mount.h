@@ -6,7 +6,10 @@
  * LDM dynamic disks) and lists every volume it finds:
  *
  *   kind   name          what
- *   mbr    "1".."4"      MBR primary partitions (slot number)
+ *   mbr    "1".."4"      MBR primary partitions (slot number; an
+ *                        extended partition is listed too, flagged
+ *                        VDK_VOLUME_CONTAINER, like LVM PV and LDM
+ *                        partitions)
  *          "5", "6", ..  logical partitions, in EBR chain order
  *   gpt    "1".."128"    GPT partitions, by entry number
  *   lvm    "vg/lv"       LVM2 logical volumes (visible LVs only)
@@ -35,6 +38,9 @@
  *   Fields are only ever added at the end of these structs.
  * - String fields are never NULL unless the comment says so; "" means
  *   unknown or none.
+ * - Damaged metadata is never fatal to a scan: it becomes a warning
+ *   (vdk_diskset_warning, also sent to the info log sink) or a volume
+ *   with readable = 0 and the reason in `problem`.
  *
  * Thread safety
  * - vdk_volume_pread/pwrite/flush on open volumes may be called from
