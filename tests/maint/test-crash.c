@@ -62,8 +62,8 @@ make_pristine (const struct setup *s)
     if (!d)
       return -1;
     for (uint64_t o = 0; o < WINLEN; o += (1 << 20)) {  /* parent data */
-      wl_fill (wbuf, 999, o, 256 << 10);
-      if (vdk_pwrite (d, wbuf, 256 << 10, o) == -1)
+      wl_fill (wbuf, 999, o, MAXLEN);
+      if (vdk_pwrite (d, wbuf, MAXLEN, o) == -1)
         return -1;
     }
     snprintf (cpath, sizeof cpath, "%s/P/c.vmdk", dir);
