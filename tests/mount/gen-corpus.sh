@@ -10,7 +10,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 C=$ROOT/fuzz/corpus
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+cleanup () {
+  local f l
+  for f in "$TMP"/*; do
+    [ -f "$f" ] || continue
+    for l in $(losetup -j "$f" 2>/dev/null | cut -d: -f1); do losetup -d "$l"; done
+  done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
 mkdir -p "$C/mbr" "$C/gpt" "$C/lvm" "$C/ldm"
 
 # ---- MBR: 128-sector disks ----

@@ -12,8 +12,16 @@ LOOPS=()
 TMP=$(mktemp -d /tmp/vdk-vol.XXXXXX)
 
 cleanup () {
-  local l
+  local l f
   for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+  # Also every loop backed by a file of ours, should one have escaped
+  # the list (e.g. attached in a subshell).
+  for f in "$TMP"/*; do
+    [ -f "$f" ] || continue
+    for l in $(losetup -j "$f" 2>/dev/null | cut -d: -f1); do
+      losetup -d "$l" 2>/dev/null || true
+    done
+  done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -40,16 +48,16 @@ expect_eq () {
   if [ "$2" == "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
 }
 
-# Attach FILE (optionally at OFFSET with SIZE) and print the device.
+# Attach FILE (optionally at OFFSET with SIZE); the device is left in
+# $LOOP.  Call it directly, not in $(...): the list of loops to detach
+# lives in this shell.
 loop_attach () {
-  local dev
   if [ $# -ge 3 ]; then
-    dev=$(losetup -f --show -o "$2" --sizelimit "$3" "$1") || return 1
+    LOOP=$(losetup -f --show -o "$2" --sizelimit "$3" "$1") || return 1
   else
-    dev=$(losetup -f --show "$1") || return 1
+    LOOP=$(losetup -f --show "$1") || return 1
   fi
-  LOOPS+=("$dev")
-  echo "$dev"
+  LOOPS+=("$LOOP")
 }
 
 loop_detach () {

@@ -26,7 +26,8 @@ trap cleanup_lvm EXIT
 
 cd "$TMP" || exit 1
 truncate -s 64M pv1.img pv2.img
-L1=$(loop_attach pv1.img) && L2=$(loop_attach pv2.img) || skip "losetup failed"
+loop_attach pv1.img && L1=$LOOP && loop_attach pv2.img && L2=$LOOP ||
+  skip "losetup failed"
 lvm_q pvcreate -ff -y "$L1" "$L2" >/dev/null || skip "pvcreate failed"
 lvm_q vgcreate -s 4M "$VG" "$L1" "$L2" >/dev/null || skip "vgcreate failed"
 lvm_q lvcreate -an -Zn -L 8M -n lin "$VG" "$L1" >/dev/null &&
@@ -70,7 +71,8 @@ lvm_q lvcreate -an -Zn -L 48M -n span "$VG" >/dev/null || skip "lvcreate span fa
 
 # raid5 (= raid5_ls) and raid0 over three PVs, also by vgcfgrestore.
 truncate -s 32M r1.img r2.img r3.img
-R1=$(loop_attach r1.img) && R2=$(loop_attach r2.img) && R3=$(loop_attach r3.img)
+loop_attach r1.img && R1=$LOOP && loop_attach r2.img && R2=$LOOP &&
+  loop_attach r3.img && R3=$LOOP || skip "losetup failed"
 lvm_q pvcreate -ff -y "$R1" "$R2" "$R3" >/dev/null &&
   lvm_q vgcreate -s 4M "$VGR" "$R1" "$R2" "$R3" >/dev/null || skip "raid VG failed"
 lvsec () {  # name id-digits status extents body
@@ -99,7 +101,8 @@ lvm_q vgcfgrestore -f vgr2.txt "$VGR" >/dev/null || skip "vgcfgrestore refused r
 # The PV inside an MBR partition.
 truncate -s 64M part.img
 printf 'label: dos\n2048,,8e\n' | sfdisk -q part.img
-L3=$(loop_attach part.img 1048576 $((64 * 1048576 - 1048576)))
+loop_attach part.img 1048576 $((64 * 1048576 - 1048576)) && L3=$LOOP ||
+  skip "losetup failed"
 lvm_q pvcreate -ff -y "$L3" >/dev/null && lvm_q vgcreate -s 4M "$VGP" "$L3" >/dev/null &&
   lvm_q lvcreate -an -Zn -L 8M -n inpart "$VGP" >/dev/null || skip "PV in partition failed"
 

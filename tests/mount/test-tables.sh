@@ -18,7 +18,8 @@ format () {
           select(.node | test(\"[^0-9]$n\$\")) | .start")
   size=$(sfdisk --json "$img" | jq ".partitiontable.partitions[] |
           select(.node | test(\"[^0-9]$n\$\")) | .size")
-  dev=$(loop_attach "$img" $((start * 512)) $((size * 512))) || return 1
+  loop_attach "$img" $((start * 512)) $((size * 512)) || return 1
+  dev=$LOOP
   "$@" "$dev" >/dev/null 2>&1 || { echo "mkfs failed: $*"; return 1; }
   loop_detach "$dev"
 }
