@@ -49,7 +49,7 @@ struct ck {
   uint64_t fsize, fsec, gt_sectors, gd_sectors;
   uint32_t ngd, unfixed;
   uint32_t *gd, *rgd, *gt, *rgt;
-  bool gd_changed, rgd_changed, unclean;
+  bool gd_changed, rgd_changed, unclean, too_many;
   struct iv *iv;
   size_t niv, capiv;
   unsigned overlaps;
@@ -83,6 +83,13 @@ static int
 add_iv (struct ck *c, uint64_t start, uint64_t len, uint32_t kind,
         uint32_t gdi, uint32_t gi)
 {
+  /* Intervals that do not overlap number at most the file's sectors;
+   * beyond that (a hostile file repeating one table) stop collecting:
+   * the overlap is certain and memory stays bounded by the file. */
+  if (c->niv > c->fsec + 8) {
+    c->too_many = true;
+    return 0;
+  }
   if (c->niv == c->capiv) {
     size_t cap = c->capiv ? c->capiv * 2 : 256;
     struct iv *p = realloc (c->iv, cap * sizeof *p);
@@ -336,6 +343,9 @@ sweep (struct ck *c)
   }
   if (c->overlaps > 20)
     problem (c, false, "%u more overlaps", c->overlaps - 20);
+  if (c->too_many && ++c->overlaps)
+    problem (c, false, "tables and grains claim more sectors than the file "
+             "has: they overlap (not all overlaps are listed)");
   if (c->fsec > c->h.overhead + covered && c->sink->note
       && !(c->h.flags & SPARSE_FLAG_COMPRESSED)) {
     snprintf (a, sizeof a, "%" PRIu64 " sectors of the file are referenced "
