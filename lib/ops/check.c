@@ -15,7 +15,9 @@
  *   exact changes repair made, and notes that are not corruption (leaked
  *   space after a crash). */
 #include <errno.h>
+#include <glob.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "maint.h"
 
@@ -139,6 +141,39 @@ check_by_reader (struct rep *p, struct vdk_extent *e)
   return 0;
 }
 
+/* NAME.vdk-new-XXXXXX beside an extent is what an interrupted shrink,
+ * defrag or grow left (ops/rewrite.c): never in use once the link is
+ * ours (we hold its lock), so repair removes it. */
+static void
+leftovers (struct rep *p, struct vdk_extent *e, bool repair)
+{
+  size_t n = strlen (e->path) + 16;
+  CLEANUP_FREE char *pat = malloc (n);
+  char msg[768];
+  glob_t g;
+
+  if (!pat)
+    return;
+  snprintf (pat, n, "%s.vdk-new-*", e->path);
+  for (char *c = pat; *c && c < pat + strlen (e->path); c++)
+    if (*c == '*' || *c == '?' || *c == '[')
+      return;                     /* a name glob would misread */
+  if (glob (pat, GLOB_NOSORT, NULL, &g) != 0)
+    return;
+  for (size_t i = 0; i < g.gl_pathc; i++) {
+    if (repair && unlink (g.gl_pathv[i]) == 0) {
+      snprintf (msg, sizeof msg, "removed %s, left by an interrupted "
+                "rewrite", g.gl_pathv[i]);
+      add_change (p, msg);
+    } else {
+      snprintf (msg, sizeof msg, "%s is left over from an interrupted "
+                "shrink, defrag or grow (repair removes it)", g.gl_pathv[i]);
+      add_note (p, msg);
+    }
+  }
+  globfree (&g);
+}
+
 static int
 check_extents (struct rep *p, struct vdk_link *l, bool repair)
 {
@@ -157,6 +192,8 @@ check_extents (struct rep *p, struct vdk_link *l, bool repair)
       r = check_by_reader (p, e);
     if (r == -1)
       return -1;
+    if (e->kind == VDK_EXT_SPARSE)
+      leftovers (p, e, repair);
   }
   return 0;
 }
