@@ -63,6 +63,7 @@ if CC=${ASAN_CC:-gcc} setup "$asan" -Db_sanitize=address,undefined \
      -Db_lundef=false; then
   # exitcode=86: a sanitizer report can never pass for the exit status 1
   # that the malformed-input tests expect.
+  LSAN_OPTIONS=suppressions=$root/tests/lsan.supp \
   ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 \
     bash tests/run.sh "$root/$asan" --timeout-multiplier 3 2>&1 \

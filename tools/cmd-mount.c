@@ -675,20 +675,38 @@ absolute_paths (struct mount_opts *o, char **store)
     if (store[i])
       o->disks[i] = store[i];
   }
-  char *t = realpath (o->target, NULL);
-  if (t)
-    o->target = t;
+  store[o->ndisks] = realpath (o->target, NULL);
+  if (store[o->ndisks])
+    o->target = store[o->ndisks];
 }
+
+/* After a successful mount the daemon owns the disks; this process has
+ * already given up their descriptors and exits without closing its
+ * copies of the handles.  Keeping them reachable here says so (and keeps
+ * leak checkers quiet about a deliberate hand-over). */
+static struct served *volatile handed_over;
+
+static int run_mount_abs (struct mount_opts *o);
 
 static int
 run_mount (struct mount_opts *o)
 {
-  char volume[128] = "", fstype[32] = "";
-  bool ntfs3g = false;
-  char *abs[VDKFM_MAX_DISKS] = { NULL };
+  char *abs[VDKFM_MAX_DISKS + 1] = { NULL };
+  int r;
   if (preflight (o) == -1)
     return fm_fail ();
   absolute_paths (o, abs);
+  r = run_mount_abs (o);
+  for (int i = 0; i <= o->ndisks; i++)
+    free (abs[i]);
+  return r;
+}
+
+static int
+run_mount_abs (struct mount_opts *o)
+{
+  char volume[128] = "", fstype[32] = "";
+  bool ntfs3g = false;
   if (!o->flat && probe_volume (o, volume, sizeof volume, fstype,
                                 sizeof fstype, &ntfs3g) == -1)
     return 1;
@@ -713,6 +731,9 @@ run_mount (struct mount_opts *o)
   }
   fill_request (&req, o, s, volume, fstype);
   req.ntfs3g = ntfs3g;
+  /* Before the fork a failure frees s (req.finish); after it the daemon
+   * owns s, whether the mount then succeeds or not. */
+  handed_over = s;
   if (vdkfm_mount (&req, &st) == -1) {
     fm_fail ();
     if (o->redo)
