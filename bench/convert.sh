@@ -67,12 +67,17 @@ best () {
   for ((i = 0; i < runs; i++)); do
     rm -f "$out" "${out%.vmdk}"-*.vmdk
     sync
-    /usr/bin/time -f '%e %M' -o time.txt "$@" >/dev/null
+    if ! /usr/bin/time -f '%e %M' -o time.txt "$@" >/dev/null; then
+      echo "failed: $*" >&2
+      exit 1
+    fi
     read -r t kb <time.txt
     if [ -z "$best_s" ] || awk "BEGIN{exit !($t < $best_s)}"; then
       best_s=$t
     fi
-    [ "$kb" -gt "$peak_kb" ] && peak_kb=$kb
+    if [ "$kb" -gt "$peak_kb" ]; then
+      peak_kb=$kb
+    fi
   done
 }
 
