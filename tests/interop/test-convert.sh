@@ -110,6 +110,18 @@ run_vdk convert -t streamOptimized -c 13 "$src" "$T/s13.vmdk"
 check_eq "-c 13 is refused" 1 "$rc"
 [ ! -e "$T/s13.vmdk" ] && pass "... creating nothing" || fail "-c 13 made a file"
 
+# -p on a terminal draws a bar that ends at 100% (script(1) gives the
+# command a pseudo-terminal).
+if command -v script >/dev/null; then
+  script -qec "$(printf '%q ' ${VDK_WRAPPER:-} "$VDK") convert -p $(printf '%q' "$src") $(printf '%q' "$T/tty.vmdk")" \
+    /dev/null >"$T/tty.out" 2>&1
+  check_eq "convert -p on a terminal exits 0" 0 "$?"
+  grep -q 'convert: \[#*' "$T/tty.out" && grep -q '100\.0%' "$T/tty.out" \
+    && pass "-p draws a progress bar up to 100%" \
+    || fail "-p on a terminal printed: $(tr '\r' '\n' <"$T/tty.out" | tail -3)"
+  check_qemu_same "convert -p output identical" "$T/tty.vmdk" "$src"
+fi
+
 # An existing destination is refused and not touched.
 before=$(sha256sum <"$T/y.vmdk")
 run_vdk convert "$src" "$T/y.vmdk"
