@@ -83,6 +83,13 @@ check_vdk_read "vdk reads the COWD chain" "$T/d2.vmdk" "$T/m.raw"
 check_qemu_same "qemu-img reads the COWD chain" "$T/d2.vmdk" "$T/m.raw"
 qemu-img convert -f vmdk -O raw "$T/d2.vmdk" "$T/q.raw"
 check_same "qemu-img convert of the chain is byte-exact" "$T/q.raw" "$T/m.raw"
+check "qemu-img check of the COWD child" qemu-img check -q -f vmdk \
+  "$T/d2.vmdk"
+if command -v vmdkinfo >/dev/null; then
+  out=$(cd "$T" && vmdkinfo d2.vmdk 2>&1)
+  grep -q "VMFS sparse" <<<"$out" && pass "vmdkinfo: VMFS sparse" \
+    || fail "vmdkinfo says: $out"
+fi
 check_vdk "flatten the COWD chain" convert -t raw "$T/d2.vmdk" "$T/flat.raw"
 check_same "flattened chain is byte-exact" "$T/flat.raw" "$T/m.raw"
 run_vdk info --json "$T/d2.vmdk"
