@@ -13,9 +13,8 @@
  * - Writes are accepted only at or after the end of the previous one
  *   (next_off): the order a streaming consumer needs.  Bytes of a grain
  *   not written read as zero.
- * - The caller's thread copies grains into jobs of up to JOB_GRAINS
- *   grains (the last grain of the job being filled may still be
- *   partial).  A full job is queued; worker threads (one per core)
+ * - The caller's thread copies grains into jobs of JOB_BYTES of grains
+ *   (the last grain of the job being filled may still be partial).  A full job is queued; worker threads (one per core)
  *   compress jobs into ready-to-write records; the caller's thread
  *   writes finished jobs strictly in job order, keeping the grain
  *   table of the current region in memory and appending it when the
