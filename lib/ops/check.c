@@ -233,11 +233,10 @@ open_parent (struct rep *p, struct vdk_link *l, unsigned open_flags,
   if (!hint)
     return NULL;
   p->file = l->path;
-  if (!(pp = vdk__path_resolve (l->dir, hint, (open_flags
-                                               & VDK_OPEN_ALLOW_EXTERNAL))))
-    pl = NULL;
-  else
-    pl = open_raw_link (pp, open_flags, repair);
+  pp = vdk__path_resolve (l->dir, hint, open_flags & VDK_OPEN_ALLOW_EXTERNAL);
+  if (!pp && vdk_last_errno () == EACCES)   /* as chain.c: try the base name */
+    pp = vdk__path_resolve (l->dir, vdk__path_base (hint), false);
+  pl = pp ? open_raw_link (pp, open_flags, repair) : NULL;
   if (!pl) {
     snprintf (msg, sizeof msg, "cannot open the parent \"%s\": %s", hint,
               vdk_last_error ());
