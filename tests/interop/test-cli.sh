@@ -133,6 +133,20 @@ check_vdk "write 3 MiB from stdin (several chunks)" write "$T/big.vmdk" \
 check_vdk_read "3 MiB read back across chunks" "$T/big.vmdk" "$T/big" \
   --offset 4097 --length $((3 * MiB))
 
+# Raw images: written and read in place, byte for byte.
+qemu-img create -q -f raw "$T/plain.img" 5M 2>/dev/null || truncate -s 5M "$T/plain.img"
+cp "$T/plain.img" "$T/plain.expect"
+head -c 777777 /dev/urandom >"$T/rawdata"
+check_vdk "write into a raw image" write "$T/plain.img" --offset 1234567 \
+  <"$T/rawdata"
+raw_put "$T/plain.expect" "$T/rawdata" 1234567
+check_same "the raw image holds exactly the bytes written" "$T/plain.img" \
+  "$T/plain.expect"
+check_eq "the raw image keeps its size" $((5 * MiB)) "$(stat -c %s "$T/plain.img")"
+check_vdk_read "vdk read of the raw image" "$T/plain.img" "$T/plain.expect"
+run_vdk meta "$T/plain.img"
+check_eq "meta of a raw image fails" 1 "$rc"
+
 # A write of zeroes into a hole allocates nothing; reads keep the CID.
 check_vdk "create z.vmdk" create "$T/z.vmdk" 64M
 before=$(stat -c %s "$T/z.vmdk")
