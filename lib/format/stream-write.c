@@ -75,9 +75,33 @@ struct stream_writer {
 
 /* ---- workers ---- */
 
+/* A worker's compressors: the chosen level, level 0 (stored blocks, a
+ * valid zlib stream at memcpy speed) and level 1 for samples. */
+struct zset {
+  int level;
+  struct libdeflate_compressor *c, *store, *fast;
+};
+
+/* Incompressible grains (random data, compressed or encrypted files)
+ * cost a full deflate pass for nothing.  Two 4 KiB samples (start and
+ * middle) are tried at level 1 first; if neither shrinks by 1/32 the
+ * grain is stored.  Only speed and size depend on this guess. */
+#define SAMPLE 4096u
+
+static bool
+incompressible (struct zset *z, const uint8_t *in, size_t n)
+{
+  uint8_t tmp[SAMPLE];
+  size_t k = MIN (n, SAMPLE);
+  if (n < 2 * SAMPLE)
+    return false;
+  return libdeflate_deflate_compress (z->fast, in, k, tmp, k - k / 32) == 0
+    && libdeflate_deflate_compress (z->fast, in + n / 2, k, tmp,
+                                    k - k / 32) == 0;
+}
+
 static void
-compress_job (struct stream *s, struct sjob *j,
-              struct libdeflate_compressor *c)
+compress_job (struct stream *s, struct sjob *j, struct zset *z)
 {
   struct stream_writer *w = s->w;
   size_t at = 0;
@@ -90,7 +114,8 @@ compress_job (struct stream *s, struct sjob *j,
       j->rec[i] = 0;
       continue;
     }
-    cs = libdeflate_zlib_compress (c, in, s->grain_bytes,
+    cs = libdeflate_zlib_compress (incompressible (z, in, s->grain_bytes)
+                                   ? z->store : z->c, in, s->grain_bytes,
                                    o + GRAIN_MARKER_BYTES,
                                    w->rec_max - GRAIN_MARKER_BYTES);
     if (cs == 0) {
@@ -106,32 +131,55 @@ compress_job (struct stream *s, struct sjob *j,
   }
 }
 
+static void
+zset_free (struct zset *z)
+{
+  if (z->c)
+    libdeflate_free_compressor (z->c);
+  if (z->store)
+    libdeflate_free_compressor (z->store);
+  if (z->fast)
+    libdeflate_free_compressor (z->fast);
+}
+
+/* Ready the compressors for `level`; false if out of memory. */
+static bool
+zset_ready (struct zset *z, int level)
+{
+  if (z->level != level) {
+    if (z->c)
+      libdeflate_free_compressor (z->c);
+    z->level = level;
+    z->c = libdeflate_alloc_compressor (level);
+  }
+  if (!z->store)
+    z->store = libdeflate_alloc_compressor (0);
+  if (!z->fast)
+    z->fast = libdeflate_alloc_compressor (1);
+  return z->c && z->store && z->fast;
+}
+
 static void *
 worker (void *arg)
 {
   struct stream *s = arg;
   struct stream_writer *w = s->w;
-  struct libdeflate_compressor *c = NULL;
-  int level = 0;
+  struct zset z = { .level = -1 };
 
   pthread_mutex_lock (&w->lock);
   for (;;) {
     struct sjob *j;
+    bool ready;
     while (!w->stop && w->taken == w->submitted)
       pthread_cond_wait (&w->cond, &w->lock);
     if (w->stop)
       break;
     j = &w->jobs[w->taken++ % w->njobs];
     j->state = J_BUSY;
-    if (level != w->level) {
-      if (c)
-        libdeflate_free_compressor (c);
-      level = w->level;
-      c = libdeflate_alloc_compressor (level);
-    }
+    ready = zset_ready (&z, w->level);
     pthread_mutex_unlock (&w->lock);
-    if (c)
-      compress_job (s, j, c);
+    if (ready)
+      compress_job (s, j, &z);
     else
       j->failed = true;
     pthread_mutex_lock (&w->lock);
@@ -139,8 +187,7 @@ worker (void *arg)
     pthread_cond_broadcast (&w->cond);
   }
   pthread_mutex_unlock (&w->lock);
-  if (c)
-    libdeflate_free_compressor (c);
+  zset_free (&z);
   return NULL;
 }
 
