@@ -103,7 +103,8 @@ vdk_cleanup_unlock (pthread_mutex_t **m)
 #define SCOPED_LOCK_CAT(a, b) SCOPED_LOCK_CAT_ (a, b)
 /* Hold `mutex` until the end of the enclosing block. */
 #define SCOPED_LOCK(mutex)                                              \
-  __attribute__ ((cleanup (vdk_cleanup_unlock))) pthread_mutex_t *      \
+  __attribute__ ((cleanup (vdk_cleanup_unlock), unused))                \
+  pthread_mutex_t *                                                     \
   SCOPED_LOCK_CAT (scoped_lock_, __LINE__) =                            \
     (pthread_mutex_lock (mutex), (mutex))
 

@@ -65,6 +65,19 @@ check_cid (struct vdk_link *child, struct vdk_link *parent)
   return 0;
 }
 
+/* Does ppath name a link already in the chain (a loop)? */
+static struct vdk_link *
+in_chain (struct vdk_disk *d, const char *ppath)
+{
+  CLEANUP_FREE char *want = realpath (ppath, NULL);
+  for (struct vdk_link *l = d->top; want && l; l = l->parent) {
+    CLEANUP_FREE char *have = realpath (l->path, NULL);
+    if (have && strcmp (have, want) == 0)
+      return l;
+  }
+  return NULL;
+}
+
 static int
 open_parents (struct vdk_disk *d, unsigned flags)
 {
@@ -82,6 +95,9 @@ open_parents (struct vdk_disk *d, unsigned flags)
       return vdk__err (EINVAL, "%s: empty parentFileNameHint", l->path);
     if (!(ppath = find_parent (l, hint)))
       return -1;
+    if (in_chain (d, ppath))
+      return vdk__err (ELOOP, "%s: parent \"%s\" is %s itself: the chain "
+                       "loops", l->path, hint, in_chain (d, ppath)->path);
     if (!(l->parent = vdk__link_open (ppath, pflags)))
       return vdk__err_prefix ("%s: cannot open parent", l->path);
     l->parent->depth = l->depth + 1;

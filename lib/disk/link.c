@@ -111,7 +111,8 @@ build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
     if (e->io && e->kind == VDK_EXT_SPARSE && vdk__stream_probe (e->io))
       e->ops = &vdk__stream_ops;       /* compressed: streamOptimized */
     if (e->io && !(flags & VDK__OPEN_NO_FORMAT) && e->ops->open (e) == -1)
-      return vdk__err_prefix ("%s", l->path);
+      return strcmp (e->path, l->path) == 0 ? -1   /* already named */
+        : vdk__err_prefix ("%s", l->path);
   }
   if (pos == 0)
     return vdk__err (EINVAL, "%s: disk has a capacity of 0", l->path);

@@ -111,7 +111,9 @@ static int __attribute__ ((format (printf, 2, 3)))
 perr (struct parser *p, const char *fmt, ...)
 {
   va_list ap;
-  int n = snprintf (p->err, p->errlen, "descriptor line %u: ", p->lineno);
+  int n = p->lineno ? snprintf (p->err, p->errlen, "descriptor line %u: ",
+                                p->lineno)
+    : snprintf (p->err, p->errlen, "descriptor: ");
   va_start (ap, fmt);
   if (n >= 0 && (size_t) n < p->errlen)
     vsnprintf (p->err + n, p->errlen - (size_t) n, fmt, ap);
