@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "vdk-internal.h"
 
@@ -75,9 +77,54 @@ write_nonzero (vdk_disk *dst, const uint8_t *buf, uint64_t len, uint64_t off)
 #define RING 4
 
 struct slot {
-  uint8_t *buf;
+  uint8_t *buf;              /* our buffer, for data that needs decoding */
+  const uint8_t *data;       /* what to write: buf or inside map */
+  void *map;                 /* a read-only mapping of the source, or NULL */
+  size_t maplen;
   uint64_t off, len;
 };
+
+/* Data stored plainly in a source file is mapped instead of read: the
+ * zero scan reads the page cache directly and the write copies once,
+ * where pread + pwrite would copy twice.  Only whole runs inside the file
+ * are mapped (a mapping past end of file would fault); anything else, or
+ * a failed mmap, falls back to pread.  Returns the bytes mapped, 0 if
+ * not mapped. */
+static uint64_t
+map_source (struct vdk_link *l, uint64_t off, uint64_t len, struct slot *sl)
+{
+  long page = sysconf (_SC_PAGESIZE);
+  struct vdk_extent *e = vdk__link_extent_at (l, off);
+  uint64_t eoff, pnum, host, fsize, a;
+  int st;
+  void *m;
+
+  if (!e || !e->io || e->io->fd < 0 || page <= 0)
+    return 0;
+  eoff = off - e->start;
+  len = MIN (len, e->length - eoff);
+  if (vdk__ext_map (e, eoff, len, &pnum, &st, &host) == -1
+      || st != VDK_BLOCK_DATA || host == UINT64_MAX
+      || vdk__io_size (e->io, &fsize) == -1 || host + pnum > fsize)
+    return 0;
+  a = host & ~(uint64_t) (page - 1);
+  m = mmap (NULL, (size_t) (host - a + pnum), PROT_READ,
+            MAP_SHARED | MAP_POPULATE, e->io->fd, (off_t) a);
+  if (m == MAP_FAILED)
+    return 0;
+  sl->map = m;
+  sl->maplen = (size_t) (host - a + pnum);
+  sl->data = (const uint8_t *) m + (host - a);
+  return pnum;
+}
+
+static void
+unmap_slot (struct slot *sl)
+{
+  if (sl->map)
+    munmap (sl->map, sl->maplen);
+  sl->map = NULL;
+}
 
 struct pipe {
   vdk_disk *src;
@@ -92,9 +139,13 @@ struct pipe {
   char msg[1024];
 };
 
+/* Fill the next slot with source data at off (up to len bytes, from
+ * the link at `depth`); *done = bytes taken. */
 static int
-put_slot (struct pipe *pp, uint64_t off, uint64_t len)
+put_slot (struct pipe *pp, uint64_t off, uint64_t len, int depth,
+          uint64_t *done)
 {
+  struct vdk_link *l = pp->src->top;
   struct slot *sl;
   pthread_mutex_lock (&pp->lock);
   while (pp->head - pp->tail == RING && !pp->stop)
@@ -106,8 +157,16 @@ put_slot (struct pipe *pp, uint64_t off, uint64_t len)
   sl = &pp->ring[pp->head % RING];
   pthread_mutex_unlock (&pp->lock);
   /* The slot is ours until head moves past it. */
-  if (vdk__link_pread (pp->src->top, sl->buf, len, off) == -1)
-    return -1;
+  while (l && l->depth < depth)
+    l = l->parent;
+  if (l && (*done = map_source (l, off, len, sl)) > 0)
+    len = *done;
+  else {
+    if (vdk__link_pread (pp->src->top, sl->buf, len, off) == -1)
+      return -1;
+    sl->data = sl->buf;
+    *done = len;
+  }
   pthread_mutex_lock (&pp->lock);
   sl->off = off, sl->len = len;
   pp->head++;
@@ -131,7 +190,7 @@ reader (void *arg)
     r = vdk__link_status (pp->src->top, off, MIN (cap - off, STATUS_MAX),
                           pp->top_only, &n, &st, &depth);
     if (r == 0 && st == VDK_BLOCK_DATA)
-      r = put_slot (pp, off, n = MIN (n, CHUNK));
+      r = put_slot (pp, off, MIN (n, CHUNK), depth, &n);
     off += n;
   }
   pthread_mutex_lock (&pp->lock);
@@ -181,7 +240,9 @@ consume (struct pipe *pp, vdk_disk *dst, const struct vdk_clone_params *p)
   struct slot *sl;
 
   while ((sl = get_slot (pp, &at)) != NULL) {
-    if (write_nonzero (dst, sl->buf, sl->len, sl->off) == -1) {
+    int w = write_nonzero (dst, sl->data, sl->len, sl->off);
+    unmap_slot (sl);
+    if (w == -1) {
       release_slot (pp, true);
       return -1;
     }
@@ -221,8 +282,10 @@ copy_data (vdk_disk *src, vdk_disk *dst, const struct vdk_clone_params *p)
   r = consume (&pp, dst, p);
   pthread_join (th, NULL);
 out:
-  for (int i = 0; i < RING; i++)
+  for (int i = 0; i < RING; i++) {
+    unmap_slot (&pp.ring[i]);
     free (pp.ring[i].buf);
+  }
   pthread_cond_destroy (&pp.cond);
   pthread_mutex_destroy (&pp.lock);
   return r;
