@@ -92,4 +92,25 @@ truncate -s $(( $(stat -c %s "$T/good.vmdk") + 512 )) "$T/bad.vmdk"
   && fail "data after EOS accepted by stream-check" \
   || pass "stream-check rejects a sector after EOS: $(cat "$T/sc")"
 
+# The hand-made seeds of the fuzz corpus (fuzz/mkseeds-stream.py): a
+# stream with a vSphere "unspecified" (type 4) marker is valid; the
+# damaged ones are not; vdk reads the valid ones and QEMU's layout.
+corpus="$(dirname "$0")/../../fuzz/corpus/stream"
+out=$("$STREAM_CHECK" "$corpus/true-stream-type4" 2>&1)
+check_eq "type 4 marker skipped by stream-check" \
+  "$corpus/true-stream-type4: ok, 4 grains" "$out"
+for f in truncated bad-lba bad-inflate footer-gd-past; do
+  "$STREAM_CHECK" "$corpus/$f" >/dev/null 2>&1 \
+    && fail "stream-check accepts the $f seed" \
+    || pass "stream-check rejects the $f seed"
+done
+for f in true-stream true-stream-type4 raw-deflate qemu-layout zero-grain; do
+  cp "$corpus/$f" "$T/seed.vmdk"
+  run_vdk read "$T/seed.vmdk"
+  check_eq "vdk reads the $f seed" 0 "$rc"
+done
+cmp <("$VDK" read "$corpus/true-stream") \
+    <("$VDK" read "$corpus/true-stream-type4") >/dev/null \
+  && pass "type 4 marker changes nothing read" \
+  || fail "the type 4 seed reads differently"
 finish
