@@ -291,6 +291,141 @@ out:
   return r;
 }
 
+/* Flat and raw outputs take writes in any order, so there the copy runs
+ * in stripes on every core: each worker takes the next stripe, walks its
+ * allocation, maps or reads the data, scans for zeroes and writes, with
+ * nothing handed between threads.  (Sparse outputs keep the ordered
+ * pipeline above, so their grains stay in LBA order.) */
+#define STRIPE (64u << 20)
+#define MAX_WORKERS 8
+
+struct par {
+  vdk_disk *src, *dst;
+  bool top_only;
+  uint64_t next, done;       /* atomics: next stripe, bytes walked */
+  bool stop;                 /* atomic */
+  pthread_mutex_t lock;      /* guards err and msg */
+  int err;
+  char msg[1024];
+};
+
+static int
+copy_range (struct par *pp, uint64_t off, uint64_t end, struct slot *sl)
+{
+  while (off < end) {
+    uint64_t n, got;
+    int st, depth;
+    if (vdk__link_status (pp->src->top, off, end - off, pp->top_only, &n,
+                          &st, &depth) == -1)
+      return -1;
+    if (st == VDK_BLOCK_DATA) {
+      struct vdk_link *l = pp->src->top;
+      n = MIN (n, CHUNK);
+      while (l && l->depth < depth)
+        l = l->parent;
+      if (l && (got = map_source (l, off, n, sl)) > 0)
+        n = got;
+      else if (!sl->buf && !(sl->buf = aligned_alloc (4096, CHUNK)))
+        return vdk__err (ENOMEM, "out of memory");
+      else if (vdk__link_pread (pp->src->top, sl->buf, n, off) == -1)
+        return -1;
+      else
+        sl->data = sl->buf;
+      int w = write_nonzero (pp->dst, sl->data, n, off);
+      unmap_slot (sl);
+      if (w == -1)
+        return -1;
+    }
+    off += n;
+    __atomic_add_fetch (&pp->done, n, __ATOMIC_RELAXED);
+    if (__atomic_load_n (&pp->stop, __ATOMIC_RELAXED))
+      return 0;
+  }
+  return 0;
+}
+
+/* Take stripes until none is left; returns after one stripe if `one`. */
+static int
+work (struct par *pp, bool one)
+{
+  uint64_t cap = pp->src->top->capacity;
+  struct slot sl = { 0 };
+  int r = 0;
+
+  while (r == 0 && !__atomic_load_n (&pp->stop, __ATOMIC_RELAXED)) {
+    uint64_t i = __atomic_fetch_add (&pp->next, 1, __ATOMIC_RELAXED);
+    if (i >= DIV_ROUND_UP (cap, STRIPE))
+      break;
+    r = copy_range (pp, i * STRIPE, MIN (cap, (i + 1) * STRIPE), &sl);
+    if (one)
+      break;
+  }
+  free (sl.buf);
+  if (r == -1) {
+    pthread_mutex_lock (&pp->lock);
+    if (!pp->err) {
+      pp->err = vdk_last_errno ();
+      snprintf (pp->msg, sizeof pp->msg, "%s", vdk_last_error ());
+    }
+    pthread_mutex_unlock (&pp->lock);
+    __atomic_store_n (&pp->stop, true, __ATOMIC_RELAXED);
+  }
+  return r;
+}
+
+static void *
+worker (void *arg)
+{
+  vdk__set_call ("vdk_clone");
+  work (arg, false);
+  return NULL;
+}
+
+/* The calling thread works one stripe at a time and reports progress. */
+static int
+copy_parallel (vdk_disk *src, vdk_disk *dst, const struct vdk_clone_params *p)
+{
+  struct par pp = { .src = src, .dst = dst,
+    .top_only = (p->flags & VDK_CLONE_SINGLE_LINK) != 0 };
+  uint64_t cap = src->top->capacity;
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  unsigned n = (unsigned) MIN (MAX (cpus, 1), MAX_WORKERS), started = 0;
+  pthread_t th[MAX_WORKERS];
+  bool cancelled = false;
+
+  pthread_mutex_init (&pp.lock, NULL);
+  for (unsigned i = 1; i < n; i++)
+    if (pthread_create (&th[started], NULL, worker, &pp) == 0)
+      started++;
+  while (!__atomic_load_n (&pp.stop, __ATOMIC_RELAXED)
+         && __atomic_load_n (&pp.next, __ATOMIC_RELAXED)
+         < DIV_ROUND_UP (cap, STRIPE)) {
+    work (&pp, true);
+    if (p->progress && p->progress (p->opaque, MIN (cap, pp.done), cap)) {
+      cancelled = true;
+      __atomic_store_n (&pp.stop, true, __ATOMIC_RELAXED);
+    }
+  }
+  for (unsigned i = 0; i < started; i++)
+    pthread_join (th[i], NULL);
+  pthread_mutex_destroy (&pp.lock);
+  if (pp.err)
+    return vdk__err (pp.err, "%s", pp.msg);
+  if (cancelled || (p->progress && p->progress (p->opaque, cap, cap)))
+    return vdk__err (ECANCELED, "cancelled");
+  return 0;
+}
+
+static bool
+takes_any_order (vdk_disk *dst)
+{
+  for (size_t i = 0; i < dst->top->nextents; i++)
+    if (dst->top->extents[i].ops != &vdk__flat_ops
+        && dst->top->extents[i].ops != &vdk__zero_ops)
+      return false;
+  return true;
+}
+
 /* The parameters vdk_clone creates its output with (also measure.c). */
 void
 vdk__clone_create_params (vdk_disk *src, const struct vdk_clone_params *p,
@@ -333,7 +468,8 @@ vdk_clone (vdk_disk *src, const char *dst_path,
       && vdk__stream_set_level (&dst->top->extents[0],
                                 params->compress_level) == -1)
     goto out;
-  r = copy_data (src, dst, params);
+  r = takes_any_order (dst) ? copy_parallel (src, dst, params)
+    : copy_data (src, dst, params);
   if (r == 0 && vdk__link_flush (dst->top) == -1)
     r = -1;
 out:
