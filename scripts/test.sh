@@ -58,6 +58,18 @@ else
   failed=$((failed + 1))
 fi
 
+echo "=== valgrind: C unit tests and fuzz corpus replays of $build"
+if [ -d "$build/meson-private" ] && command -v valgrind >/dev/null; then
+  bash tests/run.sh "$root/$build" --no-rebuild --suite unit --suite fuzz \
+    --timeout-multiplier 10 \
+    --wrapper 'valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite' \
+    2>&1 | tee "$logdir/valgrind.log"
+  tally "$logdir/valgrind.log"
+else
+  echo "valgrind stage not run: no $build or no valgrind"
+  failed=$((failed + 1))
+fi
+
 echo "=== sanitizer build: $asan"
 if CC=${ASAN_CC:-gcc} setup "$asan" -Db_sanitize=address,undefined \
      -Db_lundef=false; then

@@ -19,10 +19,13 @@ if [ ! -d "$build" ]; then
   exit 1
 fi
 
-log="$build/meson-logs/testlog.json"
-rm -f "$log"
+# meson names the log after a --wrapper or --setup (testlog-valgrind.json),
+# so take whichever log this run wrote.
+rm -f "$build"/meson-logs/testlog*.json
 meson test -C "$build" --print-errorlogs "$@"
 meson_rc=$?
+log=$(ls -t "$build"/meson-logs/testlog*.json 2>/dev/null | head -1)
+log=${log:-$build/meson-logs/testlog.json}
 
 if [ ! -s "$log" ]; then
   echo "run.sh: meson test wrote no $log (exit $meson_rc)" >&2

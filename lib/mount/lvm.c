@@ -429,7 +429,7 @@ seg_images (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
   bool pairs = kind != IMG_RAID0;
   struct vm_map *m;
   uint64_t data;
-  const char *dummy;
+  const char *dummy = NULL;
 
   /* Chunks of 4 KiB..2 GiB; md and LVM stay far inside. */
   if (type != VM_MIRROR && (ss < 8 || ss > (1 << 22) || !IS_POWER_OF_2 (ss)))
