@@ -102,12 +102,34 @@ new_cid (void)
   return c;
 }
 
+/* Physical geometry for `sectors`, by the descriptor's adapter type, as
+ * VMware computes it (also used by grow). */
+int
+vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors)
+{
+  const char *a = vdk__desc_get (d, "ddb.adapterType");
+  int adapter = a ? vdk_adapter_from_name (a) : VDK_ADAPTER_IDE;
+  struct vdk_geometry g = vdk_geometry_for (sectors, adapter < 0
+                                            ? VDK_ADAPTER_IDE : adapter);
+  static const char *const keys[] = {
+    "ddb.geometry.cylinders", "ddb.geometry.heads", "ddb.geometry.sectors",
+  };
+  const uint32_t vals[] = { g.cylinders, g.heads, g.sectors };
+  char num[32];
+  int r = 0;
+
+  for (size_t i = 0; i < ARRAY_SIZE (keys); i++) {
+    snprintf (num, sizeof num, "%" PRIu32, vals[i]);
+    r |= vdk__desc_set (d, keys[i], num, true);
+  }
+  return r ? vdk__err (ENOMEM, "out of memory") : 0;
+}
+
 /* The header and DDB of a new descriptor (extents added by caller). */
 static struct vdk_desc *
 new_desc (int type, const struct vdk_create_params *p)
 {
   struct vdk_desc *d = vdk__desc_new ();
-  struct vdk_geometry g = vdk_geometry_for (p->capacity / SECTOR, p->adapter);
   char num[32], uuid[48];
   int r = 0;
 
@@ -118,12 +140,7 @@ new_desc (int type, const struct vdk_create_params *p)
   r |= vdk__desc_set (d, "parentCID", "ffffffff", false);
   r |= vdk__desc_set (d, "createType", vdk_type_name (type), true);
   r |= vdk__desc_set (d, "ddb.adapterType", adapters[p->adapter], true);
-  snprintf (num, sizeof num, "%" PRIu32, g.cylinders);
-  r |= vdk__desc_set (d, "ddb.geometry.cylinders", num, true);
-  snprintf (num, sizeof num, "%" PRIu32, g.heads);
-  r |= vdk__desc_set (d, "ddb.geometry.heads", num, true);
-  snprintf (num, sizeof num, "%" PRIu32, g.sectors);
-  r |= vdk__desc_set (d, "ddb.geometry.sectors", num, true);
+  r |= vdk__desc_set_geometry (d, p->capacity / SECTOR);
   random_uuid (uuid);
   r |= vdk__desc_set (d, "ddb.uuid", uuid, true);
   snprintf (num, sizeof num, "%" PRIu32, p->hw_version ? p->hw_version : 4);
@@ -206,10 +223,11 @@ write_new_desc (struct made *m, const char *path, struct vdk_desc *d)
   return r;
 }
 
+/* One file with the descriptor embedded: monolithicSparse, or an empty
+ * true stream (lib/format/stream-write.c writes the grains later). */
 static int
-create_monolithic_sparse (struct made *m, const char *path,
-                          struct vdk_desc *d,
-                          const struct vdk_create_params *p)
+create_embedded (struct made *m, const char *path, struct vdk_desc *d,
+                 const struct vdk_create_params *p, bool stream)
 {
   CLEANUP_FREE char *text = NULL;
   struct vdk_io *io;
@@ -222,32 +240,10 @@ create_monolithic_sparse (struct made *m, const char *path,
     return vdk__err (ENOMEM, "out of memory");
   if (!(io = make_file (m, path)))
     return -1;
-  r = vdk__sparse_create (io, p->capacity / SECTOR, p->grain_sectors,
+  r = stream
+    ? vdk__stream_create (io, p->capacity / SECTOR, p->grain_sectors, text)
+    : vdk__sparse_create (io, p->capacity / SECTOR, p->grain_sectors,
                           (p->flags & VDK_CREATE_ZEROED_GRAIN) != 0, text);
-  if (r == 0)
-    r = vdk__io_flush (io);
-  vdk__io_close (io);
-  return r;
-}
-
-/* streamOptimized: one file, an empty true stream with the descriptor
- * embedded (lib/format/stream-write.c writes the grains later). */
-static int
-create_stream (struct made *m, const char *path, struct vdk_desc *d,
-               const struct vdk_create_params *p)
-{
-  CLEANUP_FREE char *text = NULL;
-  struct vdk_io *io;
-  int r;
-
-  if (vdk__desc_add_extent (d, VDK_ACCESS_RW, p->capacity / SECTOR,
-                            VDK_EXT_SPARSE, vdk__path_base (path), 0,
-                            false) == -1
-      || !(text = vdk__desc_format (d)))
-    return vdk__err (ENOMEM, "out of memory");
-  if (!(io = make_file (m, path)))
-    return -1;
-  r = vdk__stream_create (io, p->capacity / SECTOR, p->grain_sectors, text);
   if (r == 0)
     r = vdk__io_flush (io);
   vdk__io_close (io);
@@ -374,11 +370,11 @@ vdk_create (const char *path, const struct vdk_create_params *params)
       break;
     }
     r = p.type == VDK_TYPE_MONOLITHIC_SPARSE
-      ? create_monolithic_sparse (&m, path, d, &p)
+      ? create_embedded (&m, path, d, &p, false)
       : create_with_extents (&m, path, p.type, d, &p);
     break;
   case VDK_TYPE_STREAM_OPTIMIZED:
-    r = (d = new_desc (p.type, &p)) ? create_stream (&m, path, d, &p)
+    r = (d = new_desc (p.type, &p)) ? create_embedded (&m, path, d, &p, true)
       : vdk__err (ENOMEM, "out of memory");
     break;
   default:
@@ -455,7 +451,7 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
   if (type == VDK_TYPE_VMFS_SPARSE)
     r = create_cowd_child (&m, child_path, d, &p);
   else
-    r = create_monolithic_sparse (&m, child_path, d, &p);
+    r = create_embedded (&m, child_path, d, &p, false);
   vdk__desc_free (d);
   made_finish (&m, r == -1);
   return r;

@@ -25,26 +25,6 @@
 
 #include "maint.h"
 
-static int
-set_geometry (struct vdk_desc *d, uint64_t sectors)
-{
-  const char *a = vdk__desc_get (d, "ddb.adapterType");
-  int adapter = a ? vdk_adapter_from_name (a) : VDK_ADAPTER_IDE;
-  struct vdk_geometry g = vdk_geometry_for (sectors, adapter < 0
-                                            ? VDK_ADAPTER_IDE : adapter);
-  char num[32];
-  int r = 0;
-
-  snprintf (num, sizeof num, "%" PRIu32, g.cylinders);
-  r |= vdk__desc_set (d, "ddb.geometry.cylinders", num, true);
-  snprintf (num, sizeof num, "%" PRIu32, g.heads);
-  r |= vdk__desc_set (d, "ddb.geometry.heads", num, true);
-  snprintf (num, sizeof num, "%" PRIu32, g.sectors);
-  r |= vdk__desc_set (d, "ddb.geometry.sectors", num, true);
-  return r ? vdk__err (ENOMEM, "out of memory") : 0;
-}
-
-
 /* Create one new extent file of `sectors` for a split disk. */
 static int
 add_extent (struct vdk_link *l, int kind, uint64_t sectors,
@@ -151,7 +131,7 @@ grow_link (struct vdk_link *l, uint64_t newcap)
       return -1;
     want -= n;
   }
-  if (set_geometry (l->desc, newcap / SECTOR) == -1
+  if (vdk__desc_set_geometry (l->desc, newcap / SECTOR) == -1
       || (grow && grow_last (l, e, sectors) == -1))
     return -1;
   return l->embedded ? 0 : vdk__link_write_desc (l);
