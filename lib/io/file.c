@@ -27,16 +27,20 @@ vdk_io_open_fn vdk__io_open_hook;
 
 #define DIRECT_ALIGN 4096u
 
+/* Read or write all n bytes, retrying short transfers and EINTR; the
+ * O_DIRECT descriptor serves aligned calls, and one it refuses (EINVAL)
+ * is retried through the page cache.  A read past end of file reads
+ * zeroes. */
 static int
-file_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
+file_rw (struct vdk_io *io, char *p, size_t n, uint64_t off, bool write)
 {
   int fd = io->fd;
-  char *p = buf;
 
-  if (io->direct_fd >= 0 && ((uintptr_t) buf | off | n) % DIRECT_ALIGN == 0)
+  if (io->direct_fd >= 0 && ((uintptr_t) p | off | n) % DIRECT_ALIGN == 0)
     fd = io->direct_fd;
   while (n > 0) {
-    ssize_t r = pread (fd, p, n, (off_t) off);
+    ssize_t r = write ? pwrite (fd, p, n, (off_t) off)
+      : pread (fd, p, n, (off_t) off);
     if (r < 0) {
       if (errno == EINTR)
         continue;
@@ -46,7 +50,7 @@ file_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
       }
       return -1;
     }
-    if (r == 0) {                  /* past EOF: zeroes */
+    if (r == 0 && !write) {        /* past EOF: zeroes */
       memset (p, 0, n);
       return 0;
     }
@@ -56,27 +60,16 @@ file_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
 }
 
 static int
+file_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
+{
+  return file_rw (io, buf, n, off, false);
+}
+
+/* pwrite does not modify the buffer; the cast only serves file_rw. */
+static int
 file_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
 {
-  int fd = io->fd;
-  const char *p = buf;
-
-  if (io->direct_fd >= 0 && ((uintptr_t) buf | off | n) % DIRECT_ALIGN == 0)
-    fd = io->direct_fd;
-  while (n > 0) {
-    ssize_t r = pwrite (fd, p, n, (off_t) off);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      if (fd != io->fd && errno == EINVAL) {
-        fd = io->fd;
-        continue;
-      }
-      return -1;
-    }
-    p += r, n -= (size_t) r, off += (uint64_t) r;
-  }
-  return 0;
+  return file_rw (io, (char *) buf, n, off, true);
 }
 
 static int
