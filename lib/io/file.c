@@ -363,7 +363,7 @@ vdk__io_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
 {
   if (check_range (io, "read", n, off) == -1 || fault (io, 'r', off, n) == -1)
     return -1;
-  io->reads++;
+  __atomic_add_fetch (&io->reads, 1, __ATOMIC_RELAXED);
   if (io->ops->pread (io, buf, n, off) == -1)
     return vdk__err (errno, "%s: read of %zu bytes at offset %" PRIu64
                      ": %s", io->path, n, off, strerror (errno));
@@ -377,8 +377,8 @@ vdk__io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
     return vdk__err (EROFS, "%s: write refused: opened read-only", io->path);
   if (check_range (io, "write", n, off) == -1 || fault (io, 'w', off, n) == -1)
     return -1;
-  io->writes++;
-  io->written = true;
+  __atomic_add_fetch (&io->writes, 1, __ATOMIC_RELAXED);
+  __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
   if (io->ops->pwrite (io, buf, n, off) == -1)
     return vdk__err (errno, "%s: write of %zu bytes at offset %" PRIu64
                      ": %s", io->path, n, off, strerror (errno));
@@ -388,14 +388,21 @@ vdk__io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
 int
 vdk__io_flush (struct vdk_io *io)
 {
-  if (io->readonly || !io->written)
+  /* Clear the mark before syncing: a write that lands during the sync
+   * sets it again, so the next flush cannot skip it. */
+  if (io->readonly || !__atomic_exchange_n (&io->written, false,
+                                            __ATOMIC_ACQ_REL))
     return 0;
-  if (fault (io, 'f', 0, 0) == -1)
+  if (fault (io, 'f', 0, 0) == -1) {
+    __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
     return -1;
-  io->flushes++;
-  if (io->ops->flush (io) == -1)
-    return vdk__err (errno, "%s: flush: %s", io->path, strerror (errno));
-  io->written = false;
+  }
+  if (io->ops->flush (io) == -1) {
+    int e = errno;
+    __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
+    return vdk__err (e, "%s: flush: %s", io->path, strerror (e));
+  }
+  __atomic_add_fetch (&io->flushes, 1, __ATOMIC_RELAXED);
   return 0;
 }
 
@@ -416,7 +423,7 @@ vdk__io_truncate (struct vdk_io *io, uint64_t size)
                      io->path);
   if (!io->ops->truncate)
     return vdk__err (ENOTSUP, "%s: cannot truncate", io->path);
-  io->written = true;
+  __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
   if (io->ops->truncate (io, size) == -1)
     return vdk__err (errno, "%s: truncate to %" PRIu64 ": %s", io->path,
                      size, strerror (errno));
