@@ -86,6 +86,20 @@ else
   failed=$((failed + 1))
 fi
 
+tsan=${VDK_TSAN_BUILD_DIR:-build-tsan}
+echo "=== ThreadSanitizer build: $tsan (C unit tests, incl. threads on one handle)"
+if command -v clang >/dev/null \
+   && CC=clang setup "$tsan" -Db_sanitize=thread -Db_lundef=false \
+        -Dmount=disabled; then
+  TSAN_OPTIONS=halt_on_error=1:exitcode=88 \
+    bash tests/run.sh "$root/$tsan" --no-rebuild --suite unit \
+    --timeout-multiplier 5 2>&1 | tee "$logdir/tsan.log"
+  tally "$logdir/tsan.log"
+else
+  echo "build of $tsan failed (or no clang)"
+  failed=$((failed + 1))
+fi
+
 echo
 echo "=== all builds"
 echo "$passed passed, $failed failed, $skipped skipped"
