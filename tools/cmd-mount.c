@@ -109,6 +109,69 @@ open_scanned (char **paths, int n, unsigned flags)
   return set;
 }
 
+/* Where a volume of these disks is mounted now, from the state of live
+ * vdk mounts of exactly the same disks; NULL if it is not.  Returned
+ * strings live in `mounts`. */
+struct mounts {
+  int n;
+  struct vdkfm_state st[64];
+  char *disks[VDKFM_MAX_DISKS];
+  int ndisks;
+};
+
+static void
+mounts_load (struct mounts *m, char **disks, int ndisks)
+{
+  char **ids;
+  int n = vdkfm_state_list (&ids);
+  m->n = 0;
+  m->ndisks = ndisks < VDKFM_MAX_DISKS ? ndisks : VDKFM_MAX_DISKS;
+  for (int i = 0; i < m->ndisks; i++)
+    m->disks[i] = realpath (disks[i], NULL);
+  for (int i = 0; i < n; i++) {
+    if (m->n < (int) (sizeof m->st / sizeof m->st[0])
+        && vdkfm_state_load (ids[i], &m->st[m->n]) == 0) {
+      if (vdkfm_state_alive (&m->st[m->n]))
+        m->n++;
+      else
+        vdkfm_state_free (&m->st[m->n]);
+    }
+    free (ids[i]);
+  }
+  if (n > 0)
+    free (ids);
+}
+
+static bool
+same_disks (const struct mounts *m, const struct vdkfm_state *st)
+{
+  if (st->ndisks != m->ndisks)
+    return false;
+  for (int i = 0; i < m->ndisks; i++)
+    if (!m->disks[i] || !st->disks[i] || strcmp (m->disks[i], st->disks[i]))
+      return false;
+  return true;
+}
+
+static const char *
+mounted_at (const struct mounts *m, const char *volume)
+{
+  for (int i = 0; i < m->n; i++)
+    if (!m->st[i].flat && m->st[i].mounted
+        && strcmp (m->st[i].volume, volume) == 0 && same_disks (m, &m->st[i]))
+      return m->st[i].mountpoint;
+  return NULL;
+}
+
+static void
+mounts_free (struct mounts *m)
+{
+  for (int i = 0; i < m->n; i++)
+    vdkfm_state_free (&m->st[i]);
+  for (int i = 0; i < m->ndisks; i++)
+    free (m->disks[i]);
+}
+
 static bool
 volume_listed (const struct vdk_volume_info *v)
 {
@@ -116,28 +179,30 @@ volume_listed (const struct vdk_volume_info *v)
 }
 
 static void
-print_volumes_table (const vdk_diskset *set)
+print_volumes_table (const vdk_diskset *set, const struct mounts *m)
 {
-  printf ("%-10s %-4s %-9s %14s %8s  %-20s %-11s %s\n", "VOLUME", "KIND",
-          "LAYOUT", "START", "SIZE", "TYPE", "FS", "LABEL");
+  printf ("%-10s %-4s %-9s %14s %8s  %-20s %-11s %-12s %s\n", "VOLUME",
+          "KIND", "LAYOUT", "START", "SIZE", "TYPE", "FS", "LABEL",
+          "MOUNTED");
   for (size_t i = 0; i < vdk_volume_count (set); i++) {
     const struct vdk_volume_info *v = vdk_volume_get_info (set, i);
     char size[32];
     if (!volume_listed (v))
       continue;
     human_size (v->size, size, sizeof size);
-    printf ("%-10s %-4s %-9s %14" PRIu64 " %8s  %-20s %-11s %s%s%s\n",
+    const char *at = mounted_at (m, v->name);
+    printf ("%-10s %-4s %-9s %14" PRIu64 " %8s  %-20s %-11s %-12s %s%s%s\n",
             v->name, v->kind, v->layout, v->start, size,
             v->type_name[0] ? v->type_name : v->part_type,
             (v->flags & VDK_VOLUME_CONTAINER) ? "(container)"
             : v->fs_type[0] ? v->fs_type : "-",
-            v->fs_label, v->problem ? "  ! " : "",
-            v->problem ? v->problem : "");
+            v->fs_label[0] ? v->fs_label : "-", at ? at : "-",
+            v->problem ? "  ! " : "", v->problem ? v->problem : "");
   }
 }
 
 static void
-print_volume_json (const struct vdk_volume_info *v)
+print_volume_json (const struct vdk_volume_info *v, const char *at)
 {
   printf ("{\"name\":");
   json_str (stdout, v->name);
@@ -174,11 +239,16 @@ print_volume_json (const struct vdk_volume_info *v)
     json_str (stdout, v->problem);
   else
     printf ("null");
+  printf (",\"mounted\":%s,\"mountpoint\":", at ? "true" : "false");
+  if (at)
+    json_str (stdout, at);
+  else
+    printf ("null");
   printf ("}");
 }
 
 static void
-print_volumes_json (const vdk_diskset *set)
+print_volumes_json (const vdk_diskset *set, const struct mounts *m)
 {
   printf ("{\"disks\":[");
   for (size_t i = 0; i < vdk_diskset_count (set); i++) {
@@ -199,7 +269,7 @@ print_volumes_json (const vdk_diskset *set)
       continue;
     printf ("%s", first ? "" : ",");
     first = false;
-    print_volume_json (v);
+    print_volume_json (v, mounted_at (m, v->name));
   }
   printf ("]}\n");
 }
@@ -230,10 +300,18 @@ cmd_volumes (int argc, char **argv)
                                    VDK_OPEN_READ_ONLY);
   if (set == NULL)
     return lib_fail ();
+  struct mounts *m = calloc (1, sizeof *m);
+  if (m == NULL) {
+    vdk_diskset_close (set);
+    return tool_error ("out of memory"), 1;
+  }
+  mounts_load (m, argv + optind, argc - optind);
   if (json)
-    print_volumes_json (set);
+    print_volumes_json (set, m);
   else
-    print_volumes_table (set);
+    print_volumes_table (set, m);
+  mounts_free (m);
+  free (m);
   vdk_diskset_close (set);
   return 0;
 }

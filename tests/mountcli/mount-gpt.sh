@@ -34,7 +34,19 @@ ok "volumes: GPT entries match sgdisk (start, size, GUID) and blkid (type)"
 for n in 1 2; do
   "$VDK" mount "$T/gpt.vmdk" "$n" "$T/mnt"
   check_files "$T/mnt" "GPT volume $n"
+  # While mounted, `vdk volumes` says where (and only for that volume).
+  "$VDK" volumes --json "$T/gpt.vmdk" > "$T/vols-m.json"
+  python3 - "$T/vols-m.json" "$n" "$(realpath "$T/mnt")" <<'PY' ||
+import json, sys
+for v in json.load(open(sys.argv[1]))["volumes"]:
+    want = sys.argv[3] if v["name"] == sys.argv[2] else None
+    assert v["mountpoint"] == want, (v["name"], v["mountpoint"], want)
+    assert v["mounted"] == (want is not None), v
+PY
+    fail "vdk volumes does not show GPT volume $n mounted at $T/mnt"
   "$VDK" umount "$T/mnt"
+  "$VDK" volumes --json "$T/gpt.vmdk" | grep -q '"mountpoint":"' \
+    && fail "a volume still shows a mount point after umount"
   assert_nothing_left "GPT $n"
   ok "GPT volume $n mounted with its files"
 done
