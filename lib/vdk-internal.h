@@ -278,6 +278,10 @@ extern const struct vdk_extent_ops vdk__flat_ops;
 extern const struct vdk_extent_ops vdk__zero_ops;
 extern const struct vdk_extent_ops vdk__sparse_ops;
 
+/* "PATH: message" error for an extent (format/link.c); returns -1. */
+int vdk__ext_err (struct vdk_extent *e, int errnum, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
 /* Checked wrappers (format/link.c). */
 int vdk__ext_map (struct vdk_extent *e, uint64_t off, uint64_t len,
                   uint64_t *pnum, int *state, uint64_t *host);

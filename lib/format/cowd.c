@@ -56,16 +56,8 @@ struct cowd {
   pthread_mutex_t lock;
 };
 
-static int __attribute__ ((format (printf, 3, 4)))
-cerr (struct vdk_extent *e, int errnum, const char *fmt, ...)
-{
-  char msg[512];
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  return vdk__err (errnum, "%s: %s", e->path, msg);
-}
+/* "PATH: message" errors (format/link.c). */
+#define cerr vdk__ext_err
 
 /* Decode and validate the header against a file of fsize bytes. */
 static int

@@ -13,12 +13,25 @@
  * Extent files are resolved through vdk__path_resolve, which confines
  * them to the descriptor's folder unless the caller allowed otherwise. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "vdk-internal.h"
+
+/* An extent's error: "PATH: message", for every format. */
+int
+vdk__ext_err (struct vdk_extent *e, int errnum, const char *fmt, ...)
+{
+  char msg[512];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  return vdk__err (errnum, "%s: %s", e->path ? e->path : e->link->path, msg);
+}
 
 /* ---- checked wrappers ---- */
 

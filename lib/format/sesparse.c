@@ -49,16 +49,8 @@ struct sesparse {
   pthread_mutex_t lock;
 };
 
-static int __attribute__ ((format (printf, 3, 4)))
-seerr (struct vdk_extent *e, int errnum, const char *fmt, ...)
-{
-  char msg[512];
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  return vdk__err (errnum, "%s: %s", e->path, msg);
-}
+/* "PATH: message" errors (format/link.c). */
+#define seerr vdk__ext_err
 
 static bool
 in_file (uint64_t sector, uint64_t bytes, uint64_t fsize)

@@ -57,20 +57,8 @@ struct sparse {
   pthread_mutex_t lock;
 };
 
-static int
-serr (struct vdk_extent *e, int errnum, const char *fmt, ...)
-  __attribute__ ((format (printf, 3, 4)));
-
-static int
-serr (struct vdk_extent *e, int errnum, const char *fmt, ...)
-{
-  char msg[512];
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  return vdk__err (errnum, "%s: %s", e->path, msg);
-}
+/* "PATH: message" errors (format/link.c). */
+#define serr vdk__ext_err
 
 static int
 load_gd (struct vdk_extent *e, struct sparse *s, uint64_t off, uint32_t **out,

@@ -34,7 +34,7 @@
 
 #include "stream.h"
 
-#define serr vdk__stream_serr
+#define serr vdk__ext_err
 #define JOB_BYTES (512u << 10)   /* input bytes per job */
 #define MAX_WORKERS 16u
 

@@ -32,17 +32,8 @@
 
 #include "stream.h"
 
-int
-vdk__stream_serr (struct vdk_extent *e, int errnum, const char *fmt, ...)
-{
-  char msg[512];
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  return vdk__err (errnum, "%s: %s", e->path, msg);
-}
-#define serr vdk__stream_serr
+/* "PATH: message" errors (format/link.c). */
+#define serr vdk__ext_err
 
 /* The footer: marker, header copy, EOS in the last 1536 bytes. */
 static int

@@ -92,9 +92,6 @@ struct stream {
   struct stream_writer *w;       /* NULL unless writing */
 };
 
-int vdk__stream_serr (struct vdk_extent *e, int errnum, const char *fmt, ...)
-  __attribute__ ((format (printf, 3, 4)));
-
 /* Writer (stream-write.c).  All called with s->lock held. */
 int vdk__stream_w_start (struct vdk_extent *e, struct stream *s);
 int vdk__stream_w_pwrite (struct vdk_extent *e, struct stream *s,
