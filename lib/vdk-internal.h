@@ -336,6 +336,8 @@ void vdk__sparse_layout (struct sparse_header *h, uint64_t capacity,
 /* Write a new, empty sparse extent with `desc` (may be NULL) embedded. */
 int vdk__sparse_create (struct vdk_io *io, uint64_t capacity, uint32_t grain,
                         bool zeroed_grain, const char *desc);
+/* Read and validate the header of a sparse file. */
+int vdk__sparse_read_header (struct vdk_io *io, struct sparse_header *h);
 /* Read / replace the descriptor embedded in a sparse file. */
 int vdk__sparse_read_desc (struct vdk_io *io, char **text);
 int vdk__sparse_write_desc (struct vdk_io *io, const char *text);

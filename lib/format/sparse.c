@@ -625,8 +625,8 @@ vdk__sparse_create (struct vdk_io *io, uint64_t capacity, uint32_t grain,
   return vdk__io_truncate (io, h.overhead * SECTOR);
 }
 
-static int
-read_header (struct vdk_io *io, struct sparse_header *h)
+int
+vdk__sparse_read_header (struct vdk_io *io, struct sparse_header *h)
 {
   uint8_t hb[512];
   uint64_t size;
@@ -645,7 +645,7 @@ vdk__sparse_read_desc (struct vdk_io *io, char **text)
   char *t;
 
   *text = NULL;
-  if (read_header (io, &h) == -1)
+  if (vdk__sparse_read_header (io, &h) == -1)
     return -1;
   if (h.desc_offset == 0)
     return 0;
@@ -668,7 +668,7 @@ vdk__sparse_write_desc (struct vdk_io *io, const char *text)
   size_t len = strlen (text);
   CLEANUP_FREE char *buf = NULL;
 
-  if (read_header (io, &h) == -1)
+  if (vdk__sparse_read_header (io, &h) == -1)
     return -1;
   if (h.desc_offset == 0 || len >= h.desc_size * SECTOR)
     return vdk__err (ENOSPC, "%s: the descriptor (%zu bytes) does not fit in "

@@ -59,20 +59,6 @@ add_extent (struct vdk_link *l, int kind, uint64_t sectors,
   return r;
 }
 
-static int
-sparse_header_of (struct vdk_extent *e, struct sparse_header *h)
-{
-  uint8_t hb[512];
-  uint64_t size;
-  char msg[256];
-  if (vdk__io_size (e->io, &size) == -1
-      || vdk__io_pread (e->io, hb, sizeof hb, 0) == -1)
-    return -1;
-  if (vdk__sparse_header_decode (hb, size, h, msg, sizeof msg) == -1)
-    return vdk__err (EINVAL, "%s: %s", e->path, msg);
-  return 0;
-}
-
 /* Grow the last extent's file to `sectors` (its descriptor entry is
  * already updated). */
 static int
@@ -115,7 +101,7 @@ grow_link (struct vdk_link *l, uint64_t newcap)
   uint64_t old = l->desc->extents[last].sectors, sectors;
   struct sparse_header like = { .grain_size = 128 };
 
-  if (e->kind == VDK_EXT_SPARSE && (!e->io || sparse_header_of (e, &like)))
+  if (e->kind == VDK_EXT_SPARSE && (!e->io || vdk__sparse_read_header (e->io, &like)))
     return e->io ? -1 : vdk__err (EACCES, "%s: last extent is not "
                                   "accessible", l->path);
   grow = MIN (want, limit > old ? limit - old : 0);

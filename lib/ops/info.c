@@ -52,16 +52,11 @@ static void
 fill_grain (struct vdk_link *l, struct vdk_info *in)
 {
   for (size_t i = 0; i < l->nextents; i++) {
-    uint8_t hb[512];
     struct sparse_header h;
-    uint64_t size;
-    char msg[128];
     struct vdk_extent *e = &l->extents[i];
     if (e->kind != VDK_EXT_SPARSE || !e->io)
       continue;
-    if (vdk__io_size (e->io, &size) == 0
-        && vdk__io_pread (e->io, hb, 512, 0) == 0
-        && vdk__sparse_header_decode (hb, size, &h, msg, sizeof msg) == 0)
+    if (vdk__sparse_read_header (e->io, &h) == 0)
       in->grain_sectors = (uint32_t) h.grain_size;
     return;
   }

@@ -90,20 +90,6 @@ struct rw {
   size_t bufsize;
 };
 
-static int
-read_header (struct vdk_extent *e, struct sparse_header *h)
-{
-  uint8_t hb[512];
-  uint64_t size;
-  char msg[256];
-  if (vdk__io_size (e->io, &size) == -1
-      || vdk__io_pread (e->io, hb, sizeof hb, 0) == -1)
-    return -1;
-  if (vdk__sparse_header_decode (hb, size, h, msg, sizeof msg) == -1)
-    return vdk__err (EINVAL, "%s: %s", e->path, msg);
-  return 0;
-}
-
 /* Write the grains of buf (at off) that are not all zero; zero grains
  * as drop_zero says (see the design note). */
 static int
@@ -228,7 +214,7 @@ vdk__rewrite_sparse (struct vdk_extent *old, const struct rewrite_opts *o)
   if (!tmp)
     return vdk__err (ENOMEM, "out of memory");
   snprintf (tmp, n, "%s.vdk-new-XXXXXX", old->path);
-  if (read_header (old, &h) == -1)
+  if (vdk__sparse_read_header (old->io, &h) == -1)
     return -1;
   if (h.flags & SPARSE_FLAG_COMPRESSED || h.gd_offset == SPARSE_GD_AT_END)
     return vdk__err (ENOTSUP, "%s: compressed (streamOptimized) extents are "
