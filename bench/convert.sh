@@ -36,28 +36,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 echo "making a 4 GiB raw disk with 1 GiB of data in $work"
-python3 - <<'EOF'
-import os
-import random
-
-CHUNK = 4 << 20
-DISK = 4 << 30
-rng = random.Random(20261126)
-words = ("the of and disk grain table sector extent vmdk data block "
-         "virtual machine snapshot parent child header descriptor "
-         "lorem ipsum dolor sit amet consectetur adipiscing elit").split()
-pool = " ".join(rng.choice(words) for _ in range(3_000_000)).encode()
-slots = rng.sample(range(DISK // CHUNK), (1 << 30) // CHUNK)
-with open("in.raw", "wb") as f:
-    f.truncate(DISK)
-    for i, slot in enumerate(sorted(slots)):
-        f.seek(slot * CHUNK)
-        if i % 2:
-            start = rng.randrange(len(pool) - CHUNK)
-            f.write(pool[start:start + CHUNK])
-        else:
-            f.write(os.urandom(CHUNK))
-EOF
+python3 "$root/bench/make-disk.py" in.raw
 
 # best NAME CMD...: run CMD $runs times; sets best_s and peak_kb.
 best () {
