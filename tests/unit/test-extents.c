@@ -163,6 +163,38 @@ test_threads (void)
   vdk_close (d);
 }
 
+/* VDK_OPEN_UNBUFFERED: O_DIRECT serves aligned calls, the page cache the
+ * rest (and everything where the host refuses O_DIRECT); the bytes must
+ * be the same either way. */
+static void
+test_unbuffered (void)
+{
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  uint8_t *a = aligned_alloc (4096, 1 << 20);
+  uint8_t *b = aligned_alloc (4096, 1 << 20);
+  vdk_disk *d;
+  p.type = VDK_TYPE_MONOLITHIC_FLAT;
+  p.capacity = 8 << 20;
+  for (size_t i = 0; i < (1 << 20); i++)
+    a[i] = (uint8_t) (i * 13 + 7);
+  ok (vdk_create (P ("direct.vmdk"), &p) == 0, "create flat disk");
+  d = vdk_open (P ("direct.vmdk"), VDK_OPEN_UNBUFFERED);
+  ok (d && vdk_pwrite (d, a, 1 << 20, 1 << 20) == 0, "aligned write");
+  ok (vdk_pwrite (d, a + 100, 5000, 3 * (1 << 20) + 7) == 0,
+      "unaligned write");
+  ok (vdk_pread (d, b, 1 << 20, 1 << 20) == 0 && memcmp (a, b, 1 << 20) == 0,
+      "aligned read back");
+  ok (vdk_pread (d, b, 5000, 3 * (1 << 20) + 7) == 0
+      && memcmp (a + 100, b, 5000) == 0, "unaligned read back");
+  ok (vdk_close (d) == 0, "close");
+  d = vdk_open (P ("direct.vmdk"), VDK_OPEN_READ_ONLY);
+  ok (d && vdk_pread (d, b, 1 << 20, 1 << 20) == 0
+      && memcmp (a, b, 1 << 20) == 0, "buffered open sees the same bytes");
+  vdk_close (d);
+  free (a);
+  free (b);
+}
+
 int
 main (void)
 {
@@ -172,6 +204,7 @@ main (void)
   test_custom_extents ();
   test_unclean_mark ();
   test_threads ();
+  test_unbuffered ();
   snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system (cmd) != 0)
     diag ("cleanup failed");
