@@ -466,6 +466,7 @@ char *vdk__path_join (const char *dir, const char *name);
 
 /* ---- geometry and naming (ops/create.c) ------------------------------ */
 uint64_t vdk__split_extent_sectors (void);
+int vdk__check_split_size (const char *path, uint64_t bytes);
 int vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors);
 
 #endif /* VDK_INTERNAL_H */

@@ -22,11 +22,28 @@
 
 #define SPLIT_SECTORS 4192256u
 #define MAX_SPARSE_SECTORS ((uint64_t) UINT32_MAX * 128 / 2) /* ~2 TiB */
+/* A split disk of 2048 extents is ~4 TiB, twice what VMware's hosted
+ * products allow; its descriptor stays far below VDK_DESC_MAX, and every
+ * file a failed create made can be tracked and removed. */
+#define MAX_SPLIT_EXTENTS 2048u
 
 uint64_t
 vdk__split_extent_sectors (void)
 {
   return SPLIT_SECTORS;
+}
+
+/* Refuse split disks of more than MAX_SPLIT_EXTENTS extents (create and
+ * grow), before a single file is made. */
+int
+vdk__check_split_size (const char *path, uint64_t bytes)
+{
+  if (DIV_ROUND_UP (bytes / SECTOR, SPLIT_SECTORS) <= MAX_SPLIT_EXTENTS)
+    return 0;
+  return vdk__err (EFBIG, "%s: a split disk holds at most %u extents of %u "
+                   "sectors (%" PRIu64 " bytes)", path, MAX_SPLIT_EXTENTS,
+                   SPLIT_SECTORS,
+                   (uint64_t) MAX_SPLIT_EXTENTS * SPLIT_SECTORS * SECTOR);
 }
 
 static const char *const adapters[VDK_ADAPTER_COUNT_] = {
@@ -154,7 +171,7 @@ new_desc (int type, const struct vdk_create_params *p)
 
 /* Files made so far, removed if the create fails. */
 struct made {
-  char *paths[1100];
+  char *paths[MAX_SPLIT_EXTENTS + 2];
   size_t n;
 };
 
@@ -333,6 +350,9 @@ check_params (const char *path, const struct vdk_create_params *p)
     return vdk__err (EINVAL, "%s: grain size %" PRIu32 " is not a power of "
                      "two between 8 and 2097152 sectors", path,
                      p->grain_sectors);
+  if ((p->type == VDK_TYPE_SPLIT_SPARSE || p->type == VDK_TYPE_SPLIT_FLAT)
+      && vdk__check_split_size (path, p->capacity) == -1)
+    return -1;
   if ((p->type == VDK_TYPE_MONOLITHIC_SPARSE
        || p->type == VDK_TYPE_STREAM_OPTIMIZED)
       && p->capacity / SECTOR > MAX_SPARSE_SECTORS)

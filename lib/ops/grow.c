@@ -141,6 +141,9 @@ vdk_grow (const char *path, uint64_t newcap, unsigned open_flags)
                   l->capacity);
   else if (newcap == l->capacity)
     r = 0;
+  else if ((l->type == VDK_TYPE_SPLIT_SPARSE || l->type == VDK_TYPE_SPLIT_FLAT)
+           && vdk__check_split_size (path, newcap) == -1)
+    r = -1;
   else if (l->type == VDK_TYPE_RAW)
     r = vdk__io_truncate (l->extents[0].io, newcap) == -1 ? -1
       : vdk__io_flush (l->extents[0].io);

@@ -168,4 +168,18 @@ run_vdk info --json "$T/$odd"
 check_eq "info --json escapes the name" "$odd" \
   "$(jq -r '.extents[0].file' "$T/out" 2>&1)"
 
+# A split disk past 2048 extents is refused before any file is made, on
+# create and on grow (8000 TiB would otherwise be ~4 million files).
+mkdir "$T/huge"
+run_vdk create -t twoGbMaxExtentFlat "$T/huge/h.vmdk" 8000T
+check_eq "create of an 8000 TiB split disk fails" 1 "$rc"
+check_eq "... and makes no file" 0 "$(find "$T/huge" -type f | wc -l)"
+grep -q "at most 2048 extents" "$T/err" && pass "... with the reason" \
+  || fail "no reason given: $(cat "$T/err")"
+check_vdk "create a small split disk" create -t twoGbMaxExtentSparse \
+  "$T/huge/s.vmdk" 1M
+run_vdk grow "$T/huge/s.vmdk" 8000T
+check_eq "grow of a split disk to 8000 TiB fails" 1 "$rc"
+check_eq "... and adds no extent" 2 "$(find "$T/huge" -type f | wc -l)"
+
 finish
