@@ -10,7 +10,8 @@ packages=(
   nbdkit nbdkit-plugin-dev
   # test peers and fixture tools
   qemu-utils libvmdk-utils libnbd-bin fdisk gdisk lvm2 e2fsprogs
-  dosfstools ntfs-3g xfsprogs ldmtool jq valgrind python3
+  dosfstools mtools exfatprogs ntfs-3g xfsprogs ldmtool jq valgrind python3
+  g++ xz-utils util-linux
 )
 
 if [ "$(id -u)" -ne 0 ]; then
