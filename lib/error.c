@@ -107,28 +107,36 @@ vdk__err_prefix (const char *fmt, ...)
   return -1;
 }
 
+/* One body for the three sinks; `which` is 'i', 'w' or 'p'. */
 static void
-call_sink (vdk_log_fn sink, const char *fmt, va_list ap)
+vlog (int which, const char *fmt, va_list ap)
 {
-  sink (fmt, ap);
+  (which == 'i' ? info_sink : which == 'w' ? warn_sink : panic_sink) (fmt,
+                                                                     ap);
 }
 
+#define LOG_FN(name, which)                     \
+  void                                          \
+  name (const char *fmt, ...)                   \
+  {                                             \
+    va_list ap;                                 \
+    va_start (ap, fmt);                         \
+    vlog (which, fmt, ap);                      \
+    va_end (ap);                                \
+  }
+LOG_FN (vdk__info, 'i')
+LOG_FN (vdk__warn, 'w')
+
+/* A broken internal invariant: tell the panic sink, then abort, as the
+ * VDDK does; continuing could write to the wrong place of a disk. */
 void
-vdk__info (const char *fmt, ...)
+vdk__panic (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  call_sink (info_sink, fmt, ap);
+  vlog ('p', fmt, ap);
   va_end (ap);
-}
-
-void
-vdk__warn (const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  call_sink (warn_sink, fmt, ap);
-  va_end (ap);
+  abort ();
 }
 
 uint32_t

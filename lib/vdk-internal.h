@@ -41,6 +41,8 @@ int vdk__err_prefix (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
 void vdk__info (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void vdk__warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void vdk__panic (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2), noreturn));
 /* A random 32-bit value from getrandom(2). */
 uint32_t vdk__random32 (void);
 

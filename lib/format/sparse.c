@@ -250,6 +250,9 @@ get_gt (struct vdk_extent *e, struct sparse *s, uint32_t gdi)
 static void
 mark_dirty (struct sparse *s, uint32_t gdi)
 {
+  if (s->slot_of[gdi] < 0)     /* the table was just fetched; never here */
+    vdk__panic ("sparse: grain table %" PRIu32 " marked dirty but not "
+                "cached", gdi);
   s->slots[s->slot_of[gdi]].dirty = true;
 }
 
