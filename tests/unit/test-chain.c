@@ -9,17 +9,7 @@
 #include "tap.h"
 #include "vdk.h"
 
-static char dir[PATH_MAX];
-
-static const char *
-P (const char *name)
-{
-  static char bufs[4][PATH_MAX * 2];
-  static int i;
-  char *b = bufs[i++ % 4];
-  snprintf (b, sizeof bufs[0], "%s/%s", dir, name);
-  return b;
-}
+#include "tmpdir.h"
 
 static uint32_t
 cid_of (const char *path, unsigned flags)
@@ -161,15 +151,14 @@ test_external_hint (void)
 int
 main (void)
 {
-  char tmpl[] = "/tmp/vdk-chain-XXXXXX", cmd[PATH_MAX + 20];
-  if (!mkdtemp (tmpl) || !realpath (tmpl, dir))
+  if (tmpdir_make ("vdk-chain") == -1)
     return 1;
   make_base ();
   test_child ();
   test_three_levels_and_readonly ();
   test_cid_mismatch ();
   test_external_hint ();
-  snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-  system (cmd);
+  if (tmpdir_remove () != 0)
+    diag ("cleanup failed");
   return tap_done ();
 }

@@ -12,17 +12,7 @@
 #include "vdk.h"
 #include "vdk-common.h"
 
-static char dir[PATH_MAX];
-
-static const char *
-P (const char *name)
-{
-  static char bufs[4][PATH_MAX * 2];
-  static int i;
-  char *b = bufs[i++ % 4];
-  snprintf (b, sizeof bufs[0], "%s/%s", dir, name);
-  return b;
-}
+#include "tmpdir.h"
 
 static void
 write_file (const char *path, const void *data, size_t len)
@@ -198,15 +188,13 @@ test_unbuffered (void)
 int
 main (void)
 {
-  char tmpl[] = "/tmp/vdk-ext-XXXXXX", cmd[PATH_MAX + 20];
-  if (!mkdtemp (tmpl) || !realpath (tmpl, dir))
+  if (tmpdir_make ("vdk-ext") == -1)
     return 1;
   test_custom_extents ();
   test_unclean_mark ();
   test_threads ();
   test_unbuffered ();
-  snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system (cmd) != 0)
+  if (tmpdir_remove () != 0)
     diag ("cleanup failed");
   return tap_done ();
 }
