@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -27,10 +27,10 @@ fix_crcs (uint8_t *d, size_t size)
   array = le64_get (h + 72);
   bytes = (uint64_t) le32_get (h + 80) * le32_get (h + 84);
   if (array < size / 512 && bytes <= size - array * 512)
-    le32_put (h + 88, vm_crc32 (d + array * 512, (size_t) bytes));
+    le32_put (h + 88, vdk__vol_crc32 (d + array * 512, (size_t) bytes));
   if (hsize >= 92 && hsize <= 512) {
     le32_put (h + 16, 0);
-    le32_put (h + 16, vm_crc32 (h, hsize));
+    le32_put (h + 16, vdk__vol_crc32 (h, hsize));
   }
 }
 

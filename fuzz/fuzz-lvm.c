@@ -33,7 +33,7 @@ build_pv (uint8_t *d, const uint8_t *text, size_t len)
   le64_put (ph + 40, 1u << 20);
   le64_put (ph + 72, MDA_OFF);
   le64_put (ph + 80, MDA_SIZE);
-  le32_put (l + 16, vm_crc32_lvm (l + 20, 512 - 20));
+  le32_put (l + 16, vdk__vol_crc32_lvm (l + 20, 512 - 20));
   memcpy (mh + 4, " LVM2 x[5A%r0N*>", 16);
   le32_put (mh + 20, 1);
   le64_put (mh + 24, MDA_OFF);
@@ -41,8 +41,8 @@ build_pv (uint8_t *d, const uint8_t *text, size_t len)
   le64_put (mh + 40, 512);
   le64_put (mh + 48, len);
   memcpy (mh + 512, text, len);
-  le32_put (mh + 56, vm_crc32_lvm (text, len));
-  le32_put (mh, vm_crc32_lvm (mh + 4, 512 - 4));
+  le32_put (mh + 56, vdk__vol_crc32_lvm (text, len));
+  le32_put (mh, vdk__vol_crc32_lvm (mh + 4, 512 - 4));
 }
 
 int
@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (size < 1 || size - 1 > MDA_SIZE - 1024)
     return 0;
   if (!(data[0] & 1)) {
-    vm_lvtext_free (vm_lvtext_parse ((const char *) data + 1, size - 1));
+    vdk__vol_lvtext_free (vdk__vol_lvtext_parse ((const char *) data + 1, size - 1));
     return 0;
   }
   if (!d) {

@@ -57,9 +57,46 @@ typedef void (*vdk_log_fn)(const char *fmt, va_list ap);
 VDK_API int vdk_init(vdk_log_fn info, vdk_log_fn warning, vdk_log_fn panic);
 VDK_API void vdk_exit(void);
 
-/* The message and errno of the last failed call in this thread. */
+/* What went wrong, as a stable code a program can act on.  Values never
+ * change and new codes are only added at the end; VDK_E_OK is 0.  Each
+ * maps one-to-one onto a VixError in the VDDK compatibility layer. */
+enum vdk_error {
+  VDK_E_OK = 0,
+  VDK_E_FAILED,          /* none of the below (an internal error) */
+  VDK_E_NOT_FOUND,       /* file or disk does not exist */
+  VDK_E_EXISTS,          /* the file to create exists */
+  VDK_E_INVALID_ARG,     /* a bad argument to the call */
+  VDK_E_CORRUPT,         /* on-disk structure damaged: needs repair */
+  VDK_E_UNSUPPORTED,     /* format, version or feature vdk cannot handle */
+  VDK_E_CID_MISMATCH,    /* a child's parentCID differs from its parent */
+  VDK_E_PARTIAL_CHAIN,   /* a parent disk is missing */
+  VDK_E_LOCKED,          /* the disk is in use by another writer */
+  VDK_E_READ_ONLY,       /* write to a read-only disk, extent or format */
+  VDK_E_NO_SPACE,        /* the host file system is full */
+  VDK_E_IO,              /* the host reported an I/O error */
+  VDK_E_OUT_OF_RANGE,    /* offset or length beyond the disk */
+  VDK_E_CANCELLED,       /* a progress callback asked to stop */
+  VDK_E_KEY_NOT_FOUND,   /* metadata key absent */
+  VDK_E_NO_MEMORY,
+  VDK_E_AUTH,            /* authentication failed (bad key, ticket) */
+  VDK_E_CONNECT,         /* could not connect to the server */
+  VDK_E_CONNECTION_LOST, /* the connection dropped during a call */
+  VDK_E_NOT_SUPPORTED_BY_TRANSPORT, /* e.g. metadata writes over NBD */
+  VDK_E_ACCESS_DENIED,   /* a path outside the disk's folder, or the
+                            host refused permission */
+};
+
+/* The last failed call in this thread: its message (file and cause,
+ * without the call's name), the name of the public call that failed
+ * ("vdk_open"), an errno value and a vdk_error code.  Each stays valid
+ * until the next vdk call in this thread. */
 VDK_API const char *vdk_last_error(void);
+VDK_API const char *vdk_last_error_call(void);
 VDK_API int vdk_last_errno(void);
+VDK_API int vdk_last_error_code(void);
+/* A short English text for a vdk_error code ("CID mismatch"); never
+ * NULL. */
+VDK_API const char *vdk_error_text(int code);
 
 VDK_API const char *vdk_version(void);
 
@@ -119,8 +156,50 @@ VDK_API struct vdk_geometry vdk_geometry_for(uint64_t capacity_sectors,
 #define VDK_OPEN_NO_CID_CHECK   0x10u /* open a chain whose CIDs disagree */
 
 /* Open the disk at `path` (a raw image, a VMDK descriptor or a VMDK
- * sparse file) and its parents. */
+ * sparse file) and its parents.  The short form of vdk_open_ex with
+ * VDK_FORMAT_AUTO. */
 VDK_API vdk_disk *vdk_open(const char *path, unsigned flags);
+
+/* How the content of `path` is taken. */
+enum vdk_format {
+  VDK_FORMAT_AUTO = 0,  /* probe: VMDK by its magic or descriptor, else raw */
+  VDK_FORMAT_RAW,       /* a raw image, whatever its first bytes say */
+  VDK_FORMAT_VMDK,      /* must be a VMDK (descriptor, KDMV or COWD) */
+};
+
+struct vdk_open_params {
+  uint32_t version;        /* VDK_OPEN_PARAMS_VERSION */
+  unsigned flags;          /* VDK_OPEN_* */
+  int format;              /* enum vdk_format */
+  /* Remote disks (NBD).  NULL/0 for a local file.  A `path` that is an
+   * nbd:// nbds:// nbd+unix:// nbds+unix:// URI needs none of these. */
+  const char *transports;  /* ordered list, e.g. "nbdssl:nbd"; NULL =
+                              "file:nbdssl:nbd" */
+  const char *server;      /* host name or address */
+  uint32_t port;           /* 0 = 10809 */
+  const char *socket;      /* unix socket path instead of server/port */
+  const char *user;        /* TLS-PSK identity */
+  const char *password;    /* TLS-PSK key (hex), or NULL */
+  const char *key_file;    /* TLS-PSK key file (psktool format), or NULL */
+  const char *certificates; /* X.509 folder (ca-cert.pem, ...), or NULL */
+  const char *ticket;      /* a ticket minted by `vdk ticket`, or NULL */
+};
+#define VDK_OPEN_PARAMS_VERSION 1
+#define VDK_OPEN_PARAMS_INIT \
+  { VDK_OPEN_PARAMS_VERSION, 0, VDK_FORMAT_AUTO, NULL, NULL, 0, NULL, \
+    NULL, NULL, NULL, NULL, NULL }
+
+/* Open with explicit parameters.  Fails with VDK_E_INVALID_ARG for a
+ * version newer than this library knows or unknown flag bits. */
+VDK_API vdk_disk *vdk_open_ex(const char *path,
+                              const struct vdk_open_params *params);
+
+/* What an open handle is: the path it was opened with (owned by the
+ * handle), its VDK_OPEN_* flags and its transport ("file", "nbd",
+ * "nbdssl"). */
+VDK_API const char *vdk_disk_path(vdk_disk *disk);
+VDK_API unsigned vdk_disk_flags(vdk_disk *disk);
+VDK_API const char *vdk_get_transport_mode(vdk_disk *disk);
 
 /* Flush, clear the unclean-shutdown marks and close.  Returns -1 if a
  * flush failed (the handle is freed anyway). */
@@ -174,6 +253,52 @@ VDK_API int vdk_pwrite(vdk_disk *disk, const void *buf, size_t count,
 /* Write zeroes; whole grains become zeroed-grain entries or are left
  * unallocated where that reads back as zero. */
 VDK_API int vdk_zero(vdk_disk *disk, uint64_t offset, uint64_t count);
+
+/* Zero with flags: VDK_ZERO_MAY_TRIM lets whole grains become
+ * unallocated (or zeroed-grain entries) instead of written zeroes;
+ * VDK_ZERO_FAST fails with VDK_E_UNSUPPORTED, writing nothing, unless
+ * the range can be zeroed without writing zero bytes. */
+#define VDK_ZERO_MAY_TRIM 0x01u
+#define VDK_ZERO_FAST     0x02u
+VDK_API int vdk_zero_ex(vdk_disk *disk, uint64_t offset, uint64_t count,
+                        unsigned flags);
+
+/* Give space back: the range need not read as zero afterwards in
+ * general, but in vdk it always does (an unallocated grain of a base
+ * disk, a zeroed grain of a child, a hole punched in a flat file).
+ * Partial grains at the edges are left alone.  Formats that cannot
+ * give space back succeed without doing anything. */
+VDK_API int vdk_trim(vdk_disk *disk, uint64_t offset, uint64_t count);
+
+/* ---- Asynchronous I/O ------------------------------------------------
+ * A request is submitted with a completion (the shape of libnbd's
+ * closures): callback(user_data, error) is called exactly once when the
+ * request ends, with error 0 or a vdk_error code, then free(user_data)
+ * if free is not NULL.  Callbacks run on a library worker thread (or,
+ * for remote disks, the connection's thread); inside one, do not call
+ * vdk_aio_wait or vdk_close on the same disk.  If submission fails (-1)
+ * the callback is not called, but free is.
+ * vdk_aio_wait waits until every request submitted on the disk so far
+ * has completed and its callback returned; it returns -1 if any of them
+ * failed since the last wait.  vdk_close waits for requests in flight
+ * before it closes. */
+struct vdk_completion {
+  void (*callback)(void *user_data, int error);
+  void *user_data;
+  void (*free)(void *user_data);
+};
+
+VDK_API int vdk_aio_pread(vdk_disk *disk, void *buf, size_t count,
+                          uint64_t offset, struct vdk_completion done);
+VDK_API int vdk_aio_pwrite(vdk_disk *disk, const void *buf, size_t count,
+                           uint64_t offset, struct vdk_completion done);
+VDK_API int vdk_aio_read(vdk_disk *disk, uint64_t sector,
+                         uint64_t nsectors, void *buf,
+                         struct vdk_completion done);
+VDK_API int vdk_aio_write(vdk_disk *disk, uint64_t sector,
+                          uint64_t nsectors, const void *buf,
+                          struct vdk_completion done);
+VDK_API int vdk_aio_wait(vdk_disk *disk);
 
 /* Make every completed write durable (fdatasync of each touched file). */
 VDK_API int vdk_flush(vdk_disk *disk);
@@ -249,6 +374,7 @@ VDK_API void vdk_free_strings(char **strings);
 typedef int (*vdk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 #define VDK_CLONE_SINGLE_LINK 0x01u /* copy only the top link */
+#define VDK_CLONE_OVERWRITE   0x02u /* replace an existing destination */
 
 struct vdk_clone_params {
   uint32_t version;      /* VDK_CLONE_PARAMS_VERSION */
@@ -310,7 +436,8 @@ VDK_API int vdk_shrink(const char *path, unsigned open_flags,
 VDK_API int vdk_defrag(const char *path, unsigned open_flags,
                         vdk_progress_fn progress, void *opaque);
 
-#define VDK_ATTACH_UNSAFE 0x01u /* re-parent even if contents change */
+#define VDK_ATTACH_UNSAFE  0x01u /* re-parent even if contents change */
+#define VDK_ATTACH_DRY_RUN 0x02u /* only say whether attach would work */
 /* Make `new_parent` the parent of the child link `child`.  Refuses
  * (EINVAL) unless the guest-visible contents stay the same, or
  * VDK_ATTACH_UNSAFE is given. */

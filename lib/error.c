@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
-#include "vdk-internal.h"
+#include "error.h"
 
 static __thread char err_msg[2048];
 static __thread int err_num;
+static __thread int err_code;
 static __thread const char *err_call;
 
 static void
@@ -55,6 +56,37 @@ vdk_last_errno (void)
   return err_num;
 }
 
+VDK_API int
+vdk_last_error_code (void)
+{
+  return err_code;
+}
+
+/* The code an errno value means when the caller gave none. */
+static int
+code_of_errno (int e)
+{
+  switch (e) {
+  case 0: return VDK_E_OK;
+  case ENOENT: return VDK_E_NOT_FOUND;
+  case EEXIST: return VDK_E_EXISTS;
+  case EINVAL: return VDK_E_INVALID_ARG;
+  case ENOTSUP: return VDK_E_UNSUPPORTED;
+  case EBUSY: return VDK_E_LOCKED;
+  case EROFS: return VDK_E_READ_ONLY;
+  case ENOSPC: case EDQUOT: case EFBIG: return VDK_E_NO_SPACE;
+  case EIO: return VDK_E_IO;
+  case ERANGE: return VDK_E_OUT_OF_RANGE;
+  case ECANCELED: return VDK_E_CANCELLED;
+  case ENOMEM: return VDK_E_NO_MEMORY;
+  case EACCES: case EPERM: return VDK_E_ACCESS_DENIED;
+  case ECONNREFUSED: case EHOSTUNREACH: case ENETUNREACH:
+    return VDK_E_CONNECT;
+  case ECONNRESET: case EPIPE: case ENOTCONN: return VDK_E_CONNECTION_LOST;
+  default: return VDK_E_FAILED;
+  }
+}
+
 VDK_API const char *
 vdk_version (void)
 {
@@ -67,21 +99,40 @@ vdk__set_call (const char *call)
   err_call = call;
   err_msg[0] = 0;
   err_num = 0;
+  err_code = 0;
+}
+
+static int
+verr (int code, int errnum, const char *fmt, va_list ap)
+{
+  int n = 0;
+
+  if (err_call)
+    n = snprintf (err_msg, sizeof err_msg, "%s: ", err_call);
+  vsnprintf (err_msg + n, sizeof err_msg - n, fmt, ap);
+  err_num = errnum ? errnum : EIO;
+  err_code = code ? code : code_of_errno (err_num);
+  errno = err_num;
+  return -1;
 }
 
 int
 vdk__err (int errnum, const char *fmt, ...)
 {
   va_list ap;
-  int n = 0;
-
-  if (err_call)
-    n = snprintf (err_msg, sizeof err_msg, "%s: ", err_call);
   va_start (ap, fmt);
-  vsnprintf (err_msg + n, sizeof err_msg - n, fmt, ap);
+  verr (0, errnum, fmt, ap);
   va_end (ap);
-  err_num = errnum ? errnum : EIO;
-  errno = err_num;
+  return -1;
+}
+
+int
+vdk__errc (int code, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  verr (code, errnum, fmt, ap);
+  va_end (ap);
   return -1;
 }
 
@@ -103,6 +154,8 @@ vdk__err_prefix (const char *fmt, ...)
             err_call ? err_call : "", err_call ? ": " : "", prefix, rest);
   if (!err_num)
     err_num = EIO;
+  if (!err_code)
+    err_code = code_of_errno (err_num);
   errno = err_num;
   return -1;
 }

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "vdk-internal.h"
+#include "disk/disk.h"
 
 #define MAX_CHAIN 255     /* deeper than any real snapshot tree; stops loops */
 

@@ -7,7 +7,7 @@
  * here. */
 #include <errno.h>
 
-#include "vdk-internal.h"
+#include "disk/disk.h"
 
 VDK_API vdk_disk *
 vdk_open (const char *path, unsigned flags)

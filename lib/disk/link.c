@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "disk/disk.h"
 
 static const struct vdk_extent_ops *
 ops_for_kind (int kind)
@@ -97,7 +97,8 @@ build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
     const struct vdk_desc_extent *de = &d->extents[i];
     struct vdk_extent *e = &l->extents[i];
     l->nextents++;
-    e->link = l, e->kind = de->kind, e->access = de->access;
+    e->link = l, e->owner_path = l->path;
+    e->kind = de->kind, e->access = de->access;
     e->start = pos;
     e->length = de->sectors * SECTOR;    /* parser capped sectors */
     e->readonly = l->readonly;
@@ -220,7 +221,8 @@ open_raw (struct vdk_link *l, struct vdk_io *io)
     return vdk__err (ENOMEM, "out of memory");
   l->nextents = 1;
   l->extents[0] = (struct vdk_extent) {
-    .ops = &vdk__flat_ops, .link = l, .kind = VDK_EXT_FLAT,
+    .ops = &vdk__flat_ops, .link = l, .owner_path = l->path,
+    .whole_file = true, .kind = VDK_EXT_FLAT,
     .access = VDK_ACCESS_RW, .length = ROUND_UP (size, SECTOR),
     .name = strdup (vdk__path_base (l->path)), .path = strdup (l->path),
     .io = io, .readonly = l->readonly,

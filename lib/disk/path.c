@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "disk/disk.h"
 
 const char *
 vdk__path_base (const char *path)

@@ -23,7 +23,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "vdk-internal.h"
+#include "format/format.h"
 
 enum {
   C_MAGIC = 0, C_VERSION = 4, C_FLAGS = 8, C_CAPACITY = 12, C_GRAIN = 16,
@@ -56,7 +56,7 @@ struct cowd {
   pthread_mutex_t lock;
 };
 
-/* "PATH: message" errors (format/link.c). */
+/* "PATH: message" errors (format/extent.c). */
 #define cerr vdk__ext_err
 
 /* Decode and validate the header against a file of fsize bytes. */

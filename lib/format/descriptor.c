@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "vdk-internal.h"
+#include "format/format.h"
 
 static const char *const kind_names[VDK_EXT_KIND_COUNT_] = {
   "FLAT", "SPARSE", "ZERO", "VMFS", "VMFSSPARSE", "VMFSRDM", "VMFSRAW",

@@ -8,7 +8,7 @@
  * HOLE: a flat link has no parent to fall through to). */
 #include <errno.h>
 
-#include "vdk-internal.h"
+#include "format/format.h"
 
 static int
 flat_open (struct vdk_extent *e)
@@ -20,7 +20,7 @@ flat_open (struct vdk_extent *e)
     return vdk__err (EINVAL, "%s: extent offset overflows", e->path);
   /* A short file means a lost or truncated extent: refuse rather than
    * invent zeroes (a raw image's extent is the file itself). */
-  if (size < need && e->link->type != VDK_TYPE_RAW)
+  if (size < need && !e->whole_file)
     return vdk__err (EINVAL, "%s: file is %" PRIu64 " bytes, shorter than "
                      "its extent in the descriptor (%" PRIu64 " bytes)",
                      e->path, size, need);

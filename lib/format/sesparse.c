@@ -22,7 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "vdk-internal.h"
+#include "format/format.h"
 
 #define SE_MAGIC 0xcafebabeull
 #define SE_VERSION 0x200000001ull
@@ -49,7 +49,7 @@ struct sesparse {
   pthread_mutex_t lock;
 };
 
-/* "PATH: message" errors (format/link.c). */
+/* "PATH: message" errors (format/extent.c). */
 #define seerr vdk__ext_err
 
 static bool

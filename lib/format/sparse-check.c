@@ -32,7 +32,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "vdk-internal.h"
+#include "format/format.h"
 
 enum iv_kind { IV_META, IV_GD, IV_RGD, IV_GT, IV_RGT, IV_GRAIN };
 

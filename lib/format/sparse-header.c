@@ -12,7 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "vdk-internal.h"
+#include "format/format.h"
 
 /* Byte offsets of the packed on-disk header. */
 enum {

@@ -30,7 +30,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "vdk-internal.h"
+#include "format/format.h"
 
 #define GT_CACHE_SLOTS 512u
 
@@ -57,7 +57,7 @@ struct sparse {
   pthread_mutex_t lock;
 };
 
-/* "PATH: message" errors (format/link.c). */
+/* "PATH: message" errors (format/extent.c). */
 #define serr vdk__ext_err
 
 static int

@@ -32,7 +32,7 @@
 
 #include "stream.h"
 
-/* "PATH: message" errors (format/link.c). */
+/* "PATH: message" errors (format/extent.c). */
 #define serr vdk__ext_err
 
 /* The footer: marker, header copy, EOS in the last 1536 bytes. */

@@ -7,7 +7,7 @@
 
 #include <libdeflate.h>
 
-#include "vdk-internal.h"
+#include "format/format.h"
 
 /* Metadata marker types (§3.1). */
 enum {

@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "io/io.h"
 
 #define MAX_FILE ((size_t) 1 << 30)   /* tests use small disks */
 

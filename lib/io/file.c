@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "io/io.h"
 
 vdk_io_fault_fn vdk__io_fault_hook;
 vdk_io_open_fn vdk__io_open_hook;

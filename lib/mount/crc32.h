@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 static inline const uint32_t *
-vm_crc32_table (void)
+vdk__vol_crc32_table (void)
 {
   static uint32_t table[256];
   static volatile int ready;   /* racing initialisers write equal values */
@@ -30,9 +30,9 @@ vm_crc32_table (void)
 
 /* Raw reflected update: no inversion on entry or exit. */
 static inline uint32_t
-vm_crc32_update (uint32_t crc, const void *buf, size_t len)
+vdk__vol_crc32_update (uint32_t crc, const void *buf, size_t len)
 {
-  const uint32_t *t = vm_crc32_table ();
+  const uint32_t *t = vdk__vol_crc32_table ();
   const uint8_t *p = buf;
 
   while (len--)
@@ -42,17 +42,17 @@ vm_crc32_update (uint32_t crc, const void *buf, size_t len)
 
 /* zlib crc32(0, buf, len). */
 static inline uint32_t
-vm_crc32 (const void *buf, size_t len)
+vdk__vol_crc32 (const void *buf, size_t len)
 {
-  return ~vm_crc32_update (0xFFFFFFFFu, buf, len);
+  return ~vdk__vol_crc32_update (0xFFFFFFFFu, buf, len);
 }
 
 /* LVM2's calc_crc(INITIAL_CRC, buf, len). */
-#define VM_LVM_INITIAL_CRC 0xF597A6CFu
+#define VOL_LVM_INITIAL_CRC 0xF597A6CFu
 static inline uint32_t
-vm_crc32_lvm (const void *buf, size_t len)
+vdk__vol_crc32_lvm (const void *buf, size_t len)
 {
-  return vm_crc32_update (VM_LVM_INITIAL_CRC, buf, len);
+  return vdk__vol_crc32_update (VOL_LVM_INITIAL_CRC, buf, len);
 }
 
 #endif /* VDK_MOUNT_CRC32_H */

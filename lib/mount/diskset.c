@@ -3,11 +3,11 @@
  *
  * A member is an open vdk_disk (owned by the set) or, for the fuzz
  * targets, a memory buffer (not owned).  Parsers read members only
- * through vm_read, which checks the range against the member's size so
+ * through vdk__vol_read, which checks the range against the member's size so
  * that no number taken from disk can make us read outside it.
  *
- * Errors: the public calls name themselves with vm_call(); a failing
- * vdk_pread leaves "vdk_pread: ..." behind, which vm_read rewrites into
+ * Errors: the public calls name themselves with vdk__vol_call(); a failing
+ * vdk_pread leaves "vdk_pread: ..." behind, which vdk__vol_read rewrites into
  * "CALL: DISK: ..." so the caller sees which call and disk failed.
  *
  * Locking: none.  The header's contract says add/scan/close must not
@@ -22,14 +22,14 @@
 static __thread const char *cur_call;
 
 void
-vm_call (const char *name)
+vdk__vol_call (const char *name)
 {
   cur_call = name;
   vdk__set_call (name);
 }
 
 const char *
-vm_last_msg (void)
+vdk__vol_last_msg (void)
 {
   const char *msg = vdk_last_error ();
   size_t n = cur_call ? strlen (cur_call) : 0;
@@ -41,7 +41,7 @@ vm_last_msg (void)
 
 /* Re-own the error a public disk call left behind. */
 static int
-rethrow (struct vm_disk *md)
+rethrow (struct vdk__vol_disk *md)
 {
   char saved[1024];
   int e = vdk_last_errno ();
@@ -71,10 +71,10 @@ check_range (struct vdk_diskset *set, size_t d, uint64_t len, uint64_t off)
 }
 
 int
-vm_read (struct vdk_diskset *set, size_t d, void *buf, uint64_t len,
+vdk__vol_read (struct vdk_diskset *set, size_t d, void *buf, uint64_t len,
          uint64_t off)
 {
-  struct vm_disk *md;
+  struct vdk__vol_disk *md;
 
   if (check_range (set, d, len, off) == -1)
     return -1;
@@ -91,10 +91,10 @@ vm_read (struct vdk_diskset *set, size_t d, void *buf, uint64_t len,
 }
 
 int
-vm_write (struct vdk_diskset *set, size_t d, const void *buf, uint64_t len,
+vdk__vol_write (struct vdk_diskset *set, size_t d, const void *buf, uint64_t len,
           uint64_t off)
 {
-  struct vm_disk *md;
+  struct vdk__vol_disk *md;
 
   if (check_range (set, d, len, off) == -1)
     return -1;
@@ -107,7 +107,7 @@ vm_write (struct vdk_diskset *set, size_t d, const void *buf, uint64_t len,
 }
 
 void
-vm_warn (struct vdk_diskset *set, const char *fmt, ...)
+vdk__vol_warn (struct vdk_diskset *set, const char *fmt, ...)
 {
   char *msg = NULL, **w;
   va_list ap;
@@ -130,10 +130,10 @@ vm_warn (struct vdk_diskset *set, const char *fmt, ...)
 
 /* ---- volumes ---------------------------------------------------------- */
 
-struct vm_vol *
-vm_vol_new (struct vdk_diskset *set, const char *kind, const char *layout)
+struct vdk__vol *
+vdk__vol_new (struct vdk_diskset *set, const char *kind, const char *layout)
 {
-  struct vm_vol *v, **vols;
+  struct vdk__vol *v, **vols;
 
   v = calloc (1, sizeof *v);
   vols = realloc (set->vols, (set->nvols + 1) * sizeof *vols);
@@ -159,7 +159,7 @@ vm_vol_new (struct vdk_diskset *set, const char *kind, const char *layout)
 }
 
 int
-vm_vol_str (struct vm_vol *v, const char **field, const char *fmt, ...)
+vdk__vol_str (struct vdk__vol *v, const char **field, const char *fmt, ...)
 {
   char *s = NULL, **strs;
   va_list ap;
@@ -182,7 +182,7 @@ vm_vol_str (struct vm_vol *v, const char **field, const char *fmt, ...)
 }
 
 void
-vm_vol_problem (struct vm_vol *v, const char *fmt, ...)
+vdk__vol_problem (struct vdk__vol *v, const char *fmt, ...)
 {
   va_list ap;
 
@@ -197,11 +197,11 @@ vm_vol_problem (struct vm_vol *v, const char *fmt, ...)
 }
 
 static size_t
-count_leaves (const struct vm_map *m)
+count_leaves (const struct vdk__vol_map *m)
 {
   size_t n = 0;
 
-  if (m->type == VM_LEAF)
+  if (m->type == VOL_LEAF)
     return 1;
   for (size_t i = 0; i < m->n; i++)
     n += count_leaves (m->child[i]);
@@ -210,10 +210,10 @@ count_leaves (const struct vm_map *m)
 
 /* Flatten the leaves; `leg` is the mirror leg below a mirror node. */
 static void
-collect_leaves (const struct vm_map *m, struct vdk_volume_member *out,
+collect_leaves (const struct vdk__vol_map *m, struct vdk_volume_member *out,
                 size_t *k, unsigned leg)
 {
-  if (m->type == VM_LEAF) {
+  if (m->type == VOL_LEAF) {
     out[*k].disk = m->disk;
     out[*k].offset = m->off;
     out[*k].length = m->size;
@@ -223,17 +223,17 @@ collect_leaves (const struct vm_map *m, struct vdk_volume_member *out,
   }
   for (size_t i = 0; i < m->n; i++)
     collect_leaves (m->child[i], out, k,
-                    m->type == VM_MIRROR ? (unsigned) i : leg);
+                    m->type == VOL_MIRROR ? (unsigned) i : leg);
 }
 
 int
-vm_vol_set_map (struct vm_vol *v, struct vm_map *m)
+vdk__vol_set_map (struct vdk__vol *v, struct vdk__vol_map *m)
 {
   size_t n = count_leaves (m), k = 0;
 
   v->members = calloc (n ? n : 1, sizeof *v->members);
   if (!v->members) {
-    vm_map_free (m);
+    vdk__vol_map_free (m);
     return vdk__err (ENOMEM, "out of memory");
   }
   collect_leaves (m, v->members, &k, 0);
@@ -245,9 +245,9 @@ vm_vol_set_map (struct vm_vol *v, struct vm_map *m)
   v->info.degraded = m->present && !m->complete;
   v->info.readable = m->present && !v->problem;
   /* An LV of one striped segment is a concat of one child. */
-  for (const struct vm_map *t = m; t; t = t->type == VM_CONCAT && t->n == 1
+  for (const struct vdk__vol_map *t = m; t; t = t->type == VOL_CONCAT && t->n == 1
          ? t->child[0] : NULL)
-    if (t->type == VM_STRIPED || t->type == VM_RAID5)
+    if (t->type == VOL_STRIPED || t->type == VOL_RAID5)
       v->info.stripe_size = t->chunk;
   for (size_t i = 0; i < n; i++)
     if (v->members[i].disk >= 0) {
@@ -260,7 +260,7 @@ vm_vol_set_map (struct vm_vol *v, struct vm_map *m)
     for (size_t i = 0; i < n; i++)
       missing += v->members[i].disk < 0;
     if (!m->present)
-      vm_vol_problem (v, "%zu of %zu members are on disks missing from "
+      vdk__vol_problem (v, "%zu of %zu members are on disks missing from "
                       "the set", missing, n);
     else
       v->info.problem = "degraded: a redundant member is missing";
@@ -269,11 +269,11 @@ vm_vol_set_map (struct vm_vol *v, struct vm_map *m)
 }
 
 void
-vm_vol_free (struct vm_vol *v)
+vdk__vol_free (struct vdk__vol *v)
 {
   if (!v)
     return;
-  vm_map_free (v->map);
+  vdk__vol_map_free (v->map);
   free (v->members);
   for (size_t i = 0; i < v->nstrs; i++)
     free (v->strs[i]);
@@ -283,10 +283,10 @@ vm_vol_free (struct vm_vol *v)
 }
 
 void
-vm_set_clear_volumes (struct vdk_diskset *set)
+vdk__vol_set_clear_volumes (struct vdk_diskset *set)
 {
   for (size_t i = 0; i < set->nvols; i++)
-    vm_vol_free (set->vols[i]);
+    vdk__vol_free (set->vols[i]);
   free (set->vols);
   set->vols = NULL;
   set->nvols = 0;
@@ -296,7 +296,7 @@ vm_set_clear_volumes (struct vdk_diskset *set)
   set->warnings = NULL;
   set->nwarnings = 0;
   for (size_t i = 0; i < set->ndisks; i++) {
-    struct vm_disk *md = &set->disks[i];
+    struct vdk__vol_disk *md = &set->disks[i];
     free (md->table_id);
     md->table_id = NULL;
     memset (&md->layout, 0, sizeof md->layout);
@@ -317,7 +317,7 @@ vdk_diskset_new (void)
 {
   vdk_diskset *set;
 
-  vm_call ("vdk_diskset_new");
+  vdk__vol_call ("vdk_diskset_new");
   set = calloc (1, sizeof *set);
   if (!set)
     vdk__err (ENOMEM, "out of memory");
@@ -328,7 +328,7 @@ static int
 add_member (struct vdk_diskset *set, vdk_disk *disk, const void *mem,
             uint64_t size, const char *name)
 {
-  struct vm_disk *d;
+  struct vdk__vol_disk *d;
   char *nm;
 
   if (set->open_volumes)
@@ -361,7 +361,7 @@ add_member (struct vdk_diskset *set, vdk_disk *disk, const void *mem,
 VDK_API int
 vdk_diskset_add (vdk_diskset *set, vdk_disk *disk, const char *name)
 {
-  vm_call ("vdk_diskset_add");
+  vdk__vol_call ("vdk_diskset_add");
   if (!set || !disk)
     return vdk__err (EINVAL, "set and disk must not be NULL");
   return add_member (set, disk, NULL, vdk_capacity (disk), name);
@@ -388,11 +388,11 @@ vdk_diskset_open (const char *const *paths, size_t n, unsigned open_flags)
       int e = vdk_last_errno ();
       snprintf (saved, sizeof saved, "%s", vdk_last_error ());
       vdk_diskset_close (set);
-      vm_call ("vdk_diskset_open");
+      vdk__vol_call ("vdk_diskset_open");
       vdk__err (e, "%s", saved);
       return NULL;
     }
-    vm_call ("vdk_diskset_open");
+    vdk__vol_call ("vdk_diskset_open");
     if (add_member (set, disk, NULL, vdk_capacity (disk), paths[i]) == -1) {
       vdk_close (disk);
       vdk_diskset_close (set);
@@ -409,7 +409,7 @@ vdk_diskset_close (vdk_diskset *set)
 
   if (!set)
     return 0;
-  vm_set_clear_volumes (set);
+  vdk__vol_set_clear_volumes (set);
   for (size_t i = 0; i < set->ndisks; i++) {
     if (set->disks[i].disk && vdk_close (set->disks[i].disk) == -1)
       r = -1;

@@ -39,7 +39,7 @@ struct gpt_header {
 };
 
 void
-vm_guid_format (const uint8_t g[16], char out[37])
+vdk__vol_guid_format (const uint8_t g[16], char out[37])
 {
   snprintf (out, 37, "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
             le32_get (g), le16_get (g + 4), le16_get (g + 6), g[8], g[9],
@@ -64,7 +64,7 @@ static const struct { const char *guid, *name; } gpt_names[] = {
 };
 
 const char *
-vm_gpt_type_name (const char *guid)
+vdk__vol_gpt_type_name (const char *guid)
 {
   for (size_t i = 0; i < ARRAY_SIZE (gpt_names); i++)
     if (strcmp (gpt_names[i].guid, guid) == 0)
@@ -88,7 +88,7 @@ decode_header (const uint8_t *sec, uint32_t ss, uint64_t lba, uint64_t nlba,
   h->hdr_crc = le32_get (sec + 16);
   memcpy (tmp, sec, h->hdr_size);
   memset (tmp + 16, 0, 4);
-  if (vm_crc32 (tmp, h->hdr_size) != h->hdr_crc)
+  if (vdk__vol_crc32 (tmp, h->hdr_size) != h->hdr_crc)
     return *why = "header CRC mismatch", -1;
   h->my_lba = le64_get (sec + 24);
   h->alt_lba = le64_get (sec + 32);
@@ -125,7 +125,7 @@ load (struct vdk_diskset *set, size_t d, uint32_t ss, uint64_t lba,
   *array = NULL;
   if (lba >= nlba)
     return *why = "header lies outside the disk", 1;
-  if (vm_read (set, d, sec, ss, lba * ss) == -1)
+  if (vdk__vol_read (set, d, sec, ss, lba * ss) == -1)
     return -1;
   if (decode_header (sec, ss, lba, nlba, h, why) == -1)
     return 1;
@@ -133,12 +133,12 @@ load (struct vdk_diskset *set, size_t d, uint32_t ss, uint64_t lba,
   *array = malloc (bytes);
   if (!*array)
     return vdk__err (ENOMEM, "out of memory");
-  if (vm_read (set, d, *array, bytes, h->array_lba * ss) == -1) {
+  if (vdk__vol_read (set, d, *array, bytes, h->array_lba * ss) == -1) {
     free (*array);
     *array = NULL;
     return -1;
   }
-  if (vm_crc32 (*array, bytes) != h->array_crc) {
+  if (vdk__vol_crc32 (*array, bytes) != h->array_crc) {
     free (*array);
     *array = NULL;
     return *why = "entry array CRC mismatch", 1;
@@ -190,21 +190,21 @@ static int
 add_entry (struct vdk_diskset *set, size_t d, uint32_t ss, int number,
            const uint8_t *e, uint64_t first, uint64_t last)
 {
-  struct vm_vol *v = vm_vol_new (set, "gpt", "partition");
-  struct vm_disk *md = &set->disks[d];
+  struct vdk__vol *v = vdk__vol_new (set, "gpt", "partition");
+  struct vdk__vol_disk *md = &set->disks[d];
   char type[37], uuid[37], name[36 * 4 + 1];
 
   if (!v)
     return -1;
-  vm_guid_format (e, type);
-  vm_guid_format (e + 16, uuid);
+  vdk__vol_guid_format (e, type);
+  vdk__vol_guid_format (e + 16, uuid);
   utf16_name (e + 56, 36, name, sizeof name);
   v->part_number = number;
   v->set_disk = (int) d;
-  if (vm_vol_str (v, &v->info.part_type, "%s", type)
-      || vm_vol_str (v, &v->info.type_name, "%s", vm_gpt_type_name (type))
-      || vm_vol_str (v, &v->info.uuid, "%s", uuid)
-      || vm_vol_str (v, &v->info.part_label, "%s", name))
+  if (vdk__vol_str (v, &v->info.part_type, "%s", type)
+      || vdk__vol_str (v, &v->info.type_name, "%s", vdk__vol_gpt_type_name (type))
+      || vdk__vol_str (v, &v->info.uuid, "%s", uuid)
+      || vdk__vol_str (v, &v->info.part_label, "%s", name))
     return -1;
   if (strcmp (type, "5808C8AA-7E8F-42E0-85D2-E1E90434CFB3") == 0) {
     md->ldm_gpt = true;
@@ -216,7 +216,7 @@ add_entry (struct vdk_diskset *set, size_t d, uint32_t ss, int number,
     v->info.flags |= VDK_VOLUME_CONTAINER;
     v->no_probe = true;
   }
-  return vm_vol_set_map (v, vm_map_leaf ((int) d, first * ss,
+  return vdk__vol_set_map (v, vdk__vol_map_leaf ((int) d, first * ss,
                                          (last - first + 1) * ss));
 }
 
@@ -235,7 +235,7 @@ add_entries (struct vdk_diskset *set, size_t d, uint32_t ss,
     if (is_zero (e, 16))
       continue;
     if (first < h->first_usable || last > h->last_usable || first > last) {
-      vm_warn (set, "%s: GPT: partition %u (LBA %" PRIu64 "-%" PRIu64
+      vdk__vol_warn (set, "%s: GPT: partition %u (LBA %" PRIu64 "-%" PRIu64
                ") lies outside the usable range; ignored", dn, i + 1,
                first, last);
       continue;
@@ -246,7 +246,7 @@ add_entries (struct vdk_diskset *set, size_t d, uint32_t ss,
         overlap = true;
     }
     if (overlap) {
-      vm_warn (set, "%s: GPT: partition %u overlaps an earlier partition; "
+      vdk__vol_warn (set, "%s: GPT: partition %u overlaps an earlier partition; "
                "ignored", dn, i + 1);
       continue;
     }
@@ -269,15 +269,15 @@ check_backup (struct vdk_diskset *set, size_t d, uint32_t ss,
 
   free (array);
   if (r == 1)
-    vm_warn (set, "%s: GPT: backup header at LBA %" PRIu64 ": %s; the "
+    vdk__vol_warn (set, "%s: GPT: backup header at LBA %" PRIu64 ": %s; the "
              "primary is used", set->disks[d].name, primary->alt_lba, why);
   return r == -1 ? -1 : 0;
 }
 
 int
-vm_scan_gpt (struct vdk_diskset *set, size_t d, uint32_t ss)
+vdk__vol_scan_gpt (struct vdk_diskset *set, size_t d, uint32_t ss)
 {
-  struct vm_disk *md = &set->disks[d];
+  struct vdk__vol_disk *md = &set->disks[d];
   struct gpt_header h;
   uint8_t *array = NULL;
   const char *why = "", *why2 = "";
@@ -296,11 +296,11 @@ vm_scan_gpt (struct vdk_diskset *set, size_t d, uint32_t ss)
     if (r == -1)
       return -1;
     if (r == 1) {
-      vm_warn (set, "%s: GPT: primary header: %s; backup header at LBA %"
+      vdk__vol_warn (set, "%s: GPT: primary header: %s; backup header at LBA %"
                PRIu64 ": %s; no GPT used", md->name, why, alt, why2);
       return 0;
     }
-    vm_warn (set, "%s: GPT: primary header: %s; using the backup header at "
+    vdk__vol_warn (set, "%s: GPT: primary header: %s; using the backup header at "
              "LBA %" PRIu64, md->name, why, alt);
     md->layout.gpt_backup_used = 1;
   }
@@ -308,7 +308,7 @@ vm_scan_gpt (struct vdk_diskset *set, size_t d, uint32_t ss)
     free (array);
     return -1;
   }
-  vm_guid_format (h.disk_guid, guid);
+  vdk__vol_guid_format (h.disk_guid, guid);
   md->table_id = strdup (guid);
   if (!md->table_id) {
     free (array);

@@ -422,7 +422,7 @@ read_privhead (struct vdk_diskset *set, size_t d, uint64_t off,
 
   if (off + SECTOR > size)
     return *why = "PRIVHEAD lies beyond the end of the disk", 1;
-  if (vm_read (set, d, ph, SECTOR, off) == -1)
+  if (vdk__vol_read (set, d, ph, SECTOR, off) == -1)
     return -1;
   if (memcmp (ph, "PRIVHEAD", 8) != 0)
     return *why = "no PRIVHEAD signature", 1;
@@ -480,7 +480,7 @@ read_db (struct vdk_diskset *set, const struct ldm_disk *ld,
 
   if (!cfg)
     return vdk__err (ENOMEM, "out of memory");
-  r = vm_read (set, ld->set_disk, cfg, ld->config_size, ld->config_start);
+  r = vdk__vol_read (set, ld->set_disk, cfg, ld->config_size, ld->config_start);
   if (r == 0)
     r = find_vmdb (cfg, ld->config_size, &vmdb, &end, why);
   if (r == 0) {
@@ -514,9 +514,9 @@ struct ldm_ctx {
 };
 
 #define NOMAP(c, ...) (snprintf ((c)->why, sizeof (c)->why, __VA_ARGS__), \
-                       (struct vm_map *) NULL)
+                       (struct vdk__vol_map *) NULL)
 
-static struct vm_map *
+static struct vdk__vol_map *
 part_leaf (struct ldm_ctx *c, const struct rec_part *p)
 {
   const struct rec_disk *rd = NULL;
@@ -541,9 +541,9 @@ part_leaf (struct ldm_ctx *c, const struct rec_part *p)
         || end > c->set->disks[ld->set_disk].size)
       return NOMAP (c, "partition %.64s lies beyond the end of %.100s", p->name,
                     c->set->disks[ld->set_disk].name);
-    return vm_map_leaf ((int) ld->set_disk, off, len);
+    return vdk__vol_map_leaf ((int) ld->set_disk, off, len);
   }
-  return vm_map_leaf (-1, off, len);         /* disk not in the set */
+  return vdk__vol_map_leaf (-1, off, len);         /* disk not in the set */
 }
 
 static int
@@ -563,18 +563,18 @@ by_index (const void *a, const void *b)
 }
 
 /* The component's partitions as a concat (spanned) or columns. */
-static struct vm_map *
+static struct vdk__vol_map *
 comp_map (struct ldm_ctx *c, const struct rec_comp *m, int type)
 {
   const struct rec_part **ps = calloc (c->db->nparts + 1, sizeof *ps);
-  struct vm_map *map = NULL;
+  struct vdk__vol_map *map = NULL;
   size_t n = 0;
   uint64_t pos = 0;
 
   if (!ps)
     return NULL;
   /* Windows uses 64 KiB chunks; anything beyond 2^31 sectors is junk. */
-  if (type != VM_CONCAT && (m->chunk == 0 || m->chunk > (1ull << 31))) {
+  if (type != VOL_CONCAT && (m->chunk == 0 || m->chunk > (1ull << 31))) {
     free (ps);
     return NOMAP (c, "component %u has a bad chunk size %" PRIu64, m->id,
                   m->chunk);
@@ -587,35 +587,35 @@ comp_map (struct ldm_ctx *c, const struct rec_comp *m, int type)
     return NOMAP (c, "component %u has %zu of %u partitions", m->id, n,
                   m->nparts);
   }
-  qsort (ps, n, sizeof *ps, type == VM_CONCAT ? by_vol_off : by_index);
-  map = vm_map_node (type, m->chunk * SECTOR);
+  qsort (ps, n, sizeof *ps, type == VOL_CONCAT ? by_vol_off : by_index);
+  map = vdk__vol_map_node (type, m->chunk * SECTOR);
   for (size_t i = 0; map && i < n; i++) {
-    if (type == VM_CONCAT && ps[i]->vol_off != pos) {
-      vm_map_free (map);
+    if (type == VOL_CONCAT && ps[i]->vol_off != pos) {
+      vdk__vol_map_free (map);
       map = NOMAP (c, "partition %.64s leaves a gap in the volume", ps[i]->name);
       break;
     }
     pos += ps[i]->size;
-    if (vm_map_add (map, part_leaf (c, ps[i])) == -1) {
-      vm_map_free (map);
+    if (vdk__vol_map_add (map, part_leaf (c, ps[i])) == -1) {
+      vdk__vol_map_free (map);
       map = NULL;
     }
   }
   free (ps);
-  if (map && vm_map_finish (map) == -1) {
-    vm_map_free (map);
-    return NOMAP (c, "%s", vm_last_msg ());
+  if (map && vdk__vol_map_finish (map) == -1) {
+    vdk__vol_map_free (map);
+    return NOMAP (c, "%s", vdk__vol_last_msg ());
   }
   return map;
 }
 
 /* The whole volume: components are plexes (mirror) or the one layout. */
-static struct vm_map *
+static struct vdk__vol_map *
 vol_map (struct ldm_ctx *c, const struct rec_vol *v, const char **layout,
          const char **kind)
 {
   const struct rec_comp *cs[8];
-  struct vm_map *m;
+  struct vdk__vol_map *m;
   size_t n = 0;
 
   for (size_t i = 0; i < c->db->ncomps; i++)
@@ -625,11 +625,11 @@ vol_map (struct ldm_ctx *c, const struct rec_vol *v, const char **layout,
     return NOMAP (c, "volume has %zu of %u components", n, v->ncomps);
   if (v->type == 4 && n == 1 && cs[0]->type == 3) {
     *layout = "raid5", *kind = "RAID-5";
-    return comp_map (c, cs[0], VM_RAID5);
+    return comp_map (c, cs[0], VOL_RAID5);
   }
   if (v->type == 3 && n == 1 && cs[0]->type == 1) {
     *layout = "striped", *kind = "striped";
-    return comp_map (c, cs[0], VM_STRIPED);
+    return comp_map (c, cs[0], VOL_STRIPED);
   }
   for (size_t i = 0; i < n; i++)
     if (v->type != 3 || cs[i]->type != 2)
@@ -638,18 +638,18 @@ vol_map (struct ldm_ctx *c, const struct rec_vol *v, const char **layout,
   if (n == 1) {
     *layout = "linear";
     *kind = cs[0]->nparts > 1 ? "spanned" : "simple";
-    return comp_map (c, cs[0], VM_CONCAT);
+    return comp_map (c, cs[0], VOL_CONCAT);
   }
   *layout = "mirror", *kind = "mirrored";
-  m = vm_map_node (VM_MIRROR, 0);
+  m = vdk__vol_map_node (VOL_MIRROR, 0);
   for (size_t i = 0; m && i < n; i++)
-    if (vm_map_add (m, comp_map (c, cs[i], VM_CONCAT)) == -1) {
-      vm_map_free (m);
+    if (vdk__vol_map_add (m, comp_map (c, cs[i], VOL_CONCAT)) == -1) {
+      vdk__vol_map_free (m);
       return NULL;
     }
-  if (m && vm_map_finish (m) == -1) {
-    vm_map_free (m);
-    return NOMAP (c, "%s", vm_last_msg ());
+  if (m && vdk__vol_map_finish (m) == -1) {
+    vdk__vol_map_free (m);
+    return NOMAP (c, "%s", vdk__vol_last_msg ());
   }
   return m;
 }
@@ -657,9 +657,9 @@ vol_map (struct ldm_ctx *c, const struct rec_vol *v, const char **layout,
 static int
 add_volume (struct ldm_ctx *c, const struct rec_vol *rv)
 {
-  struct vm_vol *v = vm_vol_new (c->set, "ldm", "linear");
+  struct vdk__vol *v = vdk__vol_new (c->set, "ldm", "linear");
   const char *layout = NULL, *kind = "";
-  struct vm_map *m;
+  struct vdk__vol_map *m;
   uint64_t size;
 
   if (!v)
@@ -668,19 +668,19 @@ add_volume (struct ldm_ctx *c, const struct rec_vol *rv)
   m = vol_map (c, rv, &layout, &kind);
   if (layout)
     v->info.layout = layout;
-  if (vm_vol_str (v, &v->info.name, "%s", rv->name)
-      || vm_vol_str (v, &v->info.group, "%s", c->db->dg_name)
-      || vm_vol_str (v, &v->info.uuid, "%s", rv->guid)
-      || vm_vol_str (v, &v->info.part_type, "0x%02x", rv->part_type)
-      || vm_vol_str (v, &v->info.type_name, "LDM %s", kind))
+  if (vdk__vol_str (v, &v->info.name, "%s", rv->name)
+      || vdk__vol_str (v, &v->info.group, "%s", c->db->dg_name)
+      || vdk__vol_str (v, &v->info.uuid, "%s", rv->guid)
+      || vdk__vol_str (v, &v->info.part_type, "0x%02x", rv->part_type)
+      || vdk__vol_str (v, &v->info.type_name, "LDM %s", kind))
     return -1;
   if (!m) {
-    vm_vol_problem (v, "%s", c->why[0] ? c->why : vm_last_msg ());
+    vdk__vol_problem (v, "%s", c->why[0] ? c->why : vdk__vol_last_msg ());
     if (!MUL_OVERFLOW (rv->size, (uint64_t) SECTOR, &size))
       v->info.size = size;
     return 0;
   }
-  if (vm_vol_set_map (v, m) == -1)
+  if (vdk__vol_set_map (v, m) == -1)
     return -1;
   /* The volume may be smaller than its members (rounding). */
   if (!MUL_OVERFLOW (rv->size, (uint64_t) SECTOR, &size)
@@ -711,13 +711,13 @@ scan_group (struct vdk_diskset *set, struct ldm_disk *lds, size_t nld,
       return -1;
     }
     if (r == 1) {
-      vm_warn (set, "%s: LDM database ignored: %s",
+      vdk__vol_warn (set, "%s: LDM database ignored: %s",
                set->disks[lds[i].set_disk].name, why);
       db_free (&db);
       continue;
     }
     if (have && db.seq != best.seq)
-      vm_warn (set, "%s: LDM database sequence %" PRIu64 " differs from "
+      vdk__vol_warn (set, "%s: LDM database sequence %" PRIu64 " differs from "
                "%" PRIu64 " on another disk of the group",
                set->disks[lds[i].set_disk].name, db.seq, best.seq);
     if (!have || db.seq > best.seq) {
@@ -738,7 +738,7 @@ scan_group (struct vdk_diskset *set, struct ldm_disk *lds, size_t nld,
 }
 
 int
-vm_scan_ldm (struct vdk_diskset *set)
+vdk__vol_scan_ldm (struct vdk_diskset *set)
 {
   struct ldm_disk *lds = calloc (set->ndisks + 1, sizeof *lds);
   size_t nld = 0;
@@ -747,7 +747,7 @@ vm_scan_ldm (struct vdk_diskset *set)
   if (!lds)
     return vdk__err (ENOMEM, "out of memory");
   for (size_t d = 0; r == 0 && d < set->ndisks; d++) {
-    struct vm_disk *md = &set->disks[d];
+    struct vdk__vol_disk *md = &set->disks[d];
     const char *why = "";
     uint64_t off = md->mbr_first_type == 0x42 ? 6 * SECTOR
       : md->ldm_gpt ? md->ldm_meta_last : 0;
@@ -759,11 +759,11 @@ vm_scan_ldm (struct vdk_diskset *set)
       const char *why2 = "";
       r = read_privhead (set, d, md->size - SECTOR, &lds[nld], &why2);
       if (r == 0)
-        vm_warn (set, "%s: LDM: PRIVHEAD in sector 6: %s; using the copy "
+        vdk__vol_warn (set, "%s: LDM: PRIVHEAD in sector 6: %s; using the copy "
                  "in the last sector", md->name, why);
     }
     if (r == 1) {
-      vm_warn (set, "%s: LDM: %s; dynamic disk ignored", md->name, why);
+      vdk__vol_warn (set, "%s: LDM: %s; dynamic disk ignored", md->name, why);
       r = 0;
     }
     else if (r == 0) {

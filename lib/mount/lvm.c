@@ -14,7 +14,7 @@
  *   (== the area offset), u64 area size, raw_locn[0] = {u64 offset
  *   (relative to the area), u64 size, u32 text CRC, u32 flags (1 =
  *   ignored)}.  Text past the area end wraps to area start + 512.
- * - CRCs: lvm2's calc_crc (crc32.h vm_crc32_lvm).
+ * - CRCs: lvm2's calc_crc (crc32.h vdk__vol_crc32_lvm).
  * - The copy with the highest seqno among all PVs of a VG wins.
  * - Text: extent_size in sectors; pvN { id, pe_start (sectors) };
  *   LVs with segments: "striped" (stripe_count 1 = linear), "mirror"
@@ -53,8 +53,8 @@ struct vg_text {
   const char *id;        /* VG UUID (its name if the text has none) */
   char *name;
   int64_t seqno;
-  struct vm_lv *tree;    /* root section */
-  const struct vm_lv *vg; /* the VG section in it */
+  struct vdk__vol_lv *tree;    /* root section */
+  const struct vdk__vol_lv *vg; /* the VG section in it */
 };
 
 struct lvm_state {
@@ -93,7 +93,7 @@ decode_pv (struct vdk_diskset *set, struct lvm_state *st, struct pv *pv,
   int list = 0;
 
   if (hoff < 32 || hoff > SECTOR - 48) {
-    vm_warn (set, "%s: LVM2 label: pv_header offset %u out of range", where,
+    vdk__vol_warn (set, "%s: LVM2 label: pv_header offset %u out of range", where,
              hoff);
     return 0;
   }
@@ -113,7 +113,7 @@ decode_pv (struct vdk_diskset *set, struct lvm_state *st, struct pv *pv,
     }
   }
   if (list != 2) {
-    vm_warn (set, "%s: LVM2 label: area lists do not end in the label "
+    vdk__vol_warn (set, "%s: LVM2 label: area lists do not end in the label "
              "sector", where);
     return 0;
   }
@@ -136,19 +136,19 @@ probe_pv (struct vdk_diskset *set, struct lvm_state *st, size_t d,
   *found = false;
   if (size < 8 * SECTOR)
     return 0;
-  if (vm_read (set, d, buf, sizeof buf, base) == -1)
+  if (vdk__vol_read (set, d, buf, sizeof buf, base) == -1)
     return -1;
   for (int s = 0; s < 4; s++) {
     const uint8_t *sec = buf + s * SECTOR;
     if (memcmp (sec, "LABELONE", 8) != 0 || memcmp (sec + 24, "LVM2 001", 8))
       continue;
     if (le64_get (sec + 8) != (uint64_t) s) {
-      vm_warn (set, "%s: LVM2 label in sector %d names sector %" PRIu64
+      vdk__vol_warn (set, "%s: LVM2 label in sector %d names sector %" PRIu64
                "; ignored", where, s, le64_get (sec + 8));
       continue;
     }
-    if (vm_crc32_lvm (sec + 20, SECTOR - 20) != le32_get (sec + 16)) {
-      vm_warn (set, "%s: LVM2 label CRC mismatch; ignored", where);
+    if (vdk__vol_crc32_lvm (sec + 20, SECTOR - 20) != le32_get (sec + 16)) {
+      vdk__vol_warn (set, "%s: LVM2 label CRC mismatch; ignored", where);
       continue;
     }
     *found = true;
@@ -172,13 +172,13 @@ read_text (struct vdk_diskset *set, const struct pv *pv, uint64_t area,
   if (!t)
     return vdk__err (ENOMEM, "out of memory");
   first = MIN (size, asize - off);   /* wraps to area + 512 past the end */
-  if (vm_read (set, (size_t) pv->disk, t, first, area + off) == -1
-      || (first < size && vm_read (set, (size_t) pv->disk, t + first,
+  if (vdk__vol_read (set, (size_t) pv->disk, t, first, area + off) == -1
+      || (first < size && vdk__vol_read (set, (size_t) pv->disk, t + first,
                                    size - first, area + SECTOR) == -1)) {
     free (t);
     return -1;
   }
-  if (vm_crc32_lvm (t, size) != le32_get (loc + 16)) {
+  if (vdk__vol_crc32_lvm (t, size) != le32_get (loc + 16)) {
     free (t);
     return 2;
   }
@@ -192,46 +192,46 @@ static int
 keep_text (struct vdk_diskset *set, struct lvm_state *st, char *text,
            size_t len, const char *where)
 {
-  struct vm_lv *tree = vm_lvtext_parse (text, len);
-  const struct vm_lv *vg = NULL;
+  struct vdk__vol_lv *tree = vdk__vol_lvtext_parse (text, len);
+  const struct vdk__vol_lv *vg = NULL;
   struct vg_text *v;
 
   if (!tree) {
-    vm_warn (set, "%s: LVM2 metadata ignored: %s", where, vm_last_msg ());
+    vdk__vol_warn (set, "%s: LVM2 metadata ignored: %s", where, vdk__vol_last_msg ());
     return 0;
   }
-  for (const struct vm_lv *c = tree->child; c && !vg; c = c->next)
-    if (c->type == VM_LV_SECTION && vm_lv_int (c, "seqno") >= 0)
+  for (const struct vdk__vol_lv *c = tree->child; c && !vg; c = c->next)
+    if (c->type == VOL_LV_SECTION && vdk__vol_lv_int (c, "seqno") >= 0)
       vg = c;
   if (!vg) {
-    vm_warn (set, "%s: LVM2 metadata has no volume group section", where);
-    vm_lvtext_free (tree);
+    vdk__vol_warn (set, "%s: LVM2 metadata has no volume group section", where);
+    vdk__vol_lvtext_free (tree);
     return 0;
   }
   /* Copies of one VG share its id; two VGs may share a name (disks of
    * two machines made from one installer). */
-  const char *id = vm_lv_str (vg, "id") ? vm_lv_str (vg, "id") : vg->key;
+  const char *id = vdk__vol_lv_str (vg, "id") ? vdk__vol_lv_str (vg, "id") : vg->key;
   for (size_t i = 0; i < st->nvgs; i++)
     if (strcmp (st->vgs[i].id, id) == 0) {
-      if (st->vgs[i].seqno >= vm_lv_int (vg, "seqno")) {
-        vm_lvtext_free (tree);
+      if (st->vgs[i].seqno >= vdk__vol_lv_int (vg, "seqno")) {
+        vdk__vol_lvtext_free (tree);
         return 0;
       }
-      vm_lvtext_free (st->vgs[i].tree);
+      vdk__vol_lvtext_free (st->vgs[i].tree);
       st->vgs[i].tree = tree;
       st->vgs[i].vg = vg;
       st->vgs[i].name = vg->key;
       st->vgs[i].id = id;
-      st->vgs[i].seqno = vm_lv_int (vg, "seqno");
+      st->vgs[i].seqno = vdk__vol_lv_int (vg, "seqno");
       return 0;
     }
   v = realloc (st->vgs, (st->nvgs + 1) * sizeof *v);
   if (!v) {
-    vm_lvtext_free (tree);
+    vdk__vol_lvtext_free (tree);
     return vdk__err (ENOMEM, "out of memory");
   }
   st->vgs = v;
-  v[st->nvgs++] = (struct vg_text) { id, vg->key, vm_lv_int (vg, "seqno"),
+  v[st->nvgs++] = (struct vg_text) { id, vg->key, vdk__vol_lv_int (vg, "seqno"),
                                      tree, vg };
   return 0;
 }
@@ -249,15 +249,15 @@ read_mda (struct vdk_diskset *set, struct lvm_state *st, const struct pv *pv,
 
   if (ADD_OVERFLOW (pv->base, off, &area) || size < 2 * SECTOR
       || off > pv->size || size > pv->size - off) {
-    vm_warn (set, "%s: LVM2 metadata area %" PRIu64 "+%" PRIu64 " lies "
+    vdk__vol_warn (set, "%s: LVM2 metadata area %" PRIu64 "+%" PRIu64 " lies "
              "outside the PV", dn, off, size);
     return 0;
   }
-  if (vm_read (set, (size_t) pv->disk, h, SECTOR, area) == -1)
+  if (vdk__vol_read (set, (size_t) pv->disk, h, SECTOR, area) == -1)
     return -1;
   if (memcmp (h + 4, MDA_MAGIC, 16) != 0
-      || vm_crc32_lvm (h + 4, SECTOR - 4) != le32_get (h)) {
-    vm_warn (set, "%s: LVM2 metadata header at %" PRIu64 " has a bad magic "
+      || vdk__vol_crc32_lvm (h + 4, SECTOR - 4) != le32_get (h)) {
+    vdk__vol_warn (set, "%s: LVM2 metadata header at %" PRIu64 " has a bad magic "
              "or CRC; ignored", dn, area);
     return 0;
   }
@@ -270,7 +270,7 @@ read_mda (struct vdk_diskset *set, struct lvm_state *st, const struct pv *pv,
   if (r == -1)
     return -1;
   if (r == 1 || r == 2) {
-    vm_warn (set, "%s: LVM2 metadata text at %" PRIu64 " %s; ignored", dn,
+    vdk__vol_warn (set, "%s: LVM2 metadata text at %" PRIu64 " %s; ignored", dn,
              area, r == 1 ? "lies outside its area" : "fails its CRC");
     return 0;
   }
@@ -288,7 +288,7 @@ find_pvs (struct vdk_diskset *set, struct lvm_state *st)
   size_t nvols = set->nvols;
 
   for (size_t d = 0; d < set->ndisks; d++) {
-    struct vm_disk *md = &set->disks[d];
+    struct vdk__vol_disk *md = &set->disks[d];
     if (md->has_table)
       continue;
     if (probe_pv (set, st, d, 0, md->size, md->name, &found) == -1)
@@ -296,7 +296,7 @@ find_pvs (struct vdk_diskset *set, struct lvm_state *st)
     md->layout.lvm_pv = found;
   }
   for (size_t i = 0; i < nvols; i++) {
-    struct vm_vol *v = set->vols[i];
+    struct vdk__vol *v = set->vols[i];
     char where[256];
     if (v->set_disk < 0 || (v->info.flags & VDK_VOLUME_CONTAINER)
         || v->info.nmembers != 1 || v->members[0].disk < 0)
@@ -318,21 +318,21 @@ struct vg_ctx {
   struct vdk_diskset *set;
   struct lvm_state *st;
   const char *vgname;
-  const struct vm_lv *pvsec, *lvsec;
+  const struct vdk__vol_lv *pvsec, *lvsec;
   uint64_t extent;       /* bytes */
   char why[256];         /* first reason an LV cannot be mapped */
 };
 
 #define NOMAP(c, ...) (snprintf ((c)->why, sizeof (c)->why, __VA_ARGS__), \
-                       (struct vm_map *) NULL)
+                       (struct vdk__vol_map *) NULL)
 
 /* The leaf for `count` extents from extent `pe` of metadata PV `name`. */
-static struct vm_map *
+static struct vdk__vol_map *
 pv_leaf (struct vg_ctx *c, const char *name, int64_t pe, uint64_t count)
 {
-  const struct vm_lv *p = vm_lv_get (c->pvsec, name);
-  const char *id = p ? vm_lv_str (p, "id") : NULL;
-  int64_t pe_start = p ? vm_lv_int (p, "pe_start") : -1;
+  const struct vdk__vol_lv *p = vdk__vol_lv_get (c->pvsec, name);
+  const char *id = p ? vdk__vol_lv_str (p, "id") : NULL;
+  int64_t pe_start = p ? vdk__vol_lv_int (p, "pe_start") : -1;
   char uuid[64];
   size_t k = 0;
   uint64_t off, len, end;
@@ -355,53 +355,53 @@ pv_leaf (struct vg_ctx *c, const char *name, int64_t pe, uint64_t count)
     if (end > pv->size)
       return NOMAP (c, "extents %" PRId64 "+%" PRIu64 " lie beyond the end "
                     "of PV %s", pe, count, name);
-    return vm_map_leaf (pv->disk, pv->base + off, len);
+    return vdk__vol_map_leaf (pv->disk, pv->base + off, len);
   }
-  return vm_map_leaf (-1, off, len);   /* PV missing from the set */
+  return vdk__vol_map_leaf (-1, off, len);   /* PV missing from the set */
 }
 
-static struct vm_map *
-seg_striped (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents)
+static struct vdk__vol_map *
+seg_striped (struct vg_ctx *c, const struct vdk__vol_lv *seg, uint64_t extents)
 {
-  int64_t k = vm_lv_int (seg, "stripe_count");
-  int64_t ssize = vm_lv_int (seg, "stripe_size");
-  const struct vm_lv *l = vm_lv_get (seg, "stripes"), *it;
-  struct vm_map *m;
+  int64_t k = vdk__vol_lv_int (seg, "stripe_count");
+  int64_t ssize = vdk__vol_lv_int (seg, "stripe_size");
+  const struct vdk__vol_lv *l = vdk__vol_lv_get (seg, "stripes"), *it;
+  struct vdk__vol_map *m;
 
   /* dm-stripe needs an even split; LVM caps stripes at 128. */
   if (k < 1 || k > 128 || extents % (uint64_t) k || !l
-      || l->type != VM_LV_LIST)
+      || l->type != VOL_LV_LIST)
     return NOMAP (c, "bad striped segment (stripe_count %" PRId64 ")", k);
   it = l->child;
   if (k == 1)
-    return it && it->type == VM_LV_STR && it->next
-      && it->next->type == VM_LV_INT
+    return it && it->type == VOL_LV_STR && it->next
+      && it->next->type == VOL_LV_INT
       ? pv_leaf (c, it->str, it->next->num, extents)
       : NOMAP (c, "bad stripes list");
   if (ssize < 1 || (uint64_t) ssize * SECTOR > c->extent
       || !IS_POWER_OF_2 (ssize))
     return NOMAP (c, "bad stripe_size %" PRId64, ssize);
-  m = vm_map_node (VM_STRIPED, (uint64_t) ssize * SECTOR);
+  m = vdk__vol_map_node (VOL_STRIPED, (uint64_t) ssize * SECTOR);
   for (int64_t i = 0; m && i < k; i++, it = it->next->next) {
-    if (!it || it->type != VM_LV_STR || !it->next
-        || it->next->type != VM_LV_INT) {
-      vm_map_free (m);
+    if (!it || it->type != VOL_LV_STR || !it->next
+        || it->next->type != VOL_LV_INT) {
+      vdk__vol_map_free (m);
       return NOMAP (c, "stripes list shorter than stripe_count");
     }
-    if (vm_map_add (m, pv_leaf (c, it->str, it->next->num,
+    if (vdk__vol_map_add (m, pv_leaf (c, it->str, it->next->num,
                                 extents / (uint64_t) k)) == -1) {
-      vm_map_free (m);
+      vdk__vol_map_free (m);
       return NULL;
     }
   }
-  if (m && vm_map_finish (m) == -1) {
-    vm_map_free (m);
-    return NOMAP (c, "%s", vm_last_msg ());
+  if (m && vdk__vol_map_finish (m) == -1) {
+    vdk__vol_map_free (m);
+    return NOMAP (c, "%s", vdk__vol_last_msg ());
   }
   return m;
 }
 
-static struct vm_map *lv_map (struct vg_ctx *c, const char *name, int depth,
+static struct vdk__vol_map *lv_map (struct vg_ctx *c, const char *name, int depth,
                               const char **layout);
 
 enum img_kind { IMG_MIRROR, IMG_RAID1, IMG_RAID0, IMG_RAID0_META,
@@ -416,70 +416,70 @@ enum img_kind { IMG_MIRROR, IMG_RAID1, IMG_RAID0, IMG_RAID0_META,
  * left-symmetric) images 1/(n-1) plus parity.  The rimage data starts at
  * its first byte (the md superblock lives in rmeta); LVs reshaped in
  * place (which may move data_offset) are not recognised. */
-static struct vm_map *
-seg_images (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
+static struct vdk__vol_map *
+seg_images (struct vg_ctx *c, const struct vdk__vol_lv *seg, uint64_t extents,
             int kind, int depth)
 {
   static const char *const keys[] = { "mirrors", "raids", "raid0_lvs",
                                       "raids", "raids" };
-  const struct vm_lv *l = vm_lv_get (seg, keys[kind]);
-  int type = kind <= IMG_RAID1 ? VM_MIRROR
-    : kind == IMG_RAID5 ? VM_RAID5 : VM_STRIPED;
-  int64_t ss = vm_lv_int (seg, "stripe_size");
+  const struct vdk__vol_lv *l = vdk__vol_lv_get (seg, keys[kind]);
+  int type = kind <= IMG_RAID1 ? VOL_MIRROR
+    : kind == IMG_RAID5 ? VOL_RAID5 : VOL_STRIPED;
+  int64_t ss = vdk__vol_lv_int (seg, "stripe_size");
   bool pairs = kind != IMG_RAID0;
-  struct vm_map *m;
+  struct vdk__vol_map *m;
   uint64_t data;
   const char *dummy = NULL;
 
   /* Chunks of 4 KiB..2 GiB; md and LVM stay far inside. */
-  if (type != VM_MIRROR && (ss < 8 || ss > (1 << 22) || !IS_POWER_OF_2 (ss)))
+  if (type != VOL_MIRROR && (ss < 8 || ss > (1 << 22) || !IS_POWER_OF_2 (ss)))
     return NOMAP (c, "bad stripe_size %" PRId64, ss);
-  if (!l || l->type != VM_LV_LIST)
+  if (!l || l->type != VOL_LV_LIST)
     return NOMAP (c, "segment without its image list \"%s\"", keys[kind]);
-  m = vm_map_node (type, type == VM_MIRROR ? 0 : (uint64_t) ss * SECTOR);
-  for (const struct vm_lv *it = l->child; m && it && (!pairs || it->next);
+  m = vdk__vol_map_node (type, type == VOL_MIRROR ? 0 : (uint64_t) ss * SECTOR);
+  for (const struct vdk__vol_lv *it = l->child; m && it && (!pairs || it->next);
        it = pairs ? it->next->next : it->next) {
-    const struct vm_lv *img = kind == IMG_MIRROR || !pairs ? it : it->next;
-    if (img->type != VM_LV_STR || (kind == IMG_MIRROR && it->next->num)) {
-      vm_map_free (m);
+    const struct vdk__vol_lv *img = kind == IMG_MIRROR || !pairs ? it : it->next;
+    if (img->type != VOL_LV_STR || (kind == IMG_MIRROR && it->next->num)) {
+      vdk__vol_map_free (m);
       return NOMAP (c, "unsupported image reference in \"%s\"", keys[kind]);
     }
-    if (vm_map_add (m, lv_map (c, img->str, depth + 1, &dummy)) == -1) {
-      vm_map_free (m);
+    if (vdk__vol_map_add (m, lv_map (c, img->str, depth + 1, &dummy)) == -1) {
+      vdk__vol_map_free (m);
       return c->why[0] ? NULL : NOMAP (c, "image %s: %s", img->str,
-                                       vm_last_msg ());
+                                       vdk__vol_last_msg ());
     }
   }
   if (!m)
     return NULL;
-  data = type == VM_RAID5 ? m->n - 1 : type == VM_STRIPED ? m->n : 1;
-  if (m->n == 0 || (type == VM_RAID5 && m->n < 3) || extents % data) {
-    vm_map_free (m);
+  data = type == VOL_RAID5 ? m->n - 1 : type == VOL_STRIPED ? m->n : 1;
+  if (m->n == 0 || (type == VOL_RAID5 && m->n < 3) || extents % data) {
+    vdk__vol_map_free (m);
     return NOMAP (c, "%zu images cannot hold %" PRIu64 " extents", m->n,
                   extents);
   }
   for (size_t i = 0; i < m->n; i++)
     if (m->child[i]->size != extents / data * c->extent) {
-      vm_map_free (m);
+      vdk__vol_map_free (m);
       return NOMAP (c, "image %zu has the wrong size", i);
     }
-  if (vm_map_finish (m) == -1) {
-    vm_map_free (m);
-    return NOMAP (c, "%s", vm_last_msg ());
+  if (vdk__vol_map_finish (m) == -1) {
+    vdk__vol_map_free (m);
+    return NOMAP (c, "%s", vdk__vol_last_msg ());
   }
   return m;
 }
 
-static struct vm_map *
-segment_map (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
+static struct vdk__vol_map *
+segment_map (struct vg_ctx *c, const struct vdk__vol_lv *seg, uint64_t extents,
              int depth, const char **layout)
 {
-  const char *type = vm_lv_str (seg, "type");
+  const char *type = vdk__vol_lv_str (seg, "type");
 
   if (!type)
     return NOMAP (c, "segment without a type");
   if (strcmp (type, "striped") == 0) {
-    int64_t k = vm_lv_int (seg, "stripe_count");
+    int64_t k = vdk__vol_lv_int (seg, "stripe_count");
     if (k > 1 || !*layout)
       *layout = k > 1 ? "striped" : "linear";
     return seg_striped (c, seg, extents);
@@ -501,41 +501,41 @@ segment_map (struct vg_ctx *c, const struct vm_lv *seg, uint64_t extents,
   return NOMAP (c, "segment type \"%s\" is not supported", type);
 }
 
-static struct vm_map *
+static struct vdk__vol_map *
 lv_map (struct vg_ctx *c, const char *name, int depth, const char **layout)
 {
-  const struct vm_lv *lv = vm_lv_get (c->lvsec, name);
-  int64_t nseg = lv ? vm_lv_int (lv, "segment_count") : -1;
-  struct vm_map *m;
+  const struct vdk__vol_lv *lv = vdk__vol_lv_get (c->lvsec, name);
+  int64_t nseg = lv ? vdk__vol_lv_int (lv, "segment_count") : -1;
+  struct vdk__vol_map *m;
   uint64_t pos = 0;
 
   if (depth > MAX_LV_DEPTH)
     return NOMAP (c, "LV references nest too deeply");
   if (!lv || nseg < 1 || nseg > 10000)   /* 10000: far above real LVs */
     return NOMAP (c, "LV %s has no valid segment_count", name);
-  m = vm_map_node (VM_CONCAT, 0);
+  m = vdk__vol_map_node (VOL_CONCAT, 0);
   for (int64_t i = 1; m && i <= nseg; i++) {
     char key[32];
-    const struct vm_lv *seg;
+    const struct vdk__vol_lv *seg;
     int64_t se, ec;
     snprintf (key, sizeof key, "segment%" PRId64, i);
-    seg = vm_lv_get (lv, key);
-    se = vm_lv_int (seg, "start_extent");
-    ec = vm_lv_int (seg, "extent_count");
+    seg = vdk__vol_lv_get (lv, key);
+    se = vdk__vol_lv_int (seg, "start_extent");
+    ec = vdk__vol_lv_int (seg, "extent_count");
     if (!seg || se < 0 || ec < 1 || (uint64_t) se != pos) {
-      vm_map_free (m);
+      vdk__vol_map_free (m);
       return NOMAP (c, "LV %s: %s missing or not contiguous", name, key);
     }
-    if (vm_map_add (m, segment_map (c, seg, (uint64_t) ec, depth,
+    if (vdk__vol_map_add (m, segment_map (c, seg, (uint64_t) ec, depth,
                                     layout)) == -1) {
-      vm_map_free (m);
+      vdk__vol_map_free (m);
       return NULL;
     }
     pos += (uint64_t) ec;
   }
-  if (m && vm_map_finish (m) == -1) {
-    vm_map_free (m);
-    return NOMAP (c, "%s", vm_last_msg ());
+  if (m && vdk__vol_map_finish (m) == -1) {
+    vdk__vol_map_free (m);
+    return NOMAP (c, "%s", vdk__vol_last_msg ());
   }
   return m;
 }
@@ -543,13 +543,13 @@ lv_map (struct vg_ctx *c, const char *name, int depth, const char **layout)
 /* Extents of an LV by its segments (for the size of one we cannot map);
  * 0 if the numbers are implausible. */
 static uint64_t
-lv_extents (const struct vm_lv *lv)
+lv_extents (const struct vdk__vol_lv *lv)
 {
   uint64_t total = 0;
 
-  for (const struct vm_lv *s = lv->child; s; s = s->next) {
-    int64_t n = s->type == VM_LV_SECTION && strncmp (s->key, "segment", 7) == 0
-      ? vm_lv_int (s, "extent_count") : 0;
+  for (const struct vdk__vol_lv *s = lv->child; s; s = s->next) {
+    int64_t n = s->type == VOL_LV_SECTION && strncmp (s->key, "segment", 7) == 0
+      ? vdk__vol_lv_int (s, "extent_count") : 0;
     if (n > 0 && ADD_OVERFLOW (total, (uint64_t) n, &total))
       return 0;
   }
@@ -557,11 +557,11 @@ lv_extents (const struct vm_lv *lv)
 }
 
 static int
-add_lv (struct vg_ctx *c, const struct vm_lv *lv)
+add_lv (struct vg_ctx *c, const struct vdk__vol_lv *lv)
 {
-  struct vm_vol *v = vm_vol_new (c->set, "lvm", "linear");
-  const char *layout = NULL, *id = vm_lv_str (lv, "id");
-  struct vm_map *m;
+  struct vdk__vol *v = vdk__vol_new (c->set, "lvm", "linear");
+  const char *layout = NULL, *id = vdk__vol_lv_str (lv, "id");
+  struct vdk__vol_map *m;
 
   if (!v)
     return -1;
@@ -569,24 +569,24 @@ add_lv (struct vg_ctx *c, const struct vm_lv *lv)
   m = lv_map (c, lv->key, 0, &layout);
   if (layout)
     v->info.layout = layout;
-  if (vm_vol_str (v, &v->info.name, "%s/%s", c->vgname, lv->key)
-      || vm_vol_str (v, &v->info.group, "%s", c->vgname)
-      || vm_vol_str (v, &v->info.uuid, "%s", id ? id : "")
-      || vm_vol_str (v, &v->info.type_name, "LVM2 %s", v->info.layout))
+  if (vdk__vol_str (v, &v->info.name, "%s/%s", c->vgname, lv->key)
+      || vdk__vol_str (v, &v->info.group, "%s", c->vgname)
+      || vdk__vol_str (v, &v->info.uuid, "%s", id ? id : "")
+      || vdk__vol_str (v, &v->info.type_name, "LVM2 %s", v->info.layout))
     return -1;
   if (!m) {
-    vm_vol_problem (v, "%s", c->why[0] ? c->why : vm_last_msg ());
+    vdk__vol_problem (v, "%s", c->why[0] ? c->why : vdk__vol_last_msg ());
     v->info.size = lv_extents (lv) * c->extent;
     return 0;
   }
-  return vm_vol_set_map (v, m);
+  return vdk__vol_set_map (v, m);
 }
 
 static int
 build_vg (struct vdk_diskset *set, struct lvm_state *st, struct vg_text *t)
 {
   struct vg_ctx c = { .set = set, .st = st, .vgname = t->name };
-  int64_t es = vm_lv_int (t->vg, "extent_size");
+  int64_t es = vdk__vol_lv_int (t->vg, "extent_size");
   char display[128];
 
   /* Same name, different VG: "name@<first 6 of the id>" keeps LV names
@@ -597,26 +597,26 @@ build_vg (struct vdk_diskset *set, struct lvm_state *st, struct vg_text *t)
       c.vgname = display;
     }
 
-  c.pvsec = vm_lv_get (t->vg, "physical_volumes");
-  c.lvsec = vm_lv_get (t->vg, "logical_volumes");
+  c.pvsec = vdk__vol_lv_get (t->vg, "physical_volumes");
+  c.lvsec = vdk__vol_lv_get (t->vg, "logical_volumes");
   /* LVM allows extents of 1 KiB .. 16 GiB (and must be 8 sectors+). */
   if (es < 2 || es > (1ll << 25) || !c.pvsec) {
-    vm_warn (set, "LVM2 VG %s: bad extent_size or no physical_volumes; "
+    vdk__vol_warn (set, "LVM2 VG %s: bad extent_size or no physical_volumes; "
              "ignored", t->name);
     return 0;
   }
   c.extent = (uint64_t) es * SECTOR;
   if (!c.lvsec)
     return 0;
-  for (const struct vm_lv *lv = c.lvsec->child; lv; lv = lv->next)
-    if (lv->type == VM_LV_SECTION && vm_lv_has_flag (lv, "status", "VISIBLE")
+  for (const struct vdk__vol_lv *lv = c.lvsec->child; lv; lv = lv->next)
+    if (lv->type == VOL_LV_SECTION && vdk__vol_lv_has_flag (lv, "status", "VISIBLE")
         && add_lv (&c, lv) == -1)
       return -1;
   return 0;
 }
 
 int
-vm_scan_lvm (struct vdk_diskset *set)
+vdk__vol_scan_lvm (struct vdk_diskset *set)
 {
   struct lvm_state st = { 0 };
   int r = find_pvs (set, &st);
@@ -624,7 +624,7 @@ vm_scan_lvm (struct vdk_diskset *set)
   for (size_t i = 0; r == 0 && i < st.nvgs; i++)
     r = build_vg (set, &st, &st.vgs[i]);
   for (size_t i = 0; i < st.nvgs; i++)
-    vm_lvtext_free (st.vgs[i].tree);
+    vdk__vol_lvtext_free (st.vgs[i].tree);
   free (st.vgs);
   free (st.pvs);
   return r;

@@ -108,10 +108,10 @@ take_string (struct lexer *lx)
   return out;
 }
 
-static struct vm_lv *
+static struct vdk__vol_lv *
 new_node (int type)
 {
-  struct vm_lv *n = calloc (1, sizeof *n);
+  struct vdk__vol_lv *n = calloc (1, sizeof *n);
 
   if (!n)
     vdk__err (ENOMEM, "out of memory");
@@ -121,10 +121,10 @@ new_node (int type)
 }
 
 /* A scalar: integer, string, or a bare word kept as a string. */
-static struct vm_lv *
+static struct vdk__vol_lv *
 parse_scalar (struct lexer *lx)
 {
-  struct vm_lv *n = new_node (VM_LV_STR);
+  struct vdk__vol_lv *n = new_node (VOL_LV_STR);
   const char *s = lx->p;
   char *endp;
 
@@ -142,17 +142,17 @@ parse_scalar (struct lexer *lx)
     errno = 0;
     long long v = strtoll (n->str, &endp, 10);
     if (*endp == 0 && errno == 0) {
-      n->type = VM_LV_INT;
+      n->type = VOL_LV_INT;
       n->num = v;
     }
   }
   return n;
 }
 
-static struct vm_lv *
+static struct vdk__vol_lv *
 parse_list (struct lexer *lx)
 {
-  struct vm_lv *list = new_node (VM_LV_LIST), **tail;
+  struct vdk__vol_lv *list = new_node (VOL_LV_LIST), **tail;
 
   if (!list)
     return NULL;
@@ -181,16 +181,16 @@ parse_list (struct lexer *lx)
     tail = &(*tail)->next;
   }
  err:
-  vm_lvtext_free (list);
+  vdk__vol_lvtext_free (list);
   return NULL;
 }
 
-static int parse_items (struct lexer *lx, struct vm_lv *sec, int depth);
+static int parse_items (struct lexer *lx, struct vdk__vol_lv *sec, int depth);
 
-static struct vm_lv *
+static struct vdk__vol_lv *
 parse_item (struct lexer *lx, int depth)
 {
-  struct vm_lv *n = NULL;
+  struct vdk__vol_lv *n = NULL;
   char *key = take_ident (lx);
 
   if (!key)
@@ -202,7 +202,7 @@ parse_item (struct lexer *lx, int depth)
       fail (lx, "sections nested too deeply");
       goto err;
     }
-    if (!(n = new_node (VM_LV_SECTION)) || parse_items (lx, n, depth + 1))
+    if (!(n = new_node (VOL_LV_SECTION)) || parse_items (lx, n, depth + 1))
       goto err;
     if (lx->p >= lx->end || *lx->p != '}') {
       fail (lx, "'}' expected");
@@ -229,15 +229,15 @@ parse_item (struct lexer *lx, int depth)
   return n;
  err:
   free (key);
-  vm_lvtext_free (n);
+  vdk__vol_lvtext_free (n);
   return NULL;
 }
 
 /* Items until '}' or the end of the text. */
 static int
-parse_items (struct lexer *lx, struct vm_lv *sec, int depth)
+parse_items (struct lexer *lx, struct vdk__vol_lv *sec, int depth)
 {
-  struct vm_lv **tail = &sec->child;
+  struct vdk__vol_lv **tail = &sec->child;
 
   for (;;) {
     skip_space (lx);
@@ -249,33 +249,33 @@ parse_items (struct lexer *lx, struct vm_lv *sec, int depth)
   }
 }
 
-struct vm_lv *
-vm_lvtext_parse (const char *text, size_t len)
+struct vdk__vol_lv *
+vdk__vol_lvtext_parse (const char *text, size_t len)
 {
   const char *nul = memchr (text, 0, len);
   struct lexer lx = { text, nul ? nul : text + len, 1 };
-  struct vm_lv *root = new_node (VM_LV_SECTION);
+  struct vdk__vol_lv *root = new_node (VOL_LV_SECTION);
 
   if (!root)
     return NULL;
   if (parse_items (&lx, root, 0) == -1) {
-    vm_lvtext_free (root);
+    vdk__vol_lvtext_free (root);
     return NULL;
   }
   if (lx.p < lx.end) {
     fail (&lx, "unexpected '}'");
-    vm_lvtext_free (root);
+    vdk__vol_lvtext_free (root);
     return NULL;
   }
   return root;
 }
 
 void
-vm_lvtext_free (struct vm_lv *n)
+vdk__vol_lvtext_free (struct vdk__vol_lv *n)
 {
   while (n) {
-    struct vm_lv *next = n->next;
-    vm_lvtext_free (n->child);
+    struct vdk__vol_lv *next = n->next;
+    vdk__vol_lvtext_free (n->child);
     free (n->key);
     free (n->str);
     free (n);
@@ -283,42 +283,42 @@ vm_lvtext_free (struct vm_lv *n)
   }
 }
 
-const struct vm_lv *
-vm_lv_get (const struct vm_lv *sec, const char *key)
+const struct vdk__vol_lv *
+vdk__vol_lv_get (const struct vdk__vol_lv *sec, const char *key)
 {
-  if (!sec || sec->type != VM_LV_SECTION)
+  if (!sec || sec->type != VOL_LV_SECTION)
     return NULL;
-  for (const struct vm_lv *c = sec->child; c; c = c->next)
+  for (const struct vdk__vol_lv *c = sec->child; c; c = c->next)
     if (c->key && strcmp (c->key, key) == 0)
       return c;
   return NULL;
 }
 
 const char *
-vm_lv_str (const struct vm_lv *sec, const char *key)
+vdk__vol_lv_str (const struct vdk__vol_lv *sec, const char *key)
 {
-  const struct vm_lv *n = vm_lv_get (sec, key);
+  const struct vdk__vol_lv *n = vdk__vol_lv_get (sec, key);
 
-  return n && n->type == VM_LV_STR ? n->str : NULL;
+  return n && n->type == VOL_LV_STR ? n->str : NULL;
 }
 
 int64_t
-vm_lv_int (const struct vm_lv *sec, const char *key)
+vdk__vol_lv_int (const struct vdk__vol_lv *sec, const char *key)
 {
-  const struct vm_lv *n = vm_lv_get (sec, key);
+  const struct vdk__vol_lv *n = vdk__vol_lv_get (sec, key);
 
-  return n && n->type == VM_LV_INT && n->num >= 0 ? n->num : -1;
+  return n && n->type == VOL_LV_INT && n->num >= 0 ? n->num : -1;
 }
 
 bool
-vm_lv_has_flag (const struct vm_lv *sec, const char *key, const char *flag)
+vdk__vol_lv_has_flag (const struct vdk__vol_lv *sec, const char *key, const char *flag)
 {
-  const struct vm_lv *n = vm_lv_get (sec, key);
+  const struct vdk__vol_lv *n = vdk__vol_lv_get (sec, key);
 
-  if (!n || n->type != VM_LV_LIST)
+  if (!n || n->type != VOL_LV_LIST)
     return false;
-  for (const struct vm_lv *c = n->child; c; c = c->next)
-    if (c->type == VM_LV_STR && strcmp (c->str, flag) == 0)
+  for (const struct vdk__vol_lv *c = n->child; c; c = c->next)
+    if (c->type == VOL_LV_STR && strcmp (c->str, flag) == 0)
       return true;
   return false;
 }

@@ -12,7 +12,7 @@
  *            data chunks of the row follow it, wrapping around.
  *
  * Reads and writes recurse from the root; the caller has checked the
- * range against the root size and vm_map_finish has checked that every
+ * range against the root size and vdk__vol_map_finish has checked that every
  * child is large enough for the offsets its parent computes, so the
  * recursion cannot leave a leaf.  Nothing here is shared mutable state:
  * any number of threads may read one map at once.  A RAID5 rebuild uses
@@ -23,16 +23,16 @@
 
 #include "mount-internal.h"
 
-struct vm_map *
-vm_map_leaf (int disk, uint64_t off, uint64_t size)
+struct vdk__vol_map *
+vdk__vol_map_leaf (int disk, uint64_t off, uint64_t size)
 {
-  struct vm_map *m = calloc (1, sizeof *m);
+  struct vdk__vol_map *m = calloc (1, sizeof *m);
 
   if (!m) {
     vdk__err (ENOMEM, "out of memory");
     return NULL;
   }
-  m->type = VM_LEAF;
+  m->type = VOL_LEAF;
   m->disk = disk;
   m->off = off;
   m->size = size;
@@ -40,10 +40,10 @@ vm_map_leaf (int disk, uint64_t off, uint64_t size)
   return m;
 }
 
-struct vm_map *
-vm_map_node (int type, uint64_t chunk)
+struct vdk__vol_map *
+vdk__vol_map_node (int type, uint64_t chunk)
 {
-  struct vm_map *m = calloc (1, sizeof *m);
+  struct vdk__vol_map *m = calloc (1, sizeof *m);
 
   if (!m) {
     vdk__err (ENOMEM, "out of memory");
@@ -56,15 +56,15 @@ vm_map_node (int type, uint64_t chunk)
 }
 
 int
-vm_map_add (struct vm_map *m, struct vm_map *child)
+vdk__vol_map_add (struct vdk__vol_map *m, struct vdk__vol_map *child)
 {
-  struct vm_map **c;
+  struct vdk__vol_map **c;
 
   if (!child)
     return -1;
   c = realloc (m->child, (m->n + 1) * sizeof *c);
   if (!c) {
-    vm_map_free (child);
+    vdk__vol_map_free (child);
     return vdk__err (ENOMEM, "out of memory");
   }
   m->child = c;
@@ -73,40 +73,40 @@ vm_map_add (struct vm_map *m, struct vm_map *child)
 }
 
 void
-vm_map_free (struct vm_map *m)
+vdk__vol_map_free (struct vdk__vol_map *m)
 {
   if (!m)
     return;
   for (size_t i = 0; i < m->n; i++)
-    vm_map_free (m->child[i]);
+    vdk__vol_map_free (m->child[i]);
   free (m->child);
   free (m->start);
   free (m);
 }
 
-struct vm_map *
-vm_map_clone (const struct vm_map *m)
+struct vdk__vol_map *
+vdk__vol_map_clone (const struct vdk__vol_map *m)
 {
-  struct vm_map *c = m->type == VM_LEAF ? vm_map_leaf (m->disk, m->off,
+  struct vdk__vol_map *c = m->type == VOL_LEAF ? vdk__vol_map_leaf (m->disk, m->off,
                                                        m->size)
-    : vm_map_node (m->type, m->chunk);
+    : vdk__vol_map_node (m->type, m->chunk);
 
   if (!c)
     return NULL;
   for (size_t i = 0; i < m->n; i++)
-    if (vm_map_add (c, vm_map_clone (m->child[i])) == -1) {
-      vm_map_free (c);
+    if (vdk__vol_map_add (c, vdk__vol_map_clone (m->child[i])) == -1) {
+      vdk__vol_map_free (c);
       return NULL;
     }
-  if (m->type != VM_LEAF && vm_map_finish (c) == -1) {
-    vm_map_free (c);
+  if (m->type != VOL_LEAF && vdk__vol_map_finish (c) == -1) {
+    vdk__vol_map_free (c);
     return NULL;
   }
   return c;
 }
 
 static int
-finish_concat (struct vm_map *m)
+finish_concat (struct vdk__vol_map *m)
 {
   uint64_t pos = 0;
 
@@ -127,7 +127,7 @@ finish_concat (struct vm_map *m)
 
 /* Striped, RAID5 and mirror children must be of one size. */
 static int
-check_equal (struct vm_map *m, uint64_t *col)
+check_equal (struct vdk__vol_map *m, uint64_t *col)
 {
   if (m->n == 0)
     return vdk__err (EINVAL, "volume without members");
@@ -136,7 +136,7 @@ check_equal (struct vm_map *m, uint64_t *col)
     if (m->child[i]->size != *col)
       return vdk__err (EINVAL, "members differ in size (%" PRIu64
                        " and %" PRIu64 " bytes)", *col, m->child[i]->size);
-  if (m->type != VM_MIRROR
+  if (m->type != VOL_MIRROR
       && (m->chunk == 0 || m->chunk % SECTOR || *col % m->chunk))
     return vdk__err (EINVAL, "stripe size %" PRIu64 " does not divide the "
                      "column size %" PRIu64, m->chunk, *col);
@@ -144,14 +144,14 @@ check_equal (struct vm_map *m, uint64_t *col)
 }
 
 int
-vm_map_finish (struct vm_map *m)
+vdk__vol_map_finish (struct vdk__vol_map *m)
 {
   uint64_t col = 0;
   size_t missing = 0, present = 0;
 
-  if (m->type == VM_LEAF)
+  if (m->type == VOL_LEAF)
     return 0;
-  if (m->type == VM_CONCAT)
+  if (m->type == VOL_CONCAT)
     return finish_concat (m);
   if (check_equal (m, &col) == -1)
     return -1;
@@ -161,16 +161,16 @@ vm_map_finish (struct vm_map *m)
   }
   m->complete = missing == 0;
   switch (m->type) {
-  case VM_STRIPED:
+  case VOL_STRIPED:
     m->present = present == m->n;
     if (MUL_OVERFLOW (col, (uint64_t) m->n, &m->size))
       return vdk__err (EINVAL, "volume size overflows");
     break;
-  case VM_MIRROR:
+  case VOL_MIRROR:
     m->present = present > 0;
     m->size = col;
     break;
-  case VM_RAID5:
+  case VOL_RAID5:
     if (m->n < 3)
       return vdk__err (EINVAL, "RAID-5 needs 3 or more columns, not %zu",
                        m->n);
@@ -187,11 +187,11 @@ vm_map_finish (struct vm_map *m)
 
 /* Truncating the root (a volume smaller than its members) is allowed. */
 
-static int map_rw (struct vdk_diskset *set, const struct vm_map *m,
+static int map_rw (struct vdk_diskset *set, const struct vdk__vol_map *m,
                    void *buf, uint64_t len, uint64_t off, bool wr);
 
 static int
-concat_rw (struct vdk_diskset *set, const struct vm_map *m, uint8_t *buf,
+concat_rw (struct vdk_diskset *set, const struct vdk__vol_map *m, uint8_t *buf,
            uint64_t len, uint64_t off, bool wr)
 {
   /* Binary search for the child holding `off`. */
@@ -214,7 +214,7 @@ concat_rw (struct vdk_diskset *set, const struct vm_map *m, uint8_t *buf,
 }
 
 static int
-striped_rw (struct vdk_diskset *set, const struct vm_map *m, uint8_t *buf,
+striped_rw (struct vdk_diskset *set, const struct vdk__vol_map *m, uint8_t *buf,
             uint64_t len, uint64_t off, bool wr)
 {
   while (len > 0) {
@@ -230,7 +230,7 @@ striped_rw (struct vdk_diskset *set, const struct vm_map *m, uint8_t *buf,
 }
 
 static int
-mirror_rw (struct vdk_diskset *set, const struct vm_map *m, uint8_t *buf,
+mirror_rw (struct vdk_diskset *set, const struct vdk__vol_map *m, uint8_t *buf,
            uint64_t len, uint64_t off, bool wr)
 {
   int done = 0;
@@ -254,7 +254,7 @@ mirror_rw (struct vdk_diskset *set, const struct vm_map *m, uint8_t *buf,
 /* Rebuild `n` bytes of a missing column at column offset `coff` by
  * XOR of every other column at the same offset. */
 static int
-raid5_rebuild (struct vdk_diskset *set, const struct vm_map *m,
+raid5_rebuild (struct vdk_diskset *set, const struct vdk__vol_map *m,
                size_t missing, uint8_t *buf, uint64_t n, uint64_t coff)
 {
   uint8_t *tmp = malloc (n);
@@ -277,7 +277,7 @@ raid5_rebuild (struct vdk_diskset *set, const struct vm_map *m,
 }
 
 static int
-raid5_read (struct vdk_diskset *set, const struct vm_map *m, uint8_t *buf,
+raid5_read (struct vdk_diskset *set, const struct vdk__vol_map *m, uint8_t *buf,
             uint64_t len, uint64_t off)
 {
   uint64_t ndata = m->n - 1;
@@ -300,22 +300,22 @@ raid5_read (struct vdk_diskset *set, const struct vm_map *m, uint8_t *buf,
 }
 
 static int
-map_rw (struct vdk_diskset *set, const struct vm_map *m, void *buf,
+map_rw (struct vdk_diskset *set, const struct vdk__vol_map *m, void *buf,
         uint64_t len, uint64_t off, bool wr)
 {
   switch (m->type) {
-  case VM_LEAF:
+  case VOL_LEAF:
     if (m->disk < 0)
       return vdk__err (ENXIO, "the data lies on a disk missing from the set");
-    return wr ? vm_write (set, (size_t) m->disk, buf, len, m->off + off)
-      : vm_read (set, (size_t) m->disk, buf, len, m->off + off);
-  case VM_CONCAT:
+    return wr ? vdk__vol_write (set, (size_t) m->disk, buf, len, m->off + off)
+      : vdk__vol_read (set, (size_t) m->disk, buf, len, m->off + off);
+  case VOL_CONCAT:
     return concat_rw (set, m, buf, len, off, wr);
-  case VM_STRIPED:
+  case VOL_STRIPED:
     return striped_rw (set, m, buf, len, off, wr);
-  case VM_MIRROR:
+  case VOL_MIRROR:
     return mirror_rw (set, m, buf, len, off, wr);
-  case VM_RAID5:
+  case VOL_RAID5:
     if (wr)
       return vdk__err (ENOTSUP, "writing RAID-5 volumes is not supported");
     return raid5_read (set, m, buf, len, off);
@@ -324,14 +324,14 @@ map_rw (struct vdk_diskset *set, const struct vm_map *m, void *buf,
 }
 
 int
-vm_map_pread (struct vdk_diskset *set, const struct vm_map *m, void *buf,
+vdk__vol_map_pread (struct vdk_diskset *set, const struct vdk__vol_map *m, void *buf,
               uint64_t len, uint64_t off)
 {
   return map_rw (set, m, buf, len, off, false);
 }
 
 int
-vm_map_pwrite (struct vdk_diskset *set, const struct vm_map *m,
+vdk__vol_map_pwrite (struct vdk_diskset *set, const struct vdk__vol_map *m,
                const void *buf, uint64_t len, uint64_t off)
 {
   return map_rw (set, m, (void *) buf, len, off, true);

@@ -78,7 +78,7 @@ static const struct { unsigned type; const char *name; } mbr_names[] = {
 };
 
 const char *
-vm_mbr_type_name (unsigned type)
+vdk__vol_mbr_type_name (unsigned type)
 {
   for (size_t i = 0; i < ARRAY_SIZE (mbr_names); i++)
     if (mbr_names[i].type == type)
@@ -91,24 +91,24 @@ static int
 add_part (struct vdk_diskset *set, size_t d, int number, unsigned type,
           uint64_t start, uint64_t count, const char *parent)
 {
-  struct vm_disk *md = &set->disks[d];
-  struct vm_vol *v = vm_vol_new (set, "mbr", "partition");
+  struct vdk__vol_disk *md = &set->disks[d];
+  struct vdk__vol *v = vdk__vol_new (set, "mbr", "partition");
   uint64_t off = start * SECTOR, len = count * SECTOR;
 
   if (!v)
     return -1;
   v->part_number = number;
   v->set_disk = (int) d;
-  if (vm_vol_str (v, &v->info.part_type, "0x%02x", type) == -1
-      || vm_vol_str (v, &v->info.type_name, "%s", vm_mbr_type_name (type))
-      || vm_vol_str (v, &v->info.uuid, "%s-%016" PRIX64, md->table_id, off)
-      || vm_vol_str (v, &v->info.parent, "%s", parent))
+  if (vdk__vol_str (v, &v->info.part_type, "0x%02x", type) == -1
+      || vdk__vol_str (v, &v->info.type_name, "%s", vdk__vol_mbr_type_name (type))
+      || vdk__vol_str (v, &v->info.uuid, "%s-%016" PRIX64, md->table_id, off)
+      || vdk__vol_str (v, &v->info.parent, "%s", parent))
     return -1;
   if (is_extended (type) || type == 0x42) {
     v->info.flags |= VDK_VOLUME_CONTAINER;
     v->no_probe = true;
   }
-  return vm_vol_set_map (v, vm_map_leaf ((int) d, off, len));
+  return vdk__vol_set_map (v, vdk__vol_map_leaf ((int) d, off, len));
 }
 
 /* Walk the EBR chain of the extended partition at [ext, ext+ext_len). */
@@ -116,7 +116,7 @@ static int
 scan_ebr_chain (struct vdk_diskset *set, size_t d, uint64_t ext,
                 uint64_t ext_len, const char *ext_name)
 {
-  struct vm_disk *md = &set->disks[d];
+  struct vdk__vol_disk *md = &set->disks[d];
   uint64_t ebr = ext, ext_end = ext + ext_len;
   uint64_t used_end = ext;   /* logicals must move forward */
   uint8_t sec[SECTOR];
@@ -125,21 +125,21 @@ scan_ebr_chain (struct vdk_diskset *set, size_t d, uint64_t ext,
 
   for (int n = 0; ; n++) {
     if (n == MAX_EBRS) {
-      vm_warn (set, "%s: MBR: more than %d logical partitions; the EBR "
+      vdk__vol_warn (set, "%s: MBR: more than %d logical partitions; the EBR "
                "chain is probably a loop; rest ignored", md->name, MAX_EBRS);
       return 0;
     }
     if (ebr < ext || ebr >= ext_end || ebr < used_end) {
-      vm_warn (set, "%s: MBR: EBR at sector %" PRIu64 " lies %s; EBR chain "
+      vdk__vol_warn (set, "%s: MBR: EBR at sector %" PRIu64 " lies %s; EBR chain "
                "stopped (loop or damaged table)", md->name, ebr,
                ebr < used_end && ebr >= ext ? "before the previous logical "
                "partition" : "outside the extended partition");
       return 0;
     }
-    if (vm_read (set, d, sec, SECTOR, ebr * SECTOR) == -1)
+    if (vdk__vol_read (set, d, sec, SECTOR, ebr * SECTOR) == -1)
       return -1;
     if (sec[510] != 0x55 || sec[511] != 0xAA) {
-      vm_warn (set, "%s: MBR: EBR at sector %" PRIu64 " has no 0x55AA "
+      vdk__vol_warn (set, "%s: MBR: EBR at sector %" PRIu64 " has no 0x55AA "
                "signature; EBR chain stopped", md->name, ebr);
       return 0;
     }
@@ -147,7 +147,7 @@ scan_ebr_chain (struct vdk_diskset *set, size_t d, uint64_t ext,
     if (e[0].type != 0 && e[0].count != 0) {
       uint64_t s = ebr + e[0].start, end = s + e[0].count;
       if (s <= ebr || end > ext_end) {
-        vm_warn (set, "%s: MBR: logical partition %d (sectors %" PRIu64
+        vdk__vol_warn (set, "%s: MBR: logical partition %d (sectors %" PRIu64
                  "+%" PRIu64 ") lies outside the extended partition or "
                  "overlaps its EBR; EBR chain stopped", md->name, number,
                  s, e[0].count);
@@ -171,7 +171,7 @@ static int
 check_primaries (struct vdk_diskset *set, size_t d, struct mbr_entry e[4],
                  bool keep[4])
 {
-  struct vm_disk *md = &set->disks[d];
+  struct vdk__vol_disk *md = &set->disks[d];
   uint64_t nsec = md->size / SECTOR;
   int ext = -1;
 
@@ -180,7 +180,7 @@ check_primaries (struct vdk_diskset *set, size_t d, struct mbr_entry e[4],
     if (!keep[i])
       continue;
     if (e[i].start == 0 || e[i].start + e[i].count > nsec) {
-      vm_warn (set, "%s: MBR: partition %d (sectors %" PRIu64 "+%" PRIu64
+      vdk__vol_warn (set, "%s: MBR: partition %d (sectors %" PRIu64 "+%" PRIu64
                ") lies outside the disk (%" PRIu64 " sectors); ignored",
                md->name, i + 1, e[i].start, e[i].count, nsec);
       keep[i] = false;
@@ -189,11 +189,11 @@ check_primaries (struct vdk_diskset *set, size_t d, struct mbr_entry e[4],
     for (int j = 0; j < i; j++)
       if (keep[j] && e[i].start < e[j].start + e[j].count
           && e[j].start < e[i].start + e[i].count)
-        vm_warn (set, "%s: MBR: partitions %d and %d overlap", md->name,
+        vdk__vol_warn (set, "%s: MBR: partitions %d and %d overlap", md->name,
                  j + 1, i + 1);
     if (is_extended (e[i].type)) {
       if (ext >= 0)
-        vm_warn (set, "%s: MBR: more than one extended partition; only "
+        vdk__vol_warn (set, "%s: MBR: more than one extended partition; only "
                  "partition %d is followed", md->name, ext + 1);
       else
         ext = i;
@@ -203,9 +203,9 @@ check_primaries (struct vdk_diskset *set, size_t d, struct mbr_entry e[4],
 }
 
 int
-vm_scan_mbr (struct vdk_diskset *set, size_t d)
+vdk__vol_scan_mbr (struct vdk_diskset *set, size_t d)
 {
-  struct vm_disk *md = &set->disks[d];
+  struct vdk__vol_disk *md = &set->disks[d];
   uint8_t sec[SECTOR];
   struct mbr_entry e[4];
   bool keep[4], protective = false, others = false;
@@ -214,7 +214,7 @@ vm_scan_mbr (struct vdk_diskset *set, size_t d)
 
   if (md->size < 2 * SECTOR)
     return 0;
-  if (vm_read (set, d, sec, SECTOR, 0) == -1)
+  if (vdk__vol_read (set, d, sec, SECTOR, 0) == -1)
     return -1;
   if (sec[510] != 0x55 || sec[511] != 0xAA || looks_like_vbr (sec))
     return 0;
@@ -230,13 +230,13 @@ vm_scan_mbr (struct vdk_diskset *set, size_t d)
   if (protective) {
     md->layout.hybrid_mbr = others;
     if (others)
-      vm_warn (set, "%s: hybrid MBR: the MBR has partitions beside the "
+      vdk__vol_warn (set, "%s: hybrid MBR: the MBR has partitions beside the "
                "GPT protective entry; the GPT is used", md->name);
-    if (vm_scan_gpt (set, d, SECTOR) == -1)
+    if (vdk__vol_scan_gpt (set, d, SECTOR) == -1)
       return -1;
     if (md->has_table)
       return 0;
-    vm_warn (set, "%s: protective MBR without a valid GPT", md->name);
+    vdk__vol_warn (set, "%s: protective MBR without a valid GPT", md->name);
     return 0;
   }
   /* An MBR without entries is no table: the disk may still be a PV or

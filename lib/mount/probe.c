@@ -38,7 +38,7 @@ struct range {
 };
 
 static int
-copy_range (struct vdk_diskset *set, struct vm_vol *v, int fd,
+copy_range (struct vdk_diskset *set, struct vdk__vol *v, int fd,
             uint64_t off, uint64_t len, uint8_t *buf)
 {
   uint64_t size = v->info.size;
@@ -48,7 +48,7 @@ copy_range (struct vdk_diskset *set, struct vm_vol *v, int fd,
   len = MIN (len, size - off);
   while (len > 0) {
     size_t n = (size_t) MIN (len, (uint64_t) HEAD_BYTES);
-    if (vm_map_pread (set, v->map, buf, n, off) == -1)
+    if (vdk__vol_map_pread (set, v->map, buf, n, off) == -1)
       return -1;
     if (!is_zero (buf, n) && pwrite (fd, buf, n, (off_t) off) != (ssize_t) n)
       return vdk__err (errno, "memfd write: %m");
@@ -135,22 +135,22 @@ exfat_hints (const uint8_t *b, struct range *r, int *n)
 }
 
 static void
-probe_values (struct vm_vol *v, blkid_probe pr)
+probe_values (struct vdk__vol *v, blkid_probe pr)
 {
   const char *val;
 
   if (blkid_probe_lookup_value (pr, "TYPE", &val, NULL) == 0)
-    vm_vol_str (v, &v->info.fs_type, "%s", val);
+    vdk__vol_str (v, &v->info.fs_type, "%s", val);
   if (blkid_probe_lookup_value (pr, "LABEL", &val, NULL) == 0)
-    vm_vol_str (v, &v->info.fs_label, "%s", val);
+    vdk__vol_str (v, &v->info.fs_label, "%s", val);
   if (blkid_probe_lookup_value (pr, "UUID", &val, NULL) == 0)
-    vm_vol_str (v, &v->info.fs_uuid, "%s", val);
+    vdk__vol_str (v, &v->info.fs_uuid, "%s", val);
   if (blkid_probe_lookup_value (pr, "USAGE", &val, NULL) == 0)
-    vm_vol_str (v, &v->info.fs_usage, "%s", val);
+    vdk__vol_str (v, &v->info.fs_usage, "%s", val);
 }
 
 static int
-run_blkid (struct vdk_diskset *set, struct vm_vol *v, int fd)
+run_blkid (struct vdk_diskset *set, struct vdk__vol *v, int fd)
 {
   blkid_probe pr = blkid_new_probe ();
   int r;
@@ -170,14 +170,14 @@ run_blkid (struct vdk_diskset *set, struct vm_vol *v, int fd)
   if (r == 0)
     probe_values (v, pr);
   else if (r == -2)
-    vm_warn (set, "volume %s: more than one file-system signature found; "
+    vdk__vol_warn (set, "volume %s: more than one file-system signature found; "
              "file system not identified", v->info.name);
   blkid_free_probe (pr);
   return 0;
 }
 
 static int
-probe_one (struct vdk_diskset *set, struct vm_vol *v, uint8_t *buf)
+probe_one (struct vdk_diskset *set, struct vdk__vol *v, uint8_t *buf)
 {
   struct range hints[4];
   int nh = 0, fd, r = -1;
@@ -216,24 +216,24 @@ probe_one (struct vdk_diskset *set, struct vm_vol *v, uint8_t *buf)
 }
 
 void
-vm_probe_volumes (struct vdk_diskset *set)
+vdk__vol_probe_volumes (struct vdk_diskset *set)
 {
   uint8_t *buf = malloc (HEAD_BYTES);
 
   if (!buf) {
-    vm_warn (set, "out of memory: file systems not identified");
+    vdk__vol_warn (set, "out of memory: file systems not identified");
     return;
   }
   for (size_t i = 0; i < set->nvols; i++) {
-    struct vm_vol *v = set->vols[i];
+    struct vdk__vol *v = set->vols[i];
     /* Extended and LDM partitions hold EBRs or dynamic-disk data, not
      * a file system (the first LDM volume may start at the same sector
      * and would be reported twice). */
     if (!v->info.readable || v->info.size == 0 || v->no_probe)
       continue;
     if (probe_one (set, v, buf) == -1)
-      vm_warn (set, "volume %s: file system not identified: %s",
-               v->info.name, vm_last_msg ());
+      vdk__vol_warn (set, "volume %s: file system not identified: %s",
+               v->info.name, vdk__vol_last_msg ());
   }
   free (buf);
 }

@@ -24,31 +24,31 @@
 static int
 add_whole_disk (struct vdk_diskset *set, size_t d)
 {
-  struct vm_vol *v = vm_vol_new (set, "disk", "partition");
+  struct vdk__vol *v = vdk__vol_new (set, "disk", "partition");
 
   if (!v)
     return -1;
   v->set_disk = (int) d;
-  return vm_vol_set_map (v, vm_map_leaf ((int) d, 0, set->disks[d].size));
+  return vdk__vol_set_map (v, vdk__vol_map_leaf ((int) d, 0, set->disks[d].size));
 }
 
 static int
-name_partition (struct vdk_diskset *set, struct vm_vol *v)
+name_partition (struct vdk_diskset *set, struct vdk__vol *v)
 {
   bool multi = set->ndisks > 1;
   int dn = v->set_disk + 1;
   char parent[64];
 
   if (strcmp (v->info.kind, "disk") == 0)
-    return multi ? vm_vol_str (v, &v->info.name, "%d:disk", dn)
-      : vm_vol_str (v, &v->info.name, "disk");
+    return multi ? vdk__vol_str (v, &v->info.name, "%d:disk", dn)
+      : vdk__vol_str (v, &v->info.name, "disk");
   if (multi && v->info.parent[0]) {
     snprintf (parent, sizeof parent, "%d:%s", dn, v->info.parent);
-    if (vm_vol_str (v, &v->info.parent, "%s", parent) == -1)
+    if (vdk__vol_str (v, &v->info.parent, "%s", parent) == -1)
       return -1;
   }
-  return multi ? vm_vol_str (v, &v->info.name, "%d:%d", dn, v->part_number)
-    : vm_vol_str (v, &v->info.name, "%d", v->part_number);
+  return multi ? vdk__vol_str (v, &v->info.name, "%d:%d", dn, v->part_number)
+    : vdk__vol_str (v, &v->info.name, "%d", v->part_number);
 }
 
 /* LDM names are unique within a disk group only. */
@@ -56,12 +56,12 @@ static int
 name_ldm_collisions (struct vdk_diskset *set)
 {
   for (size_t i = 0; i < set->nvols; i++) {
-    struct vm_vol *a = set->vols[i];
+    struct vdk__vol *a = set->vols[i];
     bool clash = false;
     if (strcmp (a->info.kind, "ldm") != 0 || strchr (a->info.name, '/'))
       continue;
     for (size_t j = 0; j < set->nvols; j++) {
-      struct vm_vol *b = set->vols[j];
+      struct vdk__vol *b = set->vols[j];
       if (j != i && strcmp (b->info.kind, "ldm") == 0
           && strcmp (b->info.group, a->info.group) != 0
           && (strcmp (b->info.name, a->info.name) == 0
@@ -70,7 +70,7 @@ name_ldm_collisions (struct vdk_diskset *set)
                              a->info.name) == 0)))
         clash = true;
     }
-    if (clash && vm_vol_str (a, &a->info.name, "%s/%s", a->info.group,
+    if (clash && vdk__vol_str (a, &a->info.name, "%s/%s", a->info.group,
                              a->info.name) == -1)
       return -1;
   }
@@ -79,16 +79,16 @@ name_ldm_collisions (struct vdk_diskset *set)
 
 /* The partition holding every member of an LVM LV (a PV in a partition),
  * or NULL. */
-static const struct vm_vol *
-lv_partition (const struct vdk_diskset *set, const struct vm_vol *lv)
+static const struct vdk__vol *
+lv_partition (const struct vdk_diskset *set, const struct vdk__vol *lv)
 {
-  const struct vm_vol *hit = NULL;
+  const struct vdk__vol *hit = NULL;
 
   for (size_t k = 0; k < lv->info.nmembers; k++) {
     const struct vdk_volume_member *mb = &lv->members[k];
-    const struct vm_vol *in = NULL;
+    const struct vdk__vol *in = NULL;
     for (size_t i = 0; mb->disk >= 0 && i < set->nvols && !in; i++) {
-      const struct vm_vol *p = set->vols[i];
+      const struct vdk__vol *p = set->vols[i];
       if (p->set_disk == mb->disk && (p->info.flags & VDK_VOLUME_CONTAINER)
           && strcmp (p->info.kind, "disk") != 0
           && p->info.start <= mb->offset
@@ -106,17 +106,17 @@ static int
 name_volumes (struct vdk_diskset *set)
 {
   for (size_t i = 0; i < set->nvols; i++) {
-    struct vm_vol *v = set->vols[i];
+    struct vdk__vol *v = set->vols[i];
     if ((strcmp (v->info.kind, "mbr") == 0 || strcmp (v->info.kind, "gpt") == 0
          || strcmp (v->info.kind, "disk") == 0)
         && name_partition (set, v) == -1)
       return -1;
   }
   for (size_t i = 0; i < set->nvols; i++) {
-    struct vm_vol *v = set->vols[i];
-    const struct vm_vol *p = strcmp (v->info.kind, "lvm") == 0
+    struct vdk__vol *v = set->vols[i];
+    const struct vdk__vol *p = strcmp (v->info.kind, "lvm") == 0
       ? lv_partition (set, v) : NULL;
-    if (p && vm_vol_str (v, &v->info.parent, "%s", p->info.name) == -1)
+    if (p && vdk__vol_str (v, &v->info.parent, "%s", p->info.name) == -1)
       return -1;
   }
   return name_ldm_collisions (set);
@@ -129,10 +129,10 @@ drop_empty_disks (struct vdk_diskset *set, bool probed)
   size_t k = 0;
 
   for (size_t i = 0; i < set->nvols; i++) {
-    struct vm_vol *v = set->vols[i];
+    struct vdk__vol *v = set->vols[i];
     if (strcmp (v->info.kind, "disk") == 0
         && (!probed || v->info.fs_type[0] == 0)) {
-      vm_vol_free (v);
+      vdk__vol_free (v);
       continue;
     }
     v->info.index = k;
@@ -145,14 +145,14 @@ static int
 scan_all (struct vdk_diskset *set, unsigned flags)
 {
   for (size_t d = 0; d < set->ndisks; d++)
-    if (vm_scan_mbr (set, d) == -1)
+    if (vdk__vol_scan_mbr (set, d) == -1)
       return -1;
-  if (!(flags & VDK_SCAN_NO_LVM) && vm_scan_lvm (set) == -1)
+  if (!(flags & VDK_SCAN_NO_LVM) && vdk__vol_scan_lvm (set) == -1)
     return -1;
-  if (!(flags & VDK_SCAN_NO_LDM) && vm_scan_ldm (set) == -1)
+  if (!(flags & VDK_SCAN_NO_LDM) && vdk__vol_scan_ldm (set) == -1)
     return -1;
   for (size_t d = 0; d < set->ndisks; d++) {
-    struct vm_disk *md = &set->disks[d];
+    struct vdk__vol_disk *md = &set->disks[d];
     if (!md->has_table && !md->layout.lvm_pv && !md->layout.ldm
         && add_whole_disk (set, d) == -1)
       return -1;
@@ -160,7 +160,7 @@ scan_all (struct vdk_diskset *set, unsigned flags)
   if (name_volumes (set) == -1)
     return -1;
   if (!(flags & VDK_SCAN_NO_FS))
-    vm_probe_volumes (set);
+    vdk__vol_probe_volumes (set);
   drop_empty_disks (set, !(flags & VDK_SCAN_NO_FS));
   return 0;
 }
@@ -168,19 +168,19 @@ scan_all (struct vdk_diskset *set, unsigned flags)
 VDK_API int
 vdk_diskset_scan (vdk_diskset *set, unsigned flags)
 {
-  vm_call ("vdk_diskset_scan");
+  vdk__vol_call ("vdk_diskset_scan");
   if (!set)
     return vdk__err (EINVAL, "set must not be NULL");
   if (set->open_volumes)
     return vdk__err (EBUSY, "%u volumes of the set are open",
                      set->open_volumes);
-  vm_set_clear_volumes (set);
+  vdk__vol_set_clear_volumes (set);
   if (scan_all (set, flags) == -1) {
     char saved[1024];
     int e = vdk_last_errno ();
     snprintf (saved, sizeof saved, "%s", vdk_last_error ());
-    vm_set_clear_volumes (set);
-    vm_call ("vdk_diskset_scan");
+    vdk__vol_set_clear_volumes (set);
+    vdk__vol_call ("vdk_diskset_scan");
     /* saved already starts with "vdk_diskset_scan: " */
     vdk__err (e, "%s", saved + (strncmp (saved, "vdk_diskset_scan: ", 18)
                                 ? 0 : 18));
@@ -213,12 +213,12 @@ find_suffix (const vdk_diskset *set, const char *name, bool *ambiguous)
 VDK_API const struct vdk_volume_info *
 vdk_volume_find (const vdk_diskset *set, const char *name)
 {
-  vm_call ("vdk_volume_find");
-  return vm_find (set, name);
+  vdk__vol_call ("vdk_volume_find");
+  return vdk__vol_find (set, name);
 }
 
 const struct vdk_volume_info *
-vm_find (const vdk_diskset *set, const char *name)
+vdk__vol_find (const vdk_diskset *set, const char *name)
 {
   const struct vdk_volume_info *hit;
 

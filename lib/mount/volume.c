@@ -20,12 +20,12 @@
 
 struct vdk_volume {
   struct vdk_diskset *set;
-  struct vm_vol *vol;
+  struct vdk__vol *vol;
   bool readonly;
 };
 
 static int
-check_writable (struct vdk_diskset *set, struct vm_vol *v)
+check_writable (struct vdk_diskset *set, struct vdk__vol *v)
 {
   if (strcmp (v->info.layout, "raid5") == 0)
     return vdk__err (ENOTSUP, "%s: writing RAID-5 volumes is not "
@@ -46,15 +46,15 @@ VDK_API vdk_volume *
 vdk_volume_open (vdk_diskset *set, const char *name, unsigned flags)
 {
   const struct vdk_volume_info *info;
-  struct vm_vol *v;
+  struct vdk__vol *v;
   vdk_volume *h;
 
-  vm_call ("vdk_volume_open");
+  vdk__vol_call ("vdk_volume_open");
   if (!set || !name) {
     vdk__err (EINVAL, "set and name must not be NULL");
     return NULL;
   }
-  info = vm_find (set, name);
+  info = vdk__vol_find (set, name);
   if (!info)
     return NULL;
   v = set->vols[info->index];
@@ -116,10 +116,10 @@ check_io (vdk_volume *vol, size_t count, uint64_t offset)
 VDK_API int
 vdk_volume_pread (vdk_volume *vol, void *buf, size_t count, uint64_t offset)
 {
-  vm_call ("vdk_volume_pread");
+  vdk__vol_call ("vdk_volume_pread");
   if (check_io (vol, count, offset) == -1)
     return -1;
-  if (vm_map_pread (vol->set, vol->vol->map, buf, count, offset) == -1)
+  if (vdk__vol_map_pread (vol->set, vol->vol->map, buf, count, offset) == -1)
     return vdk__err_prefix ("%s", vol->vol->info.name);
   return 0;
 }
@@ -128,13 +128,13 @@ VDK_API int
 vdk_volume_pwrite (vdk_volume *vol, const void *buf, size_t count,
                    uint64_t offset)
 {
-  vm_call ("vdk_volume_pwrite");
+  vdk__vol_call ("vdk_volume_pwrite");
   if (check_io (vol, count, offset) == -1)
     return -1;
   if (vol->readonly)
     return vdk__err (EROFS, "%s: volume opened read-only",
                      vol->vol->info.name);
-  if (vm_map_pwrite (vol->set, vol->vol->map, buf, count, offset) == -1)
+  if (vdk__vol_map_pwrite (vol->set, vol->vol->map, buf, count, offset) == -1)
     return vdk__err_prefix ("%s", vol->vol->info.name);
   return 0;
 }
@@ -146,7 +146,7 @@ vdk_volume_flush (vdk_volume *vol)
   bool *seen;
   int r = 0;
 
-  vm_call ("vdk_volume_flush");
+  vdk__vol_call ("vdk_volume_flush");
   if (!vol)
     return vdk__err (EINVAL, "volume must not be NULL");
   set = vol->set;

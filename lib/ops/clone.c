@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 #define CHUNK (4u << 20)          /* bytes read per call */
 #define ZERO_BLOCK (64u << 10)    /* granularity of the zero scan */

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 #define SPLIT_SECTORS 4192256u
 #define MAX_SPARSE_SECTORS ((uint64_t) UINT32_MAX * 128 / 2) /* ~2 TiB */

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 VDK_API int
 vdk_unlink (const char *path)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 static uint32_t
 ddb_u32 (const struct vdk_desc *d, const char *key)

@@ -3,7 +3,7 @@
 #ifndef VDK_OPS_MAINT_H
 #define VDK_OPS_MAINT_H
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 /* Progress over a whole operation (bytes). */
 struct maint_progress {

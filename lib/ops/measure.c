@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 #define CHUNK (4u << 20)
 #define STATUS_MAX (1ull << 30)

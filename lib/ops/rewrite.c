@@ -176,7 +176,8 @@ make_new (struct rw *w, const struct sparse_header *h, char *tmp)
   if (!(io = vdk__io_open_file (tmp, VDK_IO_TRUNC)))
     return -1;
   w->ne = (struct vdk_extent) {
-    .ops = &vdk__sparse_ops, .link = w->old->link, .kind = VDK_EXT_SPARSE,
+    .ops = &vdk__sparse_ops, .link = w->old->link,
+    .owner_path = w->old->owner_path, .kind = VDK_EXT_SPARSE,
     .access = VDK_ACCESS_RW, .length = w->o->new_sectors * SECTOR,
     .name = w->old->name, .path = tmp, .io = io,
   };

@@ -5,7 +5,7 @@
  * file is a valid true stream, 1 otherwise. */
 #include <stdio.h>
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 int
 main (int argc, char **argv)

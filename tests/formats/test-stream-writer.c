@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "vdk-internal.h"
+#include "ops/ops.h"
 #include "tap.h"
 
 #define CAP (40u << 20)            /* 40 MiB: two grain-table regions */

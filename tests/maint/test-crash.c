@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "vdk-internal.h"
+#include "ops/ops.h"
 #include "workload.h"
 
 #define NOPS 40

@@ -38,7 +38,7 @@ test_raid5 (void)
   enum { N = 3, CH = 4096, ROWS = 16, COL = CH * ROWS };
   static uint8_t disks[N][COL], vol[(N - 1) * COL], out[(N - 1) * COL];
   vdk_diskset *set = vdk_diskset_new ();
-  struct vm_map *m;
+  struct vdk__vol_map *m;
 
   for (size_t i = 0; i < sizeof vol; i++)
     vol[i] = pattern (i);
@@ -57,19 +57,19 @@ test_raid5 (void)
   for (int i = 0; i < N; i++)
     vdk__diskset_add_mem (set, disks[i], COL, NULL);
   for (int missing = -1; missing < N; missing++) {
-    m = vm_map_node (VM_RAID5, CH);
+    m = vdk__vol_map_node (VOL_RAID5, CH);
     for (int i = 0; i < N; i++)
-      vm_map_add (m, vm_map_leaf (i == missing ? -1 : i, 0, COL));
-    is_int (vm_map_finish (m), 0, "raid5 map (missing %d) builds", missing);
+      vdk__vol_map_add (m, vdk__vol_map_leaf (i == missing ? -1 : i, 0, COL));
+    is_int (vdk__vol_map_finish (m), 0, "raid5 map (missing %d) builds", missing);
     is_int (m->size, sizeof vol, "raid5 size is (n-1) columns");
     is_int (m->degraded, missing >= 0, "degraded iff a column is missing");
     memset (out, 0, sizeof out);
     /* An odd offset and length cross chunk and row boundaries. */
-    is_int (vm_map_pread (set, m, out + 100, sizeof out - 333, 100), 0,
+    is_int (vdk__vol_map_pread (set, m, out + 100, sizeof out - 333, 100), 0,
             "raid5 read (missing %d)", missing);
     ok (memcmp (out + 100, vol + 100, sizeof out - 333) == 0,
         "raid5 bytes match the volume (missing column %d)", missing);
-    vm_map_free (m);
+    vdk__vol_map_free (m);
   }
   vdk_diskset_close (set);
 }
@@ -80,46 +80,46 @@ test_striped_mirror_concat (void)
   enum { SZ = 64 * 1024, CH = 8192 };
   static uint8_t a[SZ], b[SZ], out[2 * SZ];
   vdk_diskset *set = vdk_diskset_new ();
-  struct vm_map *m;
+  struct vdk__vol_map *m;
 
   for (int i = 0; i < SZ; i++)
     a[i] = pattern (i), b[i] = pattern (i + SZ);
   vdk__diskset_add_mem (set, a, SZ, "a");
   vdk__diskset_add_mem (set, b, SZ, "b");
 
-  m = vm_map_node (VM_STRIPED, CH);
-  vm_map_add (m, vm_map_leaf (0, 0, SZ));
-  vm_map_add (m, vm_map_leaf (1, 0, SZ));
-  is_int (vm_map_finish (m), 0, "striped map builds");
-  is_int (vm_map_pread (set, m, out, 2 * SZ, 0), 0, "striped read");
+  m = vdk__vol_map_node (VOL_STRIPED, CH);
+  vdk__vol_map_add (m, vdk__vol_map_leaf (0, 0, SZ));
+  vdk__vol_map_add (m, vdk__vol_map_leaf (1, 0, SZ));
+  is_int (vdk__vol_map_finish (m), 0, "striped map builds");
+  is_int (vdk__vol_map_pread (set, m, out, 2 * SZ, 0), 0, "striped read");
   ok (memcmp (out, a, CH) == 0 && memcmp (out + CH, b, CH) == 0
       && memcmp (out + 2 * CH, a + CH, CH) == 0,
       "chunks alternate between the columns");
-  vm_map_free (m);
+  vdk__vol_map_free (m);
 
-  m = vm_map_node (VM_CONCAT, 0);
-  vm_map_add (m, vm_map_leaf (1, 4096, 4096));
-  vm_map_add (m, vm_map_leaf (0, 0, 8192));
-  vm_map_finish (m);
+  m = vdk__vol_map_node (VOL_CONCAT, 0);
+  vdk__vol_map_add (m, vdk__vol_map_leaf (1, 4096, 4096));
+  vdk__vol_map_add (m, vdk__vol_map_leaf (0, 0, 8192));
+  vdk__vol_map_finish (m);
   is_int (m->size, 12288, "concat size is the sum");
-  is_int (vm_map_pread (set, m, out, 8192, 2048), 0, "concat read");
+  is_int (vdk__vol_map_pread (set, m, out, 8192, 2048), 0, "concat read");
   ok (memcmp (out, b + 6144, 2048) == 0 && memcmp (out + 2048, a, 6144) == 0,
       "concat read crosses the member boundary");
-  vm_map_free (m);
+  vdk__vol_map_free (m);
 
-  m = vm_map_node (VM_MIRROR, 0);
-  vm_map_add (m, vm_map_leaf (-1, 0, SZ));
-  vm_map_add (m, vm_map_leaf (1, 0, SZ));
-  vm_map_finish (m);
+  m = vdk__vol_map_node (VOL_MIRROR, 0);
+  vdk__vol_map_add (m, vdk__vol_map_leaf (-1, 0, SZ));
+  vdk__vol_map_add (m, vdk__vol_map_leaf (1, 0, SZ));
+  vdk__vol_map_finish (m);
   ok (m->present && m->degraded, "mirror with one leg is degraded");
-  is_int (vm_map_pread (set, m, out, 100, 5), 0, "mirror read");
+  is_int (vdk__vol_map_pread (set, m, out, 100, 5), 0, "mirror read");
   ok (memcmp (out, b + 5, 100) == 0, "mirror reads the present leg");
-  vm_map_free (m);
+  vdk__vol_map_free (m);
 
-  m = vm_map_node (VM_STRIPED, 3000);
-  vm_map_add (m, vm_map_leaf (0, 0, SZ));
-  is_int (vm_map_finish (m), -1, "stripe size must be sector aligned");
-  vm_map_free (m);
+  m = vdk__vol_map_node (VOL_STRIPED, 3000);
+  vdk__vol_map_add (m, vdk__vol_map_leaf (0, 0, SZ));
+  is_int (vdk__vol_map_finish (m), -1, "stripe size must be sector aligned");
+  vdk__vol_map_free (m);
   vdk_diskset_close (set);
 }
 
@@ -196,7 +196,7 @@ gpt_header (uint8_t *d, uint64_t nsec, uint64_t my, uint64_t alt,
   le32_put (h + 80, n);
   le32_put (h + 84, 128);
   le32_put (h + 88, array_crc);
-  le32_put (h + 16, vm_crc32 (h, 92));
+  le32_put (h + 16, vdk__vol_crc32 (h, 92));
 }
 
 static void
@@ -215,7 +215,7 @@ test_gpt (void)
   le64_put (e + 40, 4095);
   le16_put (e + 56, 'p');
   memcpy (d + (nsec - 33) * 512, e, 128 * 128);
-  crc = vm_crc32 (e, 128 * 128);
+  crc = vdk__vol_crc32 (e, 128 * 128);
   gpt_header (d, nsec, 1, nsec - 1, 2, 128, crc);
   gpt_header (d, nsec, nsec - 1, 1, nsec - 33, 128, crc);
   vdk__diskset_add_mem (set, d, nsec * 512, "gpt.img");
@@ -293,21 +293,21 @@ static const char vg_text[] =
 static void
 test_lvm_text (void)
 {
-  struct vm_lv *t = vm_lvtext_parse (vg_text, sizeof vg_text - 1);
-  const struct vm_lv *vg = t ? vm_lv_get (t, "vg0") : NULL;
+  struct vdk__vol_lv *t = vdk__vol_lvtext_parse (vg_text, sizeof vg_text - 1);
+  const struct vdk__vol_lv *vg = t ? vdk__vol_lv_get (t, "vg0") : NULL;
   char deep[200] = "";
 
   ok (vg != NULL, "metadata text parses");
-  is_int (vm_lv_int (vg, "extent_size"), 2048, "integer value");
-  ok (vm_lv_has_flag (vm_lv_get (vm_lv_get (vg, "logical_volumes"), "data"),
+  is_int (vdk__vol_lv_int (vg, "extent_size"), 2048, "integer value");
+  ok (vdk__vol_lv_has_flag (vdk__vol_lv_get (vdk__vol_lv_get (vg, "logical_volumes"), "data"),
                       "status", "VISIBLE"), "list of strings");
-  vm_lvtext_free (t);
-  t = vm_lvtext_parse (vg_text, 300);
+  vdk__vol_lvtext_free (t);
+  t = vdk__vol_lvtext_parse (vg_text, 300);
   ok (t == NULL && strstr (vdk_last_error (), "truncated"),
       "truncated text refused: %s", vdk_last_error ());
   for (int i = 0; i < 40; i++)
     strcat (deep, "a{");
-  ok (vm_lvtext_parse (deep, strlen (deep)) == NULL
+  ok (vdk__vol_lvtext_parse (deep, strlen (deep)) == NULL
       && strstr (vdk_last_error (), "nested too deeply"),
       "deep nesting refused");
 }
@@ -334,7 +334,7 @@ make_pv_at (uint8_t *d, const char *text, size_t textlen, const char *uuid,
   le64_put (ph + 40, 1 * MiB);               /* data area, to the end */
   le64_put (ph + 72, 4096);                  /* metadata area */
   le64_put (ph + 80, asize);
-  le32_put (l + 16, vm_crc32_lvm (l + 20, 512 - 20));
+  le32_put (l + 16, vdk__vol_crc32_lvm (l + 20, 512 - 20));
   memcpy (mh + 4, " LVM2 x[5A%r0N*>", 16);
   le32_put (mh + 20, 1);
   le64_put (mh + 24, 4096);
@@ -343,8 +343,8 @@ make_pv_at (uint8_t *d, const char *text, size_t textlen, const char *uuid,
   le64_put (mh + 48, textlen);
   memcpy (mh + toff, text, first);
   memcpy (mh + 512, text + first, textlen - first);
-  le32_put (mh + 56, vm_crc32_lvm (text, textlen));
-  le32_put (mh, vm_crc32_lvm (mh + 4, 512 - 4));
+  le32_put (mh + 56, vdk__vol_crc32_lvm (text, textlen));
+  le32_put (mh, vdk__vol_crc32_lvm (mh + 4, 512 - 4));
   for (size_t i = 1 * MiB; i < 8 * MiB; i++)
     d[i] = pattern (i);
 }

@@ -1,6 +1,6 @@
 /* Unit tests: the descriptor reader (tolerant) and writer (strict). */
 #include "tap.h"
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 static const char sample[] =
   "# Disk DescriptorFile\r\n"

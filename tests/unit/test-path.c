@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 static char root[PATH_MAX];
 

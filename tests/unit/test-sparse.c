@@ -2,7 +2,7 @@
  * and allocation, zeroed grains, write-back order, all on in-memory
  * stores so every byte of the result can be checked. */
 #include "tap.h"
-#include "vdk-internal.h"
+#include "ops/ops.h"
 
 static void
 good_header (uint8_t b[512], uint64_t cap)

@@ -1,151 +1,9 @@
-/* Internal interfaces of libvdk, shared between its layers.
- *
- * Layers, bottom up (arrows point down only):
- *   io      byte stores under a disk (file, mem); one choke point
- *           vdk__io_pread/pwrite checks bounds and read-only, counts
- *           calls and hosts fault injection for tests.
- *   format  descriptor text; extents (flat, sparse KDMV, zero) behind
- *           one ops table, called only through vdk__ext_* wrappers.
- *   link    one descriptor (or a raw file) and its extents.
- *   disk    a chain of links, CID rules, fall-through reads.
- *   ops     create, clone, info, metadata, rename, unlink.
- *
- * Everything here is prefixed vdk__ and hidden from the shared object.
- */
-#ifndef VDK_INTERNAL_H
-#define VDK_INTERNAL_H
+/* The format layer: VMDK descriptor text and the extent formats, each
+ * behind one ops table (lib/format). */
+#ifndef VDK_FORMAT_H
+#define VDK_FORMAT_H
 
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
-#include <errno.h>
-#include <inttypes.h>
-
-#include "vdk.h"
-#include "vdk-common.h"
-
-#define SECTOR 512u
-
-/* ---- errors and logging (error.c) ------------------------------------ */
-
-/* Name the public call in progress, for messages; also clears the error. */
-void vdk__set_call (const char *call);
-/* Set the thread's error to "CALL: message" and errno; returns -1. */
-int vdk__err (int errnum, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
-/* Prefix the current message with "prefix: " (adds context on the way
- * up) and return -1. */
-int vdk__err_prefix (const char *fmt, ...)
-  __attribute__ ((format (printf, 1, 2)));
-void vdk__info (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-void vdk__warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-void vdk__panic (const char *fmt, ...)
-  __attribute__ ((format (printf, 1, 2), noreturn));
-/* A random 32-bit value from getrandom(2). */
-uint32_t vdk__random32 (void);
-
-/* ---- io (io/file.c) --------------------------------------------------- */
-
-struct vdk_io;
-
-/* One backend table.  Contracts:
- * - pread reads exactly n bytes; bytes past end of file read as zero
- *   (a short read is not an error).  -1 with errno on failure.
- * - pwrite writes exactly n bytes or fails.  The file grows as needed.
- * - flush makes completed writes durable (fdatasync).
- * - size returns the current length in bytes.
- * - truncate sets the length (optional: NULL means ENOTSUP).
- * - next_data finds the first data byte at or after off (SEEK_DATA):
- *   sets *data to the start of data and *hole to the end of that data
- *   run; *data = size if none.  Optional: NULL means "all data".
- * - close releases the backend; it does not flush. */
-struct vdk_io_ops {
-  const char *name;
-  int (*pread) (struct vdk_io *io, void *buf, size_t n, uint64_t off);
-  int (*pwrite) (struct vdk_io *io, const void *buf, size_t n, uint64_t off);
-  int (*flush) (struct vdk_io *io);
-  int (*size) (struct vdk_io *io, uint64_t *size);
-  int (*truncate) (struct vdk_io *io, uint64_t size);
-  int (*next_data) (struct vdk_io *io, uint64_t off, uint64_t *data,
-                    uint64_t *hole);
-  void (*close) (struct vdk_io *io);
-};
-
-struct vdk_io {
-  const struct vdk_io_ops *ops;
-  char *path;            /* for messages */
-  bool readonly;
-  bool written;          /* writes since the last flush */
-  int fd, direct_fd;     /* file backend */
-  void *priv;            /* other backends */
-  uint64_t reads, writes, flushes; /* counters for tests */
-};
-
-#define VDK_IO_READONLY 0x1u
-#define VDK_IO_DIRECT   0x2u
-#define VDK_IO_CREATE   0x4u  /* create; fail if it exists */
-#define VDK_IO_TRUNC    0x8u  /* create or truncate */
-
-struct vdk_io *vdk__io_open_file (const char *path, unsigned flags);
-/* An in-memory store (tests), optionally with initial contents. */
-struct vdk_io *vdk__io_open_mem (const char *name, const void *data,
-                                 size_t len);
-void vdk__io_close (struct vdk_io *io);
-
-/* The choke point: every read and write of every format goes through
- * these.  They check for offset overflow, refuse writes on read-only
- * stores (EROFS) and call the fault hook. */
-int vdk__io_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off);
-int vdk__io_pwrite (struct vdk_io *io, const void *buf, size_t n,
-                    uint64_t off);
-int vdk__io_flush (struct vdk_io *io);
-int vdk__io_size (struct vdk_io *io, uint64_t *size);
-int vdk__io_truncate (struct vdk_io *io, uint64_t size);
-int vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
-                       uint64_t *hole);
-
-/* Test hook: called before every io operation ('r', 'w', 'f'); a
- * nonzero return fails the operation with that errno. */
-typedef int (*vdk_io_fault_fn) (struct vdk_io *io, int op, uint64_t off,
-                                size_t n);
-extern vdk_io_fault_fn vdk__io_fault_hook;
-
-/* Advisory lock (OFD, fcntl F_OFD_SETLK) on [off, off+len), or on the
- * whole file when len is 0: exclusive for a writer, shared for a
- * reader.  EBUSY "disk is in use by another process" when someone else
- * holds a conflicting lock.  A no-op on backends without a file
- * descriptor.  (Ranges let the extents of a partitionedDevice share one
- * device file.) */
-int vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off,
-                  uint64_t len);
-
-/* Test hook: when set, vdk__io_open_file hands the open to it (the
- * crash-simulation layer, io/crash.c, uses this to see every file a
- * link opens). */
-typedef struct vdk_io *(*vdk_io_open_fn) (const char *path, unsigned flags);
-extern vdk_io_open_fn vdk__io_open_hook;
-/* The real file backend, bypassing the hook. */
-struct vdk_io *vdk__io_open_file_real (const char *path, unsigned flags);
-
-/* Crash simulation (io/crash.c, tests only; like SQLite's test6.c).
- * vdk__crash_install() routes every vdk__io_open_file through an
- * in-memory copy of the file that records the writes since the last
- * flush.  After `crash_after` more writes (0 = never) every io fails
- * with EIO, as if the machine stopped.  vdk__crash_now() then writes
- * each file back as it would be after a power cut: its state at the last
- * flush plus, depending on `mode`, none, a random subset, or torn
- * (sector-granular partial) pieces of the unsynced writes.
- * vdk__crash_uninstall() forgets everything (without a crash_now, the
- * real files are left untouched). */
-enum vdk_crash_mode { VDK_CRASH_DROP_ALL = 0, VDK_CRASH_SUBSET,
-                      VDK_CRASH_TORN, VDK_CRASH_KEEP_ALL };
-void vdk__crash_install (uint64_t crash_after, uint32_t seed);
-int vdk__crash_now (int mode);
-void vdk__crash_uninstall (void);
-/* Writes seen since install (to count the write boundaries of a run). */
-uint64_t vdk__crash_writes (void);
+#include "io/io.h"
 
 /* ---- descriptor (format/descriptor.c) -------------------------------- */
 
@@ -227,7 +85,7 @@ typedef int (*vdk_fill_fn) (void *ctx, void *buf, uint64_t len,
                             uint64_t off);
 
 /* The per-format table.  All offsets are bytes relative to the extent.
- * Called only through vdk__ext_* in format/link.c, which checks bounds
+ * Called only through vdk__ext_* in format/extent.c, which checks bounds
  * and access.
  * - open: read and validate headers against the file size; nothing is
  *   allocated from an unchecked number.
@@ -263,7 +121,9 @@ struct vdk_extent_ops {
 
 struct vdk_extent {
   const struct vdk_extent_ops *ops;
-  struct vdk_link *link;
+  struct vdk_link *link;  /* owner (disk layer); opaque to formats */
+  const char *owner_path; /* the owning link's path, for messages */
+  bool whole_file;       /* a raw image: the extent is the file itself */
   int kind;              /* enum vdk_ext_kind */
   int access;            /* enum vdk_access */
   uint64_t start;        /* byte offset in the link's address space */
@@ -280,11 +140,11 @@ extern const struct vdk_extent_ops vdk__flat_ops;
 extern const struct vdk_extent_ops vdk__zero_ops;
 extern const struct vdk_extent_ops vdk__sparse_ops;
 
-/* "PATH: message" error for an extent (format/link.c); returns -1. */
+/* "PATH: message" error for an extent (format/extent.c); returns -1. */
 int vdk__ext_err (struct vdk_extent *e, int errnum, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));
 
-/* Checked wrappers (format/link.c). */
+/* Checked wrappers (format/extent.c). */
 int vdk__ext_map (struct vdk_extent *e, uint64_t off, uint64_t len,
                   uint64_t *pnum, int *state, uint64_t *host);
 int vdk__ext_pread (struct vdk_extent *e, void *buf, uint64_t len,
@@ -365,10 +225,6 @@ int vdk__stream_set_level (struct vdk_extent *e, int level);
  * Returns 0 or -1 with a message in err; counts grains in *grains. */
 int vdk__stream_walk (struct vdk_io *io, uint64_t *grains, char *err,
                       size_t errlen);
-/* The create parameters vdk_clone uses for its output (ops/clone.c). */
-void vdk__clone_create_params (vdk_disk *src,
-                               const struct vdk_clone_params *p,
-                               struct vdk_create_params *cp);
 /* Write an empty COWD (vmfsSparse) extent of `capacity` sectors. */
 int vdk__cowd_create (struct vdk_io *io, uint64_t capacity);
 
@@ -392,83 +248,10 @@ struct vdk_check_sink {
 int vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
                        const struct vdk_check_sink *sink);
 
-/* ---- links and disks (format/link.c, disk/) -------------------------- */
+/* ---- probing and type names (format/probe.c, format/types.c) -------- */
 
-/* Internal open flag: open the link's files and parse its descriptor
- * but do not run the extents' format open (check inspects files that
- * open would refuse).  Such a link must only be closed. */
-#define VDK__OPEN_NO_FORMAT 0x10000u
-
-struct vdk_link {
-  char *path;            /* as opened */
-  char *dir;             /* canonical folder of the descriptor */
-  int type;              /* enum vdk_disk_type */
-  struct vdk_desc *desc; /* NULL for raw */
-  bool embedded;         /* desc lives inside extents[0] (sparse) */
-  struct vdk_extent *extents;
-  size_t nextents;
-  uint64_t capacity;     /* bytes */
-  bool readonly;
-  bool allow_external;
-  bool began_write;      /* CID changed and unclean marks set */
-  pthread_mutex_t lock;  /* allocation and metadata */
-  struct vdk_link *parent;
-  int depth;             /* 0 = top */
-};
-
-struct vdk_disk {
-  struct vdk_link *top;
-  int nlinks;
-  unsigned flags;
-};
-
-/* Open one link (no parent). */
-struct vdk_link *vdk__link_open (const char *path, unsigned flags);
-void vdk__link_close (struct vdk_link *l, bool *flush_failed);
-int vdk__link_flush (struct vdk_link *l);
-/* Rewrite the descriptor (atomically, or in place when embedded). */
-int vdk__link_write_desc (struct vdk_link *l);
-/* First write: new CID, unclean marks. */
-int vdk__link_begin_write (struct vdk_link *l);
-/* Find the extent holding byte `off`; NULL past the end. */
-struct vdk_extent *vdk__link_extent_at (struct vdk_link *l, uint64_t off);
 int vdk__type_from_create_type (const char *ct);
 /* Detect what is at path: 'K' KDMV, 'C' COWD, 'D' descriptor, 'R' raw. */
 int vdk__probe (struct vdk_io *io, char *kind);
 
-/* Chains (disk/chain.c). */
-struct vdk_disk *vdk__disk_open (const char *path, unsigned flags);
-void vdk__disk_free (struct vdk_disk *d, bool *flush_failed);
-int vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off);
-
-/* Reads through a chain; block status. */
-int vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len,
-                     uint64_t off);
-int vdk__link_pwrite (struct vdk_link *l, const void *buf, uint64_t len,
-                      uint64_t off);
-int vdk__link_status (struct vdk_link *l, uint64_t off, uint64_t len,
-                      bool top_only, uint64_t *pnum, int *state, int *depth);
-
-/* ---- paths (disk/path.c) --------------------------------------------- */
-
-/* Resolve `name` (from a descriptor) against `dir`.  Unless
- * allow_external, the result (after symlinks, for the existing part)
- * must lie inside dir; otherwise EACCES.  Returns malloc'd path. */
-char *vdk__path_resolve (const char *dir, const char *name,
-                         bool allow_external);
-/* Canonical folder of a file path (the file need not exist). */
-char *vdk__path_dir (const char *path);
-/* Path of `target` relative to the folder `from_dir`, for hints. */
-char *vdk__path_relative (const char *from_dir, const char *target);
-const char *vdk__path_base (const char *path);
-/* "dir/name.vmdk" -> "name" (malloc'd). */
-char *vdk__path_stem (const char *path);
-/* dir + "/" + name (malloc'd). */
-char *vdk__path_join (const char *dir, const char *name);
-
-/* ---- geometry and naming (ops/create.c) ------------------------------ */
-uint64_t vdk__split_extent_sectors (void);
-int vdk__check_split_size (const char *path, uint64_t bytes);
-int vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors);
-
-#endif /* VDK_INTERNAL_H */
+#endif /* VDK_FORMAT_H */

@@ -1,0 +1,80 @@
+/* The disk layer: links (one descriptor or raw file with its
+ * extents), chains of links, CID rules and path confinement
+ * (lib/disk). */
+#ifndef VDK_DISK_H
+#define VDK_DISK_H
+
+#include "format/format.h"
+
+/* ---- links (disk/link.c) --------------------------------------------- */
+
+/* Internal open flag: open the link's files and parse its descriptor
+ * but do not run the extents' format open (check inspects files that
+ * open would refuse).  Such a link must only be closed. */
+#define VDK__OPEN_NO_FORMAT 0x10000u
+
+struct vdk_link {
+  char *path;            /* as opened */
+  char *dir;             /* canonical folder of the descriptor */
+  int type;              /* enum vdk_disk_type */
+  struct vdk_desc *desc; /* NULL for raw */
+  bool embedded;         /* desc lives inside extents[0] (sparse) */
+  struct vdk_extent *extents;
+  size_t nextents;
+  uint64_t capacity;     /* bytes */
+  bool readonly;
+  bool allow_external;
+  bool began_write;      /* CID changed and unclean marks set */
+  pthread_mutex_t lock;  /* allocation and metadata */
+  struct vdk_link *parent;
+  int depth;             /* 0 = top */
+};
+
+struct vdk_disk {
+  struct vdk_link *top;
+  int nlinks;
+  unsigned flags;
+};
+
+/* Open one link (no parent). */
+struct vdk_link *vdk__link_open (const char *path, unsigned flags);
+void vdk__link_close (struct vdk_link *l, bool *flush_failed);
+int vdk__link_flush (struct vdk_link *l);
+/* Rewrite the descriptor (atomically, or in place when embedded). */
+int vdk__link_write_desc (struct vdk_link *l);
+/* First write: new CID, unclean marks. */
+int vdk__link_begin_write (struct vdk_link *l);
+/* Find the extent holding byte `off`; NULL past the end. */
+struct vdk_extent *vdk__link_extent_at (struct vdk_link *l, uint64_t off);
+
+/* Chains (disk/chain.c). */
+struct vdk_disk *vdk__disk_open (const char *path, unsigned flags);
+void vdk__disk_free (struct vdk_disk *d, bool *flush_failed);
+int vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off);
+
+/* Reads through a chain; block status. */
+int vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len,
+                     uint64_t off);
+int vdk__link_pwrite (struct vdk_link *l, const void *buf, uint64_t len,
+                      uint64_t off);
+int vdk__link_status (struct vdk_link *l, uint64_t off, uint64_t len,
+                      bool top_only, uint64_t *pnum, int *state, int *depth);
+
+/* ---- paths (disk/path.c) --------------------------------------------- */
+
+/* Resolve `name` (from a descriptor) against `dir`.  Unless
+ * allow_external, the result (after symlinks, for the existing part)
+ * must lie inside dir; otherwise EACCES.  Returns malloc'd path. */
+char *vdk__path_resolve (const char *dir, const char *name,
+                         bool allow_external);
+/* Canonical folder of a file path (the file need not exist). */
+char *vdk__path_dir (const char *path);
+/* Path of `target` relative to the folder `from_dir`, for hints. */
+char *vdk__path_relative (const char *from_dir, const char *target);
+const char *vdk__path_base (const char *path);
+/* "dir/name.vmdk" -> "name" (malloc'd). */
+char *vdk__path_stem (const char *path);
+/* dir + "/" + name (malloc'd). */
+char *vdk__path_join (const char *dir, const char *name);
+
+#endif /* VDK_DISK_H */

@@ -1,0 +1,113 @@
+/* The checked wrappers through which the core calls every extent's ops
+ * table (vdk__ext_*), and the one error formatter for extents.  Bounds
+ * are checked with overflow-safe arithmetic; NOACCESS, RDONLY and
+ * read-only opens are enforced here, so no format repeats them. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "format/format.h"
+
+/* An extent's error: "PATH: message", for every format. */
+int
+vdk__ext_err (struct vdk_extent *e, int errnum, const char *fmt, ...)
+{
+  char msg[512];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  return vdk__err (errnum, "%s: %s", e->path ? e->path : e->owner_path, msg);
+}
+
+/* ---- checked wrappers ---- */
+
+static int
+ext_range (struct vdk_extent *e, const char *what, uint64_t off, uint64_t len)
+{
+  uint64_t end;
+  if (len == 0 || ADD_OVERFLOW (off, len, &end) || end > e->length)
+    return vdk__err (EINVAL, "%s: %s of %" PRIu64 " bytes at %" PRIu64
+                     " is outside the extent (%" PRIu64 " bytes)",
+                     e->path ? e->path : "ZERO extent", what, len, off,
+                     e->length);
+  return 0;
+}
+
+int
+vdk__ext_map (struct vdk_extent *e, uint64_t off, uint64_t len,
+              uint64_t *pnum, int *state, uint64_t *host)
+{
+  if (ext_range (e, "map", off, len) == -1)
+    return -1;
+  if (e->access == VDK_ACCESS_NOACCESS) {
+    *pnum = len, *state = VDK_BLOCK_ZERO, *host = UINT64_MAX;
+    return 0;
+  }
+  if (e->ops->map (e, off, len, pnum, state, host) == -1)
+    return -1;
+  if (*pnum == 0 || *pnum > len)
+    return vdk__err (EIO, "%s: internal error: map returned %" PRIu64
+                     " bytes for a request of %" PRIu64, e->path, *pnum, len);
+  return 0;
+}
+
+int
+vdk__ext_pread (struct vdk_extent *e, void *buf, uint64_t len, uint64_t off)
+{
+  if (ext_range (e, "read", off, len) == -1)
+    return -1;
+  if (e->access == VDK_ACCESS_NOACCESS)
+    return vdk__err (EACCES, "%s: extent is NOACCESS", e->path);
+  if (!e->ops->pread)
+    return vdk__err (EIO, "%s: internal error: no pread", e->path);
+  return e->ops->pread (e, buf, len, off);
+}
+
+static int
+ext_writable (struct vdk_extent *e)
+{
+  if (e->access != VDK_ACCESS_RW)
+    return vdk__err (e->access == VDK_ACCESS_RDONLY ? EROFS : EACCES,
+                     "%s: extent is %s", e->path ? e->path : "ZERO",
+                     vdk__access_name (e->access));
+  if (e->readonly)
+    return vdk__err (EROFS, "%s: disk is opened read-only",
+                     e->path ? e->path : e->owner_path);
+  if (!e->ops->pwrite)
+    return vdk__err (ENOTSUP, "%s: %s extents are read-only in vdk",
+                     e->path ? e->path : e->owner_path, e->ops->name);
+  return 0;
+}
+
+int
+vdk__ext_pwrite (struct vdk_extent *e, const void *buf, uint64_t len,
+                 uint64_t off, vdk_fill_fn fill, void *ctx)
+{
+  if (ext_range (e, "write", off, len) == -1 || ext_writable (e) == -1)
+    return -1;
+  return e->ops->pwrite (e, buf, len, off, fill, ctx);
+}
+
+int
+vdk__ext_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
+               vdk_fill_fn fill, void *ctx)
+{
+  static const uint8_t zero[65536];
+
+  if (ext_range (e, "zero", off, len) == -1 || ext_writable (e) == -1)
+    return -1;
+  if (e->ops->zero)
+    return e->ops->zero (e, off, len, fill, ctx);
+  while (len > 0) {
+    uint64_t n = MIN (len, sizeof zero);
+    if (e->ops->pwrite (e, zero, n, off, fill, ctx) == -1)
+      return -1;
+    off += n, len -= n;
+  }
+  return 0;
+}
+
