@@ -6,8 +6,7 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-  libdeflate-dev libfuse3-dev fuse3 libblkid-dev libnbd-dev
-  nbdkit nbdkit-plugin-dev
+  libdeflate-dev libfuse3-dev fuse3 libblkid-dev
   # test peers and fixture tools
   qemu-utils libvmdk-utils libnbd-bin fdisk gdisk lvm2 e2fsprogs
   dosfstools mtools exfatprogs ntfs-3g xfsprogs ldmtool jq valgrind python3

@@ -16,6 +16,7 @@ asan=${VDK_ASAN_BUILD_DIR:-build-asan}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 if [ "${VDK_SKIP_DEPS:-0}" != 1 ]; then
+  echo "=== dependencies"
   bash scripts/install-deps.sh || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 fi
 
@@ -49,6 +50,17 @@ tally () {
 logdir=$(mktemp -d /tmp/vdk-test-logs.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
 
+# stage NAME: print how long the previous stage took and start timing
+# NAME, so the CI log shows where the time goes.
+stage_name= stage_start=$SECONDS script_start=$SECONDS
+stage () {
+  if [ -n "$stage_name" ]; then
+    echo "=== stage '$stage_name' took $((SECONDS - stage_start)) s"
+  fi
+  stage_name=$1 stage_start=$SECONDS
+}
+
+stage normal
 echo "=== normal build: $build"
 if setup "$build" -Dwerror_extra=true; then
   bash tests/run.sh "$root/$build" 2>&1 | tee "$logdir/normal.log"
@@ -58,6 +70,7 @@ else
   failed=$((failed + 1))
 fi
 
+stage valgrind
 echo "=== valgrind: C unit tests and fuzz corpus replays of $build"
 if [ -d "$build/meson-private" ] && command -v valgrind >/dev/null; then
   bash tests/run.sh "$root/$build" --no-rebuild --suite unit --suite fuzz \
@@ -70,6 +83,7 @@ else
   failed=$((failed + 1))
 fi
 
+stage asan
 echo "=== sanitizer build: $asan"
 if CC=${ASAN_CC:-gcc} setup "$asan" -Db_sanitize=address,undefined \
      -Db_lundef=false; then
@@ -87,6 +101,7 @@ else
 fi
 
 tsan=${VDK_TSAN_BUILD_DIR:-build-tsan}
+stage tsan
 echo "=== ThreadSanitizer build: $tsan (C unit tests, incl. threads on one handle)"
 if command -v clang >/dev/null \
    && CC=clang setup "$tsan" -Db_sanitize=thread -Db_lundef=false \
@@ -100,7 +115,8 @@ else
   failed=$((failed + 1))
 fi
 
+stage done
 echo
-echo "=== all builds"
+echo "=== all builds (${SECONDS}s in all)"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
