@@ -10,6 +10,13 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+
+# Version managers such as pyenv put shims before /usr/bin; each python3
+# call then starts a chain of bash scripts (measured: 0.5 s idle, 6 s
+# under load, per call).  The tests need only the system's python3.
+if [ -x /usr/bin/python3 ]; then
+  export PATH="/usr/bin:$PATH"
+fi
 build=${1:-$here/build}
 [ $# -gt 0 ] && shift
 
