@@ -4,7 +4,7 @@
 # read back by qemu-img, malformed COWD headers, seSparse read-only
 # (a generated file that qemu-img reads the same), and raw device
 # mappings / device disks behind the external-paths override.
-source "$(dirname "$0")/../interop/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img cmp jq python3
 EDIT="$(dirname "$0")/streamedit.py"
 

@@ -8,7 +8,7 @@
 # it is measured and converted to streamOptimized and monolithicSparse:
 # each run must stay under 64 MiB peak RSS, and the outputs must hold
 # exactly the written data.
-source "$(dirname "$0")/../interop/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img cmp
 : "${STREAM_CHECK:?STREAM_CHECK must name the stream-check helper}"
 [ -x /usr/bin/time ] || skip "GNU time (/usr/bin/time) is not installed"

@@ -10,7 +10,7 @@
 #   streaming reader checks); corrupt compressed data (inflate error);
 #   a footer whose GD offset points past the end of the file; a grain
 #   size beyond the sane bound; an unknown marker type; data after EOS.
-source "$(dirname "$0")/../interop/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img python3
 : "${STREAM_CHECK:?STREAM_CHECK must name the stream-check helper}"
 EDIT="$(dirname "$0")/streamedit.py"

@@ -10,6 +10,7 @@
 
 #include "ops/ops.h"
 #include "tap.h"
+#include "../tmpdir.h"
 
 #define CAP (40u << 20)            /* 40 MiB: two grain-table regions */
 static uint8_t model[CAP];
@@ -54,14 +55,14 @@ same_as_model (vdk_disk *d)
 int
 main (void)
 {
-  char dir[] = "/tmp/vdk-sw.XXXXXX", path[64];
+  char path[300];
   struct vdk_create_params cp = VDK_CREATE_PARAMS_INIT;
   uint64_t grains = 0;
   vdk_disk *d;
   uint8_t b[4096];
   int r;
 
-  if (!mkdtemp (dir))
+  if (tmpdir_make ("vdk-sw") == -1)
     return 1;
   snprintf (path, sizeof path, "%s/s.vmdk", dir);
   cp.type = VDK_TYPE_STREAM_OPTIMIZED;
@@ -116,7 +117,7 @@ main (void)
       vdk_progress_fn progress;
       void *opaque;
     } *v1 = calloc (1, sizeof *v1);   /* heap: ASan sees any overread */
-    char out[80];
+    char out[300];
     vdk_disk *src = vdk_open (path, VDK_OPEN_READ_ONLY), *o;
     v1->version = 1, v1->type = VDK_TYPE_STREAM_OPTIMIZED, v1->adapter = -1;
     snprintf (out, sizeof out, "%s/v1.vmdk", dir);
@@ -133,6 +134,7 @@ main (void)
     free (v1);
   }
   vdk_unlink (path);
-  rmdir (dir);
+  if (tmpdir_remove () != 0)
+    diag ("cleanup failed");
   return tap_done ();
 }

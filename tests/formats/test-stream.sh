@@ -7,7 +7,7 @@
 # The source disk's size is not a multiple of the 64 KiB grain, so the
 # last grain is short; it holds random data (incompressible), text,
 # explicit zeroes (omitted from a stream), and data in its last bytes.
-source "$(dirname "$0")/../interop/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img cmp jq
 : "${STREAM_CHECK:?STREAM_CHECK must name the stream-check helper}"
 

@@ -10,7 +10,7 @@
 # 3. Writing to a parent after a child was made changes the parent's
 #    CID: reading the child must then fail with a CID mismatch message
 #    naming both files, while the parent alone still opens and reads.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io jq cmp
 
 # ---- 1. qemu-made chain --------------------------------------------------

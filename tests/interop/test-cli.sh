@@ -6,7 +6,7 @@
 # nothing on stdout, and exits 1; sizes take K/M/G/T suffixes; type
 # names and vmware-vdiskmanager numbers both work; read and write move
 # bytes exactly at the offsets given; errors name the file.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require jq cmp
 
 run_vdk --version

@@ -9,7 +9,7 @@
 # the disk.  Also: the output type follows the destination name, -a sets
 # the adapter, -p draws nothing when stderr is not a terminal, and an
 # existing destination is refused and left alone.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img jq cmp
 
 src="$T/src.raw"

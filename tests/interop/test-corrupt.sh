@@ -11,7 +11,7 @@
 # disk or the damaged file of it; and neither command changes any file.
 # The seed is fixed so that runs repeat; VDK_CORRUPT_SEED=N and
 # VDK_CORRUPT_COUNT=N (variants per kind) explore further.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io python3 sha256sum
 
 seed=${VDK_CORRUPT_SEED:-20261126}
@@ -35,7 +35,7 @@ vdk create "$good/esx/base.vmdk" 8M >/dev/null 2>&1 \
   && printf 'redo' | vdk write "$good/esx/cowd.vmdk" --offset 4096 \
   || echo "# no vmfsSparse fixture (vdk cannot make one); skipping that kind"
 
-python3 "$INTEROP_DIR/mutate.py" "$seed" "$count" "$good" "$T/cases" \
+python3 "$TESTS_DIR/interop/mutate.py" "$seed" "$count" "$good" "$T/cases" \
   || { fail "mutate.py failed"; finish; }
 
 # The message names the disk or one of its files (a damaged extent).

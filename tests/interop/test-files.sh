@@ -7,7 +7,7 @@
 # the disk.  rename: every file of the disk is renamed, the descriptor's
 # extent names follow, the data is intact and no old name is left.
 # rm: every file goes, and removing a child leaves its parent whole.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img jq cmp
 
 # ---- meta ---------------------------------------------------------------

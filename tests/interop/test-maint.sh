@@ -10,7 +10,7 @@
 # order (qemu-img map); commit moves the child's data into the parent;
 # attach re-parents only when contents stay the same (or --unsafe);
 # map reports the same data ranges as qemu-img map.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io jq python3 cmp
 
 # ---- check ------------------------------------------------------------

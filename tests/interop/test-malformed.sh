@@ -13,7 +13,7 @@
 #   leaves no output behind.
 # Corruption that only shows when a grain is reached (a grain table or a
 # grain beyond the end of the file) is checked with read and convert.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io python3 sha256sum
 
 edit () { python3 "$VMDKEDIT" "$@" || fail "vmdkedit $* failed"; }

@@ -9,7 +9,7 @@
 # sector.  `vdk read` of the whole disk and of byte ranges must equal
 # `qemu-img convert -O raw` byte for byte, and reading must not change
 # any file of the disk.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io cmp sha256sum
 
 SIZE=$((4608 * MiB)) # 4.5 GiB: three 2 GiB extents for the split types

@@ -9,7 +9,7 @@
 # the expected raw, the CID changed (and qemu-img sees the new one), every
 # sparse extent is marked cleanly shut down, and qemu-io can write the
 # disk again with both tools still agreeing.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io jq python3 cmp
 
 SIZE=$((2 * GiB + 64 * MiB))

@@ -8,7 +8,7 @@
 # While the library lacks a direction it says so ("not supported" /
 # "cannot create"); that part is then reported and not counted, and the
 # test skips (77) only if both parts are missing.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img cmp
 
 src="$T/src.raw"

@@ -8,7 +8,7 @@
 # must be clean, qemu-img compare must call the disk identical to the
 # raw file, vmdkinfo must read it, and `vdk info --json` must report the
 # capacity, type, geometry, CID and parent CID that the disk has.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img jq cmp
 have_vmdkinfo=1
 command -v vmdkinfo >/dev/null || have_vmdkinfo=0

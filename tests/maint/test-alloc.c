@@ -9,10 +9,11 @@
 
 #include "tap.h"
 #include "vdk.h"
+#include "../tmpdir.h"
 
 #define MiB (1024 * 1024)
 
-static char dir[256], base[300], child[300], copy[300], cmd[1024];
+static char base[300], child[300], copy[300], cmd[1024];
 static uint8_t buf[4 * MiB];
 
 static int
@@ -157,12 +158,8 @@ main (void)
 {
   struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
 
-  snprintf (dir, sizeof dir, "%s/vdk-alloc.XXXXXX",
-            access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-  if (!mkdtemp (dir)) {
-    printf ("Bail out! mkdtemp\n");
+  if (tmpdir_make_tmpfs ("vdk-alloc") == -1)
     return 1;
-  }
   vdk_init (NULL, NULL, NULL);
   snprintf (base, sizeof base, "%s/base.vmdk", dir);
   snprintf (child, sizeof child, "%s/child.vmdk", dir);
@@ -172,8 +169,7 @@ main (void)
   test_query ();
   test_progress ();
   test_commit_attach ();
-  snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system (cmd) != 0)
+  if (tmpdir_remove () != 0)
     diag ("cleanup failed");
   return tap_done ();
 }

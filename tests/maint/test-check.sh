@@ -4,7 +4,7 @@
 # byte; --repair must make the repairable ones clean (then vdk check
 # exits 0 and qemu-img check is clean) and leave the others reported
 # (exit 2).  Damage is done with damage.py and the interop vmdkedit.py.
-source "$(dirname "$0")/../interop/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io python3
 DAMAGE="$(dirname "$0")/damage.py"
 

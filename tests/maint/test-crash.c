@@ -18,6 +18,7 @@
 #include "tap.h"
 #include "ops/ops.h"
 #include "workload.h"
+#include "../tmpdir.h"
 
 #define NOPS 40
 #define WINLEN ((uint64_t) 8 << 20)
@@ -33,7 +34,7 @@ struct setup {
                          * many more write boundaries per op) */
 };
 
-static char dir[256], cmd[2048];
+static char cmd[2048];
 static uint8_t *init_buf, *got, *wbuf;
 static struct wl_op ops[NOPS];
 
@@ -231,14 +232,14 @@ main (void)
       true, VDK_TYPE_VMFS_SPARSE, 16 },
   };
   bool have_qemu = system ("qemu-img --version >/dev/null 2>&1") == 0;
-  const char *base = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 
-  snprintf (dir, sizeof dir, "%s/vdk-crash.XXXXXX", base);
   init_buf = malloc (WINLEN), got = malloc (WINLEN), wbuf = malloc (MAXLEN);
-  if (!mkdtemp (dir) || !init_buf || !got || !wbuf) {
-    printf ("Bail out! no temporary folder or memory\n");
+  if (!init_buf || !got || !wbuf) {
+    printf ("Bail out! no memory\n");
     return 1;
   }
+  if (tmpdir_make_tmpfs ("vdk-crash") == -1)
+    return 1;
   vdk_init (NULL, NULL, NULL);
   if (!have_qemu)
     diag ("qemu-img not installed: its checks are skipped");
@@ -252,6 +253,7 @@ main (void)
     }
     crash_all (s, have_qemu && s->type != VDK_TYPE_MONOLITHIC_FLAT);
   }
-  sh ("rm -rf %s", dir);
+  if (tmpdir_remove () != 0)
+    diag ("cleanup failed");
   return tap_done ();
 }

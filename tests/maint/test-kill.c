@@ -20,6 +20,7 @@
 #include "tap.h"
 #include "vdk.h"
 #include "workload.h"
+#include "../tmpdir.h"
 
 #define NOPS 300
 #define ROUNDS 25
@@ -144,7 +145,7 @@ rounds (const char *path, const char *name, bool qemu)
 /* shrink and defrag killed at random moments: the disk at its path is
  * always complete (old or new file), checks clean and reads the same. */
 static void
-kill_rewrites (const char *path, const char *dir)
+kill_rewrites (const char *path)
 {
   int bad = 0, st;
   uint8_t *before = malloc (WINLEN);
@@ -189,16 +190,16 @@ int
 main (void)
 {
   struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
-  char dir[256], base[300], child[300];
+  char base[300], child[300];
   bool qemu = system ("qemu-img --version >/dev/null 2>&1") == 0;
 
-  snprintf (dir, sizeof dir, "%s/vdk-kill.XXXXXX",
-            access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
   init_buf = malloc (WINLEN), got = malloc (WINLEN), wbuf = malloc (MAXLEN);
-  if (!mkdtemp (dir) || !init_buf || !got || !wbuf) {
-    printf ("Bail out! no temporary folder or memory\n");
+  if (!init_buf || !got || !wbuf) {
+    printf ("Bail out! no memory\n");
     return 1;
   }
+  if (tmpdir_make_tmpfs ("vdk-kill") == -1)
+    return 1;
   srand ((unsigned) time (NULL));
   vdk_init (NULL, NULL, NULL);
   snprintf (base, sizeof base, "%s/base.vmdk", dir);
@@ -208,9 +209,8 @@ main (void)
   rounds (base, "monolithicSparse", qemu);
   ok (vdk_create_child_path (base, child, 0, 0) == 0, "create a child");
   rounds (child, "child", qemu);
-  kill_rewrites (base, dir);
-  snprintf (base, sizeof base, "rm -rf %s", dir);
-  if (system (base) != 0)
+  kill_rewrites (base);
+  if (tmpdir_remove () != 0)
     diag ("cleanup failed");
   return tap_done ();
 }

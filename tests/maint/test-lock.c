@@ -10,8 +10,9 @@
 
 #include "tap.h"
 #include "vdk.h"
+#include "../tmpdir.h"
 
-static char dir[256], base[300], child[300], flat[300];
+static char base[300], child[300], flat[300];
 
 static void
 expect_busy (vdk_disk *d, const char *what)
@@ -106,12 +107,8 @@ main (void)
   struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
   vdk_disk *c;
 
-  snprintf (dir, sizeof dir, "%s/vdk-lock.XXXXXX",
-            access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-  if (!mkdtemp (dir)) {
-    printf ("Bail out! mkdtemp\n");
+  if (tmpdir_make_tmpfs ("vdk-lock") == -1)
     return 1;
-  }
   vdk_init (NULL, NULL, NULL);
   snprintf (base, sizeof base, "%s/base.vmdk", dir);
   snprintf (child, sizeof child, "%s/child.vmdk", dir);
@@ -137,8 +134,7 @@ main (void)
   vdk_close (c);
 
   shared_device ();
-  snprintf (base, sizeof base, "rm -rf %s", dir);
-  if (system (base) != 0)
+  if (tmpdir_remove () != 0)
     diag ("cleanup failed");
   return tap_done ();
 }

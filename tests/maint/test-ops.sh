@@ -4,7 +4,7 @@
 # expected raw file (qemu-img compare), qemu-img check is clean where
 # qemu reads the type, and `vdk map --json` agrees with
 # `qemu-img map --output=json` on which bytes hold data.
-source "$(dirname "$0")/../interop/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io python3 jq
 
 # put DISK RAW OFFSET LEN: random data into the disk and the raw twin.

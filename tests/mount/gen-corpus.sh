@@ -9,16 +9,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 C=$ROOT/fuzz/corpus
-TMP=$(mktemp -d)
-cleanup () {
-  local f l
-  for f in "$TMP"/*; do
-    [ -f "$f" ] || continue
-    for l in $(losetup -j "$f" 2>/dev/null | cut -d: -f1); do losetup -d "$l"; done
-  done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+source "$ROOT/tests/lib.sh"   # $T, removed with its loop devices on exit
 mkdir -p "$C/mbr" "$C/gpt" "$C/lvm" "$C/ldm"
 
 # ---- MBR: 128-sector disks ----
@@ -58,27 +49,27 @@ if [ "$(id -u)" = 0 ] && command -v lvcreate >/dev/null; then
   export LVM_SUPPRESS_FD_WARNINGS=1
   conf='global { activation = 0 } devices { use_devicesfile = 0 }'
   vg=vdkcorpus$$
-  truncate -s 64M "$TMP/a.img" "$TMP/b.img"
-  la=$(losetup -f --show "$TMP/a.img"); lb=$(losetup -f --show "$TMP/b.img")
+  truncate -s 64M "$T/a.img" "$T/b.img"
+  loop_attach "$T/a.img" && la=$LOOP && loop_attach "$T/b.img" && lb=$LOOP
   {
     pvcreate -q -ff -y --config "$conf" "$la" "$lb"
     vgcreate -q --config "$conf" -s 4M "$vg" "$la" "$lb"
     lvcreate -q --config "$conf" -an -Zn -L 8M -n lin "$vg" "$la"
     lvcreate -q --config "$conf" -an -Zn -i2 -I64k -L 16M -n str "$vg"
-    vgcfgbackup -q --config "$conf" -f "$TMP/vg.txt" "$vg"
+    vgcfgbackup -q --config "$conf" -f "$T/vg.txt" "$vg"
   } >/dev/null 2>&1 || true
-  losetup -d "$la" "$lb"
+  loop_detach "$la"; loop_detach "$lb"
   rm -rf /etc/lvm/backup/"$vg" /etc/lvm/archive/"$vg"_*
   # The compact on-disk copy: raw_locn[0] of the mda at 4 KiB.
-  python3 - "$TMP/a.img" "$TMP/ondisk.txt" <<'EOF'
+  python3 - "$T/a.img" "$T/ondisk.txt" <<'EOF'
 import struct, sys
 d = open(sys.argv[1], 'rb').read(1 << 20)
 off, size = struct.unpack('<QQ', d[4096 + 40:4096 + 56])
 open(sys.argv[2], 'wb').write(d[4096 + off:4096 + off + size].rstrip(b'\0'))
 EOF
   for mode in 0 1; do
-    { printf "\\x0$mode"; cat "$TMP/ondisk.txt"; } >"$C/lvm/ondisk-$mode.txt"
-    { printf "\\x0$mode"; cat "$TMP/vg.txt"; } >"$C/lvm/backup-$mode.txt"
+    { printf "\\x0$mode"; cat "$T/ondisk.txt"; } >"$C/lvm/ondisk-$mode.txt"
+    { printf "\\x0$mode"; cat "$T/vg.txt"; } >"$C/lvm/backup-$mode.txt"
   done
   # Truncated metadata.
   head -c 600 "$C/lvm/ondisk-1.txt" >"$C/lvm/truncated-1.txt"

@@ -8,11 +8,12 @@
 # (a mirror leg or a RAID-5 column missing) must read the same bytes; and
 # damaged metadata (a partition VBLK pointing past the disk, a broken
 # TOCBLOCK) must give a clear problem or warning.
-. "$(dirname "$0")/lib.sh"
-need ldmtool jq blkid ntfscat tar xz python3
+source "$(dirname "$0")/../lib.sh"
+VOL_DUMP=${VOL_DUMP:?VOL_DUMP must name the vol-dump program}
+require ldmtool jq blkid ntfscat tar xz python3
 FIX=${LDM_FIXTURES:-$(dirname "$0")/../../../shared/fixtures/ldm}
 [ -f "$FIX/ldm-data.tar.xz" ] || skip "no LDM fixtures at $FIX"
-cd "$TMP" && tar -SJxf "$FIX/ldm-data.tar.xz" || skip "cannot unpack"
+cd "$T" && tar -SJxf "$FIX/ldm-data.tar.xz" || skip "cannot unpack"
 ls ldm-2003r2-*.img ldm-2008r2-*.img >/dev/null || skip "no images"
 
 ldm () { ldmtool "$@" 2>/dev/null; }
@@ -58,30 +59,30 @@ expected_bytes () {
 }
 
 check_group () {    # images...
-  local list=$TMP/list.txt dg vol name size type guid got
+  local list=$T/list.txt dg vol name size type guid got
   ARGS=()
   for f in "$@"; do ARGS+=(-d "$f"); done
-  "$VOL_DUMP" -w "$@" >"$list" || { bad "vol-dump $*"; return; }
+  "$VOL_DUMP" -w "$@" >"$list" || { fail "vol-dump $*"; return; }
   for dg in $(ldm "${ARGS[@]}" scan | jq -r '.[]'); do
     for vol in $(ldm "${ARGS[@]}" show diskgroup "$dg" | jq -r '.volumes[]'); do
       ldm "${ARGS[@]}" show volume "$dg" "$vol" >vol.json
       read -r size type guid < <(jq -r '"\(.size) \(.type) \(.guid)"' vol.json)
-      expect_eq "$vol kind" "$(vfield "$list" "$vol" 3)" ldm
-      expect_eq "$vol GUID" "$(vfield "$list" "$vol" 12)" "$guid"
-      expect_eq "$vol size" "$(vfield "$list" "$vol" 7)" $((size * 512))
-      expect_eq "$vol layout" "$(vfield "$list" "$vol" 4)" "$(layout_of "$type")"
-      expect_eq "$vol complete" "$(vfield "$list" "$vol" 18)" 1
-      "$VOL_DUMP" -r "$vol" "$@" >vol.img || { bad "$vol read"; continue; }
+      check_eq "$vol kind" ldm "$(vfield "$list" "$vol" 3)"
+      check_eq "$vol GUID" "$guid" "$(vfield "$list" "$vol" 12)"
+      check_eq "$vol size" $((size * 512)) "$(vfield "$list" "$vol" 7)"
+      check_eq "$vol layout" "$(layout_of "$type")" "$(vfield "$list" "$vol" 4)"
+      check_eq "$vol complete" 1 "$(vfield "$list" "$vol" 18)"
+      "$VOL_DUMP" -r "$vol" "$@" >vol.img || { fail "$vol read"; continue; }
       blkid_range vol.img 0 $((size * 512))
-      expect_eq "$vol fs (blkid on the bytes)" "$B_TYPE" ntfs
-      expect_eq "$vol fs type" "$(vfield "$list" "$vol" 9)" "$B_TYPE"
-      expect_eq "$vol fs label" "$(vfield "$list" "$vol" 10)" "$B_LABEL"
-      expect_eq "$vol fs uuid" "$(vfield "$list" "$vol" 11)" "$B_UUID"
+      check_eq "$vol fs (blkid on the bytes)" ntfs "$B_TYPE"
+      check_eq "$vol fs type" "$B_TYPE" "$(vfield "$list" "$vol" 9)"
+      check_eq "$vol fs label" "$B_LABEL" "$(vfield "$list" "$vol" 10)"
+      check_eq "$vol fs uuid" "$B_UUID" "$(vfield "$list" "$vol" 11)"
       got=$(ntfscat vol.img test.txt 2>/dev/null | head -c 100)
-      [ -n "$got" ] && ok || bad "$vol: ntfscat test.txt failed"
+      [ -n "$got" ] && pass || fail "$vol: ntfscat test.txt failed"
       if [ "$type" != RAID5 ]; then
         expected_bytes "$dg" "$vol" >want.img
-        cmp -s vol.img want.img && ok || bad "$vol bytes differ from ldmtool's partitions"
+        cmp -s vol.img want.img && pass || fail "$vol bytes differ from ldmtool's partitions"
       fi
       cp vol.img "full-$dg-$vol.img"
     done
@@ -93,29 +94,29 @@ check_group ldm-2008r2-*.img
 
 # OS guess: NTFS on dynamic disks says Windows.
 "$VOL_DUMP" -o ldm-2008r2-*.img >os.txt
-expect_eq "OS family" "$(awk -F'\t' '$1=="O" && $2=="family"{print $3}' os.txt)" windows
+check_eq "OS family" windows "$(awk -F'\t' '$1=="O" && $2=="family"{print $3}' os.txt)"
 
 # Degraded: RAID-5 without its second disk, a mirror with one leg.
 "$VOL_DUMP" ldm-2008r2-raid5-1.img ldm-2008r2-raid5-3.img >deg.txt
-expect_eq "raid5 degraded" "$(vfield deg.txt Volume4 19)" 1
-expect_eq "raid5 readable" "$(vfield deg.txt Volume4 20)" 1
+check_eq "raid5 degraded" 1 "$(vfield deg.txt Volume4 19)"
+check_eq "raid5 readable" 1 "$(vfield deg.txt Volume4 20)"
 "$VOL_DUMP" -r Volume4 ldm-2008r2-raid5-1.img ldm-2008r2-raid5-3.img |
-  cmp -s - full-06495a84-fbfd-11e1-8cf9-52540061f5db-Volume4.img && ok || bad "rebuilt RAID-5 differs"
+  cmp -s - full-06495a84-fbfd-11e1-8cf9-52540061f5db-Volume4.img && pass || fail "rebuilt RAID-5 differs"
 "$VOL_DUMP" -r Volume3 ldm-2003r2-mirrored-2.img | cmp -s - full-03c0c4fc-8b6f-402b-9431-4be2e5823b1c-Volume3.img &&
-  ok || bad "mirror leg 2 alone differs"
-expect_eq "spanned with a disk missing" \
-  "$(vfield deg.txt Volume5 23)" "2 of 3 members are on disks missing from the set"
+  pass || fail "mirror leg 2 alone differs"
+check_eq "spanned with a disk missing" \
+  "2 of 3 members are on disks missing from the set" "$(vfield deg.txt Volume5 23)"
 if "$VOL_DUMP" -r Volume4 -W Volume4 ldm-2008r2-raid5-1.img \
    ldm-2008r2-raid5-3.img </dev/null 2>err.txt; then
-  bad "degraded RAID-5 opened for writing"
+  fail "degraded RAID-5 opened for writing"
 else
-  grep -q "read-only\|not supported" err.txt && ok || bad "unclear: $(cat err.txt)"
+  grep -q "read-only\|not supported" err.txt && pass || fail "unclear: $(cat err.txt)"
 fi
 
 # Both groups at once: names clash, so they get the group prefix.
 "$VOL_DUMP" ldm-2003r2-simple-1.img ldm-2008r2-raid5-*.img >both.txt
-grep -q $'^V\tRed-nzv8x6obywgDg0/Volume1\t' both.txt && ok ||
-  bad "clashing LDM names are not prefixed with the group"
+grep -q $'^V\tRed-nzv8x6obywgDg0/Volume1\t' both.txt && pass ||
+  fail "clashing LDM names are not prefixed with the group"
 
 # Damage: partition Disk1-01 pointing past the end; a broken TOCBLOCK.
 cp ldm-2003r2-simple-1.img bad.img
@@ -129,8 +130,8 @@ assert i > 0
 f.seek(i + 9 + 4 + 8); f.write(struct.pack('>Q', 1 << 40))
 EOF
 "$VOL_DUMP" bad.img >bad.txt
-expect_eq "VBLK out of range" "$(vfield bad.txt Volume1 20)" 0
-grep -q "Disk1-01 lies beyond the end" bad.txt && ok || bad "no clear problem: $(grep Volume1 bad.txt)"
+check_eq "VBLK out of range" 0 "$(vfield bad.txt Volume1 20)"
+grep -q "Disk1-01 lies beyond the end" bad.txt && pass || fail "no clear problem: $(grep Volume1 bad.txt)"
 cp ldm-2003r2-simple-1.img bad.img
 python3 - bad.img <<'EOF'
 import sys, struct
@@ -139,12 +140,12 @@ cfg = struct.unpack('>Q', d[6 * 512 + 299:6 * 512 + 307])[0]
 f.seek((cfg + 2) * 512); f.write(b'TOCBLOCX')
 EOF
 "$VOL_DUMP" -w bad.img >bad.txt
-grep -q "no TOCBLOCK" bad.txt && ok || bad "broken TOCBLOCK not reported"
+grep -q "no TOCBLOCK" bad.txt && pass || fail "broken TOCBLOCK not reported"
 # PRIVHEAD in sector 6 wiped: the copy in the last sector serves.
 cp ldm-2003r2-simple-1.img ph.img
 dd if=/dev/zero of=ph.img bs=512 seek=6 count=1 conv=notrunc status=none
 "$VOL_DUMP" -w ph.img >ph.txt
-expect_eq "Volume1 from the PRIVHEAD copy" "$(vfield ph.txt Volume1 20)" 1
-grep -q "using the copy in the last sector" ph.txt && ok || bad "PRIVHEAD fallback not reported"
-expect_eq "no LDM volumes from a broken database" "$(grep -c $'^V\t[^\t]*\tldm' bad.txt)" 0
+check_eq "Volume1 from the PRIVHEAD copy" 1 "$(vfield ph.txt Volume1 20)"
+grep -q "using the copy in the last sector" ph.txt && pass || fail "PRIVHEAD fallback not reported"
+check_eq "no LDM volumes from a broken database" 0 "$(grep -c $'^V\t[^\t]*\tldm' bad.txt)"
 finish

@@ -7,29 +7,18 @@
 # partition.  Known bytes are written at the PV offsets that
 # `pvs`/`lvs` report; vdk must read every LV back exactly, find the ext4
 # file system as blkid does, and still read the raid1 LV with one PV gone.
-. "$(dirname "$0")/lib.sh"
-need pvcreate vgcreate lvcreate lvs pvs vgcfgbackup vgcfgrestore sfdisk \
+source "$(dirname "$0")/../lib.sh"
+VOL_DUMP=${VOL_DUMP:?VOL_DUMP must name the vol-dump program}
+require pvcreate vgcreate lvcreate lvs pvs vgcfgbackup vgcfgrestore sfdisk \
   mkfs.ext4 blkid losetup
-need_root
-export LVM_SUPPRESS_FD_WARNINGS=1
-CONF='global { activation = 0 } devices { use_devicesfile = 0 }'
+require_loop
 VG=vdkt$$
 VGP=vdkp$$
 VGR=vdkr$$
-lvm_q () { "$@" --config "$CONF" 2>/dev/null; }
-cleanup_lvm () {
-  rm -rf /etc/lvm/backup/"$VG" /etc/lvm/backup/"$VGP" /etc/lvm/backup/"$VGR" \
-    /etc/lvm/archive/"$VG"_* /etc/lvm/archive/"$VGP"_* /etc/lvm/archive/"$VGR"_*
-  cleanup
-}
-trap cleanup_lvm EXIT
 
-cd "$TMP" || exit 1
-truncate -s 64M pv1.img pv2.img
-loop_attach pv1.img && L1=$LOOP && loop_attach pv2.img && L2=$LOOP ||
-  skip "losetup failed"
-lvm_q pvcreate -ff -y "$L1" "$L2" >/dev/null || skip "pvcreate failed"
-lvm_q vgcreate -s 4M "$VG" "$L1" "$L2" >/dev/null || skip "vgcreate failed"
+cd "$T" || exit 1
+lvm_vg "$VG" 64M pv1.img pv2.img
+L1=${PVS[0]} L2=${PVS[1]}
 lvm_q lvcreate -an -Zn -L 8M -n lin "$VG" "$L1" >/dev/null &&
 lvm_q lvcreate -an -Zn -i2 -I64k -L 16M -n str "$VG" >/dev/null ||
   skip "lvcreate failed"
@@ -70,11 +59,8 @@ lvm_q vgcfgrestore -f vg2.txt "$VG" >/dev/null || skip "vgcfgrestore refused the
 lvm_q lvcreate -an -Zn -L 48M -n span "$VG" >/dev/null || skip "lvcreate span failed"
 
 # raid5 (= raid5_ls) and raid0 over three PVs, also by vgcfgrestore.
-truncate -s 32M r1.img r2.img r3.img
-loop_attach r1.img && R1=$LOOP && loop_attach r2.img && R2=$LOOP &&
-  loop_attach r3.img && R3=$LOOP || skip "losetup failed"
-lvm_q pvcreate -ff -y "$R1" "$R2" "$R3" >/dev/null &&
-  lvm_q vgcreate -s 4M "$VGR" "$R1" "$R2" "$R3" >/dev/null || skip "raid VG failed"
+lvm_vg "$VGR" 32M r1.img r2.img r3.img
+R1=${PVS[0]} R2=${PVS[1]} R3=${PVS[2]}
 lvsec () {  # name id-digits status extents body
   printf '%s {\nid = "RRRRRR-0000-0000-0000-0000-0000-0000%s"\nstatus = [%s]\n' "$1" "$2" "$3"
   printf 'flags = []\nsegment_count = 1\nsegment1 {\nstart_extent = 0\n'
@@ -103,6 +89,7 @@ truncate -s 64M part.img
 printf 'label: dos\n2048,,8e\n' | sfdisk -q part.img
 loop_attach part.img 1048576 $((64 * 1048576 - 1048576)) && L3=$LOOP ||
   skip "losetup failed"
+lvm_forget "$VGP"
 lvm_q pvcreate -ff -y "$L3" >/dev/null && lvm_q vgcreate -s 4M "$VGP" "$L3" >/dev/null &&
   lvm_q lvcreate -an -Zn -L 8M -n inpart "$VGP" >/dev/null || skip "PV in partition failed"
 
@@ -190,72 +177,72 @@ for row in range(len(data) // (chunk * nd)):
 PY
 python3 place.py r0.data 65536 0 $(imgs r0)
 python3 place.py r5.data 65536 1 $(imgs r5)
-expect_eq "span has two segments" "$(grep -c '|span|' segs.txt)" 2
+check_eq "span has two segments" 2 "$(grep -c '|span|' segs.txt)"
 
 # vdk reads each LV back exactly.
 "$VOL_DUMP" -w pv1.img pv2.img part.img r1.img r2.img r3.img >list.txt ||
-  bad "vol-dump failed"
+  fail "vol-dump failed"
 for lv in lin str mir mm span; do
-  expect_eq "$lv layout" "$(vfield list.txt "$VG/$lv" 4)" \
-    "$(awk -F'|' -v l=$lv '$2==l{print $3; exit}' segs.txt | sed 's/raid1/mirror/')"
-  expect_eq "$lv size" "$(vfield list.txt "$VG/$lv" 7)" "$(stat -c %s $lv.data)"
-  if "$VOL_DUMP" -r "$VG/$lv" pv1.img pv2.img | cmp -s - $lv.data; then ok
-  else bad "$VG/$lv bytes differ"; fi
+  check_eq "$lv layout" "$(awk -F'|' -v l=$lv '$2==l{print $3; exit}' segs.txt | sed 's/raid1/mirror/')" \
+    "$(vfield list.txt "$VG/$lv" 4)"
+  check_eq "$lv size" "$(stat -c %s $lv.data)" "$(vfield list.txt "$VG/$lv" 7)"
+  if "$VOL_DUMP" -r "$VG/$lv" pv1.img pv2.img | cmp -s - $lv.data; then pass
+  else fail "$VG/$lv bytes differ"; fi
 done
 for lv in r0 r5; do
-  expect_eq "$lv layout" "$(vfield list.txt "$VGR/$lv" 4)" \
-    "$(awk -F'|' -v l=$lv '$2==l{print $3; exit}' segs.txt | sed 's/raid0/striped/')"
-  expect_eq "$lv stripe size" "$(vfield list.txt "$VGR/$lv" 15)" \
-    "$(awk -F'|' -v l=$lv '$2==l{print $5; exit}' segs.txt)"
-  if "$VOL_DUMP" -r "$VGR/$lv" r1.img r2.img r3.img | cmp -s - $lv.data; then ok
-  else bad "$VGR/$lv bytes differ"; fi
+  check_eq "$lv layout" "$(awk -F'|' -v l=$lv '$2==l{print $3; exit}' segs.txt | sed 's/raid0/striped/')" \
+    "$(vfield list.txt "$VGR/$lv" 4)"
+  check_eq "$lv stripe size" "$(awk -F'|' -v l=$lv '$2==l{print $5; exit}' segs.txt)" \
+    "$(vfield list.txt "$VGR/$lv" 15)"
+  if "$VOL_DUMP" -r "$VGR/$lv" r1.img r2.img r3.img | cmp -s - $lv.data; then pass
+  else fail "$VGR/$lv bytes differ"; fi
 done
-if "$VOL_DUMP" -r "$VGR/r5" r1.img r3.img | cmp -s - r5.data; then ok
-else bad "raid5 with a PV missing is not rebuilt"; fi
-if "$VOL_DUMP" -r "$VGP/inpart" part.img | cmp -s - inpart.data; then ok
-else bad "LV in a partition reads wrong"; fi
-expect_eq "inpart lies in partition 1" "$(vfield list.txt "$VGP/inpart" 5)" 2
-expect_eq "inpart's parent" "$(vfield list.txt "$VGP/inpart" 14)" 3:1
-expect_eq "lin has no parent" "$(vfield list.txt "$VG/lin" 14)" -
+if "$VOL_DUMP" -r "$VGR/r5" r1.img r3.img | cmp -s - r5.data; then pass
+else fail "raid5 with a PV missing is not rebuilt"; fi
+if "$VOL_DUMP" -r "$VGP/inpart" part.img | cmp -s - inpart.data; then pass
+else fail "LV in a partition reads wrong"; fi
+check_eq "inpart lies in partition 1" 2 "$(vfield list.txt "$VGP/inpart" 5)"
+check_eq "inpart's parent" 3:1 "$(vfield list.txt "$VGP/inpart" 14)"
+check_eq "lin has no parent" - "$(vfield list.txt "$VG/lin" 14)"
 blkid_range lin.data 0 $((8 * 1048576))
-expect_eq "ext4 on the LV" "$(vfield list.txt "$VG/lin" 9)" "$B_TYPE"
-expect_eq "ext4 label" "$(vfield list.txt "$VG/lin" 10)" "$B_LABEL"
-expect_eq "ext4 uuid" "$(vfield list.txt "$VG/lin" 11)" "$B_UUID"
+check_eq "ext4 on the LV" "$B_TYPE" "$(vfield list.txt "$VG/lin" 9)"
+check_eq "ext4 label" "$B_LABEL" "$(vfield list.txt "$VG/lin" 10)"
+check_eq "ext4 uuid" "$B_UUID" "$(vfield list.txt "$VG/lin" 11)"
 blkid_range part.img 1048576 $((63 * 1048576))
-expect_eq "PV partition type" "$(vfield list.txt 3:1 9)" "$B_TYPE"
+check_eq "PV partition type" "$B_TYPE" "$(vfield list.txt 3:1 9)"
 
 # Writes go through: raid1 writes both legs, striped writes its columns.
 head -c $((8 * 1048576)) /dev/urandom >mir2.data
-"$VOL_DUMP" -W "$VG/mir" pv1.img pv2.img <mir2.data || bad "raid1 write failed"
+"$VOL_DUMP" -W "$VG/mir" pv1.img pv2.img <mir2.data || fail "raid1 write failed"
 while IFS='|' read -r vg lv type stripes ssize le ranges; do
   case $lv in
     \[mir_rimage_*\])
       dev=${ranges%%:*} first=${ranges#*:}; first=${first%-*}
       if dd if="${DEV2IMG[$dev]}" bs=64K skip=$(( $(pe_off "$dev" "$first") / 65536 )) \
-         count=128 status=none | cmp -s - mir2.data; then ok
-      else bad "raid1 leg $lv not written"; fi ;;
+         count=128 status=none | cmp -s - mir2.data; then pass
+      else fail "raid1 leg $lv not written"; fi ;;
   esac
 done <segs.txt
 cp mir2.data mir.data
 head -c $((16 * 1048576)) /dev/urandom >str2.data
-"$VOL_DUMP" -W "$VG/str" pv1.img pv2.img <str2.data || bad "striped write failed"
-if "$VOL_DUMP" -r "$VG/str" pv1.img pv2.img | cmp -s - str2.data; then ok
-else bad "striped write does not read back"; fi
+"$VOL_DUMP" -W "$VG/str" pv1.img pv2.img <str2.data || fail "striped write failed"
+if "$VOL_DUMP" -r "$VG/str" pv1.img pv2.img | cmp -s - str2.data; then pass
+else fail "striped write does not read back"; fi
 
 # OS guess from the volumes: ext4 on LVM, nothing Windows.
 "$VOL_DUMP" -o pv1.img pv2.img part.img >os.txt
-expect_eq "OS family" "$(awk -F'\t' '$2=="family"{print $3}' os.txt)" linux
-expect_eq "OS volume" "$(awk -F'\t' '$2=="system"{print $3}' os.txt)" "$VG/lin"
+check_eq "OS family" linux "$(awk -F'\t' '$2=="family"{print $3}' os.txt)"
+check_eq "OS volume" "$VG/lin" "$(awk -F'\t' '$2=="system"{print $3}' os.txt)"
 
 # One PV missing: raid1 still reads, linear and striped do not.
 "$VOL_DUMP" pv2.img >deg.txt
-expect_eq "mirror degraded" "$(vfield deg.txt "$VG/mir" 19)" 1
-expect_eq "linear unreadable" "$(vfield deg.txt "$VG/lin" 20)" 0
-if "$VOL_DUMP" -r "$VG/mir" pv2.img | cmp -s - mir.data; then ok
-else bad "degraded mirror reads wrong"; fi
+check_eq "mirror degraded" 1 "$(vfield deg.txt "$VG/mir" 19)"
+check_eq "linear unreadable" 0 "$(vfield deg.txt "$VG/lin" 20)"
+if "$VOL_DUMP" -r "$VG/mir" pv2.img | cmp -s - mir.data; then pass
+else fail "degraded mirror reads wrong"; fi
 if "$VOL_DUMP" -r "$VG/str" pv2.img >/dev/null 2>err.txt; then
-  bad "striped LV with a PV missing opened"
+  fail "striped LV with a PV missing opened"
 else
-  grep -q "missing from the set" err.txt && ok || bad "unclear error: $(cat err.txt)"
+  grep -q "missing from the set" err.txt && pass || fail "unclear error: $(cat err.txt)"
 fi
 finish

@@ -6,9 +6,10 @@
 # `blkid -p` on each partition's byte range (TYPE, LABEL, UUID).  The same
 # listing must come back from VMDK copies made by qemu-img (sparse and
 # twoGbMaxExtentSparse) when vdk opens them.
-. "$(dirname "$0")/lib.sh"
-need sfdisk sgdisk jq blkid mkfs.ext4 mkfs.xfs mkfs.vfat mkntfs mkswap losetup
-need_root
+source "$(dirname "$0")/../lib.sh"
+VOL_DUMP=${VOL_DUMP:?VOL_DUMP must name the vol-dump program}
+require sfdisk sgdisk jq blkid mkfs.ext4 mkfs.xfs mkfs.vfat mkntfs mkswap losetup
+require_loop
 
 # mkfs on the byte range of partition N (from sfdisk --json).
 format () {
@@ -25,7 +26,7 @@ format () {
 }
 
 make_mbr () {
-  local img=$TMP/mbr.img
+  local img=$T/mbr.img
   truncate -s 1G "$img"
   printf 'label: dos\nlabel-id: 0x5eed1234\n,64M,L\n,64M,c\n,,Ex\n,320M,L\n,64M,7\n,32M,S\n' |
     sfdisk -q "$img" || return 1
@@ -37,7 +38,7 @@ make_mbr () {
 }
 
 make_gpt () {
-  local img=$TMP/gpt.img
+  local img=$T/gpt.img
   truncate -s 1G "$img"
   sgdisk -o -n 1:2048:+64M -t 1:ef00 -c 1:ESP -n 2:0:+64M -t 2:8300 \
     -c 2:root -n 3:0:+64M -t 3:0700 -c 3:data -n 4:0:+320M -t 4:8300 \
@@ -59,31 +60,31 @@ make_gpt () {
 
 # Compare vol-dump's listing of IMG with sfdisk and blkid.
 check_image () {
-  local img=$1 list=$TMP/list.txt label n start size type want
-  "$VOL_DUMP" -l "$img" >"$list" || { bad "vol-dump $img failed"; return; }
+  local img=$1 list=$T/list.txt label n start size type want
+  "$VOL_DUMP" -l "$img" >"$list" || { fail "vol-dump $img failed"; return; }
   label=$(sfdisk --json "$img" | jq -r .partitiontable.label)
-  expect_eq "$img table" "$(awk -F'\t' '$1=="D"{print $5}' "$list")" \
-    "$([ "$label" = dos ] && echo mbr || echo gpt)"
-  expect_eq "$img volume count" "$(grep -c '^V' "$list")" \
-    "$(sfdisk --json "$img" | jq '.partitiontable.partitions | length')"
+  check_eq "$img table" "$([ "$label" = dos ] && echo mbr || echo gpt)" \
+    "$(awk -F'\t' '$1=="D"{print $5}' "$list")"
+  check_eq "$img volume count" "$(sfdisk --json "$img" | jq '.partitiontable.partitions | length')" \
+    "$(grep -c '^V' "$list")"
   while read -r n start size type uuid name; do
-    expect_eq "$img $n start" "$(vfield "$list" "$n" 6)" $((start * 512))
-    expect_eq "$img $n size" "$(vfield "$list" "$n" 7)" $((size * 512))
+    check_eq "$img $n start" $((start * 512)) "$(vfield "$list" "$n" 6)"
+    check_eq "$img $n size" $((size * 512)) "$(vfield "$list" "$n" 7)"
     if [ "$label" = dos ]; then
       want=$(printf '0x%02x' "0x$type")
-      expect_eq "$img $n uuid" "$(vfield "$list" "$n" 12)" \
-        "$(sfdisk --json "$img" | jq -r .partitiontable.id | sed 's/^0x//')-$(printf '%016X' $((start * 512)))"
+      check_eq "$img $n uuid" "$(sfdisk --json "$img" | jq -r .partitiontable.id | sed 's/^0x//')-$(printf '%016X' $((start * 512)))" \
+        "$(vfield "$list" "$n" 12)"
     else
       want=$type
-      expect_eq "$img $n GUID" "$(vfield "$list" "$n" 12)" "$uuid"
-      expect_eq "$img $n name" "$(vfield "$list" "$n" 21)" "$name"
+      check_eq "$img $n GUID" "$uuid" "$(vfield "$list" "$n" 12)"
+      check_eq "$img $n name" "$name" "$(vfield "$list" "$n" 21)"
     fi
-    expect_eq "$img $n type" "$(vfield "$list" "$n" 8)" "$want"
+    check_eq "$img $n type" "$want" "$(vfield "$list" "$n" 8)"
     case $type in 5|f|85) continue ;; esac   # extended: no file system
     blkid_range "$img" $((start * 512)) $((size * 512))
-    expect_eq "$img $n fs type" "$(vfield "$list" "$n" 9)" "$B_TYPE"
-    expect_eq "$img $n fs label" "$(vfield "$list" "$n" 10)" "$B_LABEL"
-    expect_eq "$img $n fs uuid" "$(vfield "$list" "$n" 11)" "$B_UUID"
+    check_eq "$img $n fs type" "$B_TYPE" "$(vfield "$list" "$n" 9)"
+    check_eq "$img $n fs label" "$B_LABEL" "$(vfield "$list" "$n" 10)"
+    check_eq "$img $n fs uuid" "$B_UUID" "$(vfield "$list" "$n" 11)"
   done < <(sfdisk --json "$img" | jq -r '.partitiontable.partitions[] |
     "\(.node | capture("(?<n>[0-9]+)$").n) \(.start) \(.size) \(.type)
      \(.uuid // "-") \(.name // "-")"' | paste -d' ' - -)
@@ -91,76 +92,76 @@ check_image () {
 
 # A VMDK copy must list exactly like the raw image (disk names aside).
 check_vmdk () {
-  local img=$1 sub=$2 vmdk=$TMP/conv-$sub.vmdk
+  local img=$1 sub=$2 vmdk=$T/conv-$sub.vmdk
   command -v qemu-img >/dev/null || { echo "no qemu-img: VMDK skipped"; return; }
   qemu-img convert -f raw -O vmdk -o subformat="$sub" "$img" "$vmdk" ||
-    { bad "qemu-img convert $sub"; return; }
-  if ! "$VOL_DUMP" "$vmdk" >"$TMP/vmdk.txt" 2>"$TMP/vmdk.err"; then
-    bad "vol-dump $sub VMDK: $(cat "$TMP/vmdk.err")"
+    { fail "qemu-img convert $sub"; return; }
+  if ! "$VOL_DUMP" "$vmdk" >"$T/vmdk.txt" 2>"$T/vmdk.err"; then
+    fail "vol-dump $sub VMDK: $(cat "$T/vmdk.err")"
     return
   fi
-  "$VOL_DUMP" "$img" >"$TMP/raw.txt"
-  if cmp -s "$TMP/raw.txt" "$TMP/vmdk.txt"; then ok
-  else bad "$sub VMDK listing differs from raw:"; diff "$TMP/raw.txt" "$TMP/vmdk.txt"
+  "$VOL_DUMP" "$img" >"$T/raw.txt"
+  if cmp -s "$T/raw.txt" "$T/vmdk.txt"; then pass
+  else fail "$sub VMDK listing differs from raw:"; diff "$T/raw.txt" "$T/vmdk.txt"
   fi
-  rm -f "$TMP"/conv-*
+  rm -f "$T"/conv-*
 }
 
 make_mbr || skip "could not build the MBR fixture"
 make_gpt || skip "could not build the GPT fixture"
-check_image "$TMP/mbr.img"
-check_image "$TMP/gpt.img"
+check_image "$T/mbr.img"
+check_image "$T/gpt.img"
 # A hybrid MBR (sgdisk -h) is reported; the GPT still decides.
-cp "$TMP/gpt.img" "$TMP/hybrid.img"
-if sgdisk -h 2:3 "$TMP/hybrid.img" >/dev/null 2>&1; then
-  "$VOL_DUMP" -l "$TMP/hybrid.img" >"$TMP/hybrid.txt"
-  expect_eq "hybrid MBR flag" "$(awk -F'\t' '$1=="D"{print $7}' "$TMP/hybrid.txt")" 1
-  "$VOL_DUMP" "$TMP/gpt.img" >"$TMP/gptlist.txt"
-  if diff -q <(grep '^V' "$TMP/hybrid.txt") "$TMP/gptlist.txt" >/dev/null; then ok
-  else bad "hybrid MBR changed the GPT listing"; fi
+cp "$T/gpt.img" "$T/hybrid.img"
+if sgdisk -h 2:3 "$T/hybrid.img" >/dev/null 2>&1; then
+  "$VOL_DUMP" -l "$T/hybrid.img" >"$T/hybrid.txt"
+  check_eq "hybrid MBR flag" 1 "$(awk -F'\t' '$1=="D"{print $7}' "$T/hybrid.txt")"
+  "$VOL_DUMP" "$T/gpt.img" >"$T/gptlist.txt"
+  if diff -q <(grep '^V' "$T/hybrid.txt") "$T/gptlist.txt" >/dev/null; then pass
+  else fail "hybrid MBR changed the GPT listing"; fi
 fi
 # Logical partitions name their extended partition.
-expect_eq "logical 5 parent" "$("$VOL_DUMP" "$TMP/mbr.img" | awk -F'\t' '$2=="5"{print $14}')" 3
+check_eq "logical 5 parent" 3 "$("$VOL_DUMP" "$T/mbr.img" | awk -F'\t' '$2=="5"{print $14}')"
 # A bare file system without a partition table is the volume "disk".
-truncate -s 64M "$TMP/bare.img"
-mkfs.ext4 -q -F -L bare-ext4 "$TMP/bare.img"
-"$VOL_DUMP" "$TMP/bare.img" >"$TMP/bare.txt"
-blkid_range "$TMP/bare.img" 0 $((64 * 1048576))
-expect_eq "bare disk volume" "$(vfield "$TMP/bare.txt" disk 3)" disk
-expect_eq "bare disk fs" "$(vfield "$TMP/bare.txt" disk 9)" "$B_TYPE"
-expect_eq "bare disk label" "$(vfield "$TMP/bare.txt" disk 10)" "$B_LABEL"
+truncate -s 64M "$T/bare.img"
+mkfs.ext4 -q -F -L bare-ext4 "$T/bare.img"
+"$VOL_DUMP" "$T/bare.img" >"$T/bare.txt"
+blkid_range "$T/bare.img" 0 $((64 * 1048576))
+check_eq "bare disk volume" disk "$(vfield "$T/bare.txt" disk 3)"
+check_eq "bare disk fs" "$B_TYPE" "$(vfield "$T/bare.txt" disk 9)"
+check_eq "bare disk label" "$B_LABEL" "$(vfield "$T/bare.txt" disk 10)"
 # A blank disk has no volumes at all.
-truncate -s 1M "$TMP/blank.img"
-expect_eq "blank disk" "$("$VOL_DUMP" "$TMP/blank.img" | grep -c '^V')" 0
+truncate -s 1M "$T/blank.img"
+check_eq "blank disk" 0 "$("$VOL_DUMP" "$T/blank.img" | grep -c '^V')"
 
 for sub in monolithicSparse twoGbMaxExtentSparse streamOptimized; do
-  check_vmdk "$TMP/mbr.img" $sub
-  check_vmdk "$TMP/gpt.img" $sub
+  check_vmdk "$T/mbr.img" $sub
+  check_vmdk "$T/gpt.img" $sub
 done
 
 # A child chain made by qemu: the empty child lists like its base; after
 # qemu-io zeroes partition 1's first MiB in the child, the child loses
 # that file system and the base keeps it.
 if command -v qemu-img >/dev/null && command -v qemu-io >/dev/null; then
-  qemu-img convert -f raw -O vmdk "$TMP/mbr.img" "$TMP/base.vmdk"
-  qemu-img create -q -f vmdk -b base.vmdk -F vmdk "$TMP/child.vmdk"
-  "$VOL_DUMP" "$TMP/base.vmdk" | cut -f2- >"$TMP/base.txt"
-  "$VOL_DUMP" "$TMP/child.vmdk" | cut -f2- >"$TMP/child.txt"
-  cmp -s "$TMP/base.txt" "$TMP/child.txt" && ok || bad "empty child lists differently"
-  p1=$(vfield <("$VOL_DUMP" -n "$TMP/mbr.img") 1 6)
-  qemu-io -f vmdk -c "write -z $p1 1M" "$TMP/child.vmdk" >/dev/null
-  "$VOL_DUMP" "$TMP/child.vmdk" >"$TMP/child.txt"
-  "$VOL_DUMP" "$TMP/base.vmdk" >"$TMP/base.txt"
-  expect_eq "child: partition 1 lost its fs" "$(vfield "$TMP/child.txt" 1 9)" -
-  blkid_range "$TMP/mbr.img" "$p1" $((64 * 1048576))
-  expect_eq "base keeps it" "$(vfield "$TMP/base.txt" 1 9)" "$B_TYPE"
-  expect_eq "child: partition 5 unchanged" "$(vfield "$TMP/child.txt" 5 10)" \
-    "$(vfield "$TMP/base.txt" 5 10)"
+  qemu-img convert -f raw -O vmdk "$T/mbr.img" "$T/base.vmdk"
+  qemu-img create -q -f vmdk -b base.vmdk -F vmdk "$T/child.vmdk"
+  "$VOL_DUMP" "$T/base.vmdk" | cut -f2- >"$T/base.txt"
+  "$VOL_DUMP" "$T/child.vmdk" | cut -f2- >"$T/child.txt"
+  cmp -s "$T/base.txt" "$T/child.txt" && pass || fail "empty child lists differently"
+  p1=$(vfield <("$VOL_DUMP" -n "$T/mbr.img") 1 6)
+  qemu-io -f vmdk -c "write -z $p1 1M" "$T/child.vmdk" >/dev/null
+  "$VOL_DUMP" "$T/child.vmdk" >"$T/child.txt"
+  "$VOL_DUMP" "$T/base.vmdk" >"$T/base.txt"
+  check_eq "child: partition 1 lost its fs" - "$(vfield "$T/child.txt" 1 9)"
+  blkid_range "$T/mbr.img" "$p1" $((64 * 1048576))
+  check_eq "base keeps it" "$B_TYPE" "$(vfield "$T/base.txt" 1 9)"
+  check_eq "child: partition 5 unchanged" "$(vfield "$T/base.txt" 5 10)" \
+    "$(vfield "$T/child.txt" 5 10)"
 fi
 # The volume reader returns the partition's bytes (first MiB of 5).
-"$VOL_DUMP" -n "$TMP/mbr.img" >"$TMP/list.txt"
-p5=$(vfield "$TMP/list.txt" 5 6)
-"$VOL_DUMP" -r 5 -O 0 -L 1048576 "$TMP/mbr.img" >"$TMP/p5"
-if dd if="$TMP/mbr.img" bs=1M skip=$((p5 / 1048576)) count=1 status=none |
-   cmp -s - "$TMP/p5"; then ok; else bad "partition 5 bytes differ"; fi
+"$VOL_DUMP" -n "$T/mbr.img" >"$T/list.txt"
+p5=$(vfield "$T/list.txt" 5 6)
+"$VOL_DUMP" -r 5 -O 0 -L 1048576 "$T/mbr.img" >"$T/p5"
+if dd if="$T/mbr.img" bs=1M skip=$((p5 / 1048576)) count=1 status=none |
+   cmp -s - "$T/p5"; then pass; else fail "partition 5 bytes differ"; fi
 finish

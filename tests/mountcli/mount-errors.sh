@@ -4,9 +4,10 @@
 # wrong file system type, not root, and (through VDK_TEST_SYSROOT, which
 # points the checks at look-alike /dev and /proc) no /dev/fuse, fuse
 # module not loaded, no loop devices.
-. "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/../lib.sh"
+set -e
 require_mount_env
-require_tools sfdisk mkfs.ext4 mkfs.xfs mkfs.vfat mcopy mkntfs ntfs-3g qemu-img setpriv
+require sfdisk mkfs.ext4 mkfs.xfs mkfs.vfat mcopy mkntfs ntfs-3g qemu-img setpriv
 
 make_files
 make_mbr_disk "$T/disk.img"
@@ -18,12 +19,12 @@ mkdir -p "$T/mnt"
 expect_error () {
   local what=$1 pattern=$2 rc=0
   shift 2
-  "$VDK" "$@" > "$T/out" 2> "$T/err" || rc=$?
-  [ "$rc" = 1 ] || { cat "$T/err"; fail "$what: exit status $rc, not 1"; }
-  grep -q -- "$pattern" "$T/err" || { cat "$T/err"; fail "$what: message lacks '$pattern'"; }
-  [ "$(wc -l < "$T/err")" -ge 1 ] || fail "$what: no message"
+  vdk "$@" > "$T/out" 2> "$T/err" || rc=$?
+  [ "$rc" = 1 ] || { cat "$T/err"; die "$what: exit status $rc, not 1"; }
+  grep -q -- "$pattern" "$T/err" || { cat "$T/err"; die "$what: message lacks '$pattern'"; }
+  [ "$(wc -l < "$T/err")" -ge 1 ] || die "$what: no message"
   assert_nothing_left "$what"
-  ok "$what: $(head -n1 "$T/err")"
+  pass "$what: $(head -n1 "$T/err")"
 }
 
 expect_error "missing mount point" "mkdir -p $T/nowhere" \
@@ -50,21 +51,21 @@ expect_error "umount of a folder vdk did not mount" "not mounted by vdk" \
 # xfs on an ext4 volume.  Everything must be undone in reverse.
 expect_error "wrong -t (mount(2) fails)" "wrong file system type" \
   mount -t xfs "$T/disk.vmdk" 1 "$T/mnt"
-pgrep -f "$VDK_RUN_DIR" >/dev/null && fail "a mount process survived the failure"
+pgrep -f "$VDK_RUN_DIR" >/dev/null && die "a mount process survived the failure"
 # ... and with --redo the new child is removed again.
 expect_error "--redo with a failing mount" "wrong file system type" \
   mount -t xfs --redo "$T/redo.vmdk" "$T/disk.vmdk" 1 "$T/mnt"
-[ ! -e "$T/redo.vmdk" ] || fail "failed --redo mount left the child"
-ok "failed --redo mount removed its child"
+[ ! -e "$T/redo.vmdk" ] || die "failed --redo mount left the child"
+pass "failed --redo mount removed its child"
 
 # Not root.
 chmod 755 "$T"
 rc=0
 setpriv --reuid=65534 --regid=65534 --clear-groups \
   "$VDK" mount "$T/disk.vmdk" 1 "$T/mnt" 2> "$T/err" || rc=$?
-[ "$rc" = 1 ] && grep -q "needs root" "$T/err" || { cat "$T/err"; fail "not root"; }
+[ "$rc" = 1 ] && grep -q "needs root" "$T/err" || { cat "$T/err"; die "not root"; }
 assert_nothing_left "not root"
-ok "not root: $(cat "$T/err")"
+pass "not root: $(cat "$T/err")"
 
 # The machine lacks FUSE or loop devices: look-alike /dev and /proc.
 S=$T/sysroot
@@ -90,8 +91,9 @@ expect_error "file system not in the kernel" "modprobe ext4" \
 unset VDK_TEST_SYSROOT
 
 # And after all that, a normal mount still works.
-"$VDK" mount "$T/disk.vmdk" 1 "$T/mnt"
+vdk mount "$T/disk.vmdk" 1 "$T/mnt"
 check_files "$T/mnt" "after the errors"
-"$VDK" umount "$T/mnt"
+vdk umount "$T/mnt"
 assert_nothing_left "final"
-ok "a normal mount works after the failures"
+pass "a normal mount works after the failures"
+finish

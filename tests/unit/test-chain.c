@@ -9,7 +9,7 @@
 #include "tap.h"
 #include "vdk.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 static uint32_t
 cid_of (const char *path, unsigned flags)
@@ -89,10 +89,11 @@ test_child (void)
 static void
 test_three_levels_and_readonly (void)
 {
+  char cmd[PATH_MAX * 5];
   uint8_t buf[512];
   vdk_disk *d;
-  system (strcat (strcat (strcpy ((char[PATH_MAX * 3]) { 0 }, "cp "),
-                          P ("base.vmdk")), " /tmp/vdk-chain-base.copy"));
+  snprintf (cmd, sizeof cmd, "cp '%s' '%s'", P ("base.vmdk"), P ("base.copy"));
+  ok (system (cmd) == 0, "copy of the base");
   ok (vdk_create_child_path (P ("child.vmdk"), P ("grand.vmdk"), 0, 0) == 0,
       "grandchild");
   d = vdk_open (P ("grand.vmdk"), VDK_OPEN_READ_ONLY);
@@ -103,9 +104,9 @@ test_three_levels_and_readonly (void)
   ok (vdk_pwrite (d, buf, 512, 0) == -1 && vdk_last_errno () == EROFS,
       "read-only handle refuses writes");
   vdk_close (d);
-  ok (file_equal (P ("base.vmdk"), "/tmp/vdk-chain-base.copy"),
+  ok (file_equal (P ("base.vmdk"), P ("base.copy")),
       "parent file untouched by reads through the chain");
-  unlink ("/tmp/vdk-chain-base.copy");
+  unlink (P ("base.copy"));
 }
 
 static void

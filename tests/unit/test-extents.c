@@ -12,7 +12,7 @@
 #include "vdk.h"
 #include "vdk-common.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 static void
 write_file (const char *path, const void *data, size_t len)

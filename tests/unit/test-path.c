@@ -6,29 +6,26 @@
 
 #include "tap.h"
 #include "ops/ops.h"
-
-static char root[PATH_MAX];
+#include "../tmpdir.h"
 
 static void
 touch (const char *rel)
 {
-  char p[PATH_MAX * 2];
-  snprintf (p, sizeof p, "%s/%s", root, rel);
-  FILE *f = fopen (p, "w");
+  FILE *f = fopen (P (rel), "w");
   if (f)
     fclose (f);
 }
 
 static void
-expect (const char *dir, const char *name, bool ext, const char *want)
+expect (const char *folder, const char *name, bool ext, const char *want)
 {
-  char *r = vdk__path_resolve (dir, name, ext);
+  char *r = vdk__path_resolve (folder, name, ext);
   if (!want)
     ok (r == NULL && vdk_last_errno () == EACCES,
         "\"%s\" refused (%s)", name, r ? r : vdk_last_error ());
   else {
     char full[PATH_MAX * 2];
-    snprintf (full, sizeof full, "%s/%s", root, want);
+    snprintf (full, sizeof full, "%s/%s", dir, want);
     is_str (r, want[0] == '/' ? want : full, "\"%s\" resolves", name);
   }
   free (r);
@@ -37,21 +34,20 @@ expect (const char *dir, const char *name, bool ext, const char *want)
 int
 main (void)
 {
-  char tmpl[] = "/tmp/vdk-path-XXXXXX", d[PATH_MAX * 2], *rel;
-  char *base = mkdtemp (tmpl);
-  if (!base || !realpath (base, root))
+  char d[PATH_MAX * 2], *rel;
+  if (tmpdir_make ("vdk-path") == -1)
     return 1;
-  snprintf (d, sizeof d, "%s/disk", root);
+  snprintf (d, sizeof d, "%s/disk", dir);
   mkdir (d, 0755);
   touch ("disk/a.vmdk");
   touch ("outside.vmdk");
   mkdir (strcat (strcpy ((char[PATH_MAX * 2]) { 0 }, d), "/sub"), 0755);
   touch ("disk/sub/b.vmdk");
-  snprintf (d, sizeof d, "%s/disk/link.vmdk", root);
+  snprintf (d, sizeof d, "%s/disk/link.vmdk", dir);
   symlink ("../outside.vmdk", d);
-  snprintf (d, sizeof d, "%s/disk/inlink.vmdk", root);
+  snprintf (d, sizeof d, "%s/disk/inlink.vmdk", dir);
   symlink ("a.vmdk", d);
-  snprintf (d, sizeof d, "%s/disk", root);
+  snprintf (d, sizeof d, "%s/disk", dir);
 
   vdk__set_call ("test");
   expect (d, "a.vmdk", false, "disk/a.vmdk");
@@ -85,9 +81,7 @@ main (void)
   free (rel);
   is_str (vdk__path_base ("/a/b/c.vmdk"), "c.vmdk", "base name");
 
-  char cmd[PATH_MAX * 3];
-  snprintf (cmd, sizeof cmd, "rm -rf '%s'", root);
-  if (system (cmd) != 0)
+  if (tmpdir_remove () != 0)
     diag ("cleanup failed");
   return tap_done ();
 }
