@@ -134,7 +134,6 @@ main (void)
     free (v1);
   }
   vdk_unlink (path);
-  if (tmpdir_remove () != 0)
-    diag ("cleanup failed");
+  tmpdir_remove ();
   return tap_done ();
 }

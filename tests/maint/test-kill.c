@@ -210,7 +210,6 @@ main (void)
   ok (vdk_create_child_path (base, child, 0, 0) == 0, "create a child");
   rounds (child, "child", qemu);
   kill_rewrites (base);
-  if (tmpdir_remove () != 0)
-    diag ("cleanup failed");
+  tmpdir_remove ();
   return tap_done ();
 }

@@ -81,7 +81,6 @@ main (void)
   free (rel);
   is_str (vdk__path_base ("/a/b/c.vmdk"), "c.vmdk", "base name");
 
-  if (tmpdir_remove () != 0)
-    diag ("cleanup failed");
+  tmpdir_remove ();
   return tap_done ();
 }
