@@ -69,8 +69,8 @@ struct stream_writer {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   bool stop;
-  int err;
-  char msg[512];
+  bool failed;                   /* sticky: err is raised by every call */
+  struct vdk__saved_err err;
 };
 
 /* ---- workers ---- */
@@ -249,17 +249,17 @@ emit_job (struct vdk_extent *e, struct stream *s, struct sjob *j)
 static int
 sticky (struct vdk_extent *e, struct stream_writer *w)
 {
-  if (!w->err)
+  if (!w->failed)
     return 0;
-  return vdk__err (w->err, "%s", w->msg);
+  return vdk__err_restore (&w->err);
 }
 
 static void
 set_sticky (struct stream_writer *w)
 {
-  if (!w->err) {
-    w->err = vdk_last_errno () ? vdk_last_errno () : EIO;
-    snprintf (w->msg, sizeof w->msg, "%s", vdk_last_error ());
+  if (!w->failed) {
+    w->failed = true;
+    vdk__err_save (&w->err);
   }
 }
 

@@ -140,12 +140,6 @@ int vdk__fuzz_volumes (const void *data, size_t len);
 const struct vdk_volume_info *vdk__vol_find (const struct vdk_diskset *set,
                                        const char *name);
 
-/* vdk_last_error() without the "CALL: " prefix, for warnings. */
-const char *vdk__vol_last_msg (void);
-
-/* Set the current public call name for messages. */
-void vdk__vol_call (const char *name);
-
 /* ---- parsers ---------------------------------------------------------- */
 
 /* Partition tables of disk d (mbr.c, gpt.c).  0 also when there is no
