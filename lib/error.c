@@ -114,7 +114,7 @@ code_of_errno (int e)
 {
   switch (e) {
   case 0: return VDK_E_OK;
-  case ENOENT: return VDK_E_NOT_FOUND;
+  case ENOENT: case ENXIO: return VDK_E_NOT_FOUND;
   case EEXIST: return VDK_E_EXISTS;
   case EINVAL: return VDK_E_INVALID_ARG;
   case EFSCORRUPTED: return VDK_E_CORRUPT;

@@ -65,7 +65,7 @@ void vdk__call_leave (bool *outer);
 #endif
 
 /* Set the thread's error: message (printf) and errno; returns -1.  The
- * vdk_error code follows from errnum: ENOENT -> NOT_FOUND, EEXIST ->
+ * vdk_error code follows from errnum: ENOENT, ENXIO -> NOT_FOUND, EEXIST ->
  * EXISTS, EINVAL -> INVALID_ARG (a bad argument from the caller, and
  * nothing else), EFSCORRUPTED -> CORRUPT, ENOTSUP -> UNSUPPORTED, EBUSY
  * -> LOCKED, EROFS -> READ_ONLY, ENOSPC -> NO_SPACE, EIO -> IO,

@@ -376,7 +376,7 @@ static int
 check_order (struct vdk_extent *e, struct stream_writer *w, uint64_t off)
 {
   if (off < w->next_off)
-    return serr (e, EINVAL, "streamOptimized disks are written in "
+    return serr (e, ENOTSUP, "streamOptimized disks are written in "
                  "increasing order only (append): a write at byte %" PRIu64
                  " comes before byte %" PRIu64 ", the end of what was "
                  "already written", off, w->next_off);

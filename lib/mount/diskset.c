@@ -34,9 +34,10 @@ check_range (struct vdk_diskset *set, size_t d, uint64_t len, uint64_t off)
   if (d >= set->ndisks)
     return vdk__err (ENXIO, "disk %zu is not in the set", d + 1);
   if (ADD_OVERFLOW (off, len, &end) || end > set->disks[d].size)
-    return vdk__err (EIO, "%s: read of %" PRIu64 " bytes at %" PRIu64
-                     " lies beyond the end of the disk (%" PRIu64 ")",
-                     set->disks[d].name, len, off, set->disks[d].size);
+    return vdk__errc (VDK_E_CORRUPT, EIO, "%s: read of %" PRIu64
+                      " bytes at %" PRIu64 " lies beyond the end of the "
+                      "disk (%" PRIu64 ")", set->disks[d].name, len, off,
+                      set->disks[d].size);
   return 0;
 }
 

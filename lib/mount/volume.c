@@ -107,9 +107,10 @@ check_io (vdk_volume *vol, size_t count, uint64_t offset)
     return vdk__err (EINVAL, "volume must not be NULL");
   if (ADD_OVERFLOW (offset, (uint64_t) count, &end)
       || end > vol->vol->info.size)
-    return vdk__err (EINVAL, "%s: range %" PRIu64 "+%zu lies beyond the end "
-                     "of the volume (%" PRIu64 " bytes)", vol->vol->info.name,
-                     offset, count, vol->vol->info.size);
+    return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "%s: range %" PRIu64 "+%zu "
+                      "lies beyond the end of the volume (%" PRIu64 " bytes)",
+                      vol->vol->info.name, offset, count,
+                      vol->vol->info.size);
   return 0;
 }
 
