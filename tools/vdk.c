@@ -63,8 +63,8 @@ lib_remedy (int code, int errnum)
 {
   switch (code) {
   case VDK_E_CORRUPT:
-    return "`vdk check FILE` shows the damage and `vdk check --repair FILE` "
-      "repairs what it can";
+    return "`vdk check` on the disk tells what is damaged and whether "
+      "--repair can fix it";
   case VDK_E_CID_MISMATCH:
     return "restore the parent the child was made from, or, if the change "
       "did not touch what the child reads, `vdk attach --unsafe CHILD "
