@@ -22,6 +22,7 @@ expect_error () {
   [ "$rc" = 1 ] || { cat "$T/err"; fail "$what: exit status $rc, not 1"; }
   grep -q -- "$pattern" "$T/err" || { cat "$T/err"; fail "$what: message lacks '$pattern'"; }
   [ "$(wc -l < "$T/err")" -ge 1 ] || fail "$what: no message"
+  ! grep -q 'vdk_[a-z_]*:' "$T/err" || { cat "$T/err"; fail "$what: names a library call"; }
   assert_nothing_left "$what"
   ok "$what: $(head -n1 "$T/err")"
 }
