@@ -168,7 +168,7 @@ vdk_version (void)
 bool
 vdk__call_enter (const char *call)
 {
-  if (cur_call)
+  if (cur_call || !call)
     return false;
   cur_call = call;
   err_call = NULL;

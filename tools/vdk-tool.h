@@ -32,8 +32,8 @@ extern const char *tool_name;
 void tool_error (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
 
-/* Print the library's last error on stderr, "vdk: FILE: cause (what to
- * do)", and return 1, the exit status to use.  The remedy follows from
+/* Print the library's last error on stderr, "vdk: FILE: cause; what to
+ * do", and return 1, the exit status to use.  The remedy follows from
  * vdk_last_error_code() and names this tool's options. */
 int tool_lib_error (void);
 /* The same with the remedy given by the caller (NULL: the default). */

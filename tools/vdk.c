@@ -70,8 +70,7 @@ lib_remedy (int code, int errnum)
       "did not touch what the child reads, `vdk attach --unsafe CHILD "
       "PARENT` accepts it";
   case VDK_E_PARTIAL_CHAIN:
-    return "put the parent back where the child's parentFileNameHint "
-      "points (`vdk info` shows it)";
+    return "the child needs its parent disk at that path";
   case VDK_E_LOCKED:
     return "another program has the disk open; close it first";
   case VDK_E_ACCESS_DENIED:
@@ -97,7 +96,7 @@ tool_lib_error_hint (const char *hint)
   if (!hint)
     hint = lib_remedy (vdk_last_error_code (), vdk_last_errno ());
   if (hint)
-    tool_error ("%s (%s)", msg, hint);
+    tool_error ("%s; %s", msg, hint);
   else
     tool_error ("%s", msg);
   return 1;
