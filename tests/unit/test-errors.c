@@ -6,18 +6,21 @@
  * carries a call name, and an error raised in a worker thread keeps its
  * code.
  *
- * Not produced here: VDK_E_NO_MEMORY (no real condition without an
- * allocator hook; its mapping is checked), the connection codes (AUTH,
- * CONNECT, CONNECTION_LOST, NOT_SUPPORTED_BY_TRANSPORT: they come with
- * remote disks), and VDK_E_IO comes from the io layer's fault hook,
- * which fails the real pread path with EIO. */
+ * Not produced here: the connection codes (AUTH, CONNECT,
+ * CONNECTION_LOST, NOT_SUPPORTED_BY_TRANSPORT: they come with remote
+ * disks).  VDK_E_IO comes from the io layer's fault hook, which fails
+ * the real pread path with EIO; VDK_E_NO_MEMORY from a child process
+ * whose address space is capped (skipped under sanitizers and valgrind,
+ * which manage address space themselves). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -303,6 +306,80 @@ test_no_space (void)
   umount2 (P ("small"), MNT_DETACH);
 }
 
+static bool
+under_checker (void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return true;
+#else
+  char line[512];
+  bool vg = false;
+  FILE *f = fopen ("/proc/self/maps", "r");
+  while (f && fgets (line, sizeof line, f))
+    vg |= strstr (line, "vgpreload") != NULL;
+  if (f)
+    fclose (f);
+  return vg;
+#endif
+}
+
+static uint64_t
+vm_size (void)
+{
+  char line[256];
+  unsigned long long kb = 0;
+  FILE *f = fopen ("/proc/self/status", "r");
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "VmSize: %llu kB", &kb) == 1)
+      break;
+  if (f)
+    fclose (f);
+  return (uint64_t) kb * 1024;
+}
+
+/* The child caps its address space 8 MiB above what it uses; vdk_clone
+ * then cannot get its 16 MiB of copy buffers.  Exit 0 if the error is
+ * NO_MEMORY / ENOMEM from vdk_clone. */
+static void
+oom_child (void)
+{
+  struct vdk_clone_params cp = VDK_CLONE_PARAMS_INIT;
+  vdk_disk *src = vdk_open (P ("a.vmdk"), VDK_OPEN_READ_ONLY);
+  uint64_t cap = vm_size () + (8u << 20);
+  struct rlimit rl = { cap, cap };
+  int r;
+
+  if (!src || !cap || setrlimit (RLIMIT_AS, &rl) == -1)
+    _exit (100);
+  r = vdk_clone (src, P ("oom.vmdk"), &cp);
+  diag ("out of memory: %s: %s", vdk_last_error_call (), vdk_last_error ());
+  fflush (stdout);
+  _exit (r == -1 && vdk_last_error_code () == VDK_E_NO_MEMORY
+         && vdk_last_errno () == ENOMEM
+         && strcmp (vdk_last_error_call (), "vdk_clone") == 0 ? 0 : 1);
+}
+
+static void
+test_no_memory (void)
+{
+  int status = -1;
+  pid_t pid;
+
+  if (under_checker ()) {
+    ok (1, "# SKIP out of memory: sanitizers and valgrind manage address "
+        "space themselves");
+    return;
+  }
+  fflush (stdout);
+  if ((pid = fork ()) == 0)
+    oom_child ();
+  if (pid > 0 && waitpid (pid, &status, 0) != pid)
+    status = -1;
+  ok (pid > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "out of memory: code NO_MEMORY, errno ENOMEM, call vdk_clone "
+      "(child status %d)", status);
+}
+
 int
 main (void)
 {
@@ -316,6 +393,7 @@ main (void)
   test_io ();
   test_clone ();
   test_no_space ();
+  test_no_memory ();
   tmpdir_remove ();
   return tap_done ();
 }
