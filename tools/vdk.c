@@ -72,13 +72,15 @@ lib_remedy (int code, int errnum)
   case VDK_E_PARTIAL_CHAIN:
     return "the child needs its parent disk at that path";
   case VDK_E_LOCKED:
-    return "another program has the disk open; close it first";
+    return "close the program that has it open, then try again";
   case VDK_E_ACCESS_DENIED:
     /* EPERM: vdk's own confinement of names taken from a descriptor. */
     return errnum == EPERM && offers_external ? "--allow-external-paths "
       "follows it, if you trust the descriptor" : NULL;
   case VDK_E_NO_SPACE:
-    return "free space on the host file system and try again";
+    /* EFBIG: a limit of the format, which the message names. */
+    return errnum != EFBIG ? "free space on the host file system, then "
+      "try again" : NULL;
   case VDK_E_NO_MEMORY:
     return "the host ran out of memory";
   default:

@@ -269,7 +269,7 @@ alloc_bytes (struct vdk_extent *e, struct cowd *c, uint64_t bytes,
              uint64_t *host)
 {
   if ((c->fsize + bytes) / SECTOR > UINT32_MAX)
-    return cerr (e, ENOSPC, "COWD extent is full (2^32 sectors)");
+    return cerr (e, EFBIG, "COWD extent is full (2^32 sectors)");
   *host = c->fsize;
   c->fsize += bytes;
   return 0;

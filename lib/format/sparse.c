@@ -338,7 +338,7 @@ alloc_gt (struct vdk_extent *e, struct sparse *s, uint32_t gdi)
     return serr (e, ENOMEM, "out of memory");
   for (int c = 0; c < copies; c++) {
     if (s->fsize / SECTOR + bytes / SECTOR > UINT32_MAX)
-      return serr (e, ENOSPC, "sparse extent is full (2 TiB of sectors)");
+      return serr (e, EFBIG, "sparse extent is full (2 TiB of sectors)");
     if (vdk__io_pwrite (e->io, zero, bytes, s->fsize) == -1)
       return -1;
     (c == 0 ? s->gd : s->rgd)[gdi] = (uint32_t) (s->fsize / SECTOR);
@@ -354,7 +354,7 @@ alloc_grains (struct vdk_extent *e, struct sparse *s, uint64_t bytes,
               uint64_t *host)
 {
   if ((s->fsize + bytes) / SECTOR > UINT32_MAX)
-    return serr (e, ENOSPC, "sparse extent is full (2 TiB of sectors)");
+    return serr (e, EFBIG, "sparse extent is full (2 TiB of sectors)");
   *host = s->fsize;
   s->fsize += bytes;
   return 0;
@@ -675,7 +675,7 @@ vdk__sparse_write_desc (struct vdk_io *io, const char *text)
   if (vdk__sparse_read_header (io, &h) == -1)
     return -1;
   if (h.desc_offset == 0 || len >= h.desc_size * SECTOR)
-    return vdk__err (ENOSPC, "%s: the descriptor (%zu bytes) does not fit in "
+    return vdk__err (EFBIG, "%s: the descriptor (%zu bytes) does not fit in "
                      "the embedded area (%" PRIu64 " sectors)", io->path, len,
                      h.desc_size);
   if (!(buf = calloc (h.desc_size, SECTOR)))

@@ -197,7 +197,7 @@ static int
 check_room (struct vdk_extent *e, uint64_t end)
 {
   if (end / SECTOR > UINT32_MAX)
-    return serr (e, ENOSPC, "stream is full: grain tables address at most "
+    return serr (e, EFBIG, "stream is full: grain tables address at most "
                  "2^32 sectors (2 TiB) of file");
   return 0;
 }
@@ -484,7 +484,7 @@ vdk__stream_put_tail (struct vdk_io *io, const struct sparse_header *h,
   vdk__sparse_header_encode (&f, p + SECTOR);
   /* EOS: the last sector stays zero */
   if ((pos + n) / SECTOR > UINT32_MAX)
-    return vdk__err (ENOSPC, "%s: stream is full (2 TiB of file)", io->path);
+    return vdk__err (EFBIG, "%s: stream is full (2 TiB of file)", io->path);
   if (vdk__io_pwrite (io, b, n, pos) == -1)
     return -1;
   *end = pos + n;

@@ -501,7 +501,7 @@ vdk_create_child_path (const char *parent_path, const char *child_path,
   vdk_disk *p;
   int r;
 
-  vdk__set_call ("vdk_create_child");
+  vdk__set_call ("vdk_create_child_path");
   p = vdk__disk_open (parent_path ? parent_path : "",
                       (open_flags | VDK_OPEN_READ_ONLY));
   if (!p)
