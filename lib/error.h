@@ -35,10 +35,10 @@
 
 /* ---- errors and logging (error.c) ------------------------------------ */
 
-/* The thread's last error keeps three things apart, as libnbd does: the
- * public call that failed (vdk_last_error_call), the message, which
- * names the file and the cause but not the call (vdk_last_error), and
- * the errno value and vdk_error code.
+/* The thread's last error keeps apart, as libnbd does: the public call
+ * that failed (vdk_last_error_call), the message, which names the file
+ * and the cause but not the call (vdk_last_error), the errno value and
+ * the vdk_error code.
  *
  * Every public call names itself on entry with vdk__set_call ("vdk_x").
  * It is a scope, not a function call: the name holds until the enclosing
@@ -68,7 +68,8 @@ void vdk__call_leave (bool *outer);
  * vdk_error code follows from errnum: ENOENT, ENXIO -> NOT_FOUND, EEXIST ->
  * EXISTS, EINVAL -> INVALID_ARG (a bad argument from the caller, and
  * nothing else), EFSCORRUPTED -> CORRUPT, ENOTSUP -> UNSUPPORTED, EBUSY
- * -> LOCKED, EROFS -> READ_ONLY, ENOSPC -> NO_SPACE, EIO -> IO,
+ * -> LOCKED, EROFS -> READ_ONLY, ENOSPC/EDQUOT/EFBIG -> NO_SPACE (EFBIG:
+ * a size limit of the format, not a full host), EIO -> IO,
  * ECANCELED -> CANCELLED, ENODATA -> KEY_NOT_FOUND, ENOMEM -> NO_MEMORY,
  * EACCES/EPERM -> ACCESS_DENIED. */
 int vdk__err (int errnum, const char *fmt, ...)
