@@ -7,8 +7,9 @@
  *
  * Conventions
  * - Calls return 0 (or a pointer) on success and -1 (or NULL) on failure.
- *   The failing call leaves a message in thread-local state, read with
- *   vdk_last_error(), and an errno value, read with vdk_last_errno().
+ *   The failing call leaves thread-local state: a message (file and
+ *   cause), the call's name, an errno value and a vdk_error code (see
+ *   "Library setup and errors").
  * - Strings and structs returned to the caller are owned by the caller
  *   and freed with the matching vdk_free_* call.  Every close and free
  *   accepts NULL.
@@ -82,14 +83,20 @@ enum vdk_error {
   VDK_E_CONNECT,         /* could not connect to the server */
   VDK_E_CONNECTION_LOST, /* the connection dropped during a call */
   VDK_E_NOT_SUPPORTED_BY_TRANSPORT, /* e.g. metadata writes over NBD */
-  VDK_E_ACCESS_DENIED,   /* a path outside the disk's folder, or the
-                            host refused permission */
+  VDK_E_ACCESS_DENIED,   /* errno EPERM: a path outside the disk's
+                            folder (VDK_OPEN_ALLOW_EXTERNAL opens it);
+                            EACCES: the host refused permission */
 };
 
 /* The last failed call in this thread: its message (file and cause,
  * without the call's name), the name of the public call that failed
- * ("vdk_open"), an errno value and a vdk_error code.  Each stays valid
- * until the next vdk call in this thread. */
+ * ("vdk_open"; "" after a success), an errno value and a vdk_error code.
+ * Each stays valid until the next vdk call in this thread.  A public
+ * call the library makes inside another (vdk_clone creating its output
+ * with vdk_create), or that a callback makes, reports under the outer
+ * call and does not clear its error.  errno per code: CORRUPT and
+ * CID_MISMATCH EUCLEAN, PARTIAL_CHAIN ENOENT, OUT_OF_RANGE EINVAL,
+ * KEY_NOT_FOUND ENODATA; the others as their names say (vdk(3)). */
 VDK_API const char *vdk_last_error(void);
 VDK_API const char *vdk_last_error_call(void);
 VDK_API int vdk_last_errno(void);

@@ -35,19 +35,70 @@
 
 /* ---- errors and logging (error.c) ------------------------------------ */
 
-/* Name the public call in progress, for messages; also clears the error. */
-void vdk__set_call (const char *call);
-/* Set the thread's error to "CALL: message" and errno; returns -1. */
+/* The thread's last error keeps apart, as libnbd does: the public call
+ * that failed (vdk_last_error_call), the message, which names the file
+ * and the cause but not the call (vdk_last_error), the errno value and
+ * the vdk_error code.
+ *
+ * Every public call names itself on entry with vdk__set_call ("vdk_x").
+ * It is a scope, not a function call: the name holds until the enclosing
+ * block ends.  The outermost call of a thread clears the error and gives
+ * its name; a public call the library makes inside another (vdk_clone
+ * calling vdk_create, a disk set calling vdk_pread) neither renames nor
+ * clears, so an error reports under the call the program made.  A call
+ * made from inside a callback (progress) counts as nested too.
+ * (A cleanup attribute, like SCOPED_LOCK: the scope must end on every
+ * return path, and it owns no resource, so it mixes with `goto out`.) */
+bool vdk__call_enter (const char *call);
+void vdk__call_leave (bool *outer);
+#define VDK__CALL_CAT_(a, b) a##b
+#define VDK__CALL_CAT(a, b) VDK__CALL_CAT_ (a, b)
+#define vdk__set_call(call)                                             \
+  __attribute__ ((cleanup (vdk__call_leave), unused))                   \
+  bool VDK__CALL_CAT (vdk__call_scope_, __LINE__) = vdk__call_enter (call)
+
+/* A damaged on-disk structure, as Linux file systems report it
+ * (EFSCORRUPTED): "Structure needs cleaning".  Its code is
+ * VDK_E_CORRUPT. */
+#ifndef EFSCORRUPTED
+#define EFSCORRUPTED EUCLEAN
+#endif
+
+/* Set the thread's error: message (printf) and errno; returns -1.  The
+ * vdk_error code follows from errnum: ENOENT, ENXIO -> NOT_FOUND, EEXIST ->
+ * EXISTS, EINVAL -> INVALID_ARG (a bad argument from the caller, and
+ * nothing else), EFSCORRUPTED -> CORRUPT, ENOTSUP -> UNSUPPORTED, EBUSY
+ * -> LOCKED, EROFS -> READ_ONLY, ENOSPC/EDQUOT/EFBIG -> NO_SPACE (EFBIG:
+ * a size limit of the format, not a full host), EIO -> IO,
+ * ECANCELED -> CANCELLED, ENODATA -> KEY_NOT_FOUND, ENOMEM -> NO_MEMORY,
+ * EACCES/EPERM -> ACCESS_DENIED. */
 int vdk__err (int errnum, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
-/* The same with an explicit vdk_error code (vdk__err derives the code
- * from errnum: ENOENT -> NOT_FOUND, EBUSY -> LOCKED, ...). */
+/* The same with an explicit vdk_error code, for the codes no errno
+ * names (CID_MISMATCH, PARTIAL_CHAIN, OUT_OF_RANGE); errnum 0 takes the
+ * code's usual errno (vdk__errno_of). */
 int vdk__errc (int code, int errnum, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));
+/* The errno value that goes with a vdk_error code (EFSCORRUPTED for
+ * CORRUPT and CID_MISMATCH, ENOENT for PARTIAL_CHAIN, ...). */
+int vdk__errno_of (int code);
 /* Prefix the current message with "prefix: " (adds context on the way
- * up) and return -1. */
+ * up) and return -1; errno and code stay. */
 int vdk__err_prefix (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
+/* Change the current error's code (and errno, to the code's own) and
+ * return -1: a missing parent (NOT_FOUND) is a PARTIAL_CHAIN. */
+int vdk__err_recode (int code);
+
+/* An error carried across threads: a worker saves its own thread's
+ * error, the calling thread raises it again, code and all. */
+struct vdk__saved_err {
+  int code, errnum;
+  char msg[1024];
+};
+void vdk__err_save (struct vdk__saved_err *s);
+int vdk__err_restore (const struct vdk__saved_err *s);
+
 void vdk__info (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void vdk__warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void vdk__panic (const char *fmt, ...)

@@ -159,10 +159,17 @@ run_commit (const struct cmd_opts *o)
 int
 run_attach (const struct cmd_opts *o)
 {
+  int code;
+
   if (vdk_attach (o->args[0], o->args[1],
-                  o->unsafe ? VDK_ATTACH_UNSAFE : 0, o->open_flags) == -1)
-    return tool_lib_error ();
-  return 0;
+                  o->unsafe ? VDK_ATTACH_UNSAFE : 0, o->open_flags) == 0)
+    return 0;
+  code = vdk_last_error_code ();
+  /* The proof that the contents stay the same failed or was impossible. */
+  if (!o->unsafe && (code == VDK_E_INVALID_ARG || code == VDK_E_CID_MISMATCH
+                     || code == VDK_E_PARTIAL_CHAIN))
+    return tool_lib_error_hint ("--unsafe attaches without that proof");
+  return tool_lib_error ();
 }
 
 /* ---- map ------------------------------------------------------------ */

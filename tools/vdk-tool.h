@@ -32,9 +32,12 @@ extern const char *tool_name;
 void tool_error (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
 
-/* Print the library's last error (it names the call and the file) on
- * stderr and return 1, the exit status to use. */
+/* Print the library's last error on stderr, "vdk: FILE: cause; what to
+ * do", and return 1, the exit status to use.  The remedy follows from
+ * vdk_last_error_code() and names this tool's options. */
 int tool_lib_error (void);
+/* The same with the remedy given by the caller (NULL: the default). */
+int tool_lib_error_hint (const char *hint);
 
 /* Print "vdk SUBCMD: MESSAGE" and then `usage` on stderr; return 1. */
 int tool_usage_error (const char *subcmd, const char *usage,

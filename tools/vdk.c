@@ -12,7 +12,9 @@
  * - Only the public API (vdk.h) is used; when the tool needs something
  *   the API lacks, the API must grow.
  * - Errors: every failure prints exactly one line on stderr, either the
- *   library's vdk_last_error() (which names the call and the file) or a
+ *   library's vdk_last_error() (the file and the cause, never the
+ *   library's call names) followed by what the user can do about it,
+ *   chosen by vdk_last_error_code() and naming this tool's options, or a
  *   message naming the file and what is wrong; the exit status is then 1.
  *   Misuse prints the usage on stderr and exits 1; --help and --version
  *   print on stdout and exit 0.  The library's info log is silenced so
@@ -50,15 +52,62 @@ tool_error (const char *fmt, ...)
   fputc ('\n', stderr);
 }
 
+/* Does the running subcommand take --allow-external-paths?  (The
+ * built-in ones do; the mount subcommands do not.) */
+static bool offers_external;
+
+/* What a user can do about a library error, by its code; NULL when the
+ * message says it all. */
+static const char *
+lib_remedy (int code, int errnum)
+{
+  switch (code) {
+  case VDK_E_CORRUPT:
+    return "`vdk check` on the disk tells what is damaged and whether "
+      "--repair can fix it";
+  case VDK_E_CID_MISMATCH:
+    return "restore the parent the child was made from, or, if the change "
+      "did not touch what the child reads, `vdk attach --unsafe CHILD "
+      "PARENT` accepts it";
+  case VDK_E_PARTIAL_CHAIN:
+    return "the child needs its parent disk at that path";
+  case VDK_E_LOCKED:
+    return "close the program that has it open, then try again";
+  case VDK_E_ACCESS_DENIED:
+    /* EPERM: vdk's own confinement of names taken from a descriptor. */
+    return errnum == EPERM && offers_external ? "--allow-external-paths "
+      "follows it, if you trust the descriptor" : NULL;
+  case VDK_E_NO_SPACE:
+    /* EFBIG: a limit of the format, which the message names. */
+    return errnum != EFBIG ? "free space on the host file system, then "
+      "try again" : NULL;
+  case VDK_E_NO_MEMORY:
+    return "the host ran out of memory";
+  default:
+    return NULL;
+  }
+}
+
 int
-tool_lib_error (void)
+tool_lib_error_hint (const char *hint)
 {
   const char *msg = vdk_last_error ();
 
   if (msg == NULL || *msg == '\0')
     msg = "unknown error";
-  tool_error ("%s", msg);
+  if (!hint)
+    hint = lib_remedy (vdk_last_error_code (), vdk_last_errno ());
+  if (hint)
+    tool_error ("%s; %s", msg, hint);
+  else
+    tool_error ("%s", msg);
   return 1;
+}
+
+int
+tool_lib_error (void)
+{
+  return tool_lib_error_hint (NULL);
 }
 
 int
@@ -635,6 +684,7 @@ run_subcmd (int argc, char **argv)
   case PARSE_ERROR: return 1;
   case PARSE_OK: break;
   }
+  offers_external = true;
   return sc->run (&opts);
 }
 

@@ -7,7 +7,9 @@
  * external paths are allowed).  Parents are always opened read-only.
  * The parent's CID must equal the child's parentCID (VMware's rule that
  * a changed parent is never silently used), unless the caller asked for
- * VDK_OPEN_NO_CID_CHECK.
+ * VDK_OPEN_NO_CID_CHECK.  Errors: VDK_E_CID_MISMATCH for that rule,
+ * VDK_E_PARTIAL_CHAIN for a parent that is not there, VDK_E_CORRUPT for
+ * a chain that loops.
  *
  * Reads ask the top link; ranges it does not hold (HOLE) fall to the
  * parent.  Writes go to the top link, and the parts of a new grain the
@@ -31,7 +33,7 @@ find_parent (struct vdk_link *l, const char *hint)
   p = vdk__path_resolve (l->dir, hint, false);
   if (p)
     return p;
-  if (vdk_last_errno () == EACCES) {
+  if (vdk_last_errno () == EPERM) {
     /* Outside the folder: try the same base name inside it. */
     const char *base = vdk__path_base (hint);
     struct stat st;
@@ -39,12 +41,13 @@ find_parent (struct vdk_link *l, const char *hint)
     if (p && stat (p, &st) == 0)
       return p;
     free (p);
-    vdk__err (EACCES, "%s: parent \"%s\" lies outside the disk's folder %s "
-              "and no \"%s\" is inside it (allow external paths to follow "
-              "it)", l->path, hint, l->dir, base);
+    vdk__err (EPERM, "%s: parent \"%s\" lies outside the disk's folder %s "
+              "and no \"%s\" is inside it", l->path, hint, l->dir, base);
     return NULL;
   }
   vdk__err_prefix ("%s: parent", l->path);
+  if (vdk_last_error_code () == VDK_E_NOT_FOUND)
+    vdk__err_recode (VDK_E_PARTIAL_CHAIN);
   return NULL;
 }
 
@@ -58,7 +61,8 @@ check_cid (struct vdk_link *child, struct vdk_link *parent)
   if (want == UINT32_MAX)
     return 0;                   /* the child does not record one */
   if (want != have)
-    return vdk__err (EINVAL, "%s: parent %s has CID %08x but the child "
+    return vdk__errc (VDK_E_CID_MISMATCH, 0, "%s: parent %s has CID %08x "
+                      "but the child "
                      "expects parentCID %08x: the parent was modified after "
                      "the child was created", child->path, parent->path,
                      have, want);
@@ -89,17 +93,23 @@ open_parents (struct vdk_disk *d, unsigned flags)
     CLEANUP_FREE char *ppath = NULL;
 
     if (d->nlinks >= MAX_CHAIN)
-      return vdk__err (ELOOP, "%s: chain deeper than %d links (a loop?)",
-                       d->top->path, MAX_CHAIN);
+      return vdk__errc (VDK_E_CORRUPT, ELOOP, "%s: chain deeper than %d "
+                        "links (a loop?)", d->top->path, MAX_CHAIN);
     if (!*hint)
-      return vdk__err (EINVAL, "%s: empty parentFileNameHint", l->path);
+      return vdk__err (EFSCORRUPTED, "%s: empty parentFileNameHint",
+                       l->path);
     if (!(ppath = find_parent (l, hint)))
       return -1;
     if (in_chain (d, ppath))
-      return vdk__err (ELOOP, "%s: parent \"%s\" is %s itself: the chain "
-                       "loops", l->path, hint, in_chain (d, ppath)->path);
-    if (!(l->parent = vdk__link_open (ppath, pflags)))
-      return vdk__err_prefix ("%s: cannot open parent", l->path);
+      return vdk__errc (VDK_E_CORRUPT, ELOOP, "%s: parent \"%s\" is %s "
+                        "itself: the chain loops", l->path, hint,
+                        in_chain (d, ppath)->path);
+    if (!(l->parent = vdk__link_open (ppath, pflags))) {
+      vdk__err_prefix ("%s: cannot open parent", l->path);
+      /* A parent that is not there leaves the chain partial. */
+      return vdk_last_error_code () == VDK_E_NOT_FOUND
+        ? vdk__err_recode (VDK_E_PARTIAL_CHAIN) : -1;
+    }
     l->parent->depth = l->depth + 1;
     d->nlinks++;
     if (!(flags & VDK_OPEN_NO_CID_CHECK) && check_cid (l, l->parent) == -1)
@@ -178,8 +188,8 @@ vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len, uint64_t off)
     uint64_t eoff, n, pnum, host;
     int st;
     if (!e)
-      return vdk__err (EINVAL, "%s: read at %" PRIu64 " is past the end",
-                       l->path, off);
+      return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "%s: read at %" PRIu64
+                        " is past the end", l->path, off);
     eoff = off - e->start;
     n = MIN (len, e->length - eoff);
     if (e->access == VDK_ACCESS_NOACCESS)
@@ -212,8 +222,8 @@ for_extents (struct vdk_link *l, const uint8_t *buf, uint64_t len,
     struct vdk_extent *e = vdk__link_extent_at (l, off);
     uint64_t eoff, n;
     if (!e)
-      return vdk__err (EINVAL, "%s: write at %" PRIu64 " is past the end",
-                       l->path, off);
+      return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "%s: write at %" PRIu64
+                        " is past the end", l->path, off);
     eoff = off - e->start;
     n = MIN (len, e->length - eoff);
     if (zero ? vdk__ext_zero (e, eoff, n, fill, l->parent) == -1
@@ -251,8 +261,8 @@ vdk__link_status (struct vdk_link *l, uint64_t off, uint64_t len,
   uint64_t host;
 
   if (!e)
-    return vdk__err (EINVAL, "%s: offset %" PRIu64 " is past the end",
-                     l->path, off);
+    return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "%s: offset %" PRIu64
+                      " is past the end", l->path, off);
   len = MIN (len, e->length - (off - e->start));
   if (vdk__ext_map (e, off - e->start, len, pnum, state, &host) == -1)
     return -1;

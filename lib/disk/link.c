@@ -87,9 +87,10 @@ build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
   uint64_t pos = 0;
 
   if (d->nextents == 0)
-    return vdk__err (EINVAL, "%s: descriptor lists no extents", l->path);
+    return vdk__err (EFSCORRUPTED, "%s: descriptor lists no extents", l->path);
   if (self && (d->nextents != 1 || d->extents[0].kind != VDK_EXT_SPARSE))
-    return vdk__err (EINVAL, "%s: an embedded descriptor must list exactly "
+    return vdk__err (EFSCORRUPTED, "%s: an embedded descriptor must list "
+                     "exactly "
                      "one SPARSE extent (the file itself)", l->path);
   if (!(l->extents = calloc (d->nextents, sizeof *l->extents)))
     return vdk__err (ENOMEM, "out of memory");
@@ -105,7 +106,8 @@ build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
     if (!(e->name = de->file ? strdup (de->file) : strdup ("")))
       return vdk__err (ENOMEM, "out of memory");
     if (ADD_OVERFLOW (pos, e->length, &pos) || pos > INT64_MAX)
-      return vdk__err (EINVAL, "%s: extent sizes add up past 2^63 bytes",
+      return vdk__err (EFSCORRUPTED, "%s: extent sizes add up past 2^63 "
+                       "bytes",
                        l->path);
     if (open_extent (l, e, de, self, flags) == -1)
       return -1;
@@ -116,7 +118,8 @@ build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
         : vdk__err_prefix ("%s", l->path);
   }
   if (pos == 0)
-    return vdk__err (EINVAL, "%s: disk has a capacity of 0", l->path);
+    return vdk__err (EFSCORRUPTED, "%s: disk has a capacity of 0",
+                     l->path);
   l->capacity = pos;
   return 0;
 }
@@ -132,7 +135,8 @@ load_descriptor (struct vdk_link *l, struct vdk_io *io, char kind,
   if (vdk__io_size (io, &size) == -1)
     return -1;
   if (size > VDK_DESC_MAX)
-    return vdk__err (EINVAL, "%s: descriptor file is %" PRIu64 " bytes, "
+    return vdk__err (EFSCORRUPTED, "%s: descriptor file is %" PRIu64
+                     " bytes, "
                      "more than the %u allowed", l->path, size, VDK_DESC_MAX);
   if (!(*text = malloc (size + 1)))
     return vdk__err (ENOMEM, "out of memory");
@@ -152,7 +156,7 @@ synth_sparse_desc (struct vdk_link *l, struct vdk_io *io)
   if (vdk__io_size (io, &size) == -1 || vdk__io_pread (io, hb, 512, 0) == -1)
     return -1;
   if (vdk__sparse_header_decode (hb, size, &h, msg, sizeof msg) == -1)
-    return vdk__err (EINVAL, "%s: %s", l->path, msg);
+    return vdk__err (errno, "%s: %s", l->path, msg);
   if (!(l->desc = vdk__desc_new ())
       || vdk__desc_set (l->desc, "version", "1", false) == -1
       || vdk__desc_set (l->desc, "createType", "monolithicSparse", true) == -1
@@ -196,17 +200,16 @@ open_vmdk (struct vdk_link *l, struct vdk_io *io, char kind, unsigned flags)
       return -1;
   } else if (!(l->desc = vdk__desc_parse (text, strlen (text), msg,
                                           sizeof msg)))
-    return vdk__err (EINVAL, "%s: %s", l->path, msg);
+    return vdk__err (errno, "%s: %s", l->path, msg);
   l->embedded = kind == 'K';
   ct = vdk__desc_get (l->desc, "createType");
   if (!ct)
-    return vdk__err (EINVAL, "%s: descriptor has no createType", l->path);
+    return vdk__err (EFSCORRUPTED, "%s: descriptor has no createType",
+                     l->path);
   l->type = vdk__type_from_create_type (ct);
   if (needs_external (l) && !l->allow_external)
-    return vdk__err (EACCES, "%s: a %s disk maps a device or file outside "
-                     "its folder by design: opening it needs the external "
-                     "paths override (VDK_OPEN_ALLOW_EXTERNAL, "
-                     "--allow-external-paths)", l->path, ct);
+    return vdk__err (EPERM, "%s: a %s disk maps a device or file outside "
+                     "its folder by design", l->path, ct);
   return build_extents (l, kind == 'K' ? io : NULL, flags);
 }
 
@@ -267,7 +270,7 @@ vdk__link_open (const char *path, unsigned flags)
     goto fail;
   }
   if (kind == 'R' && has_vmdk_suffix (path)) {
-    vdk__err (EINVAL, "%s: not a VMDK file: no sparse header magic and no "
+    vdk__err (ENOTSUP, "%s: not a VMDK file: no sparse header magic and no "
               "descriptor (\"version=\" line)", path);
     goto fail;
   }

@@ -6,7 +6,9 @@
  * after following symlinks in the part that exists, must still lie
  * inside that folder.  Callers that need outside paths (raw device
  * mappings, parents kept elsewhere) pass allow_external, which the user
- * grants explicitly (--allow-external-paths). */
+ * grants explicitly (--allow-external-paths).  A refused name fails
+ * with EPERM (VDK_E_ACCESS_DENIED): a rule of vdk, not of the host,
+ * which reports EACCES. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -105,8 +107,8 @@ vdk__path_resolve (const char *dir, const char *name, bool allow_external)
     return NULL;
   }
   if (!allow_external && !inside (dir, r)) {
-    vdk__err (EACCES, "\"%s\" resolves to %s, outside the disk's folder %s "
-              "(allow external paths to open it)", name, r, dir);
+    vdk__err (EPERM, "\"%s\" resolves to %s, outside the disk's folder %s",
+              name, r, dir);
     free (r);
     return NULL;
   }

@@ -58,6 +58,7 @@ struct cowd {
 
 /* "PATH: message" errors (format/extent.c). */
 #define cerr vdk__ext_err
+#define cbad(e, ...) vdk__ext_err (e, EFSCORRUPTED, __VA_ARGS__)
 
 /* Decode and validate the header against a file of fsize bytes. */
 static int
@@ -68,27 +69,27 @@ decode_header (struct vdk_extent *e, struct cowd *c, const uint8_t *b,
   uint64_t need, gd_end;
 
   if (le32_get (b + C_MAGIC) != COWD_MAGIC)
-    return cerr (e, EINVAL, "not a COWD (vmfsSparse) extent: bad magic");
+    return cbad (e, "not a COWD (vmfsSparse) extent: bad magic");
   c->capacity = le32_get (b + C_CAPACITY);
   c->grain = le32_get (b + C_GRAIN);
   c->gd_offset = le32_get (b + C_GD);
   c->ngd = le32_get (b + C_NGD);
   if (version < 1 || version > 3)
-    return cerr (e, EINVAL, "COWD header: unsupported version %" PRIu32,
+    return cerr (e, ENOTSUP, "COWD header: unsupported version %" PRIu32,
                  version);
   if (c->capacity == 0)
-    return cerr (e, EINVAL, "COWD header: capacity is 0");
+    return cbad (e, "COWD header: capacity is 0");
   if (!IS_POWER_OF_2 (c->grain) || c->grain > MAX_GRAIN)
-    return cerr (e, EINVAL, "COWD header: grain size %" PRIu64 " sectors is "
+    return cbad (e, "COWD header: grain size %" PRIu64 " sectors is "
                  "not a power of two up to %u", c->grain, MAX_GRAIN);
   need = DIV_ROUND_UP (c->capacity, COWD_GTES * c->grain);
   if (c->ngd < need || c->ngd > MAX_GD)
-    return cerr (e, EINVAL, "COWD header: %" PRIu64 " grain directory "
+    return cbad (e, "COWD header: %" PRIu64 " grain directory "
                  "entries cannot cover %" PRIu64 " sectors (need %" PRIu64
                  ", at most %u)", c->ngd, c->capacity, need, MAX_GD);
   gd_end = c->gd_offset * SECTOR + c->ngd * 4;
   if (c->gd_offset < C_SIZE / SECTOR || gd_end > fsize)
-    return cerr (e, EINVAL, "COWD header: grain directory at sector %" PRIu64
+    return cbad (e, "COWD header: grain directory at sector %" PRIu64
                  " (%" PRIu64 " entries) overlaps the header or lies beyond "
                  "end of file (%" PRIu64 " bytes)", c->gd_offset, c->ngd,
                  fsize);
@@ -110,7 +111,7 @@ load_gd (struct vdk_extent *e, struct cowd *c)
     if (c->gd[i] && (c->gd[i] < c->data_start
                      || (uint64_t) c->gd[i] * SECTOR + COWD_GT_BYTES
                      > c->fsize))
-      return cerr (e, EINVAL, "grain directory entry %" PRIu64 ": grain "
+      return cbad (e, "grain directory entry %" PRIu64 ": grain "
                    "table at sector %" PRIu32 " lies %s", i, c->gd[i],
                    c->gd[i] < c->data_start ? "inside the metadata"
                    : "beyond end of file");
@@ -132,7 +133,7 @@ cowd_open (struct vdk_extent *e)
   if (vdk__io_size (e->io, &size) == -1)
     return -1;
   if (size < C_SIZE)
-    return cerr (e, EINVAL, "COWD header truncated (file is %" PRIu64
+    return cbad (e, "COWD header truncated (file is %" PRIu64
                  " bytes)", size);
   if (vdk__io_pread (e->io, hb, sizeof hb, 0) == -1)
     return -1;
@@ -146,7 +147,7 @@ cowd_open (struct vdk_extent *e)
    * it after a crash (data is written before metadata), never lead. */
   freesec = le32_get (hb + C_FREE);
   if (freesec * SECTOR > c->fsize)
-    return cerr (e, EINVAL, "COWD header: freeSector %" PRIu64 " lies "
+    return cbad (e, "COWD header: freeSector %" PRIu64 " lies "
                  "beyond end of file (%" PRIu64 " sectors): truncated?",
                  freesec, c->fsize / SECTOR);
   c->fsize = MAX (c->fsize, c->data_start * SECTOR);
@@ -220,7 +221,7 @@ grain_entry (struct vdk_extent *e, struct cowd *c, uint64_t g, uint32_t *gte)
   *gte = gt[g % COWD_GTES];
   if (*gte && (*gte < c->data_start
                || (uint64_t) *gte * SECTOR + c->grain_bytes > c->fsize))
-    return cerr (e, EINVAL, "grain %" PRIu64 " at sector %" PRIu32 " lies %s",
+    return cbad (e, "grain %" PRIu64 " at sector %" PRIu32 " lies %s",
                  g, *gte, *gte < c->data_start ? "inside the metadata"
                  : "beyond end of file");
   return 0;
@@ -268,7 +269,7 @@ alloc_bytes (struct vdk_extent *e, struct cowd *c, uint64_t bytes,
              uint64_t *host)
 {
   if ((c->fsize + bytes) / SECTOR > UINT32_MAX)
-    return cerr (e, ENOSPC, "COWD extent is full (2^32 sectors)");
+    return cerr (e, EFBIG, "COWD extent is full (2^32 sectors)");
   *host = c->fsize;
   c->fsize += bytes;
   return 0;
@@ -473,8 +474,9 @@ vdk__cowd_create (struct vdk_io *io, uint64_t capacity)
   uint8_t hb[C_SIZE] = { 0 };
 
   if (capacity == 0 || capacity > UINT32_MAX)
-    return vdk__err (EFBIG, "%s: a vmfsSparse extent holds 1 to 2^32-1 "
-                     "sectors, not %" PRIu64, io->path, capacity);
+    return vdk__errc (VDK_E_INVALID_ARG, EFBIG, "%s: a vmfsSparse extent "
+                      "holds 1 to 2^32-1 sectors, not %" PRIu64, io->path,
+                      capacity);
   le32_put (hb + C_MAGIC, COWD_MAGIC);
   le32_put (hb + C_VERSION, 1);
   le32_put (hb + C_FLAGS, 3);

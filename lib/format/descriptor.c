@@ -107,8 +107,10 @@ struct parser {
   size_t errlen;
 };
 
-static int __attribute__ ((format (printf, 2, 3)))
-perr (struct parser *p, const char *fmt, ...)
+/* A parse error: the message names the line; errno says why
+ * (EFSCORRUPTED, ENOTSUP for what vdk does not know, ENOMEM). */
+static int __attribute__ ((format (printf, 3, 4)))
+perr_errno (struct parser *p, int errnum, const char *fmt, ...)
 {
   va_list ap;
   int n = p->lineno ? snprintf (p->err, p->errlen, "descriptor line %u: ",
@@ -118,8 +120,12 @@ perr (struct parser *p, const char *fmt, ...)
   if (n >= 0 && (size_t) n < p->errlen)
     vsnprintf (p->err + n, p->errlen - (size_t) n, fmt, ap);
   va_end (ap);
+  errno = errnum;
   return -1;
 }
+#define perr(p, ...) perr_errno (p, EFSCORRUPTED, __VA_ARGS__)
+#define punsup(p, ...) perr_errno (p, ENOTSUP, __VA_ARGS__)
+#define poom(p) perr_errno (p, ENOMEM, "out of memory")
 
 /* Parse a decimal uint64 token; true on success. */
 static bool
@@ -190,7 +196,7 @@ parse_extent_file (struct parser *p, struct vdk_desc_extent *e,
   if (memchr (s + 1, '\0', (size_t) (q - s - 1)))
     return perr (p, "extent file name contains a NUL byte");
   if (!(e->file = strndup (s + 1, (size_t) (q - s - 1))))
-    return perr (p, "out of memory");
+    return poom (p);
   s = q + 1;
   if ((t = next_token (&s, end, &len)) != NULL) {
     if (!parse_u64 (t, len, &e->offset) || e->offset > INT64_MAX / SECTOR)
@@ -200,7 +206,7 @@ parse_extent_file (struct parser *p, struct vdk_desc_extent *e,
     while (s < end && isspace ((unsigned char) *s))
       s++;
     if (s < end && !(e->extra = strndup (s, (size_t) (end - s))))
-      return perr (p, "out of memory");
+      return poom (p);
   }
   return 0;
 }
@@ -222,7 +228,7 @@ parse_extent (struct parser *p, const char *s, const char *end)
     return perr (p, "extent line has no type");
   e.kind = word_index (kind_names, VDK_EXT_KIND_COUNT_, t, len);
   if (e.kind < 0)
-    return perr (p, "unknown extent type \"%.*s\"", (int) MIN (len, 40), t);
+    return punsup (p, "unknown extent type \"%.*s\"", (int) MIN (len, 40), t);
   if (parse_extent_file (p, &e, s, end) == -1) {
     free (e.file);
     free (e.extra);
@@ -231,7 +237,7 @@ parse_extent (struct parser *p, const char *s, const char *end)
   if (!(arr = realloc (d->extents, (d->nextents + 1) * sizeof *arr))) {
     free (e.file);
     free (e.extra);
-    return perr (p, "out of memory");
+    return poom (p);
   }
   d->extents = arr;
   d->extents[d->nextents++] = e;
@@ -271,10 +277,10 @@ parse_kv (struct parser *p, const char *s, const char *end)
   if (is_ddb_key (k, (size_t) (kend - k)))
     return kv_append (&p->d->ddb, &p->d->nddb, k, (size_t) (kend - k), v,
                       (size_t) (end - v), quoted) == -1
-      ? perr (p, "out of memory") : 0;
+      ? poom (p) : 0;
   return kv_append (&p->d->header, &p->d->nheader, k, (size_t) (kend - k), v,
                     (size_t) (end - v), quoted) == -1
-    ? perr (p, "out of memory") : 0;
+    ? poom (p) : 0;
 }
 
 static bool
@@ -310,7 +316,7 @@ check_header (struct parser *p)
   if (!v)
     return perr (p, "no \"version\" entry: not a VMDK descriptor");
   if (strcmp (v, "1") && strcmp (v, "2") && strcmp (v, "3"))
-    return perr (p, "unsupported descriptor version \"%.20s\"", v);
+    return punsup (p, "unsupported descriptor version \"%.20s\"", v);
   for (size_t i = 0; i < ARRAY_SIZE (cid_keys); i++) {
     const char *c = vdk__desc_get (p->d, cid_keys[i]);
     size_t n = c ? strlen (c) : 0;
@@ -333,11 +339,13 @@ vdk__desc_parse (const char *text, size_t len, char *err, size_t errlen)
   if (len > VDK_DESC_MAX) {
     snprintf (err, errlen, "descriptor is larger than %u bytes",
               VDK_DESC_MAX);
+    errno = EFSCORRUPTED;
     return NULL;
   }
   end = text + len;
   if (!(p.d = vdk__desc_new ())) {
     snprintf (err, errlen, "out of memory");
+    errno = ENOMEM;
     return NULL;
   }
   while (s < end) {

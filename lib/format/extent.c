@@ -30,8 +30,9 @@ ext_range (struct vdk_extent *e, const char *what, uint64_t off, uint64_t len)
 {
   uint64_t end;
   if (len == 0 || ADD_OVERFLOW (off, len, &end) || end > e->length)
-    return vdk__err (EINVAL, "%s: %s of %" PRIu64 " bytes at %" PRIu64
-                     " is outside the extent (%" PRIu64 " bytes)",
+    return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "%s: %s of %" PRIu64
+                      " bytes at %" PRIu64 " is outside the extent (%" PRIu64
+                      " bytes)",
                      e->path ? e->path : "ZERO extent", what, len, off,
                      e->length);
   return 0;
@@ -50,8 +51,9 @@ vdk__ext_map (struct vdk_extent *e, uint64_t off, uint64_t len,
   if (e->ops->map (e, off, len, pnum, state, host) == -1)
     return -1;
   if (*pnum == 0 || *pnum > len)
-    return vdk__err (EIO, "%s: internal error: map returned %" PRIu64
-                     " bytes for a request of %" PRIu64, e->path, *pnum, len);
+    return vdk__errc (VDK_E_FAILED, EIO, "%s: internal error: map returned "
+                      "%" PRIu64 " bytes for a request of %" PRIu64, e->path,
+                      *pnum, len);
   return 0;
 }
 
@@ -63,7 +65,8 @@ vdk__ext_pread (struct vdk_extent *e, void *buf, uint64_t len, uint64_t off)
   if (e->access == VDK_ACCESS_NOACCESS)
     return vdk__err (EACCES, "%s: extent is NOACCESS", e->path);
   if (!e->ops->pread)
-    return vdk__err (EIO, "%s: internal error: no pread", e->path);
+    return vdk__errc (VDK_E_FAILED, EIO, "%s: internal error: no pread",
+                      e->path);
   return e->ops->pread (e, buf, len, off);
 }
 
@@ -78,7 +81,7 @@ ext_writable (struct vdk_extent *e)
     return vdk__err (EROFS, "%s: disk is opened read-only",
                      e->path ? e->path : e->owner_path);
   if (!e->ops->pwrite)
-    return vdk__err (ENOTSUP, "%s: %s extents are read-only in vdk",
+    return vdk__err (EROFS, "%s: %s extents are read-only in vdk",
                      e->path ? e->path : e->owner_path, e->ops->name);
   return 0;
 }

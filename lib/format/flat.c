@@ -17,11 +17,12 @@ flat_open (struct vdk_extent *e)
   if (vdk__io_size (e->io, &size) == -1)
     return -1;
   if (ADD_OVERFLOW (e->file_offset, e->length, &need))
-    return vdk__err (EINVAL, "%s: extent offset overflows", e->path);
+    return vdk__err (EFSCORRUPTED, "%s: extent offset overflows", e->path);
   /* A short file means a lost or truncated extent: refuse rather than
    * invent zeroes (a raw image's extent is the file itself). */
   if (size < need && !e->whole_file)
-    return vdk__err (EINVAL, "%s: file is %" PRIu64 " bytes, shorter than "
+    return vdk__err (EFSCORRUPTED, "%s: file is %" PRIu64 " bytes, shorter "
+                     "than "
                      "its extent in the descriptor (%" PRIu64 " bytes)",
                      e->path, size, need);
   return 0;

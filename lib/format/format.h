@@ -47,8 +47,9 @@ struct vdk_desc {
 /* Parse descriptor text (not NUL-terminated; stops at the first NUL).
  * Tolerant: CRLF, blanks, comments, spaces around '=' and case of
  * keywords.  Strict: extent lines must be well-formed, sizes must fit,
- * version must be 1..3, CID values hex.  On error returns NULL and fills
- * `err` with a message naming the line. */
+ * version must be 1..3, CID values hex.  On error returns NULL, fills
+ * `err` with a message naming the line and sets errno: EFSCORRUPTED,
+ * ENOTSUP (a version or extent type vdk does not know) or ENOMEM. */
 struct vdk_desc *vdk__desc_parse (const char *text, size_t len,
                                   char *err, size_t errlen);
 /* Format in VMware's canonical layout: "# Disk DescriptorFile", header
@@ -184,7 +185,8 @@ struct sparse_header {
 };
 
 /* Decode and validate a header read from a file of `file_size` bytes.
- * Returns 0 or -1 with a message in err (no global error is set). */
+ * Returns 0 or -1 with a message in err and errno EFSCORRUPTED (damaged)
+ * or ENOTSUP (unknown version or compression); no global error is set. */
 int vdk__sparse_header_decode (const uint8_t buf[512], uint64_t file_size,
                                struct sparse_header *h, char *err,
                                size_t errlen);

@@ -48,7 +48,7 @@ vdk__probe (struct vdk_io *io, char *kind)
   if (vdk__io_size (io, &size) == -1)
     return -1;
   if (size == 0)
-    return vdk__err (EINVAL, "%s: file is empty", io->path);
+    return vdk__err (ENOTSUP, "%s: file is empty: not a disk", io->path);
   if (vdk__io_pread (io, buf, sizeof buf, 0) == -1)
     return -1;
   if (size >= 4 && le32_get (buf) == KDMV_MAGIC)

@@ -51,6 +51,7 @@ struct sesparse {
 
 /* "PATH: message" errors (format/extent.c). */
 #define seerr vdk__ext_err
+#define sebad(e, ...) vdk__ext_err (e, EFSCORRUPTED, __VA_ARGS__)
 
 static bool
 in_file (uint64_t sector, uint64_t bytes, uint64_t fsize)
@@ -63,16 +64,19 @@ in_file (uint64_t sector, uint64_t bytes, uint64_t fsize)
 static int
 check_header (struct vdk_extent *e, struct sesparse *se, const uint64_t *f)
 {
-  if (f[F_MAGIC] != SE_MAGIC || f[F_VERSION] != SE_VERSION)
-    return seerr (e, EINVAL, "seSparse header: bad magic or version");
+  if (f[F_MAGIC] != SE_MAGIC)
+    return sebad (e, "seSparse header: bad magic");
+  if (f[F_VERSION] != SE_VERSION)
+    return seerr (e, ENOTSUP, "seSparse header: unsupported version %#"
+                  PRIx64, f[F_VERSION]);
   if (f[F_GRAIN] != SE_GRAIN || f[F_GTSIZE] != SE_GTES * 8 / SECTOR
       || f[F_FLAGS] || f[F_RES1] || f[F_RES1 + 1] || f[F_RES1 + 2]
       || f[F_RES4])
-    return seerr (e, EINVAL, "seSparse header: unsupported grain size %"
+    return seerr (e, ENOTSUP, "seSparse header: unsupported grain size %"
                   PRIu64 ", table size %" PRIu64 " or flags %" PRIx64,
                   f[F_GRAIN], f[F_GTSIZE], f[F_FLAGS]);
   if (f[F_GD_SIZE] == 0 || f[F_GD_SIZE] > MAX_GD / 64)
-    return seerr (e, EINVAL, "seSparse header: grain directory of %" PRIu64
+    return sebad (e, "seSparse header: grain directory of %" PRIu64
                   " sectors is empty or too large", f[F_GD_SIZE]);
   se->capacity = f[F_CAPACITY];
   se->ngd = f[F_GD_SIZE] * SECTOR / 8;
@@ -80,15 +84,15 @@ check_header (struct vdk_extent *e, struct sesparse *se, const uint64_t *f)
   se->grains_off = f[F_GRAINS_OFF];
   if (se->capacity == 0 || se->capacity > INT64_MAX / SECTOR
       || DIV_ROUND_UP (se->capacity, (uint64_t) SE_GTES * SE_GRAIN) > se->ngd)
-    return seerr (e, EINVAL, "seSparse header: capacity %" PRIu64 " sectors "
+    return sebad (e, "seSparse header: capacity %" PRIu64 " sectors "
                   "does not fit its grain directory (%" PRIu64 " entries)",
                   se->capacity, se->ngd);
   if (!in_file (se->gd_off, se->ngd * 8, se->fsize))
-    return seerr (e, EINVAL, "seSparse header: grain directory at sector %"
+    return sebad (e, "seSparse header: grain directory at sector %"
                   PRIu64 " (%" PRIu64 " sectors) lies beyond end of file",
                   se->gd_off, f[F_GD_SIZE]);
   if (!in_file (f[F_VOL_OFF], SECTOR, se->fsize))
-    return seerr (e, EINVAL, "seSparse header: volatile header beyond end "
+    return sebad (e, "seSparse header: volatile header beyond end "
                   "of file");
   return 0;
 }
@@ -108,7 +112,7 @@ sesparse_open (struct vdk_extent *e)
   if (vdk__io_size (e->io, &se->fsize) == -1)
     return -1;
   if (se->fsize < 1024)
-    return seerr (e, EINVAL, "seSparse header truncated");
+    return sebad (e, "seSparse header truncated");
   if (vdk__io_pread (e->io, b, sizeof b, 0) == -1)
     return -1;
   for (int i = 0; i < 64; i++)
@@ -118,7 +122,7 @@ sesparse_open (struct vdk_extent *e)
   if (vdk__io_pread (e->io, b, sizeof b, f[F_VOL_OFF] * SECTOR) == -1)
     return -1;
   if (le64_get (b) != SE_VMAGIC)
-    return seerr (e, EINVAL, "seSparse volatile header: bad magic");
+    return sebad (e, "seSparse volatile header: bad magic");
   if (le64_get (b + 24) != 0)
     return seerr (e, ENOTSUP, "seSparse disk is dirty: its journal needs "
                   "replaying, which vdk does not support");
@@ -146,12 +150,12 @@ lookup (struct vdk_extent *e, struct sesparse *se, uint64_t g, int *state,
   if (gdi >= se->ngd || se->gd[gdi] == 0)
     return 0;
   if (se->gd[gdi] >> 32 != 0x10000000u)
-    return seerr (e, EINVAL, "grain directory entry %" PRIu64 " (%#" PRIx64
+    return sebad (e, "grain directory entry %" PRIu64 " (%#" PRIx64
                   ") is not a table reference", gdi, se->gd[gdi]);
   if (se->cached_gdi != gdi) {
     gts = se->gt_off + (se->gd[gdi] & 0xffffffffu) * (SE_GT_BYTES / SECTOR);
     if (!in_file (gts, SE_GT_BYTES, se->fsize))
-      return seerr (e, EINVAL, "grain table %" PRIu64 " lies beyond end of "
+      return sebad (e, "grain table %" PRIu64 " lies beyond end of "
                     "file", gdi);
     se->cached_gdi = UINT64_MAX;
     if (vdk__io_pread (e->io, se->gt, SE_GT_BYTES, gts * SECTOR) == -1)
@@ -164,7 +168,7 @@ lookup (struct vdk_extent *e, struct sesparse *se, uint64_t g, int *state,
   switch (v >> 60) {
   case 0:
     if (v != 0)
-      return seerr (e, EINVAL, "grain %" PRIu64 ": bad entry %#" PRIx64, g,
+      return sebad (e, "grain %" PRIu64 ": bad entry %#" PRIx64, g,
                     v);
     return 0;
   case 1: case 2:
@@ -177,12 +181,12 @@ lookup (struct vdk_extent *e, struct sesparse *se, uint64_t g, int *state,
     if (idx > (UINT64_MAX / SECTOR - se->grains_off) / SE_GRAIN
         || !in_file (se->grains_off + idx * SE_GRAIN, SE_GRAIN * SECTOR,
                      se->fsize))
-      return seerr (e, EINVAL, "grain %" PRIu64 " lies beyond end of file",
+      return sebad (e, "grain %" PRIu64 " lies beyond end of file",
                     g);
     *state = VDK_BLOCK_DATA;
     return 0;
   default:
-    return seerr (e, EINVAL, "grain %" PRIu64 ": invalid entry %#" PRIx64,
+    return sebad (e, "grain %" PRIu64 ": invalid entry %#" PRIx64,
                   g, v);
   }
 }

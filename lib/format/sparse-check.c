@@ -242,7 +242,7 @@ rebuild_rgt (struct ck *c, uint32_t gdi, bool primary_ok)
   if (c->rgd[gdi] == 0) {          /* a new table at the end */
     uint64_t at = c->fsec;
     if (at + c->gt_sectors > UINT32_MAX)
-      return vdk__err (ENOSPC, "%s: no room for a redundant table",
+      return vdk__err (EFBIG, "%s: no room for a redundant table",
                        c->io->path);
     c->rgd[gdi] = (uint32_t) at, c->rgd_changed = true;
     c->fsec += c->gt_sectors;

@@ -27,15 +27,21 @@ _Static_assert (H_COMPRESS + 2 == 79, "header layout");
 #define MAX_DESC_SECTORS 20480u        /* 10 MiB: VirtualBox's cap */
 #define MAX_GD_ENTRIES (32u << 20)     /* QEMU's "L1 size too big" */
 
-static int __attribute__ ((format (printf, 3, 4)))
-herr (char *err, size_t errlen, const char *fmt, ...)
+/* A header that cannot be used: the message goes to err, errno says
+ * why (EFSCORRUPTED: damaged; ENOTSUP: a version or algorithm vdk does
+ * not know), as vdk__sparse_header_decode's contract says. */
+static int __attribute__ ((format (printf, 4, 5)))
+herr_errno (int errnum, char *err, size_t errlen, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
   vsnprintf (err, errlen, fmt, ap);
   va_end (ap);
+  errno = errnum;
   return -1;
 }
+#define herr(...) herr_errno (EFSCORRUPTED, __VA_ARGS__)
+#define hunsup(...) herr_errno (ENOTSUP, __VA_ARGS__)
 
 /* Does [off, off+n) sectors lie inside a file of fsec sectors? */
 static bool
@@ -95,7 +101,7 @@ vdk__sparse_header_decode (const uint8_t b[512], uint64_t file_size,
   memcpy (h->nl, b + H_NL, 4);
 
   if (h->version < 1 || h->version > 3)
-    return herr (err, errlen, "unsupported sparse version %" PRIu32,
+    return hunsup (err, errlen, "unsupported sparse version %" PRIu32,
                  h->version);
   if ((h->flags & SPARSE_FLAG_NL_VALID) && memcmp (h->nl, "\n \r\n", 4))
     return herr (err, errlen, "header newline bytes are wrong: the file was "
@@ -110,7 +116,7 @@ vdk__sparse_header_decode (const uint8_t b[512], uint64_t file_size,
     return herr (err, errlen, "capacity of %" PRIu64 " sectors is invalid",
                  h->capacity);
   if (h->compress > 1)
-    return herr (err, errlen, "unknown compression algorithm %u",
+    return hunsup (err, errlen, "unknown compression algorithm %u",
                  h->compress);
   if ((h->flags & SPARSE_FLAG_COMPRESSED) && h->compress != 1)
     return herr (err, errlen, "compressed flag set but no algorithm");

@@ -59,6 +59,7 @@ struct sparse {
 
 /* "PATH: message" errors (format/extent.c). */
 #define serr vdk__ext_err
+#define sbad(e, ...) vdk__ext_err (e, EFSCORRUPTED, __VA_ARGS__)
 
 static int
 load_gd (struct vdk_extent *e, struct sparse *s, uint64_t off, uint32_t **out,
@@ -80,7 +81,7 @@ load_gd (struct vdk_extent *e, struct sparse *s, uint64_t off, uint32_t **out,
     if (gd[i] && (ADD_OVERFLOW ((uint64_t) gd[i] * SECTOR,
                                 (uint64_t) s->gt_bytes, &end)
                   || end > s->fsize)) {
-      serr (e, EINVAL, "%s entry %" PRIu32 ": grain table at sector %" PRIu32
+      sbad (e, "%s entry %" PRIu32 ": grain table at sector %" PRIu32
             " lies beyond end of file (%" PRIu64 " sectors)", what, i, gd[i],
             s->fsize / SECTOR);
       goto out;
@@ -130,7 +131,7 @@ sparse_open (struct vdk_extent *e)
       || vdk__io_pread (e->io, hb, sizeof hb, 0) == -1)
     return -1;
   if (vdk__sparse_header_decode (hb, s->fsize, &s->h, msg, sizeof msg) == -1)
-    return serr (e, EINVAL, "%s", msg);
+    return serr (e, errno, "%s", msg);
   if (s->h.flags & (SPARSE_FLAG_COMPRESSED | SPARSE_FLAG_MARKERS)
       || s->h.gd_offset == SPARSE_GD_AT_END)
     return serr (e, ENOTSUP, "compressed (streamOptimized) sparse extents "
@@ -143,11 +144,11 @@ sparse_open (struct vdk_extent *e)
   s->zero_grain = (s->h.flags & SPARSE_FLAG_ZERO_GRAIN) != 0;
   s->data_start = s->h.overhead ? s->h.overhead : 1;
   if (s->fsize < s->h.overhead * SECTOR)
-    return serr (e, EINVAL, "file truncated: %" PRIu64 " bytes, but the "
+    return sbad (e, "file truncated: %" PRIu64 " bytes, but the "
                  "header says metadata takes %" PRIu64 " sectors", s->fsize,
                  s->h.overhead);
   if (e->length > s->cap_bytes)
-    return serr (e, EINVAL, "descriptor gives the extent %" PRIu64 " sectors "
+    return sbad (e, "descriptor gives the extent %" PRIu64 " sectors "
                  "but its header holds only %" PRIu64, e->length / SECTOR,
                  s->h.capacity);
   if (e->length != s->cap_bytes)
@@ -266,7 +267,7 @@ classify (struct vdk_extent *e, struct sparse *s, uint32_t gte, uint64_t g,
   else if (gte == 1 && s->zero_grain)
     *state = VDK_BLOCK_ZERO;
   else if (gte < s->data_start || (uint64_t) gte * SECTOR >= s->fsize)
-    return serr (e, EINVAL, "grain %" PRIu64 " at sector %" PRIu32 " lies %s",
+    return sbad (e, "grain %" PRIu64 " at sector %" PRIu32 " lies %s",
                  g, gte, gte < s->data_start ? "inside the metadata"
                  : "beyond end of file");
   else
@@ -337,7 +338,7 @@ alloc_gt (struct vdk_extent *e, struct sparse *s, uint32_t gdi)
     return serr (e, ENOMEM, "out of memory");
   for (int c = 0; c < copies; c++) {
     if (s->fsize / SECTOR + bytes / SECTOR > UINT32_MAX)
-      return serr (e, ENOSPC, "sparse extent is full (2 TiB of sectors)");
+      return serr (e, EFBIG, "sparse extent is full (2 TiB of sectors)");
     if (vdk__io_pwrite (e->io, zero, bytes, s->fsize) == -1)
       return -1;
     (c == 0 ? s->gd : s->rgd)[gdi] = (uint32_t) (s->fsize / SECTOR);
@@ -353,7 +354,7 @@ alloc_grains (struct vdk_extent *e, struct sparse *s, uint64_t bytes,
               uint64_t *host)
 {
   if ((s->fsize + bytes) / SECTOR > UINT32_MAX)
-    return serr (e, ENOSPC, "sparse extent is full (2 TiB of sectors)");
+    return serr (e, EFBIG, "sparse extent is full (2 TiB of sectors)");
   *host = s->fsize;
   s->fsize += bytes;
   return 0;
@@ -604,8 +605,8 @@ vdk__sparse_create (struct vdk_io *io, uint64_t capacity, uint32_t grain,
   ngd = DIV_ROUND_UP (capacity, 512u * (uint64_t) grain);
   gd_sectors = DIV_ROUND_UP (ngd * 4, SECTOR);
   if (h.overhead > UINT32_MAX)
-    return vdk__err (EFBIG, "%s: capacity too large for a sparse extent",
-                     io->path);
+    return vdk__errc (VDK_E_INVALID_ARG, EFBIG, "%s: capacity too large "
+                      "for a sparse extent", io->path);
   if (!(gd = calloc (gd_sectors, SECTOR))
       || (dsec && !(dbuf = calloc (dsec, SECTOR))))
     return vdk__err (ENOMEM, "%s: out of memory", io->path);
@@ -637,7 +638,7 @@ vdk__sparse_read_header (struct vdk_io *io, struct sparse_header *h)
   if (vdk__io_size (io, &size) == -1 || vdk__io_pread (io, hb, 512, 0) == -1)
     return -1;
   if (vdk__sparse_header_decode (hb, size, h, msg, sizeof msg) == -1)
-    return vdk__err (EINVAL, "%s: %s", io->path, msg);
+    return vdk__err (errno, "%s: %s", io->path, msg);
   return 0;
 }
 
@@ -674,7 +675,7 @@ vdk__sparse_write_desc (struct vdk_io *io, const char *text)
   if (vdk__sparse_read_header (io, &h) == -1)
     return -1;
   if (h.desc_offset == 0 || len >= h.desc_size * SECTOR)
-    return vdk__err (ENOSPC, "%s: the descriptor (%zu bytes) does not fit in "
+    return vdk__err (EFBIG, "%s: the descriptor (%zu bytes) does not fit in "
                      "the embedded area (%" PRIu64 " sectors)", io->path, len,
                      h.desc_size);
   if (!(buf = calloc (h.desc_size, SECTOR)))

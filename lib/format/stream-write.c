@@ -69,8 +69,8 @@ struct stream_writer {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   bool stop;
-  int err;
-  char msg[512];
+  bool failed;                   /* sticky: err is raised by every call */
+  struct vdk__saved_err err;
 };
 
 /* ---- workers ---- */
@@ -197,7 +197,7 @@ static int
 check_room (struct vdk_extent *e, uint64_t end)
 {
   if (end / SECTOR > UINT32_MAX)
-    return serr (e, ENOSPC, "stream is full: grain tables address at most "
+    return serr (e, EFBIG, "stream is full: grain tables address at most "
                  "2^32 sectors (2 TiB) of file");
   return 0;
 }
@@ -249,17 +249,17 @@ emit_job (struct vdk_extent *e, struct stream *s, struct sjob *j)
 static int
 sticky (struct vdk_extent *e, struct stream_writer *w)
 {
-  if (!w->err)
+  if (!w->failed)
     return 0;
-  return vdk__err (w->err, "%s", w->msg);
+  return vdk__err_restore (&w->err);
 }
 
 static void
 set_sticky (struct stream_writer *w)
 {
-  if (!w->err) {
-    w->err = vdk_last_errno () ? vdk_last_errno () : EIO;
-    snprintf (w->msg, sizeof w->msg, "%s", vdk_last_error ());
+  if (!w->failed) {
+    w->failed = true;
+    vdk__err_save (&w->err);
   }
 }
 
@@ -376,7 +376,7 @@ static int
 check_order (struct vdk_extent *e, struct stream_writer *w, uint64_t off)
 {
   if (off < w->next_off)
-    return serr (e, EINVAL, "streamOptimized disks are written in "
+    return serr (e, ENOTSUP, "streamOptimized disks are written in "
                  "increasing order only (append): a write at byte %" PRIu64
                  " comes before byte %" PRIu64 ", the end of what was "
                  "already written", off, w->next_off);
@@ -484,7 +484,7 @@ vdk__stream_put_tail (struct vdk_io *io, const struct sparse_header *h,
   vdk__sparse_header_encode (&f, p + SECTOR);
   /* EOS: the last sector stays zero */
   if ((pos + n) / SECTOR > UINT32_MAX)
-    return vdk__err (ENOSPC, "%s: stream is full (2 TiB of file)", io->path);
+    return vdk__err (EFBIG, "%s: stream is full (2 TiB of file)", io->path);
   if (vdk__io_pwrite (io, b, n, pos) == -1)
     return -1;
   *end = pos + n;

@@ -34,6 +34,7 @@
 
 /* "PATH: message" errors (format/extent.c). */
 #define serr vdk__ext_err
+#define sbad(e, ...) vdk__ext_err (e, EFSCORRUPTED, __VA_ARGS__)
 
 /* The footer: marker, header copy, EOS in the last 1536 bytes. */
 static int
@@ -45,7 +46,7 @@ read_footer (struct vdk_extent *e, struct stream *s)
   char msg[256];
 
   if (s->fsize < 2048 || s->fsize % SECTOR)
-    return serr (e, EINVAL, "stream is truncated: %" PRIu64 " bytes leave "
+    return sbad (e, "stream is truncated: %" PRIu64 " bytes leave "
                  "no room for the footer and end-of-stream marker",
                  s->fsize);
   if (vdk__io_pread (e->io, b, sizeof b, s->fsize - sizeof b) == -1)
@@ -54,17 +55,17 @@ read_footer (struct vdk_extent *e, struct stream *s)
   stream_marker_decode (b + 1024, &eos);
   if (fm.size != 0 || fm.type != MARKER_FOOTER || eos.val || eos.size
       || eos.type != MARKER_EOS)
-    return serr (e, EINVAL, "stream footer not found (the last 1536 bytes "
+    return sbad (e, "stream footer not found (the last 1536 bytes "
                  "hold no footer marker, footer and end-of-stream marker): "
                  "the stream is truncated or incomplete");
   if (vdk__sparse_header_decode (b + 512, s->fsize, &f, msg, sizeof msg)
       == -1)
-    return serr (e, EINVAL, "stream footer: %s", msg);
+    return serr (e, errno, "stream footer: %s", msg);
   if (f.gd_offset == SPARSE_GD_AT_END)
-    return serr (e, EINVAL, "stream footer has no grain directory offset");
+    return sbad (e, "stream footer has no grain directory offset");
   if (f.capacity != s->h.capacity || f.grain_size != s->h.grain_size
       || f.num_gtes != s->h.num_gtes)
-    return serr (e, EINVAL, "stream footer disagrees with the header "
+    return sbad (e, "stream footer disagrees with the header "
                  "(capacity, grain size or grain table size)");
   f.desc_offset = s->h.desc_offset, f.desc_size = s->h.desc_size;
   s->h = f;
@@ -89,7 +90,7 @@ load_gd (struct vdk_extent *e, struct stream *s)
       continue;
     s->empty = false;
     if ((uint64_t) s->gd[i] * SECTOR + s->gt_bytes > s->fsize)
-      return serr (e, EINVAL, "grain directory entry %" PRIu32 ": grain "
+      return sbad (e, "grain directory entry %" PRIu32 ": grain "
                    "table at sector %" PRIu32 " lies beyond end of file (%"
                    PRIu64 " sectors)", i, s->gd[i], s->fsize / SECTOR);
   }
@@ -113,7 +114,7 @@ stream_open (struct vdk_extent *e)
       || vdk__io_pread (e->io, hb, sizeof hb, 0) == -1)
     return -1;
   if (vdk__sparse_header_decode (hb, s->fsize, &s->h, msg, sizeof msg) == -1)
-    return serr (e, EINVAL, "%s", msg);
+    return serr (e, errno, "%s", msg);
   if (!(s->h.flags & SPARSE_FLAG_COMPRESSED) || s->h.compress != 1)
     return serr (e, ENOTSUP, "sparse extent with markers or GD_AT_END but "
                  "without deflate compression is not supported");
@@ -196,7 +197,7 @@ lookup (struct vdk_extent *e, struct stream *s, uint64_t g, int *state,
   else if (*gte == 1 && (s->h.flags & SPARSE_FLAG_ZERO_GRAIN))
     *state = VDK_BLOCK_ZERO;
   else if ((uint64_t) *gte * SECTOR + GRAIN_MARKER_BYTES > s->fsize)
-    return serr (e, EINVAL, "grain %" PRIu64 ": marker at sector %" PRIu32
+    return sbad (e, "grain %" PRIu64 ": marker at sector %" PRIu32
                  " lies beyond end of file (%" PRIu64 " bytes)", g, *gte,
                  s->fsize);
   else
@@ -288,19 +289,19 @@ read_record (struct vdk_extent *e, struct stream *s, struct stream_ctx *c,
   m.val = le64_get (c->cbuf);
   m.size = le32_get (c->cbuf + 8);
   if (m.size == 0)
-    return serr (e, EINVAL, "grain %" PRIu64 ": sector %" PRIu32 " holds a "
+    return sbad (e, "grain %" PRIu64 ": sector %" PRIu32 " holds a "
                  "metadata marker, not a grain marker", g, gte);
   if (m.val != g * s->h.grain_size)
-    return serr (e, EINVAL, "grain marker at sector %" PRIu32 " is for LBA %"
+    return sbad (e, "grain marker at sector %" PRIu32 " is for LBA %"
                  PRIu64 " but the grain table puts it at LBA %" PRIu64,
                  gte, m.val, g * s->h.grain_size);
   if (m.size > cmax)
-    return serr (e, EINVAL, "grain %" PRIu64 ": compressed size %" PRIu32
+    return sbad (e, "grain %" PRIu64 ": compressed size %" PRIu32
                  " is larger than the %" PRIu64 " allowed for a grain", g,
                  m.size, cmax);
   end = pos + GRAIN_MARKER_BYTES + m.size;
   if (end > s->fsize)
-    return serr (e, EINVAL, "grain %" PRIu64 ": compressed data (%" PRIu32
+    return sbad (e, "grain %" PRIu64 ": compressed data (%" PRIu32
                  " bytes at sector %" PRIu32 ") runs past end of file", g,
                  m.size, gte);
   if (end - pos > first
@@ -330,12 +331,12 @@ inflate_grain (struct vdk_extent *e, struct stream *s, struct stream_ctx *c,
     r = libdeflate_deflate_decompress (c->d, in, csize, out, s->grain_bytes,
                                        &got);
   if (r != LIBDEFLATE_SUCCESS)
-    return serr (e, EINVAL, "grain %" PRIu64 " (marker at sector %" PRIu32
+    return sbad (e, "grain %" PRIu64 " (marker at sector %" PRIu32
                  "): %s", g, gte, r == LIBDEFLATE_INSUFFICIENT_SPACE
                  ? "inflates to more than one grain"
                  : "inflate failed: the compressed data is corrupt");
   if (got < need)
-    return serr (e, EINVAL, "grain %" PRIu64 " (marker at sector %" PRIu32
+    return sbad (e, "grain %" PRIu64 " (marker at sector %" PRIu32
                  "): inflates to %zu bytes, expected %" PRIu64, g, gte, got,
                  need);
   memset (out + got, 0, s->grain_bytes - got);

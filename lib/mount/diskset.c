@@ -6,9 +6,9 @@
  * through vdk__vol_read, which checks the range against the member's size so
  * that no number taken from disk can make us read outside it.
  *
- * Errors: the public calls name themselves with vdk__vol_call(); a failing
- * vdk_pread leaves "vdk_pread: ..." behind, which vdk__vol_read rewrites into
- * "CALL: DISK: ..." so the caller sees which call and disk failed.
+ * Errors: the public calls name themselves with vdk__set_call(); the
+ * vdk_pread they make is nested, so its error stays theirs, and
+ * vdk__vol_read puts the member's name in front of its message.
  *
  * Locking: none.  The header's contract says add/scan/close must not
  * race with other calls on the same set. */
@@ -19,41 +19,11 @@
 
 #include "mount-internal.h"
 
-static __thread const char *cur_call;
-
-void
-vdk__vol_call (const char *name)
-{
-  cur_call = name;
-  vdk__set_call (name);
-}
-
-const char *
-vdk__vol_last_msg (void)
-{
-  const char *msg = vdk_last_error ();
-  size_t n = cur_call ? strlen (cur_call) : 0;
-
-  if (n && strncmp (msg, cur_call, n) == 0 && strncmp (msg + n, ": ", 2) == 0)
-    return msg + n + 2;
-  return msg;
-}
-
-/* Re-own the error a public disk call left behind. */
+/* Name the member whose read failed. */
 static int
 rethrow (struct vdk__vol_disk *md)
 {
-  char saved[1024];
-  int e = vdk_last_errno ();
-  const char *msg = vdk_last_error ();
-  const char *colon = strchr (msg, ':');
-
-  /* Drop the "vdk_pread: " prefix; keep the rest. */
-  if (colon && colon[1] == ' ' && strncmp (msg, "vdk_", 4) == 0)
-    msg = colon + 2;
-  snprintf (saved, sizeof saved, "%s", msg);
-  vdk__set_call (cur_call);
-  return vdk__err (e ? e : EIO, "%s: %s", md->name, saved);
+  return vdk__err_prefix ("%s", md->name);
 }
 
 static int
@@ -64,9 +34,10 @@ check_range (struct vdk_diskset *set, size_t d, uint64_t len, uint64_t off)
   if (d >= set->ndisks)
     return vdk__err (ENXIO, "disk %zu is not in the set", d + 1);
   if (ADD_OVERFLOW (off, len, &end) || end > set->disks[d].size)
-    return vdk__err (EIO, "%s: read of %" PRIu64 " bytes at %" PRIu64
-                     " lies beyond the end of the disk (%" PRIu64 ")",
-                     set->disks[d].name, len, off, set->disks[d].size);
+    return vdk__errc (VDK_E_CORRUPT, EIO, "%s: read of %" PRIu64
+                      " bytes at %" PRIu64 " lies beyond the end of the "
+                      "disk (%" PRIu64 ")", set->disks[d].name, len, off,
+                      set->disks[d].size);
   return 0;
 }
 
@@ -317,7 +288,7 @@ vdk_diskset_new (void)
 {
   vdk_diskset *set;
 
-  vdk__vol_call ("vdk_diskset_new");
+  vdk__set_call ("vdk_diskset_new");
   set = calloc (1, sizeof *set);
   if (!set)
     vdk__err (ENOMEM, "out of memory");
@@ -361,7 +332,7 @@ add_member (struct vdk_diskset *set, vdk_disk *disk, const void *mem,
 VDK_API int
 vdk_diskset_add (vdk_diskset *set, vdk_disk *disk, const char *name)
 {
-  vdk__vol_call ("vdk_diskset_add");
+  vdk__set_call ("vdk_diskset_add");
   if (!set || !disk)
     return vdk__err (EINVAL, "set and disk must not be NULL");
   return add_member (set, disk, NULL, vdk_capacity (disk), name);
@@ -377,6 +348,7 @@ vdk__diskset_add_mem (struct vdk_diskset *set, const void *data, size_t len,
 VDK_API vdk_diskset *
 vdk_diskset_open (const char *const *paths, size_t n, unsigned open_flags)
 {
+  vdk__set_call ("vdk_diskset_open");
   vdk_diskset *set = vdk_diskset_new ();
 
   if (!set)
@@ -384,15 +356,9 @@ vdk_diskset_open (const char *const *paths, size_t n, unsigned open_flags)
   for (size_t i = 0; i < n; i++) {
     vdk_disk *disk = vdk_open (paths[i], open_flags);
     if (!disk) {
-      char saved[1024];
-      int e = vdk_last_errno ();
-      snprintf (saved, sizeof saved, "%s", vdk_last_error ());
-      vdk_diskset_close (set);
-      vdk__vol_call ("vdk_diskset_open");
-      vdk__err (e, "%s", saved);
+      vdk_diskset_close (set);        /* nested: keeps vdk_open's error */
       return NULL;
     }
-    vdk__vol_call ("vdk_diskset_open");
     if (add_member (set, disk, NULL, vdk_capacity (disk), paths[i]) == -1) {
       vdk_close (disk);
       vdk_diskset_close (set);
@@ -407,6 +373,7 @@ vdk_diskset_close (vdk_diskset *set)
 {
   int r = 0;
 
+  vdk__set_call ("vdk_diskset_close");
   if (!set)
     return 0;
   vdk__vol_set_clear_volumes (set);

@@ -604,7 +604,7 @@ comp_map (struct ldm_ctx *c, const struct rec_comp *m, int type)
   free (ps);
   if (map && vdk__vol_map_finish (map) == -1) {
     vdk__vol_map_free (map);
-    return NOMAP (c, "%s", vdk__vol_last_msg ());
+    return NOMAP (c, "%s", vdk_last_error ());
   }
   return map;
 }
@@ -649,7 +649,7 @@ vol_map (struct ldm_ctx *c, const struct rec_vol *v, const char **layout,
     }
   if (m && vdk__vol_map_finish (m) == -1) {
     vdk__vol_map_free (m);
-    return NOMAP (c, "%s", vdk__vol_last_msg ());
+    return NOMAP (c, "%s", vdk_last_error ());
   }
   return m;
 }
@@ -675,7 +675,7 @@ add_volume (struct ldm_ctx *c, const struct rec_vol *rv)
       || vdk__vol_str (v, &v->info.type_name, "LDM %s", kind))
     return -1;
   if (!m) {
-    vdk__vol_problem (v, "%s", c->why[0] ? c->why : vdk__vol_last_msg ());
+    vdk__vol_problem (v, "%s", c->why[0] ? c->why : vdk_last_error ());
     if (!MUL_OVERFLOW (rv->size, (uint64_t) SECTOR, &size))
       v->info.size = size;
     return 0;

@@ -197,7 +197,7 @@ keep_text (struct vdk_diskset *set, struct lvm_state *st, char *text,
   struct vg_text *v;
 
   if (!tree) {
-    vdk__vol_warn (set, "%s: LVM2 metadata ignored: %s", where, vdk__vol_last_msg ());
+    vdk__vol_warn (set, "%s: LVM2 metadata ignored: %s", where, vdk_last_error ());
     return 0;
   }
   for (const struct vdk__vol_lv *c = tree->child; c && !vg; c = c->next)
@@ -396,7 +396,7 @@ seg_striped (struct vg_ctx *c, const struct vdk__vol_lv *seg, uint64_t extents)
   }
   if (m && vdk__vol_map_finish (m) == -1) {
     vdk__vol_map_free (m);
-    return NOMAP (c, "%s", vdk__vol_last_msg ());
+    return NOMAP (c, "%s", vdk_last_error ());
   }
   return m;
 }
@@ -447,7 +447,7 @@ seg_images (struct vg_ctx *c, const struct vdk__vol_lv *seg, uint64_t extents,
     if (vdk__vol_map_add (m, lv_map (c, img->str, depth + 1, &dummy)) == -1) {
       vdk__vol_map_free (m);
       return c->why[0] ? NULL : NOMAP (c, "image %s: %s", img->str,
-                                       vdk__vol_last_msg ());
+                                       vdk_last_error ());
     }
   }
   if (!m)
@@ -465,7 +465,7 @@ seg_images (struct vg_ctx *c, const struct vdk__vol_lv *seg, uint64_t extents,
     }
   if (vdk__vol_map_finish (m) == -1) {
     vdk__vol_map_free (m);
-    return NOMAP (c, "%s", vdk__vol_last_msg ());
+    return NOMAP (c, "%s", vdk_last_error ());
   }
   return m;
 }
@@ -535,7 +535,7 @@ lv_map (struct vg_ctx *c, const char *name, int depth, const char **layout)
   }
   if (m && vdk__vol_map_finish (m) == -1) {
     vdk__vol_map_free (m);
-    return NOMAP (c, "%s", vdk__vol_last_msg ());
+    return NOMAP (c, "%s", vdk_last_error ());
   }
   return m;
 }
@@ -575,7 +575,7 @@ add_lv (struct vg_ctx *c, const struct vdk__vol_lv *lv)
       || vdk__vol_str (v, &v->info.type_name, "LVM2 %s", v->info.layout))
     return -1;
   if (!m) {
-    vdk__vol_problem (v, "%s", c->why[0] ? c->why : vdk__vol_last_msg ());
+    vdk__vol_problem (v, "%s", c->why[0] ? c->why : vdk_last_error ());
     v->info.size = lv_extents (lv) * c->extent;
     return 0;
   }

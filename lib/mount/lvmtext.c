@@ -58,7 +58,7 @@ is_ident (char c)
 static int
 fail (struct lexer *lx, const char *what)
 {
-  return vdk__err (EINVAL, "LVM metadata line %d: %s%s", lx->line, what,
+  return vdk__err (EFSCORRUPTED, "LVM metadata line %d: %s%s", lx->line, what,
                    lx->p >= lx->end ? " (text ends early: truncated?)" : "");
 }
 

@@ -117,7 +117,7 @@ finish_concat (struct vdk__vol_map *m)
   for (size_t i = 0; i < m->n; i++) {
     m->start[i] = pos;
     if (ADD_OVERFLOW (pos, m->child[i]->size, &pos))
-      return vdk__err (EINVAL, "volume size overflows");
+      return vdk__err (EFSCORRUPTED, "volume size overflows");
     m->present &= m->child[i]->present;
     m->complete &= m->child[i]->complete;
   }
@@ -130,16 +130,16 @@ static int
 check_equal (struct vdk__vol_map *m, uint64_t *col)
 {
   if (m->n == 0)
-    return vdk__err (EINVAL, "volume without members");
+    return vdk__err (EFSCORRUPTED, "volume without members");
   *col = m->child[0]->size;
   for (size_t i = 1; i < m->n; i++)
     if (m->child[i]->size != *col)
-      return vdk__err (EINVAL, "members differ in size (%" PRIu64
+      return vdk__err (EFSCORRUPTED, "members differ in size (%" PRIu64
                        " and %" PRIu64 " bytes)", *col, m->child[i]->size);
   if (m->type != VOL_MIRROR
       && (m->chunk == 0 || m->chunk % SECTOR || *col % m->chunk))
-    return vdk__err (EINVAL, "stripe size %" PRIu64 " does not divide the "
-                     "column size %" PRIu64, m->chunk, *col);
+    return vdk__err (EFSCORRUPTED, "stripe size %" PRIu64 " does not "
+                     "divide the column size %" PRIu64, m->chunk, *col);
   return 0;
 }
 
@@ -164,7 +164,7 @@ vdk__vol_map_finish (struct vdk__vol_map *m)
   case VOL_STRIPED:
     m->present = present == m->n;
     if (MUL_OVERFLOW (col, (uint64_t) m->n, &m->size))
-      return vdk__err (EINVAL, "volume size overflows");
+      return vdk__err (EFSCORRUPTED, "volume size overflows");
     break;
   case VOL_MIRROR:
     m->present = present > 0;
@@ -172,14 +172,14 @@ vdk__vol_map_finish (struct vdk__vol_map *m)
     break;
   case VOL_RAID5:
     if (m->n < 3)
-      return vdk__err (EINVAL, "RAID-5 needs 3 or more columns, not %zu",
+      return vdk__err (EFSCORRUPTED, "RAID-5 needs 3 or more columns, not %zu",
                        m->n);
     m->present = present + 1 >= m->n;
     if (MUL_OVERFLOW (col, (uint64_t) (m->n - 1), &m->size))
-      return vdk__err (EINVAL, "volume size overflows");
+      return vdk__err (EFSCORRUPTED, "volume size overflows");
     break;
   default:
-    return vdk__err (EINVAL, "bad map node type %d", m->type);
+    return vdk__errc (VDK_E_FAILED, EINVAL, "bad map node type %d", m->type);
   }
   m->degraded = m->present && !m->complete;
   return 0;
@@ -320,7 +320,7 @@ map_rw (struct vdk_diskset *set, const struct vdk__vol_map *m, void *buf,
       return vdk__err (ENOTSUP, "writing RAID-5 volumes is not supported");
     return raid5_read (set, m, buf, len, off);
   }
-  return vdk__err (EINVAL, "bad map node");
+  return vdk__errc (VDK_E_FAILED, EINVAL, "bad map node");
 }
 
 int

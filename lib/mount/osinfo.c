@@ -135,7 +135,7 @@ vdk_diskset_os_info (vdk_diskset *set, struct vdk_os_info **info)
   struct vdk_os_info *os;
   int is64 = -1;
 
-  vdk__vol_call ("vdk_diskset_os_info");
+  vdk__set_call ("vdk_diskset_os_info");
   if (!set || !info)
     return vdk__err (EINVAL, "set and info must not be NULL");
   if (!set->scanned)

@@ -233,7 +233,7 @@ vdk__vol_probe_volumes (struct vdk_diskset *set)
       continue;
     if (probe_one (set, v, buf) == -1)
       vdk__vol_warn (set, "volume %s: file system not identified: %s",
-               v->info.name, vdk__vol_last_msg ());
+               v->info.name, vdk_last_error ());
   }
   free (buf);
 }

@@ -168,7 +168,7 @@ scan_all (struct vdk_diskset *set, unsigned flags)
 VDK_API int
 vdk_diskset_scan (vdk_diskset *set, unsigned flags)
 {
-  vdk__vol_call ("vdk_diskset_scan");
+  vdk__set_call ("vdk_diskset_scan");
   if (!set)
     return vdk__err (EINVAL, "set must not be NULL");
   if (set->open_volumes)
@@ -176,14 +176,7 @@ vdk_diskset_scan (vdk_diskset *set, unsigned flags)
                      set->open_volumes);
   vdk__vol_set_clear_volumes (set);
   if (scan_all (set, flags) == -1) {
-    char saved[1024];
-    int e = vdk_last_errno ();
-    snprintf (saved, sizeof saved, "%s", vdk_last_error ());
     vdk__vol_set_clear_volumes (set);
-    vdk__vol_call ("vdk_diskset_scan");
-    /* saved already starts with "vdk_diskset_scan: " */
-    vdk__err (e, "%s", saved + (strncmp (saved, "vdk_diskset_scan: ", 18)
-                                ? 0 : 18));
     return -1;
   }
   set->scanned = true;
@@ -213,7 +206,7 @@ find_suffix (const vdk_diskset *set, const char *name, bool *ambiguous)
 VDK_API const struct vdk_volume_info *
 vdk_volume_find (const vdk_diskset *set, const char *name)
 {
-  vdk__vol_call ("vdk_volume_find");
+  vdk__set_call ("vdk_volume_find");
   return vdk__vol_find (set, name);
 }
 

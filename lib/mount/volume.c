@@ -49,7 +49,7 @@ vdk_volume_open (vdk_diskset *set, const char *name, unsigned flags)
   struct vdk__vol *v;
   vdk_volume *h;
 
-  vdk__vol_call ("vdk_volume_open");
+  vdk__set_call ("vdk_volume_open");
   if (!set || !name) {
     vdk__err (EINVAL, "set and name must not be NULL");
     return NULL;
@@ -107,16 +107,17 @@ check_io (vdk_volume *vol, size_t count, uint64_t offset)
     return vdk__err (EINVAL, "volume must not be NULL");
   if (ADD_OVERFLOW (offset, (uint64_t) count, &end)
       || end > vol->vol->info.size)
-    return vdk__err (EINVAL, "%s: range %" PRIu64 "+%zu lies beyond the end "
-                     "of the volume (%" PRIu64 " bytes)", vol->vol->info.name,
-                     offset, count, vol->vol->info.size);
+    return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "%s: range %" PRIu64 "+%zu "
+                      "lies beyond the end of the volume (%" PRIu64 " bytes)",
+                      vol->vol->info.name, offset, count,
+                      vol->vol->info.size);
   return 0;
 }
 
 VDK_API int
 vdk_volume_pread (vdk_volume *vol, void *buf, size_t count, uint64_t offset)
 {
-  vdk__vol_call ("vdk_volume_pread");
+  vdk__set_call ("vdk_volume_pread");
   if (check_io (vol, count, offset) == -1)
     return -1;
   if (vdk__vol_map_pread (vol->set, vol->vol->map, buf, count, offset) == -1)
@@ -128,7 +129,7 @@ VDK_API int
 vdk_volume_pwrite (vdk_volume *vol, const void *buf, size_t count,
                    uint64_t offset)
 {
-  vdk__vol_call ("vdk_volume_pwrite");
+  vdk__set_call ("vdk_volume_pwrite");
   if (check_io (vol, count, offset) == -1)
     return -1;
   if (vol->readonly)
@@ -146,7 +147,7 @@ vdk_volume_flush (vdk_volume *vol)
   bool *seen;
   int r = 0;
 
-  vdk__vol_call ("vdk_volume_flush");
+  vdk__set_call ("vdk_volume_flush");
   if (!vol)
     return vdk__err (EINVAL, "volume must not be NULL");
   set = vol->set;

@@ -49,7 +49,7 @@ compare_holes (struct vdk_link *child, struct vdk_link *np, uint8_t *a,
         return vdk__err (EINVAL, "%s: the new parent %s differs from the "
                          "old parent chain near byte %" PRIu64 ", where the "
                          "child reads through: attaching would change the "
-                         "disk's contents (use the unsafe mode to force it)",
+                         "disk's contents",
                          child->path, np->path, o);
       o += k;
     }
@@ -69,8 +69,7 @@ prove_same (const char *child, struct vdk_link *np, unsigned open_flags)
 
   if (!old)
     return vdk__err_prefix ("cannot open the child's current chain to prove "
-                            "that its contents stay the same (use the "
-                            "unsafe mode to attach anyway)");
+                            "that its contents stay the same");
   r = a && b ? compare_holes (old->top, np, a, b)
     : vdk__err (ENOMEM, "out of memory");
   vdk__disk_free (old, NULL);

@@ -135,8 +135,7 @@ struct pipe {
   unsigned head, tail;       /* filled = head - tail */
   bool eof, stop, failed;
   uint64_t scanned;          /* source bytes walked by the reader */
-  int err;
-  char msg[1024];
+  struct vdk__saved_err err; /* the reader's error, if failed */
 };
 
 /* Fill the next slot with source data at off (up to len bytes, from
@@ -196,8 +195,7 @@ reader (void *arg)
   pthread_mutex_lock (&pp->lock);
   if (r == -1 && !pp->stop) {
     pp->failed = true;
-    pp->err = vdk_last_errno ();
-    snprintf (pp->msg, sizeof pp->msg, "%s", vdk_last_error ());
+    vdk__err_save (&pp->err);
   }
   pp->eof = true;
   pp->scanned = cap;
@@ -254,7 +252,7 @@ consume (struct pipe *pp, vdk_disk *dst, const struct vdk_clone_params *p)
     }
   }
   if (pp->failed)
-    return vdk__err (pp->err, "%s", pp->msg);
+    return vdk__err_restore (&pp->err);
   if (p->progress && p->progress (p->opaque, cap, cap))
     return vdk__err (ECANCELED, "cancelled");
   return 0;
@@ -304,9 +302,9 @@ struct par {
   bool top_only;
   uint64_t next, done;       /* atomics: next stripe, bytes walked */
   bool stop;                 /* atomic */
-  pthread_mutex_t lock;      /* guards err and msg */
-  int err;
-  char msg[1024];
+  pthread_mutex_t lock;      /* guards failed and err */
+  bool failed;
+  struct vdk__saved_err err; /* the first failing thread's error */
 };
 
 static int
@@ -363,9 +361,9 @@ work (struct par *pp, bool one)
   free (sl.buf);
   if (r == -1) {
     pthread_mutex_lock (&pp->lock);
-    if (!pp->err) {
-      pp->err = vdk_last_errno ();
-      snprintf (pp->msg, sizeof pp->msg, "%s", vdk_last_error ());
+    if (!pp->failed) {
+      pp->failed = true;
+      vdk__err_save (&pp->err);
     }
     pthread_mutex_unlock (&pp->lock);
     __atomic_store_n (&pp->stop, true, __ATOMIC_RELAXED);
@@ -409,8 +407,8 @@ copy_parallel (vdk_disk *src, vdk_disk *dst, const struct vdk_clone_params *p)
   for (unsigned i = 0; i < started; i++)
     pthread_join (th[i], NULL);
   pthread_mutex_destroy (&pp.lock);
-  if (pp.err)
-    return vdk__err (pp.err, "%s", pp.msg);
+  if (pp.failed)
+    return vdk__err_restore (&pp.err);
   if (cancelled || (p->progress && p->progress (p->opaque, cap, cap)))
     return vdk__err (ECANCELED, "cancelled");
   return 0;
@@ -447,20 +445,17 @@ vdk_clone (vdk_disk *src, const char *dst_path,
   vdk_disk *dst = NULL;
   int r = -1;
 
-  if (!src || !dst_path || !params || params->version < 1) {
-    vdk__set_call ("vdk_clone");
+  vdk__set_call ("vdk_clone");
+  if (!src || !dst_path || !params || params->version < 1)
     return vdk__err (EINVAL, "missing source, destination or parameters");
-  }
   if (params->version >= 2
-      && (params->compress_level < 0 || params->compress_level > 12)) {
-    vdk__set_call ("vdk_clone");
+      && (params->compress_level < 0 || params->compress_level > 12))
     return vdk__err (EINVAL, "%s: compression level %d is not between 1 and "
                      "12", dst_path, params->compress_level);
-  }
   vdk__clone_create_params (src, params, &cp);
+  /* A nested public call: its errors report as vdk_clone's. */
   if (vdk_create (dst_path, &cp) == -1)
     return -1;
-  vdk__set_call ("vdk_clone");
   if (!(dst = vdk__disk_open (dst_path, 0)))
     goto out;
   if (params->version >= 2 && params->compress_level
@@ -480,12 +475,10 @@ out:
       r = -1;
   }
   if (r == -1) {
-    char saved[1024];
-    int e = vdk_last_errno ();
-    snprintf (saved, sizeof saved, "%s", vdk_last_error ());
+    struct vdk__saved_err saved;
+    vdk__err_save (&saved);
     vdk_unlink (dst_path);
-    vdk__set_call (NULL);
-    vdk__err (e, "%s", saved);
+    vdk__err_restore (&saved);
   }
   return r;
 }

@@ -40,8 +40,9 @@ vdk__check_split_size (const char *path, uint64_t bytes)
 {
   if (DIV_ROUND_UP (bytes / SECTOR, SPLIT_SECTORS) <= MAX_SPLIT_EXTENTS)
     return 0;
-  return vdk__err (EFBIG, "%s: a split disk holds at most %u extents of %u "
-                   "sectors (%" PRIu64 " bytes)", path, MAX_SPLIT_EXTENTS,
+  return vdk__errc (VDK_E_INVALID_ARG, EFBIG, "%s: a split disk holds at "
+                    "most %u extents of %u sectors (%" PRIu64 " bytes)",
+                    path, MAX_SPLIT_EXTENTS,
                    SPLIT_SECTORS,
                    (uint64_t) MAX_SPLIT_EXTENTS * SPLIT_SECTORS * SECTOR);
 }
@@ -356,9 +357,9 @@ check_params (const char *path, const struct vdk_create_params *p)
   if ((p->type == VDK_TYPE_MONOLITHIC_SPARSE
        || p->type == VDK_TYPE_STREAM_OPTIMIZED)
       && p->capacity / SECTOR > MAX_SPARSE_SECTORS)
-    return vdk__err (EFBIG, "%s: a monolithicSparse disk holds at most %"
-                     PRIu64 " sectors; use twoGbMaxExtentSparse", path,
-                     MAX_SPARSE_SECTORS);
+    return vdk__errc (VDK_E_INVALID_ARG, EFBIG, "%s: a monolithicSparse "
+                      "disk holds at most %" PRIu64 " sectors; use "
+                      "twoGbMaxExtentSparse", path, MAX_SPARSE_SECTORS);
   if (lstat (path, &st) == 0)
     return vdk__err (EEXIST, "%s: file exists", path);
   return 0;
@@ -500,7 +501,7 @@ vdk_create_child_path (const char *parent_path, const char *child_path,
   vdk_disk *p;
   int r;
 
-  vdk__set_call ("vdk_create_child");
+  vdk__set_call ("vdk_create_child_path");
   p = vdk__disk_open (parent_path ? parent_path : "",
                       (open_flags | VDK_OPEN_READ_ONLY));
   if (!p)

@@ -78,7 +78,8 @@ grow_last (struct vdk_link *l, struct vdk_extent *e, uint64_t sectors)
   }
   if (e->kind == VDK_EXT_FLAT || e->kind == VDK_EXT_VMFS) {
     if (ADD_OVERFLOW (e->file_offset, sectors * SECTOR, &need))
-      return vdk__err (EINVAL, "%s: extent offset overflows", e->path);
+      return vdk__err (EFSCORRUPTED, "%s: extent offset overflows",
+                       e->path);
     if (vdk__io_size (e->io, &size) == -1)
       return -1;
     if (size < need && (vdk__io_truncate (e->io, need) == -1

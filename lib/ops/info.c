@@ -157,7 +157,7 @@ vdk_meta_get (vdk_disk *disk, const char *key, char **value)
   if (!(k = ddb_key (key)))
     return vdk__err (ENOMEM, "out of memory");
   if (!(v = vdk__desc_get (disk->top->desc, k)))
-    return vdk__err (ENOENT, "%s: no key \"%s\"", disk->top->path, k);
+    return vdk__err (ENODATA, "%s: no key \"%s\"", disk->top->path, k);
   if (!(*value = strdup (v)))
     return vdk__err (ENOMEM, "out of memory");
   return 0;

@@ -57,9 +57,9 @@ check_args (vdk_disk *disk, uint64_t start, uint64_t count, uint64_t chunk)
                      "nonzero multiples of the chunk size %" PRIu64, start,
                      count, chunk);
   if (ADD_OVERFLOW (start, count, &end) || end > ROUND_UP (capsec, chunk))
-    return vdk__err (EINVAL, "%s: sectors %" PRIu64 "+%" PRIu64 " lie beyond "
-                     "the end of the disk (%" PRIu64 " sectors)",
-                     disk->top->path, start, count, capsec);
+    return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "%s: sectors %" PRIu64 "+%"
+                      PRIu64 " lie beyond the end of the disk (%" PRIu64
+                      " sectors)", disk->top->path, start, count, capsec);
   return 0;
 }
 

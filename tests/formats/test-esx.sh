@@ -205,8 +205,9 @@ mkdesc rdm vmfsRawDeviceMap "RW 8192 VMFSRDM \"$dev\""
 mkdesc rdmp vmfsPassthroughRawDeviceMap "RW 8192 VMFSRAW \"$dev\""
 for n in full part rdm rdmp; do
   run_vdk read "$T/vm/$n.vmdk"
-  [ "$rc" -eq 1 ] && grep -q "external paths override" "$T/err" \
-    && pass "$n: refused without the override" \
+  [ "$rc" -eq 1 ] && grep -q "outside its folder" "$T/err" \
+    && grep -q -- "--allow-external-paths follows it" "$T/err" \
+    && pass "$n: refused without the override, naming the option" \
     || fail "$n: exit $rc: $(cat "$T/err")"
 done
 for n in full rdm rdmp; do

@@ -136,6 +136,9 @@ check_vdk_read "attach: C reads the same" "$a/C.vmdk" "$T/c.raw"
 h=$(sha256sum <"$a/C.vmdk")
 run_vdk attach "$a/C.vmdk" "$a/D.vmdk"
 check_eq "attach to a parent with other contents fails" 1 "$rc"
+grep -q -- "--unsafe attaches" "$T/err" \
+  && pass "... and names --unsafe: $(cat "$T/err")" \
+  || fail "... without naming --unsafe: $(cat "$T/err")"
 check_eq "... and leaves C alone" "$h" "$(sha256sum <"$a/C.vmdk")"
 check_vdk "attach --unsafe to D" attach --unsafe "$a/C.vmdk" "$a/D.vmdk"
 truncate -s 32M "$T/cd.raw"

@@ -23,6 +23,7 @@ expect_error () {
   [ "$rc" = 1 ] || { cat "$T/err"; die "$what: exit status $rc, not 1"; }
   grep -q -- "$pattern" "$T/err" || { cat "$T/err"; die "$what: message lacks '$pattern'"; }
   [ "$(wc -l < "$T/err")" -ge 1 ] || die "$what: no message"
+  ! grep -q 'vdk_[a-z_]*:' "$T/err" || { cat "$T/err"; die "$what: names a library call"; }
   assert_nothing_left "$what"
   pass "$what: $(head -n1 "$T/err")"
 }
