@@ -154,25 +154,41 @@ VDK_API struct vdk_geometry vdk_geometry_for(uint64_t capacity_sectors,
 #define VDK_OPEN_UNBUFFERED     0x04u /* O_DIRECT where the host allows it */
 #define VDK_OPEN_ALLOW_EXTERNAL 0x08u /* extents/parents outside the folder */
 #define VDK_OPEN_NO_CID_CHECK   0x10u /* open a chain whose CIDs disagree */
+#define VDK_OPEN_FORMAT_RAW     0x20u /* = VDK_FORMAT_RAW (see below) */
+#define VDK_OPEN_FORMAT_VMDK    0x40u /* = VDK_FORMAT_VMDK */
 
 /* Open the disk at `path` (a raw image, a VMDK descriptor or a VMDK
- * sparse file) and its parents.  The short form of vdk_open_ex with
- * VDK_FORMAT_AUTO. */
+ * sparse file) and its parents.  The short form of vdk_open_ex.
+ * Unknown flag bits, and both format flags at once, fail with
+ * VDK_E_INVALID_ARG. */
 VDK_API vdk_disk *vdk_open(const char *path, unsigned flags);
 
-/* How the content of `path` is taken. */
+/* How the content of `path` (the top link; parents are always probed)
+ * is taken.  The format flags say the same to calls that take a path
+ * and open flags (vdk_grow, vdk_check, vdk_diskset_open, ...).
+ * A raw image that was probed (AUTO) refuses, with VDK_E_ACCESS_DENIED
+ * and writing nothing, a write into its first 4096 bytes after which it
+ * would probe as anything but raw (a KDMV or COWD header, descriptor
+ * text): a guest must not turn its own disk into a VMDK that names
+ * another file as its parent.  Open it as VDK_FORMAT_RAW to allow
+ * such writes. */
 enum vdk_format {
   VDK_FORMAT_AUTO = 0,  /* probe: VMDK by its magic or descriptor, else raw */
   VDK_FORMAT_RAW,       /* a raw image, whatever its first bytes say */
-  VDK_FORMAT_VMDK,      /* must be a VMDK (descriptor, KDMV or COWD) */
+  VDK_FORMAT_VMDK,      /* must be a VMDK (descriptor or KDMV sparse);
+                           anything else fails with VDK_E_UNSUPPORTED */
 };
 
 struct vdk_open_params {
   uint32_t version;        /* VDK_OPEN_PARAMS_VERSION */
   unsigned flags;          /* VDK_OPEN_* */
-  int format;              /* enum vdk_format */
+  int format;              /* enum vdk_format; a format flag in `flags`
+                              must agree with it */
   /* Remote disks (NBD).  NULL/0 for a local file.  A `path` that is an
-   * nbd:// nbds:// nbd+unix:// nbds+unix:// URI needs none of these. */
+   * nbd:// nbds:// nbd+unix:// nbds+unix:// URI needs none of these.
+   * Remote transports are not built in yet: a server, a socket or a
+   * transport list naming anything but "file" fails with
+   * VDK_E_UNSUPPORTED. */
   const char *transports;  /* ordered list, e.g. "nbdssl:nbd"; NULL =
                               "file:nbdssl:nbd" */
   const char *server;      /* host name or address */
@@ -190,13 +206,16 @@ struct vdk_open_params {
     NULL, NULL, NULL, NULL, NULL }
 
 /* Open with explicit parameters.  Fails with VDK_E_INVALID_ARG for a
- * version newer than this library knows or unknown flag bits. */
+ * version newer than this library knows, an unknown format or unknown
+ * flag bits. */
 VDK_API vdk_disk *vdk_open_ex(const char *path,
                               const struct vdk_open_params *params);
 
 /* What an open handle is: the path it was opened with (owned by the
- * handle), its VDK_OPEN_* flags and its transport ("file", "nbd",
- * "nbdssl"). */
+ * handle), its VDK_OPEN_* flags (with the format flag if one was asked
+ * for, so vdk_open(vdk_disk_path(d), vdk_disk_flags(d)) opens the same
+ * disk the same way) and its transport ("file"; later "nbd", "nbdssl").
+ * NULL or 0 for a NULL disk. */
 VDK_API const char *vdk_disk_path(vdk_disk *disk);
 VDK_API unsigned vdk_disk_flags(vdk_disk *disk);
 VDK_API const char *vdk_get_transport_mode(vdk_disk *disk);

@@ -232,7 +232,7 @@ run_info (const struct cmd_opts *o)
   vdk_disk *disk;
   int ret = 0;
 
-  disk = vdk_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   if (vdk_get_info (disk, &info) == -1)
@@ -301,7 +301,7 @@ run_convert (const struct cmd_opts *o)
   params.progress = tool_progress_cb;
   params.opaque = &progress;
 
-  disk = vdk_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   if (vdk_clone (disk, dst, &params) == -1) {
@@ -386,7 +386,7 @@ run_read (const struct cmd_opts *o)
     return 1;
   if (o->length && parse_offset_arg (file, "length", o->length, &length))
     return 1;
-  disk = vdk_open (file, VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open (file, VDK_OPEN_READ_ONLY | o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   capacity = vdk_capacity (disk);
@@ -472,7 +472,7 @@ run_write (const struct cmd_opts *o)
 
   if (o->offset && parse_offset_arg (file, "offset", o->offset, &offset))
     return 1;
-  disk = vdk_open (file, o->open_flags);
+  disk = tool_open (file, o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   ret = stream_in (disk, file, offset);
@@ -516,7 +516,7 @@ run_meta (const struct cmd_opts *o)
   char *value = NULL;
   int ret = 0;
 
-  disk = vdk_open (file, set ? flags : flags | VDK_OPEN_READ_ONLY);
+  disk = tool_open (file, set ? flags : flags | VDK_OPEN_READ_ONLY);
   if (disk == NULL)
     return tool_lib_error ();
   if (o->nargs == 1)
@@ -544,7 +544,7 @@ run_meta (const struct cmd_opts *o)
 static int
 check_link (const char *file, unsigned open_flags)
 {
-  vdk_disk *disk = vdk_open (file, VDK_OPEN_READ_ONLY | VDK_OPEN_SINGLE_LINK
+  vdk_disk *disk = tool_open (file, VDK_OPEN_READ_ONLY | VDK_OPEN_SINGLE_LINK
                              | VDK_OPEN_NO_CID_CHECK | open_flags);
 
   if (disk == NULL)

@@ -229,7 +229,7 @@ map_disk (vdk_disk *disk, const char *file, bool json, bool top_only)
 int
 run_map (const struct cmd_opts *o)
 {
-  vdk_disk *disk = vdk_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  vdk_disk *disk = tool_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
   int ret;
 
   if (disk == NULL)

@@ -332,12 +332,38 @@ create_with_extents (struct made *m, const char *path, int type,
   return write_new_desc (m, path, d);
 }
 
+int
+vdk__check_version (const char *what, const void *params, uint32_t version,
+                    uint32_t known)
+{
+  if (!params)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "no %s parameters", what);
+  if (version < 1 || version > known)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s parameters of version "
+                      "%" PRIu32 ": this library knows versions 1 to %"
+                      PRIu32 " (initialise them with their _INIT macro)",
+                      what, version, known);
+  return 0;
+}
+
+int
+vdk__check_flags (const char *what, unsigned flags, unsigned known)
+{
+  if (flags & ~known)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "unknown %s flags 0x%x "
+                      "(this library knows 0x%x)", what, flags & ~known,
+                      known);
+  return 0;
+}
+
 static int
 check_params (const char *path, const struct vdk_create_params *p)
 {
   struct stat st;
-  if (!p || p->version < 1)
-    return vdk__err (EINVAL, "missing or unversioned create parameters");
+  if (vdk__check_version ("create", p, p ? p->version : 0,
+                          VDK_CREATE_PARAMS_VERSION) == -1
+      || vdk__check_flags ("create", p->flags, VDK__CREATE_FLAGS) == -1)
+    return -1;
   if (p->capacity == 0 || p->capacity % SECTOR
       || p->capacity > (uint64_t) INT64_MAX)
     return vdk__err (EINVAL, "%s: capacity %" PRIu64 " is not a positive "
@@ -501,6 +527,8 @@ vdk_create_child_path (const char *parent_path, const char *child_path,
   int r;
 
   vdk__set_call ("vdk_create_child");
+  if (vdk__check_open_flags (open_flags) == -1)
+    return -1;
   p = vdk__disk_open (parent_path ? parent_path : "",
                       (open_flags | VDK_OPEN_READ_ONLY));
   if (!p)
