@@ -10,10 +10,23 @@
  *   The failing call leaves a message in thread-local state, read with
  *   vdk_last_error(), and an errno value, read with vdk_last_errno().
  * - Strings and structs returned to the caller are owned by the caller
- *   and freed with the matching vdk_free_* call.  Every close and free
- *   accepts NULL.
- * - Options structs carry a `version` field; initialise them with their
- *   _INIT macro so that later versions of the library can grow them.
+ *   and freed with the matching vdk_free_* call.  Every string inside a
+ *   returned struct belongs to that struct: it stays valid, whatever
+ *   happens to the disk (vdk_close included), until the struct is
+ *   freed.  Every close and free accepts NULL.
+ * - Structs the library hands out are allocated by the library and
+ *   reached only through pointers: none is returned by value, embedded
+ *   in another public struct, or laid out in an array the caller
+ *   indexes (lists are arrays of pointers, `struct vdk_extent_info
+ *   **extents`).  So each may grow at its end in a later version
+ *   without breaking programs built against this one.  Never allocate,
+ *   copy by value or take sizeof of such a struct.
+ * - Options structs, which the caller allocates, carry a `version`
+ *   field instead; initialise them with their _INIT macro.  A version
+ *   newer than the library knows, and flag bits it does not know, fail
+ *   with VDK_E_INVALID_ARG: a request is never silently half-done.
+ * - Public enums have no count or "last" member; values are only ever
+ *   added.
  *
  * Thread safety
  * - One vdk_disk may be used from several threads at once.  Reads and
@@ -118,8 +131,9 @@ enum vdk_disk_type {
   VDK_TYPE_FULL_DEVICE,         /* fullDevice */
   VDK_TYPE_PARTITIONED_DEVICE,  /* partitionedDevice */
   VDK_TYPE_CUSTOM,              /* any other createType */
-  VDK_TYPE_COUNT_
 };
+/* "The usual type" where a call takes a type (vdk_create_child). */
+#define VDK_TYPE_DEFAULT (-1)
 
 /* createType name ("monolithicSparse", ...; "raw" for VDK_TYPE_RAW). */
 VDK_API const char *vdk_type_name(int type);
@@ -133,7 +147,6 @@ enum vdk_adapter {
   VDK_ADAPTER_LSILOGIC,
   VDK_ADAPTER_PVSCSI,
   VDK_ADAPTER_LEGACYESX,
-  VDK_ADAPTER_COUNT_
 };
 
 VDK_API const char *vdk_adapter_name(int adapter);
@@ -143,9 +156,11 @@ struct vdk_geometry {
   uint32_t cylinders, heads, sectors;
 };
 
-/* The geometry VMware gives a new disk of `capacity` sectors. */
-VDK_API struct vdk_geometry vdk_geometry_for(uint64_t capacity_sectors,
-                                             int adapter);
+/* The geometry VMware gives a new disk of `capacity` sectors, in a
+ * struct the caller frees with vdk_free_geometry. */
+VDK_API int vdk_geometry_for(uint64_t capacity_sectors, int adapter,
+                             struct vdk_geometry **geometry);
+VDK_API void vdk_free_geometry(struct vdk_geometry *geometry);
 
 /* ---- Open, create, close --------------------------------------------- */
 
@@ -245,9 +260,11 @@ struct vdk_create_params {
 VDK_API int vdk_create(const char *path,
                        const struct vdk_create_params *params);
 
-/* Create a monolithicSparse (or other sparse `type`, 0 = default) child
- * at `child_path` whose parent is the open disk's top link.  The parent
- * handle stays valid; its top link is not written by this call. */
+/* Create a child at `child_path` whose parent is the open disk's top
+ * link: `type` VDK_TYPE_MONOLITHIC_SPARSE, VDK_TYPE_VMFS_SPARSE, or
+ * VDK_TYPE_DEFAULT (monolithicSparse); other types fail with
+ * VDK_E_UNSUPPORTED.  The parent handle stays valid; its top link is
+ * not written by this call. */
 VDK_API int vdk_create_child(vdk_disk *parent, const char *child_path,
                              int type);
 VDK_API int vdk_create_child_path(const char *parent_path,
@@ -347,20 +364,21 @@ VDK_API int vdk_block_status(vdk_disk *disk, uint64_t offset,
 struct vdk_extent_info {
   char *file;        /* as named in the descriptor; NULL for ZERO */
   char *path;        /* resolved host path; NULL for ZERO */
-  const char *type;  /* "FLAT", "SPARSE", "ZERO", "VMFS", ... */
-  const char *access; /* "RW", "RDONLY", "NOACCESS" */
+  char *type;        /* "FLAT", "SPARSE", "ZERO", "VMFS", ... */
+  char *access;      /* "RW", "RDONLY", "NOACCESS" */
   uint64_t sectors;  /* size in the disk's address space */
   uint64_t offset;   /* start sector inside the file (FLAT) */
 };
 
 struct vdk_info {
   int type;                 /* enum vdk_disk_type of the top link */
-  const char *create_type;  /* descriptor createType, "raw" for raw */
+  char *create_type;        /* descriptor createType, "raw" for raw */
   uint64_t capacity;        /* bytes */
   int adapter;              /* enum vdk_adapter, -1 if unknown */
   uint32_t hw_version;      /* 0 if unknown */
-  struct vdk_geometry physical;
-  struct vdk_geometry bios; /* zero if the descriptor has none */
+  struct vdk_geometry *physical; /* never NULL; zero if unknown */
+  struct vdk_geometry *bios; /* never NULL; zero if the descriptor has
+                                none */
   int links;                /* links in the open chain */
   char *parent_hint;        /* parentFileNameHint, NULL if none */
   char *uuid;               /* ddb.uuid, NULL if none */
@@ -369,7 +387,7 @@ struct vdk_info {
   int has_parent;
   uint32_t grain_sectors;   /* of the first sparse extent; 0 if none */
   size_t num_extents;
-  struct vdk_extent_info *extents;
+  struct vdk_extent_info **extents; /* num_extents pointers */
   int thin_provisioned;     /* ddb.thinProvisioned = "1" (vmfsThin) */
 };
 
@@ -477,7 +495,8 @@ struct vdk_block {
 };
 struct vdk_block_list {
   size_t n;
-  struct vdk_block *blocks; /* ascending, merged, chunk-aligned */
+  struct vdk_block **blocks; /* n pointers; ascending, merged,
+                                chunk-aligned */
 };
 
 /* The chunks of [start, start+count) sectors that hold data (DATA, not
@@ -502,7 +521,7 @@ struct vdk_check_item {
 };
 struct vdk_check_report {
   size_t nproblems;
-  struct vdk_check_item *problems;
+  struct vdk_check_item **problems; /* nproblems pointers */
   size_t nchanges;
   char **changes;  /* exactly what repair wrote, one line each */
   size_t nnotes;

@@ -92,7 +92,7 @@ run_create (const struct cmd_opts *o)
 int
 run_child (const struct cmd_opts *o)
 {
-  int type = parse_type (o->args[1], o->type, 0);
+  int type = parse_type (o->args[1], o->type, VDK_TYPE_MONOLITHIC_SPARSE);
 
   if (type < 0)
     return 1;
@@ -129,8 +129,8 @@ print_info_json (const struct vdk_info *in)
   printf (",\n  \"capacity\": %" PRIu64 ",\n  \"adapter\": ", in->capacity);
   tool_json_string (stdout, adapter_name_or_null (in->adapter));
   printf (",\n  \"hw_version\": %" PRIu32 ",\n", in->hw_version);
-  json_geometry ("geometry", &in->physical);
-  json_geometry ("bios_geometry", &in->bios);
+  json_geometry ("geometry", in->physical);
+  json_geometry ("bios_geometry", in->bios);
   if (raw)
     fputs ("  \"cid\": null,\n", stdout);
   else
@@ -149,7 +149,7 @@ print_info_json (const struct vdk_info *in)
           in->thin_provisioned ? "true" : "false");
   fputs ("  \"extents\": [", stdout);
   for (size_t i = 0; i < in->num_extents; i++) {
-    const struct vdk_extent_info *e = &in->extents[i];
+    const struct vdk_extent_info *e = in->extents[i];
 
     fputs (i ? ",\n    {\"file\": " : "\n    {\"file\": ", stdout);
     tool_json_string (stdout, e->file);
@@ -196,10 +196,11 @@ print_info_text (const struct vdk_info *in)
   printf ("%-14s %s\n", "adapter:", adapter ? adapter : "unknown");
   printf ("%-14s %" PRIu32 "\n", "hw version:", in->hw_version);
   printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "geometry:",
-          in->physical.cylinders, in->physical.heads, in->physical.sectors);
-  if (in->bios.heads != 0)
+          in->physical->cylinders, in->physical->heads,
+          in->physical->sectors);
+  if (in->bios->heads != 0)
     printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "bios geometry:",
-            in->bios.cylinders, in->bios.heads, in->bios.sectors);
+            in->bios->cylinders, in->bios->heads, in->bios->sectors);
   if (in->type != VDK_TYPE_RAW)
     printf ("%-14s %08" PRIx32 "\n", "cid:", in->cid);
   if (in->has_parent && in->parent_cid != 0xffffffffu)
@@ -215,7 +216,7 @@ print_info_text (const struct vdk_info *in)
     printf ("%-14s %s\n", "thin:", "yes (ddb.thinProvisioned)");
   printf ("%-14s %zu\n", "extents:", in->num_extents);
   for (size_t i = 0; i < in->num_extents; i++) {
-    const struct vdk_extent_info *e = &in->extents[i];
+    const struct vdk_extent_info *e = in->extents[i];
 
     printf ("  %-8s %-12" PRIu64 " %-8s %s", e->access, e->sectors,
             e->type, e->file ? e->file : "");

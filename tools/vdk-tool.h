@@ -113,6 +113,11 @@ int run_attach (const struct cmd_opts *o);
 int run_commit (const struct cmd_opts *o);
 int run_map (const struct cmd_opts *o);
 
+/* -f raw|vmdk|auto: set the matching VDK_OPEN_FORMAT_* bit (none for
+ * auto) in *open_flags; a usage error (-1) for anything else. */
+int tool_parse_format (const char *subcmd, const char *usage,
+                       const char *arg, unsigned *open_flags);
+
 /* vdk_open_ex with the format of -f (a VDK_OPEN_FORMAT_* bit of
  * `flags`) as the explicit format. */
 vdk_disk *tool_open (const char *path, unsigned flags);

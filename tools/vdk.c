@@ -107,6 +107,23 @@ tool_json_string (FILE *fp, const char *s)
   putc ('"', fp);
 }
 
+int
+tool_parse_format (const char *subcmd, const char *usage, const char *arg,
+                   unsigned *open_flags)
+{
+  *open_flags &= ~(VDK_OPEN_FORMAT_RAW | VDK_OPEN_FORMAT_VMDK);
+  if (strcmp (arg, "raw") == 0)
+    *open_flags |= VDK_OPEN_FORMAT_RAW;
+  else if (strcmp (arg, "vmdk") == 0)
+    *open_flags |= VDK_OPEN_FORMAT_VMDK;
+  else if (strcmp (arg, "auto") != 0) {
+    tool_usage_error (subcmd, usage, "unknown format '%s' (raw, vmdk or "
+                      "auto)", arg);
+    return -1;
+  }
+  return 0;
+}
+
 vdk_disk *
 tool_open (const char *path, unsigned flags)
 {
@@ -330,21 +347,10 @@ struct subcmd {
 
 enum parse_result { PARSE_OK, PARSE_DONE, PARSE_ERROR };
 
-/* -f raw|vmdk|auto: the format of the disk the subcommand opens. */
 static int
 parse_format (const struct subcmd *sc, const char *arg, struct cmd_opts *o)
 {
-  o->open_flags &= ~(VDK_OPEN_FORMAT_RAW | VDK_OPEN_FORMAT_VMDK);
-  if (strcmp (arg, "raw") == 0)
-    o->open_flags |= VDK_OPEN_FORMAT_RAW;
-  else if (strcmp (arg, "vmdk") == 0)
-    o->open_flags |= VDK_OPEN_FORMAT_VMDK;
-  else if (strcmp (arg, "auto") != 0) {
-    tool_usage_error (sc->name, sc->usage, "unknown format '%s' (raw, vmdk "
-                      "or auto)", arg);
-    return -1;
-  }
-  return 0;
+  return tool_parse_format (sc->name, sc->usage, arg, &o->open_flags);
 }
 
 static enum parse_result

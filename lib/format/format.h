@@ -251,6 +251,9 @@ int vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
 /* ---- probing and type names (format/probe.c, format/types.c) -------- */
 
 int vdk__type_from_create_type (const char *ct);
+/* Number of enum vdk_disk_type values (the public enum has no count:
+ * it may grow). */
+#define VDK__TYPE_COUNT (VDK_TYPE_CUSTOM + 1)
 /* Detect what is at path: 'K' KDMV, 'C' COWD, 'D' descriptor, 'R' raw. */
 int vdk__probe (struct vdk_io *io, char *kind);
 /* How many leading bytes of a file the probe looks at.  A format whose

@@ -44,19 +44,21 @@ add_problem (void *ctx, int repairable, int repaired, const char *text)
 {
   struct rep *p = ctx;
   struct vdk_check_report *r = p->r;
-  struct vdk_check_item *n = realloc (r->problems,
-                                      (r->nproblems + 1) * sizeof *n);
-  if (!n) {
+  struct vdk_check_item **n = realloc (r->problems,
+                                       (r->nproblems + 1) * sizeof *n);
+  struct vdk_check_item *it;
+  if (n)
+    r->problems = n;
+  if (!n || !(it = calloc (1, sizeof *it))) {
     p->failed = 1;
     return;
   }
-  r->problems = n;
-  n[r->nproblems] = (struct vdk_check_item) {
+  n[r->nproblems++] = it;
+  *it = (struct vdk_check_item) {
     strdup (p->file), strdup (text), repairable, repaired,
   };
-  if (!n[r->nproblems].file || !n[r->nproblems].what)
+  if (!it->file || !it->what)
     p->failed = 1;
-  r->nproblems++;
 }
 
 static void
@@ -314,8 +316,10 @@ vdk_free_check_report (struct vdk_check_report *r)
 {
   if (!r)
     return;
-  for (size_t i = 0; i < r->nproblems; i++)
-    free (r->problems[i].file), free (r->problems[i].what);
+  for (size_t i = 0; i < r->nproblems; i++) {
+    free (r->problems[i]->file), free (r->problems[i]->what);
+    free (r->problems[i]);
+  }
   for (size_t i = 0; i < r->nchanges; i++)
     free (r->changes[i]);
   for (size_t i = 0; i < r->nnotes; i++)

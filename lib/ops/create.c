@@ -46,28 +46,28 @@ vdk__check_split_size (const char *path, uint64_t bytes)
                    (uint64_t) MAX_SPLIT_EXTENTS * SPLIT_SECTORS * SECTOR);
 }
 
-static const char *const adapters[VDK_ADAPTER_COUNT_] = {
+static const char *const adapters[VDK__ADAPTER_COUNT] = {
   "ide", "buslogic", "lsilogic", "pvscsi", "legacyESX",
 };
 
 VDK_API const char *
 vdk_adapter_name (int adapter)
 {
-  return adapter >= 0 && adapter < VDK_ADAPTER_COUNT_ ? adapters[adapter]
+  return adapter >= 0 && adapter < VDK__ADAPTER_COUNT ? adapters[adapter]
     : NULL;
 }
 
 VDK_API int
 vdk_adapter_from_name (const char *name)
 {
-  for (int i = 0; name && i < VDK_ADAPTER_COUNT_; i++)
+  for (int i = 0; name && i < VDK__ADAPTER_COUNT; i++)
     if (strcasecmp (name, adapters[i]) == 0)
       return i;
   return -1;
 }
 
-VDK_API struct vdk_geometry
-vdk_geometry_for (uint64_t capacity, int adapter)
+struct vdk_geometry
+vdk__geometry_for (uint64_t capacity, int adapter)
 {
   struct vdk_geometry g = { 0, 16, 63 };
   uint64_t c;
@@ -80,6 +80,28 @@ vdk_geometry_for (uint64_t capacity, int adapter)
     c = UINT32_MAX;
   g.cylinders = c ? (uint32_t) c : 1;
   return g;
+}
+
+VDK_API int
+vdk_geometry_for (uint64_t capacity, int adapter,
+                  struct vdk_geometry **out)
+{
+  vdk__set_call ("vdk_geometry_for");
+  if (!out)
+    return vdk__err (EINVAL, "no result pointer");
+  *out = NULL;
+  if (!vdk_adapter_name (adapter))
+    return vdk__err (EINVAL, "unknown adapter type %d", adapter);
+  if (!(*out = malloc (sizeof **out)))
+    return vdk__err (ENOMEM, "out of memory");
+  **out = vdk__geometry_for (capacity, adapter);
+  return 0;
+}
+
+VDK_API void
+vdk_free_geometry (struct vdk_geometry *g)
+{
+  free (g);
 }
 
 
@@ -126,7 +148,7 @@ vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors)
 {
   const char *a = vdk__desc_get (d, "ddb.adapterType");
   int adapter = a ? vdk_adapter_from_name (a) : VDK_ADAPTER_IDE;
-  struct vdk_geometry g = vdk_geometry_for (sectors, adapter < 0
+  struct vdk_geometry g = vdk__geometry_for (sectors, adapter < 0
                                             ? VDK_ADAPTER_IDE : adapter);
   static const char *const keys[] = {
     "ddb.geometry.cylinders", "ddb.geometry.heads", "ddb.geometry.sectors",
@@ -368,7 +390,7 @@ check_params (const char *path, const struct vdk_create_params *p)
       || p->capacity > (uint64_t) INT64_MAX)
     return vdk__err (EINVAL, "%s: capacity %" PRIu64 " is not a positive "
                      "multiple of 512", path, p->capacity);
-  if (p->adapter < 0 || p->adapter >= VDK_ADAPTER_COUNT_)
+  if (p->adapter < 0 || p->adapter >= VDK__ADAPTER_COUNT)
     return vdk__err (EINVAL, "%s: unknown adapter type %d", path, p->adapter);
   if (p->grain_sectors && (!IS_POWER_OF_2 (p->grain_sectors)
                            || p->grain_sectors < 8
@@ -479,11 +501,13 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
   struct stat st;
   int r;
 
-  if (type != 0 && type != VDK_TYPE_MONOLITHIC_SPARSE
-      && type != VDK_TYPE_VMFS_SPARSE)
-    return vdk__err (ENOTSUP, "%s: children of type %s are not supported",
-                     child_path, vdk_type_name (type) ? vdk_type_name (type)
-                     : "?");
+  if (type == VDK_TYPE_DEFAULT)
+    type = VDK_TYPE_MONOLITHIC_SPARSE;
+  if (type != VDK_TYPE_MONOLITHIC_SPARSE && type != VDK_TYPE_VMFS_SPARSE)
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: children of type %s "
+                      "are not supported (monolithicSparse or vmfsSparse)",
+                      child_path, vdk_type_name (type) ? vdk_type_name (type)
+                      : "?");
   if (parent->type == VDK_TYPE_RAW)
     return vdk__err (ENOTSUP, "%s: a raw image cannot be a parent (it has "
                      "no CID); convert it to VMDK first", parent->path);

@@ -5,6 +5,10 @@
 #include "disk/disk.h"
 
 /* ---- geometry and naming (ops/create.c) ------------------------------ */
+/* Number of enum vdk_adapter values (the public enum has no count). */
+#define VDK__ADAPTER_COUNT (VDK_ADAPTER_LEGACYESX + 1)
+/* The geometry VMware gives a new disk (vdk_geometry_for). */
+struct vdk_geometry vdk__geometry_for (uint64_t capacity, int adapter);
 uint64_t vdk__split_extent_sectors (void);
 int vdk__check_split_size (const char *path, uint64_t bytes);
 int vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors);

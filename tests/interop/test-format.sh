@@ -56,6 +56,18 @@ check_vdk "measure -f raw" measure -f raw -t monolithicFlat evil.img
 run_vdk check -f raw evil.img
 check_eq "check -f raw: a raw image has nothing to check" 0 "$rc"
 
+# volumes (built only with the volume layer) takes -f as well.
+if vdk volumes --help >/dev/null 2>&1; then
+  run_vdk volumes -f raw --json evil.img
+  grep -q "\"size\": *$padded[,}]" out \
+    && pass "volumes -f raw sees the raw file ($padded bytes)" \
+    || fail "volumes -f raw: exit $rc, $(head -c 300 out) $(cat err)"
+  run_vdk volumes --json evil.img
+  grep -q '"size": *1048576' out \
+    && pass "volumes without -f sees the probed chain (1 MiB)" \
+    || fail "volumes without -f: exit $rc, $(head -c 300 out)"
+fi
+
 # -f vmdk: a VMDK is opened, anything else is refused.
 check_vdk_read "read -f vmdk of the KDMV file" evil.img victim.raw -f vmdk
 run_vdk read -f vmdk victim.raw

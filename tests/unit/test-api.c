@@ -326,6 +326,89 @@ test_volume_flags (void)
   vdk_diskset_close (set);
 }
 
+/* Every string of a returned struct belongs to it: read them all after
+ * vdk_close (ASan turns a use-after-free into a failure here). */
+static void
+test_info_after_close (void)
+{
+  struct vdk_info *in = NULL;
+  vdk_disk *d = vdk_open (P ("base.vmdk"), VDK_OPEN_READ_ONLY);
+  size_t total = 0;
+
+  ok (d && vdk_get_info (d, &in) == 0, "get info");
+  ok (vdk_close (d) == 0, "close the disk before reading the info");
+  if (!in)
+    return;
+  is_str (in->create_type, "monolithicSparse", "create_type after close");
+  ok (in->physical && in->bios && in->physical->heads == 16
+      && in->physical->sectors == 63 && in->bios->heads == 0,
+      "geometry structs after close (%u/%u/%u)", in->physical->cylinders,
+      in->physical->heads, in->physical->sectors);
+  ok (in->num_extents == 1 && in->extents && in->extents[0],
+      "one extent, reached through a pointer");
+  for (size_t i = 0; i < in->num_extents; i++)
+    total += strlen (in->extents[i]->type) + strlen (in->extents[i]->access)
+      + strlen (in->extents[i]->file) + strlen (in->extents[i]->path);
+  ok (total > 0, "every extent string readable after close");
+  is_str (in->extents[0]->type, "SPARSE", "extent type after close");
+  is_str (in->extents[0]->access, "RW", "extent access after close");
+  ok (in->uuid && strlen (in->uuid) > 0, "uuid after close");
+  vdk_free_info (in);
+}
+
+/* Lists are arrays of pointers to structs the library allocated. */
+static void
+test_pointer_lists (void)
+{
+  struct vdk_block_list *bl = NULL;
+  struct vdk_check_report *rep = NULL;
+  char buf[65536];
+  vdk_disk *d = vdk_open (P ("base.vmdk"), 0);
+  uint64_t total = 0;
+
+  memset (buf, 1, sizeof buf);
+  ok (d && vdk_pwrite (d, buf, sizeof buf, 0) == 0
+      && vdk_pwrite (d, buf, sizeof buf, 1 << 20) == 0, "write two grains");
+  ok (vdk_query_allocated_blocks (d, 0, 4096, 128, 0, &bl) == 0
+      && bl->n == 2, "two allocated runs");
+  for (size_t i = 0; bl && i < bl->n; i++)
+    total += bl->blocks[i]->length;
+  is_int (total, 256, "  ... of 128 sectors each, through pointers");
+  ok (bl && bl->n == 2 && bl->blocks[1]->offset == 2048,
+      "  ... the second at sector 2048");
+  vdk_free_block_list (bl);
+  vdk_close (d);
+  ok (vdk_check (P ("raw.img"), 0, VDK_OPEN_FORMAT_VMDK, &rep) == -1
+      && vdk_last_error_code () == VDK_E_UNSUPPORTED,
+      "check -f vmdk of a raw image fails (%s)", vdk_last_error ());
+  ok (vdk_check (P ("base.vmdk"), 0, 0, &rep) == 0 && rep->nproblems == 0,
+      "check of a clean disk: no problems");
+  vdk_free_check_report (rep);
+}
+
+static void
+test_child_types (void)
+{
+  vdk_disk *base = vdk_open (P ("kdmv.img"), VDK_OPEN_READ_ONLY);
+  struct vdk_info *in = NULL;
+  vdk_disk *d;
+
+  ok (base != NULL, "open a parent");
+  ok (vdk_create_child (base, P ("raw-child.vmdk"), VDK_TYPE_RAW) == -1
+      && vdk_last_error_code () == VDK_E_UNSUPPORTED,
+      "VDK_TYPE_RAW is not taken for the default (%s)", vdk_last_error ());
+  ok (!exists (P ("raw-child.vmdk")), "  ... and nothing was created");
+  ok (vdk_create_child (base, P ("kid.vmdk"), VDK_TYPE_DEFAULT) == 0,
+      "VDK_TYPE_DEFAULT makes a child");
+  vdk_close (base);
+  d = vdk_open (P ("kid.vmdk"), VDK_OPEN_READ_ONLY);
+  ok (d && vdk_get_info (d, &in) == 0
+      && in->type == VDK_TYPE_MONOLITHIC_SPARSE && in->links == 2,
+      "  ... a monolithicSparse child of two links");
+  vdk_free_info (in);
+  vdk_close (d);
+}
+
 static int
 make_fixtures (void)
 {
@@ -354,6 +437,9 @@ main (void)
   test_clone_params ();
   test_path_call_flags ();
   test_volume_flags ();
+  test_info_after_close ();
+  test_pointer_lists ();
+  test_child_types ();
   tmpdir_remove ();
   return tap_done ();
 }
