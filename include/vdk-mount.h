@@ -34,8 +34,10 @@
  *   failure, with the message in vdk_last_error() and an errno value in
  *   vdk_last_errno().
  * - Info structs returned as `const` pointers are owned by the set and
- *   stay valid until the next vdk_diskset_scan() or vdk_diskset_close().
- *   Fields are only ever added at the end of these structs.
+ *   stay valid until the next vdk_diskset_scan() or vdk_diskset_close();
+ *   so do the strings and members they point to.  As in vdk.h, structs
+ *   are reached only through pointers (a volume's members are an array
+ *   of pointers) and fields are only ever added at their end.
  * - String fields are never NULL unless the comment says so; "" means
  *   unknown or none.
  * - Damaged metadata is never fatal to a scan: it becomes a warning
@@ -171,7 +173,7 @@ struct vdk_volume_info {
                             none */
   uint64_t stripe_size;  /* bytes; striped and raid5 only, else 0 */
   size_t nmembers;
-  const struct vdk_volume_member *members;
+  const struct vdk_volume_member *const *members; /* nmembers pointers */
   unsigned flags;        /* VDK_VOLUME_* */
   int complete;          /* every member's disk is in the set */
   int degraded;          /* readable, but without redundancy (mirror

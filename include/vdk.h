@@ -11,10 +11,23 @@
  *   cause), the call's name, an errno value and a vdk_error code (see
  *   "Library setup and errors").
  * - Strings and structs returned to the caller are owned by the caller
- *   and freed with the matching vdk_free_* call.  Every close and free
- *   accepts NULL.
- * - Options structs carry a `version` field; initialise them with their
- *   _INIT macro so that later versions of the library can grow them.
+ *   and freed with the matching vdk_free_* call.  Every string inside a
+ *   returned struct belongs to that struct: it stays valid, whatever
+ *   happens to the disk (vdk_close included), until the struct is
+ *   freed.  Every close and free accepts NULL.
+ * - Structs the library hands out are allocated by the library and
+ *   reached only through pointers: none is returned by value, embedded
+ *   in another public struct, or laid out in an array the caller
+ *   indexes (lists are arrays of pointers, `struct vdk_extent_info
+ *   **extents`).  So each may grow at its end in a later version
+ *   without breaking programs built against this one.  Never allocate,
+ *   copy by value or take sizeof of such a struct.
+ * - Options structs, which the caller allocates, carry a `version`
+ *   field instead; initialise them with their _INIT macro.  A version
+ *   newer than the library knows, and flag bits it does not know, fail
+ *   with VDK_E_INVALID_ARG: a request is never silently half-done.
+ * - Public enums have no count or "last" member; values are only ever
+ *   added.
  *
  * Thread safety
  * - One vdk_disk may be used from several threads at once.  Reads and
@@ -125,8 +138,9 @@ enum vdk_disk_type {
   VDK_TYPE_FULL_DEVICE,         /* fullDevice */
   VDK_TYPE_PARTITIONED_DEVICE,  /* partitionedDevice */
   VDK_TYPE_CUSTOM,              /* any other createType */
-  VDK_TYPE_COUNT_
 };
+/* "The usual type" where a call takes a type (vdk_create_child). */
+#define VDK_TYPE_DEFAULT (-1)
 
 /* createType name ("monolithicSparse", ...; "raw" for VDK_TYPE_RAW). */
 VDK_API const char *vdk_type_name(int type);
@@ -140,7 +154,6 @@ enum vdk_adapter {
   VDK_ADAPTER_LSILOGIC,
   VDK_ADAPTER_PVSCSI,
   VDK_ADAPTER_LEGACYESX,
-  VDK_ADAPTER_COUNT_
 };
 
 VDK_API const char *vdk_adapter_name(int adapter);
@@ -150,9 +163,11 @@ struct vdk_geometry {
   uint32_t cylinders, heads, sectors;
 };
 
-/* The geometry VMware gives a new disk of `capacity` sectors. */
-VDK_API struct vdk_geometry vdk_geometry_for(uint64_t capacity_sectors,
-                                             int adapter);
+/* The geometry VMware gives a new disk of `capacity` sectors, in a
+ * struct the caller frees with vdk_free_geometry. */
+VDK_API int vdk_geometry_for(uint64_t capacity_sectors, int adapter,
+                             struct vdk_geometry **geometry);
+VDK_API void vdk_free_geometry(struct vdk_geometry *geometry);
 
 /* ---- Open, create, close --------------------------------------------- */
 
@@ -161,25 +176,41 @@ VDK_API struct vdk_geometry vdk_geometry_for(uint64_t capacity_sectors,
 #define VDK_OPEN_UNBUFFERED     0x04u /* O_DIRECT where the host allows it */
 #define VDK_OPEN_ALLOW_EXTERNAL 0x08u /* extents/parents outside the folder */
 #define VDK_OPEN_NO_CID_CHECK   0x10u /* open a chain whose CIDs disagree */
+#define VDK_OPEN_FORMAT_RAW     0x20u /* = VDK_FORMAT_RAW (see below) */
+#define VDK_OPEN_FORMAT_VMDK    0x40u /* = VDK_FORMAT_VMDK */
 
 /* Open the disk at `path` (a raw image, a VMDK descriptor or a VMDK
- * sparse file) and its parents.  The short form of vdk_open_ex with
- * VDK_FORMAT_AUTO. */
+ * sparse file) and its parents.  The short form of vdk_open_ex.
+ * Unknown flag bits, and both format flags at once, fail with
+ * VDK_E_INVALID_ARG. */
 VDK_API vdk_disk *vdk_open(const char *path, unsigned flags);
 
-/* How the content of `path` is taken. */
+/* How the content of `path` (the top link; parents are always probed)
+ * is taken.  The format flags say the same to calls that take a path
+ * and open flags (vdk_grow, vdk_check, vdk_diskset_open, ...).
+ * A raw image that was probed (AUTO) refuses, with VDK_E_ACCESS_DENIED
+ * and writing nothing, a write into its first 4096 bytes after which it
+ * would probe as anything but raw (a KDMV or COWD header, descriptor
+ * text): a guest must not turn its own disk into a VMDK that names
+ * another file as its parent.  Open it as VDK_FORMAT_RAW to allow
+ * such writes. */
 enum vdk_format {
   VDK_FORMAT_AUTO = 0,  /* probe: VMDK by its magic or descriptor, else raw */
   VDK_FORMAT_RAW,       /* a raw image, whatever its first bytes say */
-  VDK_FORMAT_VMDK,      /* must be a VMDK (descriptor, KDMV or COWD) */
+  VDK_FORMAT_VMDK,      /* must be a VMDK (descriptor or KDMV sparse);
+                           anything else fails with VDK_E_UNSUPPORTED */
 };
 
 struct vdk_open_params {
   uint32_t version;        /* VDK_OPEN_PARAMS_VERSION */
   unsigned flags;          /* VDK_OPEN_* */
-  int format;              /* enum vdk_format */
+  int format;              /* enum vdk_format; a format flag in `flags`
+                              must agree with it */
   /* Remote disks (NBD).  NULL/0 for a local file.  A `path` that is an
-   * nbd:// nbds:// nbd+unix:// nbds+unix:// URI needs none of these. */
+   * nbd:// nbds:// nbd+unix:// nbds+unix:// URI needs none of these.
+   * Remote transports are not built in yet: a server, a socket or a
+   * transport list naming anything but "file" fails with
+   * VDK_E_UNSUPPORTED. */
   const char *transports;  /* ordered list, e.g. "nbdssl:nbd"; NULL =
                               "file:nbdssl:nbd" */
   const char *server;      /* host name or address */
@@ -197,13 +228,16 @@ struct vdk_open_params {
     NULL, NULL, NULL, NULL, NULL }
 
 /* Open with explicit parameters.  Fails with VDK_E_INVALID_ARG for a
- * version newer than this library knows or unknown flag bits. */
+ * version newer than this library knows, an unknown format or unknown
+ * flag bits. */
 VDK_API vdk_disk *vdk_open_ex(const char *path,
                               const struct vdk_open_params *params);
 
 /* What an open handle is: the path it was opened with (owned by the
- * handle), its VDK_OPEN_* flags and its transport ("file", "nbd",
- * "nbdssl"). */
+ * handle), its VDK_OPEN_* flags (with the format flag if one was asked
+ * for, so vdk_open(vdk_disk_path(d), vdk_disk_flags(d)) opens the same
+ * disk the same way) and its transport ("file"; later "nbd", "nbdssl").
+ * NULL or 0 for a NULL disk. */
 VDK_API const char *vdk_disk_path(vdk_disk *disk);
 VDK_API unsigned vdk_disk_flags(vdk_disk *disk);
 VDK_API const char *vdk_get_transport_mode(vdk_disk *disk);
@@ -233,9 +267,11 @@ struct vdk_create_params {
 VDK_API int vdk_create(const char *path,
                        const struct vdk_create_params *params);
 
-/* Create a monolithicSparse (or other sparse `type`, 0 = default) child
- * at `child_path` whose parent is the open disk's top link.  The parent
- * handle stays valid; its top link is not written by this call. */
+/* Create a child at `child_path` whose parent is the open disk's top
+ * link: `type` VDK_TYPE_MONOLITHIC_SPARSE, VDK_TYPE_VMFS_SPARSE, or
+ * VDK_TYPE_DEFAULT (monolithicSparse); other types fail with
+ * VDK_E_UNSUPPORTED.  The parent handle stays valid; its top link is
+ * not written by this call. */
 VDK_API int vdk_create_child(vdk_disk *parent, const char *child_path,
                              int type);
 VDK_API int vdk_create_child_path(const char *parent_path,
@@ -335,20 +371,21 @@ VDK_API int vdk_block_status(vdk_disk *disk, uint64_t offset,
 struct vdk_extent_info {
   char *file;        /* as named in the descriptor; NULL for ZERO */
   char *path;        /* resolved host path; NULL for ZERO */
-  const char *type;  /* "FLAT", "SPARSE", "ZERO", "VMFS", ... */
-  const char *access; /* "RW", "RDONLY", "NOACCESS" */
+  char *type;        /* "FLAT", "SPARSE", "ZERO", "VMFS", ... */
+  char *access;      /* "RW", "RDONLY", "NOACCESS" */
   uint64_t sectors;  /* size in the disk's address space */
   uint64_t offset;   /* start sector inside the file (FLAT) */
 };
 
 struct vdk_info {
   int type;                 /* enum vdk_disk_type of the top link */
-  const char *create_type;  /* descriptor createType, "raw" for raw */
+  char *create_type;        /* descriptor createType, "raw" for raw */
   uint64_t capacity;        /* bytes */
   int adapter;              /* enum vdk_adapter, -1 if unknown */
   uint32_t hw_version;      /* 0 if unknown */
-  struct vdk_geometry physical;
-  struct vdk_geometry bios; /* zero if the descriptor has none */
+  struct vdk_geometry *physical; /* never NULL; zero if unknown */
+  struct vdk_geometry *bios; /* never NULL; zero if the descriptor has
+                                none */
   int links;                /* links in the open chain */
   char *parent_hint;        /* parentFileNameHint, NULL if none */
   char *uuid;               /* ddb.uuid, NULL if none */
@@ -357,7 +394,7 @@ struct vdk_info {
   int has_parent;
   uint32_t grain_sectors;   /* of the first sparse extent; 0 if none */
   size_t num_extents;
-  struct vdk_extent_info *extents;
+  struct vdk_extent_info **extents; /* num_extents pointers */
   int thin_provisioned;     /* ddb.thinProvisioned = "1" (vmfsThin) */
 };
 
@@ -465,7 +502,8 @@ struct vdk_block {
 };
 struct vdk_block_list {
   size_t n;
-  struct vdk_block *blocks; /* ascending, merged, chunk-aligned */
+  struct vdk_block **blocks; /* n pointers; ascending, merged,
+                                chunk-aligned */
 };
 
 /* The chunks of [start, start+count) sectors that hold data (DATA, not
@@ -490,7 +528,7 @@ struct vdk_check_item {
 };
 struct vdk_check_report {
   size_t nproblems;
-  struct vdk_check_item *problems;
+  struct vdk_check_item **problems; /* nproblems pointers */
   size_t nchanges;
   char **changes;  /* exactly what repair wrote, one line each */
   size_t nnotes;

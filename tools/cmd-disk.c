@@ -92,7 +92,7 @@ run_create (const struct cmd_opts *o)
 int
 run_child (const struct cmd_opts *o)
 {
-  int type = parse_type (o->args[1], o->type, 0);
+  int type = parse_type (o->args[1], o->type, VDK_TYPE_MONOLITHIC_SPARSE);
 
   if (type < 0)
     return 1;
@@ -129,8 +129,8 @@ print_info_json (const struct vdk_info *in)
   printf (",\n  \"capacity\": %" PRIu64 ",\n  \"adapter\": ", in->capacity);
   tool_json_string (stdout, adapter_name_or_null (in->adapter));
   printf (",\n  \"hw_version\": %" PRIu32 ",\n", in->hw_version);
-  json_geometry ("geometry", &in->physical);
-  json_geometry ("bios_geometry", &in->bios);
+  json_geometry ("geometry", in->physical);
+  json_geometry ("bios_geometry", in->bios);
   if (raw)
     fputs ("  \"cid\": null,\n", stdout);
   else
@@ -149,7 +149,7 @@ print_info_json (const struct vdk_info *in)
           in->thin_provisioned ? "true" : "false");
   fputs ("  \"extents\": [", stdout);
   for (size_t i = 0; i < in->num_extents; i++) {
-    const struct vdk_extent_info *e = &in->extents[i];
+    const struct vdk_extent_info *e = in->extents[i];
 
     fputs (i ? ",\n    {\"file\": " : "\n    {\"file\": ", stdout);
     tool_json_string (stdout, e->file);
@@ -196,10 +196,11 @@ print_info_text (const struct vdk_info *in)
   printf ("%-14s %s\n", "adapter:", adapter ? adapter : "unknown");
   printf ("%-14s %" PRIu32 "\n", "hw version:", in->hw_version);
   printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "geometry:",
-          in->physical.cylinders, in->physical.heads, in->physical.sectors);
-  if (in->bios.heads != 0)
+          in->physical->cylinders, in->physical->heads,
+          in->physical->sectors);
+  if (in->bios->heads != 0)
     printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "bios geometry:",
-            in->bios.cylinders, in->bios.heads, in->bios.sectors);
+            in->bios->cylinders, in->bios->heads, in->bios->sectors);
   if (in->type != VDK_TYPE_RAW)
     printf ("%-14s %08" PRIx32 "\n", "cid:", in->cid);
   if (in->has_parent && in->parent_cid != 0xffffffffu)
@@ -215,7 +216,7 @@ print_info_text (const struct vdk_info *in)
     printf ("%-14s %s\n", "thin:", "yes (ddb.thinProvisioned)");
   printf ("%-14s %zu\n", "extents:", in->num_extents);
   for (size_t i = 0; i < in->num_extents; i++) {
-    const struct vdk_extent_info *e = &in->extents[i];
+    const struct vdk_extent_info *e = in->extents[i];
 
     printf ("  %-8s %-12" PRIu64 " %-8s %s", e->access, e->sectors,
             e->type, e->file ? e->file : "");
@@ -232,7 +233,7 @@ run_info (const struct cmd_opts *o)
   vdk_disk *disk;
   int ret = 0;
 
-  disk = vdk_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   if (vdk_get_info (disk, &info) == -1)
@@ -301,7 +302,7 @@ run_convert (const struct cmd_opts *o)
   params.progress = tool_progress_cb;
   params.opaque = &progress;
 
-  disk = vdk_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   if (vdk_clone (disk, dst, &params) == -1) {
@@ -386,7 +387,7 @@ run_read (const struct cmd_opts *o)
     return 1;
   if (o->length && parse_offset_arg (file, "length", o->length, &length))
     return 1;
-  disk = vdk_open (file, VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open (file, VDK_OPEN_READ_ONLY | o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   capacity = vdk_capacity (disk);
@@ -472,7 +473,7 @@ run_write (const struct cmd_opts *o)
 
   if (o->offset && parse_offset_arg (file, "offset", o->offset, &offset))
     return 1;
-  disk = vdk_open (file, o->open_flags);
+  disk = tool_open (file, o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   ret = stream_in (disk, file, offset);
@@ -516,7 +517,7 @@ run_meta (const struct cmd_opts *o)
   char *value = NULL;
   int ret = 0;
 
-  disk = vdk_open (file, set ? flags : flags | VDK_OPEN_READ_ONLY);
+  disk = tool_open (file, set ? flags : flags | VDK_OPEN_READ_ONLY);
   if (disk == NULL)
     return tool_lib_error ();
   if (o->nargs == 1)
@@ -544,7 +545,7 @@ run_meta (const struct cmd_opts *o)
 static int
 check_link (const char *file, unsigned open_flags)
 {
-  vdk_disk *disk = vdk_open (file, VDK_OPEN_READ_ONLY | VDK_OPEN_SINGLE_LINK
+  vdk_disk *disk = tool_open (file, VDK_OPEN_READ_ONLY | VDK_OPEN_SINGLE_LINK
                              | VDK_OPEN_NO_CID_CHECK | open_flags);
 
   if (disk == NULL)

@@ -25,7 +25,7 @@ problems_left (const struct vdk_check_report *r)
   size_t n = 0;
 
   for (size_t i = 0; i < r->nproblems; i++)
-    if (!r->problems[i].repaired)
+    if (!r->problems[i]->repaired)
       n++;
   return n;
 }
@@ -49,7 +49,7 @@ print_check_json (const char *file, const struct vdk_check_report *r)
   printf (",\n  \"clean\": %s,\n  \"problems\": [",
           problems_left (r) ? "false" : "true");
   for (size_t i = 0; i < r->nproblems; i++) {
-    const struct vdk_check_item *p = &r->problems[i];
+    const struct vdk_check_item *p = r->problems[i];
 
     fputs (i ? ",\n    {\"file\": " : "\n    {\"file\": ", stdout);
     tool_json_string (stdout, p->file);
@@ -72,7 +72,7 @@ print_check_text (const char *file, const struct vdk_check_report *r)
   size_t left = problems_left (r);
 
   for (size_t i = 0; i < r->nproblems; i++) {
-    const struct vdk_check_item *p = &r->problems[i];
+    const struct vdk_check_item *p = r->problems[i];
 
     printf ("%s: %s: %s%s\n", p->repaired ? "repaired" : "problem",
             p->file ? p->file : file, p->what,
@@ -236,7 +236,7 @@ map_disk (vdk_disk *disk, const char *file, bool json, bool top_only)
 int
 run_map (const struct cmd_opts *o)
 {
-  vdk_disk *disk = vdk_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  vdk_disk *disk = tool_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
   int ret;
 
   if (disk == NULL)

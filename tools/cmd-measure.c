@@ -29,7 +29,7 @@ run_measure (const struct cmd_opts *o)
   }
   if (o->single_link)
     params.flags |= VDK_CLONE_SINGLE_LINK;
-  disk = vdk_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
   if (vdk_measure (disk, o->nargs > 1 ? o->args[1] : NULL, &params,

@@ -88,8 +88,10 @@ fm_fail (void)
 /* ---- vdk volumes ------------------------------------------------------ */
 
 static const char volumes_usage[] =
-  "Usage: vdk volumes [--json] DISK...\n"
+  "Usage: vdk volumes [-f FORMAT] [--json] DISK...\n"
   "List the partitions and volumes of a set of disks.\n"
+  "  -f, --format FORMAT  raw, vmdk or auto (default): how the disks are\n"
+  "              read (see vdk --help)\n"
   "  --json      one JSON object\n"
   "  --help      this text\n";
 
@@ -279,15 +281,21 @@ cmd_volumes (int argc, char **argv)
 {
   static const struct option longopts[] = {
     { "json", no_argument, NULL, 'j' },
+    { "format", required_argument, NULL, 'f' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
   bool json = false;
+  unsigned format = 0;
   int c;
-  while ((c = getopt_long (argc, argv, "+jh", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "+jf:h", longopts, NULL)) != -1) {
     switch (c) {
     case 'j': json = true; break;
+    case 'f':
+      if (tool_parse_format ("volumes", volumes_usage, optarg, &format) == -1)
+        return 1;
+      break;
     case 'h': fputs (volumes_usage, stdout); return 0;
     case 'V': tool_print_version (); return 0;
     default: return tool_usage_error ("volumes", volumes_usage,
@@ -297,7 +305,7 @@ cmd_volumes (int argc, char **argv)
   if (optind >= argc)
     return tool_usage_error ("volumes", volumes_usage, "no DISK given");
   vdk_diskset *set = open_scanned (argv + optind, argc - optind,
-                                   VDK_OPEN_READ_ONLY);
+                                   VDK_OPEN_READ_ONLY | format);
   if (set == NULL)
     return lib_fail ();
   struct mounts *m = calloc (1, sizeof *m);
@@ -454,11 +462,11 @@ add_volume_file (struct served *s, const struct vdk_volume_info *v,
       snprintf (f->name, sizeof f->name, "vol%zu", v->index);
   struct vol_ctx *c = &s->vols[s->nvols++];
   c->vol = vol;
-  if (v->nmembers == 1 && v->members[0].disk >= 0
+  if (v->nmembers == 1 && v->members[0]->disk >= 0
       && (strcmp (v->layout, "partition") == 0
           || strcmp (v->layout, "linear") == 0)) {
-    c->zdisk = vdk_diskset_disk (s->set, (size_t) v->members[0].disk);
-    c->zoff = v->members[0].offset;
+    c->zdisk = vdk_diskset_disk (s->set, (size_t) v->members[0]->disk);
+    c->zoff = v->members[0]->offset;
   }
   f->size = vdk_volume_size (vol);
   f->pread = vol_pread;
@@ -517,13 +525,14 @@ served_finish (void *opaque, char *err, size_t errsize)
 /* ---- vdk mount -------------------------------------------------------- */
 
 static const char mount_usage[] =
-  "Usage: vdk mount [-r|-w] [-t FSTYPE] [-o OPTS] [--redo FILE [--discard]]"
-  "\n                 DISK... VOLUME MOUNTPOINT\n"
+  "Usage: vdk mount [-r|-w] [-f FORMAT] [-t FSTYPE] [-o OPTS]\n"
+  "                 [--redo FILE [--discard]] DISK... VOLUME MOUNTPOINT\n"
   "       vdk mount [-w] --flat DISK... DIR\n"
   "       vdk mount --cleanup\n"
   "Mount a volume of a set of disks (read-only unless -w, -o rw or --redo).\n"
   "  -r, --read-only   read-only (the default)\n"
   "  -w, --rw          read-write: writes go to the disk\n"
+  "  -f, --format F    raw, vmdk or auto (default): how the disks are read\n"
   "  -t, --type FS     file system type (default: what libblkid found)\n"
   "  -o, --options O   mount options, passed through\n"
   "      --redo FILE   write to a new child disk FILE; the base is not "
@@ -535,6 +544,7 @@ static const char mount_usage[] =
 
 struct mount_opts {
   bool ro, rw, flat, cleanup, discard;
+  unsigned format;       /* VDK_OPEN_FORMAT_* of -f, or 0 */
   const char *fstype, *opts, *redo;
   uint64_t max_read;
   char **disks;
@@ -566,6 +576,9 @@ parse_mount_opt (int c, struct mount_opts *o)
   case 'r': o->ro = true; return 0;
   case 'w': o->rw = true; return 0;
   case 't': o->fstype = optarg; return 0;
+  case 'f':
+    return tool_parse_format ("mount", mount_usage, optarg, &o->format) == -1
+      ? 1 : 0;
   case 'o': o->opts = optarg; return 0;
   case OPT_REDO: o->redo = optarg; return 0;
   case OPT_DISCARD: o->discard = true; return 0;
@@ -590,6 +603,7 @@ parse_mount_args (int argc, char **argv, struct mount_opts *o)
     { "read-only", no_argument, NULL, 'r' },
     { "rw", no_argument, NULL, 'w' },
     { "type", required_argument, NULL, 't' },
+    { "format", required_argument, NULL, 'f' },
     { "options", required_argument, NULL, 'o' },
     { "redo", required_argument, NULL, OPT_REDO },
     { "discard", no_argument, NULL, OPT_DISCARD },
@@ -601,7 +615,7 @@ parse_mount_args (int argc, char **argv, struct mount_opts *o)
     { NULL, 0, NULL, 0 },
   };
   int c;
-  while ((c = getopt_long (argc, argv, "rwt:o:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "rwf:t:o:h", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs (mount_usage, stdout);
       return 2;
@@ -672,7 +686,8 @@ static int
 probe_volume (const struct mount_opts *o, char *name, size_t nsize,
               char *fstype, size_t fsize, bool *ntfs3g)
 {
-  vdk_diskset *set = open_scanned (o->disks, o->ndisks, VDK_OPEN_READ_ONLY);
+  vdk_diskset *set = open_scanned (o->disks, o->ndisks,
+                                   VDK_OPEN_READ_ONLY | o->format);
   if (set == NULL)
     return lib_fail (), -1;
   const struct vdk_volume_info *v = vdk_volume_find (set, o->volume);
@@ -707,11 +722,11 @@ open_serving_set (const struct mount_opts *o)
 {
   if (!o->redo)
     return open_scanned (o->disks, o->ndisks,
-                         o->rw ? 0 : VDK_OPEN_READ_ONLY);
-  vdk_disk *base = vdk_open (o->disks[0], VDK_OPEN_READ_ONLY);
+                         o->format | (o->rw ? 0 : VDK_OPEN_READ_ONLY));
+  vdk_disk *base = tool_open (o->disks[0], VDK_OPEN_READ_ONLY | o->format);
   if (base == NULL)
     return NULL;
-  int r = vdk_create_child (base, o->redo, 0);
+  int r = vdk_create_child (base, o->redo, VDK_TYPE_DEFAULT);
   vdk_close (base);
   if (r == -1)
     return NULL;

@@ -88,7 +88,7 @@ struct cmd_opts {
   bool top_only;          /* map --top-only */
   bool single_link;       /* convert, measure --single-link */
   const char *level;      /* convert -c */
-  unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL */
+  unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL, VDK_OPEN_FORMAT_* */
   int nargs;
   char **args;            /* positional arguments */
 };
@@ -115,6 +115,15 @@ int run_defrag (const struct cmd_opts *o);
 int run_attach (const struct cmd_opts *o);
 int run_commit (const struct cmd_opts *o);
 int run_map (const struct cmd_opts *o);
+
+/* -f raw|vmdk|auto: set the matching VDK_OPEN_FORMAT_* bit (none for
+ * auto) in *open_flags; a usage error (-1) for anything else. */
+int tool_parse_format (const char *subcmd, const char *usage,
+                       const char *arg, unsigned *open_flags);
+
+/* vdk_open_ex with the format of -f (a VDK_OPEN_FORMAT_* bit of
+ * `flags`) as the explicit format. */
+vdk_disk *tool_open (const char *path, unsigned flags);
 
 /* Print `s` as a JSON string (escaped), or null for NULL. */
 void tool_json_string (FILE *fp, const char *s);

@@ -156,6 +156,34 @@ tool_json_string (FILE *fp, const char *s)
   putc ('"', fp);
 }
 
+int
+tool_parse_format (const char *subcmd, const char *usage, const char *arg,
+                   unsigned *open_flags)
+{
+  *open_flags &= ~(VDK_OPEN_FORMAT_RAW | VDK_OPEN_FORMAT_VMDK);
+  if (strcmp (arg, "raw") == 0)
+    *open_flags |= VDK_OPEN_FORMAT_RAW;
+  else if (strcmp (arg, "vmdk") == 0)
+    *open_flags |= VDK_OPEN_FORMAT_VMDK;
+  else if (strcmp (arg, "auto") != 0) {
+    tool_usage_error (subcmd, usage, "unknown format '%s' (raw, vmdk or "
+                      "auto)", arg);
+    return -1;
+  }
+  return 0;
+}
+
+vdk_disk *
+tool_open (const char *path, unsigned flags)
+{
+  struct vdk_open_params p = VDK_OPEN_PARAMS_INIT;
+
+  p.flags = flags & ~(VDK_OPEN_FORMAT_RAW | VDK_OPEN_FORMAT_VMDK);
+  p.format = flags & VDK_OPEN_FORMAT_RAW ? VDK_FORMAT_RAW
+    : flags & VDK_OPEN_FORMAT_VMDK ? VDK_FORMAT_VMDK : VDK_FORMAT_AUTO;
+  return vdk_open_ex (path, &p);
+}
+
 /* Multiplier of a size suffix, 0 if the suffix is not valid. */
 static uint64_t
 suffix_multiplier (const char *s)
@@ -350,6 +378,9 @@ enum {
   { "version", no_argument, NULL, OPT_VERSION }
 #define EXTERNAL_LONG_OPT \
   { "allow-external-paths", no_argument, NULL, OPT_EXTERNAL }
+/* Every subcommand that opens an existing disk takes -f. */
+#define FORMAT_LONG_OPT \
+  { "format", required_argument, NULL, 'f' }
 #define END_LONG_OPTS { NULL, 0, NULL, 0 }
 
 struct subcmd {
@@ -364,6 +395,12 @@ struct subcmd {
 };
 
 enum parse_result { PARSE_OK, PARSE_DONE, PARSE_ERROR };
+
+static int
+parse_format (const struct subcmd *sc, const char *arg, struct cmd_opts *o)
+{
+  return tool_parse_format (sc->name, sc->usage, arg, &o->open_flags);
+}
 
 static enum parse_result
 parse_cmd_args (const struct subcmd *sc, int argc, char **argv,
@@ -380,6 +417,10 @@ parse_cmd_args (const struct subcmd *sc, int argc, char **argv,
     case OPT_HELP: fputs (sc->usage, stdout); return PARSE_DONE;
     case OPT_VERSION: tool_print_version (); return PARSE_DONE;
     case OPT_EXTERNAL: o->open_flags |= VDK_OPEN_ALLOW_EXTERNAL; break;
+    case 'f':
+      if (parse_format (sc, optarg, o) == -1)
+        return PARSE_ERROR;
+      break;
     case OPT_JSON: o->json = true; break;
     case OPT_OFFSET: o->offset = optarg; break;
     case OPT_LENGTH: o->length = optarg; break;
@@ -426,15 +467,18 @@ static const struct option create_long[] = {
   END_LONG_OPTS
 };
 static const struct option open_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, END_LONG_OPTS
+};
+static const struct option path_long[] = {      /* rename, rm */
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, END_LONG_OPTS
 };
 static const struct option json_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "json", no_argument, NULL, OPT_JSON },
   END_LONG_OPTS
 };
 static const struct option convert_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "type", required_argument, NULL, 't' },
   { "adapter", required_argument, NULL, 'a' },
   { "progress", no_argument, NULL, 'p' },
@@ -443,46 +487,46 @@ static const struct option convert_long[] = {
   END_LONG_OPTS
 };
 static const struct option child_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "type", required_argument, NULL, 't' },
   END_LONG_OPTS
 };
 static const struct option measure_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "type", required_argument, NULL, 't' },
   { "json", no_argument, NULL, OPT_JSON },
   { "single-link", no_argument, NULL, OPT_SINGLE_LINK },
   END_LONG_OPTS
 };
 static const struct option read_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "offset", required_argument, NULL, OPT_OFFSET },
   { "length", required_argument, NULL, OPT_LENGTH },
   END_LONG_OPTS
 };
 static const struct option write_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "offset", required_argument, NULL, OPT_OFFSET },
   END_LONG_OPTS
 };
 static const struct option progress_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "progress", no_argument, NULL, 'p' },
   END_LONG_OPTS
 };
 static const struct option check_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "json", no_argument, NULL, OPT_JSON },
   { "repair", no_argument, NULL, OPT_REPAIR },
   END_LONG_OPTS
 };
 static const struct option attach_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "unsafe", no_argument, NULL, OPT_UNSAFE },
   END_LONG_OPTS
 };
 static const struct option map_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "json", no_argument, NULL, OPT_JSON },
   { "top-only", no_argument, NULL, OPT_TOP_ONLY },
   END_LONG_OPTS
@@ -494,6 +538,10 @@ static const struct option map_long[] = {
 #define COMMON_HELP \
   "  -h, --help              show this help\n" \
   "  -V, --version           show the version\n"
+#define FORMAT_HELP \
+  "  -f, --format FORMAT     raw, vmdk or auto (default): how FILE is read;\n" \
+  "                          with auto, a raw image cannot be written into\n" \
+  "                          a VMDK's shape\n"
 #define PROGRESS_HELP \
   "  -p, --progress          progress bar on a terminal\n"
 
@@ -510,21 +558,21 @@ static const struct subcmd subcmds[] = {
     "                          legacyESX\n"
     "  -H, --hw-version N      virtual hardware version (default 4)\n"
     COMMON_HELP, run_create, NULL },
-  { "child", "create a child (snapshot) disk", ":t:hV", child_long, 2, 2,
-    "Usage: vdk child [-t TYPE] PARENT CHILD\n"
+  { "child", "create a child (snapshot) disk", ":f:t:hV", child_long, 2, 2,
+    "Usage: vdk child [-f FORMAT] [-t TYPE] PARENT CHILD\n"
     "Create a sparse child disk CHILD on top of PARENT.\n"
     "  -t, --type TYPE         monolithicSparse (default) or vmfsSparse\n"
     "                          (an ESX redo log: CHILD + CHILD-delta.vmdk)\n"
-    EXTERNAL_HELP COMMON_HELP, run_child, NULL },
-  { "info", "show type, size, geometry, CIDs, extents", ":hV", json_long,
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_child, NULL },
+  { "info", "show type, size, geometry, CIDs, extents", ":f:hV", json_long,
     1, 1,
-    "Usage: vdk info [--json] FILE\n"
+    "Usage: vdk info [-f FORMAT] [--json] FILE\n"
     "Show the type, size, geometry, content IDs and extents of a disk.\n"
     "  --json                  one JSON object\n"
-    EXTERNAL_HELP COMMON_HELP, run_info, NULL },
-  { "convert", "copy a disk (and its chain) into a new disk", ":pt:a:c:hV",
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_info, NULL },
+  { "convert", "copy a disk (and its chain) into a new disk", ":f:pt:a:c:hV",
     convert_long, 2, 2,
-    "Usage: vdk convert [-p] [-t TYPE] [-a ADAPTER] [-c LEVEL] SRC DST\n"
+    "Usage: vdk convert [-f FORMAT] [-p] [-t TYPE] [-a ADAPTER] [-c LEVEL] SRC DST\n"
     "Copy the contents of SRC (with its parents) into a new disk DST.\n"
     "Without -t, DST is raw if named .raw, .img or .bin, otherwise\n"
     "monolithicSparse.\n"
@@ -534,9 +582,9 @@ static const struct subcmd subcmds[] = {
     "  -c, --compress-level N  streamOptimized: 1 (fast) to 12 (small),\n"
     "                          default 3\n"
     "  --single-link           copy only SRC's own link, not its parents\n"
-    EXTERNAL_HELP COMMON_HELP, run_convert, NULL },
-  { "measure", "bytes a conversion will need", ":t:hV", measure_long, 1, 2,
-    "Usage: vdk measure [-t TYPE] [--json] [--single-link] SRC [DST]\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_convert, NULL },
+  { "measure", "bytes a conversion will need", ":f:t:hV", measure_long, 1, 2,
+    "Usage: vdk measure [-f FORMAT] [-t TYPE] [--json] [--single-link] SRC [DST]\n"
     "Print the bytes the files of `vdk convert -t TYPE SRC DST` will take:\n"
     "exact for uncompressed types, an upper bound for streamOptimized.\n"
     "Only DST's base name matters (default disk.vmdk): descriptors hold\n"
@@ -545,67 +593,67 @@ static const struct subcmd subcmds[] = {
     "                          monolithicSparse)\n"
     "  --json                  one JSON object\n"
     "  --single-link           measure only SRC's own link\n"
-    EXTERNAL_HELP COMMON_HELP, run_measure, NULL },
-  { "read", "write disk contents to stdout", ":hV", read_long, 1, 1,
-    "Usage: vdk read FILE [--offset BYTES] [--length BYTES]\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_measure, NULL },
+  { "read", "write disk contents to stdout", ":f:hV", read_long, 1, 1,
+    "Usage: vdk read [-f FORMAT] FILE [--offset BYTES] [--length BYTES]\n"
     "Write the disk's contents (default: all of it) to standard output.\n"
-    EXTERNAL_HELP COMMON_HELP, run_read, NULL },
-  { "write", "write stdin into a disk", ":hV", write_long, 1, 1,
-    "Usage: vdk write FILE --offset BYTES\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_read, NULL },
+  { "write", "write stdin into a disk", ":f:hV", write_long, 1, 1,
+    "Usage: vdk write [-f FORMAT] FILE --offset BYTES\n"
     "Write standard input into the disk at BYTES (default 0).\n"
-    EXTERNAL_HELP COMMON_HELP, run_write, NULL },
-  { "meta", "list, get or set disk database keys", ":hV", open_long, 1, 3,
-    "Usage: vdk meta FILE [KEY [VALUE]]\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_write, NULL },
+  { "meta", "list, get or set disk database keys", ":f:hV", open_long, 1, 3,
+    "Usage: vdk meta [-f FORMAT] FILE [KEY [VALUE]]\n"
     "List the disk database (ddb) of a disk, print KEY, or set it.\n"
-    EXTERNAL_HELP COMMON_HELP, run_meta, NULL },
-  { "rename", "rename a disk and its extent files", ":hV", open_long, 2, 2,
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_meta, NULL },
+  { "rename", "rename a disk and its extent files", ":hV", path_long, 2, 2,
     "Usage: vdk rename SRC DST\n"
     "Rename a disk and its extent files.\n"
     EXTERNAL_HELP COMMON_HELP, run_rename, NULL },
-  { "rm", "remove a disk and its extent files", ":hV", open_long, 1, 1,
+  { "rm", "remove a disk and its extent files", ":hV", path_long, 1, 1,
     "Usage: vdk rm FILE\n"
     "Remove a disk: its descriptor and all its extent files.\n"
     EXTERNAL_HELP COMMON_HELP, run_rm, NULL },
-  { "check", "check (and repair) every link of a disk", ":hV", check_long,
+  { "check", "check (and repair) every link of a disk", ":f:hV", check_long,
     1, 1,
-    "Usage: vdk check [--repair] [--json] FILE\n"
+    "Usage: vdk check [-f FORMAT] [--repair] [--json] FILE\n"
     "Check the structure, sizes and CIDs of every link of a disk.\n"
     "Exit status: 0 no problems (or all repaired), 2 problems remain,\n"
     "1 the check could not run.\n"
     "  --repair                fix what can be fixed without guessing data\n"
     "  --json                  one JSON object\n"
-    EXTERNAL_HELP COMMON_HELP, run_check, NULL },
-  { "grow", "make a disk larger", ":hV", open_long, 2, 2,
-    "Usage: vdk grow FILE SIZE\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_check, NULL },
+  { "grow", "make a disk larger", ":f:hV", open_long, 2, 2,
+    "Usage: vdk grow [-f FORMAT] FILE SIZE\n"
     "Make the disk SIZE bytes (larger only; K, M, G, T suffixes).\n"
-    EXTERNAL_HELP COMMON_HELP, run_grow, NULL },
-  { "shrink", "give back space of all-zero grains", ":phV", progress_long,
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_grow, NULL },
+  { "shrink", "give back space of all-zero grains", ":f:phV", progress_long,
     1, 1,
-    "Usage: vdk shrink [-p] FILE\n"
+    "Usage: vdk shrink [-f FORMAT] [-p] FILE\n"
     "Give back the space of grains that hold only zeroes.\n"
-    PROGRESS_HELP EXTERNAL_HELP COMMON_HELP, run_shrink, NULL },
-  { "defrag", "lay grains out in disk order", ":phV", progress_long, 1, 1,
-    "Usage: vdk defrag [-p] FILE\n"
+    PROGRESS_HELP FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_shrink, NULL },
+  { "defrag", "lay grains out in disk order", ":f:phV", progress_long, 1, 1,
+    "Usage: vdk defrag [-f FORMAT] [-p] FILE\n"
     "Rewrite sparse extents with their grains in disk order.\n"
-    PROGRESS_HELP EXTERNAL_HELP COMMON_HELP, run_defrag, NULL },
-  { "attach", "give a child another parent", ":hV", attach_long, 2, 2,
-    "Usage: vdk attach [--unsafe] CHILD PARENT\n"
+    PROGRESS_HELP FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_defrag, NULL },
+  { "attach", "give a child another parent", ":f:hV", attach_long, 2, 2,
+    "Usage: vdk attach [-f FORMAT] [--unsafe] CHILD PARENT\n"
     "Make PARENT the parent of CHILD.  Refused unless the contents CHILD\n"
     "shows stay the same.\n"
     "  --unsafe                re-parent even if the contents change\n"
-    EXTERNAL_HELP COMMON_HELP, run_attach, NULL },
-  { "commit", "merge a child into its parent", ":phV", progress_long, 1, 1,
-    "Usage: vdk commit [-p] CHILD\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_attach, NULL },
+  { "commit", "merge a child into its parent", ":f:phV", progress_long, 1, 1,
+    "Usage: vdk commit [-f FORMAT] [-p] CHILD\n"
     "Merge the data of CHILD into its parent; CHILD stays valid.\n"
-    PROGRESS_HELP EXTERNAL_HELP COMMON_HELP, run_commit, NULL },
-  { "map", "show allocated, zero and unallocated ranges", ":hV", map_long,
+    PROGRESS_HELP FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_commit, NULL },
+  { "map", "show allocated, zero and unallocated ranges", ":f:hV", map_long,
     1, 1,
-    "Usage: vdk map [--json] [--top-only] FILE\n"
+    "Usage: vdk map [-f FORMAT] [--json] [--top-only] FILE\n"
     "List the disk as runs of data, zero and hole, with the depth of the\n"
     "link holding each run (0 = top, -1 = nowhere).\n"
     "  --json                  a JSON array\n"
     "  --top-only              the top link alone (parents count as holes)\n"
-    EXTERNAL_HELP COMMON_HELP, run_map, NULL },
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_map, NULL },
 #ifdef VDK_HAVE_MOUNT
   { "volumes", "list the volumes of disks", NULL, NULL, 0, 0, NULL, NULL,
     cmd_volumes },

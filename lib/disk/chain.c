@@ -86,7 +86,10 @@ static int
 open_parents (struct vdk_disk *d, unsigned flags)
 {
   struct vdk_link *l = d->top;
-  unsigned pflags = (flags & ~VDK_OPEN_SINGLE_LINK) | VDK_OPEN_READ_ONLY;
+  /* The caller's format names the top link only: parents are what
+   * their child's descriptor says they are, found by their content. */
+  unsigned pflags = (flags & ~(VDK_OPEN_SINGLE_LINK | VDK__OPEN_FORMATS))
+    | VDK_OPEN_READ_ONLY;
 
   while (l->desc && vdk__desc_get (l->desc, "parentFileNameHint")) {
     const char *hint = vdk__desc_get (l->desc, "parentFileNameHint");
@@ -236,21 +239,73 @@ for_extents (struct vdk_link *l, const uint8_t *buf, uint64_t len,
   return 0;
 }
 
+/* ---- probed raw images ----
+ *
+ * A raw image opened without an explicit format was taken for raw
+ * because its first bytes are not a VMDK.  A guest that owns those
+ * bytes could write a KDMV header (or descriptor text) naming another
+ * file as its parent, and the next open would serve that file (the
+ * class of qemu's CVE-2008-2004).  So, as qemu does, a write into the
+ * probe window of such an image is refused, writing nothing, when the
+ * window would afterwards probe as anything but raw.  Opening with
+ * VDK_OPEN_FORMAT_RAW (vdk -f raw) says the caller knows: no guard.
+ * The check and the write happen under the link's lock, so two writes
+ * of halves of a header cannot each pass alone. */
+static int
+guard_probe_window (struct vdk_link *l, const uint8_t *buf, uint64_t len,
+                    uint64_t off)
+{
+  uint8_t head[VDK__PROBE_BYTES];
+  uint64_t n = MIN (l->capacity, (uint64_t) VDK__PROBE_BYTES);
+  uint64_t end = MIN (off + len, n);          /* off < n <= capacity */
+  char kind;
+
+  memset (head, 0, sizeof head);
+  if (vdk__link_pread (l, head, n, 0) == -1)
+    return -1;
+  if (buf)
+    memcpy (head + off, buf, end - off);
+  else
+    memset (head + off, 0, end - off);
+  kind = vdk__probe_buf (head, l->capacity);
+  if (kind == 'R')
+    return 0;
+  return vdk__errc (VDK_E_ACCESS_DENIED, EPERM, "%s: write to the first "
+                    "%u bytes refused: the image was probed as raw and this "
+                    "write would make it read as %s next time; open it "
+                    "with an explicit raw format (vdk -f raw) to allow it",
+                    l->path, VDK__PROBE_BYTES,
+                    kind == 'D' ? "a VMDK descriptor"
+                    : kind == 'K' ? "a VMDK sparse extent"
+                    : kind == 'C' ? "a VMDK COWD extent" : "another format");
+}
+
+static int
+write_or_zero (struct vdk_link *l, const void *buf, uint64_t len,
+               uint64_t off, bool zero)
+{
+  if (vdk__link_begin_write (l) == -1)
+    return -1;
+  if (l->probed_raw && off < VDK__PROBE_BYTES && len > 0) {
+    SCOPED_LOCK (&l->lock);
+    if (guard_probe_window (l, buf, len, off) == -1)
+      return -1;
+    return for_extents (l, buf, len, off, zero);
+  }
+  return for_extents (l, buf, len, off, zero);
+}
+
 int
 vdk__link_pwrite (struct vdk_link *l, const void *buf, uint64_t len,
                   uint64_t off)
 {
-  if (vdk__link_begin_write (l) == -1)
-    return -1;
-  return for_extents (l, buf, len, off, false);
+  return write_or_zero (l, buf, len, off, false);
 }
 
 int
 vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off)
 {
-  if (vdk__link_begin_write (l) == -1)
-    return -1;
-  return for_extents (l, NULL, len, off, true);
+  return write_or_zero (l, NULL, len, off, true);
 }
 
 int

@@ -9,15 +9,121 @@
 
 #include "disk/disk.h"
 
+int
+vdk__check_open_flags (unsigned flags)
+{
+  if (flags & ~VDK__OPEN_PUBLIC)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "unknown open flags 0x%x "
+                      "(this library knows 0x%x)", flags & ~VDK__OPEN_PUBLIC,
+                      VDK__OPEN_PUBLIC);
+  if ((flags & VDK__OPEN_FORMATS) == VDK__OPEN_FORMATS)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "open flags ask for both "
+                      "the raw and the VMDK format");
+  return 0;
+}
+
+static vdk_disk *
+open_checked (const char *path, unsigned flags)
+{
+  if (!path || !*path) {
+    vdk__errc (VDK_E_INVALID_ARG, EINVAL, "no file name");
+    return NULL;
+  }
+  if (vdk__check_open_flags (flags) == -1)
+    return NULL;
+  return vdk__disk_open (path, flags);
+}
+
 VDK_API vdk_disk *
 vdk_open (const char *path, unsigned flags)
 {
   vdk__set_call ("vdk_open");
-  if (!path || !*path) {
-    vdk__err (EINVAL, "no file name");
+  return open_checked (path, flags);
+}
+
+/* The format field as open flags; -1 for a value this library does not
+ * know, or one that contradicts a format flag. */
+static int
+format_flags (const struct vdk_open_params *p, unsigned *flags)
+{
+  unsigned want;
+  switch (p->format) {
+  case VDK_FORMAT_AUTO: want = 0; break;
+  case VDK_FORMAT_RAW: want = VDK_OPEN_FORMAT_RAW; break;
+  case VDK_FORMAT_VMDK: want = VDK_OPEN_FORMAT_VMDK; break;
+  default:
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "unknown format %d",
+                      p->format);
+  }
+  if (want && (p->flags & VDK__OPEN_FORMATS)
+      && (p->flags & VDK__OPEN_FORMATS) != want)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "the format (%d) and the "
+                      "format open flag disagree", p->format);
+  *flags = p->flags | want;
+  return 0;
+}
+
+/* Remote disks come with the remote transports: until then every field
+ * that asks for one is refused rather than ignored. */
+static int
+check_transport (const struct vdk_open_params *p)
+{
+  if (p->server || p->socket)
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "remote disks are not "
+                      "built in yet (a server or socket was given)");
+  if (p->transports) {
+    const char *t = p->transports;
+    while (*t) {
+      size_t n = strcspn (t, ":");
+      if (n != 4 || strncmp (t, "file", 4) != 0)
+        return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "remote disks are not "
+                          "built in yet (transport list \"%s\"; only "
+                          "\"file\" is available)", p->transports);
+      t += n + (t[n] == ':');
+    }
+    if (!*p->transports)
+      return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "empty transport list");
+  }
+  return 0;
+}
+
+VDK_API vdk_disk *
+vdk_open_ex (const char *path, const struct vdk_open_params *p)
+{
+  unsigned flags = 0;
+
+  vdk__set_call ("vdk_open_ex");
+  if (!p) {
+    vdk__errc (VDK_E_INVALID_ARG, EINVAL, "no open parameters");
     return NULL;
   }
-  return vdk__disk_open (path, flags);
+  if (p->version < 1 || p->version > VDK_OPEN_PARAMS_VERSION) {
+    vdk__errc (VDK_E_INVALID_ARG, EINVAL, "open parameters version %u "
+               "(this library knows 1 to %d)", p->version,
+               VDK_OPEN_PARAMS_VERSION);
+    return NULL;
+  }
+  if (format_flags (p, &flags) == -1 || check_transport (p) == -1)
+    return NULL;
+  return open_checked (path, flags);
+}
+
+VDK_API const char *
+vdk_disk_path (vdk_disk *disk)
+{
+  return disk ? disk->top->path : NULL;
+}
+
+VDK_API unsigned
+vdk_disk_flags (vdk_disk *disk)
+{
+  return disk ? disk->flags & VDK__OPEN_PUBLIC : 0;
+}
+
+VDK_API const char *
+vdk_get_transport_mode (vdk_disk *disk)
+{
+  return disk ? "file" : NULL;
 }
 
 VDK_API int

@@ -25,6 +25,8 @@ struct vdk_link {
   bool readonly;
   bool allow_external;
   bool began_write;      /* CID changed and unclean marks set */
+  bool probed_raw;       /* raw because of its content, not by request:
+                            writes must not make it probe otherwise */
   pthread_mutex_t lock;  /* allocation and metadata */
   struct vdk_link *parent;
   int depth;             /* 0 = top */
@@ -33,8 +35,18 @@ struct vdk_link {
 struct vdk_disk {
   struct vdk_link *top;
   int nlinks;
-  unsigned flags;
+  unsigned flags;        /* VDK_OPEN_*, as opened (format included) */
 };
+
+/* The public VDK_OPEN_* bits; the rest of an unsigned is internal. */
+#define VDK__OPEN_PUBLIC \
+  (VDK_OPEN_READ_ONLY | VDK_OPEN_SINGLE_LINK | VDK_OPEN_UNBUFFERED \
+   | VDK_OPEN_ALLOW_EXTERNAL | VDK_OPEN_NO_CID_CHECK | VDK_OPEN_FORMAT_RAW \
+   | VDK_OPEN_FORMAT_VMDK)
+#define VDK__OPEN_FORMATS (VDK_OPEN_FORMAT_RAW | VDK_OPEN_FORMAT_VMDK)
+/* Check open flags given to a public call: unknown bits and both
+ * formats at once are VDK_E_INVALID_ARG. */
+int vdk__check_open_flags (unsigned flags);
 
 /* Open one link (no parent). */
 struct vdk_link *vdk__link_open (const char *path, unsigned flags);

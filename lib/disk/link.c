@@ -243,6 +243,41 @@ has_vmdk_suffix (const char *path)
   return n >= 5 && strcasecmp (path + n - 5, ".vmdk") == 0;
 }
 
+/* What the file is taken for: the caller's explicit format, or what
+ * its content says.  A file probed as raw remembers that, so writes
+ * cannot later make it probe as something else (disk/chain.c). */
+static int
+choose_kind (struct vdk_link *l, struct vdk_io *io, unsigned flags,
+             char *kind)
+{
+  uint64_t size;
+
+  if (flags & VDK_OPEN_FORMAT_RAW) {
+    if (vdk__io_size (io, &size) == -1)
+      return -1;
+    if (size == 0)
+      return vdk__err (EINVAL, "%s: file is empty", l->path);
+    *kind = 'R';
+    return 0;
+  }
+  if (vdk__probe (io, kind) == -1)
+    return -1;
+  if (*kind == 'C')
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: a COWD (vmfsSparse) "
+                      "extent: open its descriptor instead", l->path);
+  if (*kind == 'R' && (flags & VDK_OPEN_FORMAT_VMDK))
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: not a VMDK file: no "
+                      "sparse header magic and no descriptor (\"version=\" "
+                      "line); it would be read as a raw image", l->path);
+  if (*kind == 'R' && has_vmdk_suffix (l->path))
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: not a VMDK file: no "
+                      "sparse header magic and no descriptor (\"version=\" "
+                      "line); open it as raw to read it as a raw image",
+                      l->path);
+  l->probed_raw = *kind == 'R';
+  return 0;
+}
+
 struct vdk_link *
 vdk__link_open (const char *path, unsigned flags)
 {
@@ -262,18 +297,8 @@ vdk__link_open (const char *path, unsigned flags)
   if (!(l->dir = vdk__path_dir (path))
       || !(io = vdk__io_open_file (path, l->readonly ? VDK_IO_READONLY : 0))
       || vdk__io_lock (io, !l->readonly, 0, 0) == -1
-      || vdk__probe (io, &kind) == -1)
+      || choose_kind (l, io, flags, &kind) == -1)
     goto fail;
-  if (kind == 'C') {
-    vdk__err (ENOTSUP, "%s: a COWD (vmfsSparse) extent: open its descriptor "
-              "instead", path);
-    goto fail;
-  }
-  if (kind == 'R' && has_vmdk_suffix (path)) {
-    vdk__err (ENOTSUP, "%s: not a VMDK file: no sparse header magic and no "
-              "descriptor (\"version=\" line)", path);
-    goto fail;
-  }
   r = kind == 'R' ? open_raw (l, io) : open_vmdk (l, io, kind, flags);
   if (kind == 'D' || (l->nextents > 0 && l->extents[0].io == io))
     io = NULL;                  /* closed, or owned by the link */

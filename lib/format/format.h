@@ -253,7 +253,17 @@ int vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
 /* ---- probing and type names (format/probe.c, format/types.c) -------- */
 
 int vdk__type_from_create_type (const char *ct);
+/* Number of enum vdk_disk_type values (the public enum has no count:
+ * it may grow). */
+#define VDK__TYPE_COUNT (VDK_TYPE_CUSTOM + 1)
 /* Detect what is at path: 'K' KDMV, 'C' COWD, 'D' descriptor, 'R' raw. */
 int vdk__probe (struct vdk_io *io, char *kind);
+/* How many leading bytes of a file the probe looks at.  A format whose
+ * magic lies further in must raise this: the write guard of probed raw
+ * images (disk/chain.c) checks exactly this window. */
+#define VDK__PROBE_BYTES 4096u
+/* The same decision on the first VDK__PROBE_BYTES bytes of a file of
+ * `size` bytes (zero-filled past its end): what vdk__probe would say. */
+char vdk__probe_buf (const uint8_t head[VDK__PROBE_BYTES], uint64_t size);
 
 #endif /* VDK_FORMAT_H */

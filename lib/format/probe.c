@@ -39,10 +39,23 @@ looks_like_descriptor (const char *t, size_t n)
   return false;
 }
 
+char
+vdk__probe_buf (const uint8_t head[VDK__PROBE_BYTES], uint64_t size)
+{
+  if (size >= 4 && le32_get (head) == KDMV_MAGIC)
+    return 'K';
+  if (size >= 4 && le32_get (head) == COWD_MAGIC)
+    return 'C';
+  if (looks_like_descriptor ((const char *) head,
+                             (size_t) MIN (size, VDK__PROBE_BYTES)))
+    return 'D';
+  return 'R';
+}
+
 int
 vdk__probe (struct vdk_io *io, char *kind)
 {
-  char buf[4096];
+  uint8_t buf[VDK__PROBE_BYTES];
   uint64_t size;
 
   if (vdk__io_size (io, &size) == -1)
@@ -51,13 +64,6 @@ vdk__probe (struct vdk_io *io, char *kind)
     return vdk__err (ENOTSUP, "%s: file is empty: not a disk", io->path);
   if (vdk__io_pread (io, buf, sizeof buf, 0) == -1)
     return -1;
-  if (size >= 4 && le32_get (buf) == KDMV_MAGIC)
-    *kind = 'K';
-  else if (size >= 4 && le32_get (buf) == COWD_MAGIC)
-    *kind = 'C';
-  else if (looks_like_descriptor (buf, (size_t) MIN (size, sizeof buf)))
-    *kind = 'D';
-  else
-    *kind = 'R';
+  *kind = vdk__probe_buf (buf, size);
   return 0;
 }

@@ -9,7 +9,7 @@
 
 #include "format/format.h"
 
-static const char *const create_types[VDK_TYPE_COUNT_] = {
+static const char *const create_types[VDK__TYPE_COUNT] = {
   "raw", "monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse",
   "twoGbMaxExtentFlat", "streamOptimized", "vmfs", "vmfsThin", "vmfsSparse",
   "seSparse", "vmfsRawDeviceMap", "vmfsPassthroughRawDeviceMap",
@@ -19,7 +19,7 @@ static const char *const create_types[VDK_TYPE_COUNT_] = {
 VDK_API const char *
 vdk_type_name (int type)
 {
-  return type >= 0 && type < VDK_TYPE_COUNT_ ? create_types[type] : NULL;
+  return type >= 0 && type < VDK__TYPE_COUNT ? create_types[type] : NULL;
 }
 
 int
@@ -31,7 +31,7 @@ vdk__type_from_create_type (const char *ct)
     { "vmfsRaw", VDK_TYPE_VMFS_RDM }, { "vmfsRDM", VDK_TYPE_VMFS_RDM },
     { "vmfsRDMP", VDK_TYPE_VMFS_RDMP },
   };
-  for (int i = 0; i < VDK_TYPE_COUNT_; i++)
+  for (int i = 0; i < VDK__TYPE_COUNT; i++)
     if (strcasecmp (ct, create_types[i]) == 0)
       return i;
   for (size_t i = 0; i < ARRAY_SIZE (aliases); i++)
@@ -53,7 +53,7 @@ vdk_type_from_name (const char *name)
     return -1;
   if (name[1] == 0 && name[0] >= '0' && name[0] <= '6')
     return numbers[name[0] - '0'];
-  for (int i = 0; i < VDK_TYPE_COUNT_; i++)
+  for (int i = 0; i < VDK__TYPE_COUNT; i++)
     if (strcasecmp (name, create_types[i]) == 0)
       return i;
   return -1;

@@ -203,13 +203,16 @@ vdk__vol_set_map (struct vdk__vol *v, struct vdk__vol_map *m)
   size_t n = count_leaves (m), k = 0;
 
   v->members = calloc (n ? n : 1, sizeof *v->members);
-  if (!v->members) {
+  v->member_ptrs = calloc (n ? n : 1, sizeof *v->member_ptrs);
+  if (!v->members || !v->member_ptrs) {
     vdk__vol_map_free (m);
     return vdk__err (ENOMEM, "out of memory");
   }
   collect_leaves (m, v->members, &k, 0);
   v->map = m;
-  v->info.members = v->members;
+  for (size_t i = 0; i < n; i++)
+    v->member_ptrs[i] = &v->members[i];
+  v->info.members = (const struct vdk_volume_member *const *) v->member_ptrs;
   v->info.nmembers = n;
   v->info.size = m->size;
   v->info.complete = m->complete;
@@ -246,6 +249,7 @@ vdk__vol_free (struct vdk__vol *v)
     return;
   vdk__vol_map_free (v->map);
   free (v->members);
+  free (v->member_ptrs);
   for (size_t i = 0; i < v->nstrs; i++)
     free (v->strs[i]);
   free (v->strs);

@@ -91,6 +91,7 @@ struct vdk__vol {
   struct vdk_volume_info info;
   struct vdk__vol_map *map;
   struct vdk_volume_member *members;
+  struct vdk_volume_member **member_ptrs; /* info.members: into members */
   char **strs;           /* strings owned by this volume */
   size_t nstrs;
   char *problem;

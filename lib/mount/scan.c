@@ -168,9 +168,14 @@ scan_all (struct vdk_diskset *set, unsigned flags)
 VDK_API int
 vdk_diskset_scan (vdk_diskset *set, unsigned flags)
 {
+  const unsigned SCAN_FLAGS = VDK_SCAN_NO_FS | VDK_SCAN_NO_LVM
+    | VDK_SCAN_NO_LDM;
   vdk__set_call ("vdk_diskset_scan");
   if (!set)
     return vdk__err (EINVAL, "set must not be NULL");
+  if (flags & ~SCAN_FLAGS)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "unknown scan flags 0x%x",
+                      flags & ~SCAN_FLAGS);
   if (set->open_volumes)
     return vdk__err (EBUSY, "%u volumes of the set are open",
                      set->open_volumes);

@@ -54,6 +54,11 @@ vdk_volume_open (vdk_diskset *set, const char *name, unsigned flags)
     vdk__err (EINVAL, "set and name must not be NULL");
     return NULL;
   }
+  if (flags & ~VDK_VOLUME_READ_ONLY) {
+    vdk__errc (VDK_E_INVALID_ARG, EINVAL, "unknown volume flags 0x%x",
+               flags & ~VDK_VOLUME_READ_ONLY);
+    return NULL;
+  }
   info = vdk__vol_find (set, name);
   if (!info)
     return NULL;

@@ -109,10 +109,16 @@ vdk_attach (const char *child, const char *new_parent, unsigned flags,
   int r;
 
   vdk__set_call ("vdk_attach");
-  open_flags &= VDK_OPEN_ALLOW_EXTERNAL;
+  if (vdk__check_open_flags (open_flags) == -1)
+    return -1;
+  if (vdk__check_flags ("attach", flags, VDK__ATTACH_FLAGS) == -1)
+    return -1;
+  /* The format (if any) names the child; the new parent is probed. */
+  open_flags &= VDK_OPEN_ALLOW_EXTERNAL | VDK__OPEN_FORMATS;
   if (!child || !new_parent)
     return vdk__err (EINVAL, "no child or parent name");
-  if (!(np = vdk__disk_open (new_parent, VDK_OPEN_READ_ONLY | open_flags)))
+  if (!(np = vdk__disk_open (new_parent, VDK_OPEN_READ_ONLY
+                             | (open_flags & VDK_OPEN_ALLOW_EXTERNAL))))
     return -1;
   if (!np->top->desc)
     r = vdk__err (ENOTSUP, "%s: a raw image cannot be a parent (it has no "

@@ -44,19 +44,21 @@ add_problem (void *ctx, int repairable, int repaired, const char *text)
 {
   struct rep *p = ctx;
   struct vdk_check_report *r = p->r;
-  struct vdk_check_item *n = realloc (r->problems,
-                                      (r->nproblems + 1) * sizeof *n);
-  if (!n) {
+  struct vdk_check_item **n = realloc (r->problems,
+                                       (r->nproblems + 1) * sizeof *n);
+  struct vdk_check_item *it;
+  if (n)
+    r->problems = n;
+  if (!n || !(it = calloc (1, sizeof *it))) {
     p->failed = 1;
     return;
   }
-  r->problems = n;
-  n[r->nproblems] = (struct vdk_check_item) {
+  n[r->nproblems++] = it;
+  *it = (struct vdk_check_item) {
     strdup (p->file), strdup (text), repairable, repaired,
   };
-  if (!n[r->nproblems].file || !n[r->nproblems].what)
+  if (!it->file || !it->what)
     p->failed = 1;
-  r->nproblems++;
 }
 
 static void
@@ -202,7 +204,7 @@ static struct vdk_link *
 open_raw_link (const char *path, unsigned open_flags, bool repair)
 {
   unsigned f = VDK__OPEN_NO_FORMAT | VDK_OPEN_SINGLE_LINK
-    | (open_flags & VDK_OPEN_ALLOW_EXTERNAL)
+    | (open_flags & (VDK_OPEN_ALLOW_EXTERNAL | VDK__OPEN_FORMATS))
     | (repair ? 0 : VDK_OPEN_READ_ONLY);
   return vdk__link_open (path, f);
 }
@@ -236,7 +238,9 @@ open_parent (struct rep *p, struct vdk_link *l, unsigned open_flags,
   pp = vdk__path_resolve (l->dir, hint, open_flags & VDK_OPEN_ALLOW_EXTERNAL);
   if (!pp && vdk_last_errno () == EACCES)   /* as chain.c: try the base name */
     pp = vdk__path_resolve (l->dir, vdk__path_base (hint), false);
-  pl = pp ? open_raw_link (pp, open_flags, repair) : NULL;
+  /* a format given by the caller names the top link, not its parents */
+  pl = pp ? open_raw_link (pp, open_flags & ~VDK__OPEN_FORMATS, repair)
+    : NULL;
   if (!pl) {
     snprintf (msg, sizeof msg, "cannot open the parent \"%s\": %s", hint,
               vdk_last_error ());
@@ -291,6 +295,10 @@ vdk_check (const char *path, unsigned flags, unsigned open_flags,
   *report = NULL;
   if (!path || !*path)
     return vdk__err (EINVAL, "no file name");
+  if (vdk__check_open_flags (open_flags) == -1)
+    return -1;
+  if (vdk__check_flags ("check", flags, VDK__CHECK_FLAGS) == -1)
+    return -1;
   if (!(p.r = calloc (1, sizeof *p.r)))
     return vdk__err (ENOMEM, "out of memory");
   if (check_chain (&p, path, flags, open_flags) == -1 || p.failed) {
@@ -308,8 +316,10 @@ vdk_free_check_report (struct vdk_check_report *r)
 {
   if (!r)
     return;
-  for (size_t i = 0; i < r->nproblems; i++)
-    free (r->problems[i].file), free (r->problems[i].what);
+  for (size_t i = 0; i < r->nproblems; i++) {
+    free (r->problems[i]->file), free (r->problems[i]->what);
+    free (r->problems[i]);
+  }
   for (size_t i = 0; i < r->nchanges; i++)
     free (r->changes[i]);
   for (size_t i = 0; i < r->nnotes; i++)

@@ -425,6 +425,14 @@ takes_any_order (vdk_disk *dst)
 }
 
 /* The parameters vdk_clone creates its output with (also measure.c). */
+int
+vdk__check_clone_params (const struct vdk_clone_params *p)
+{
+  return vdk__check_version ("clone", p, p ? p->version : 0,
+                             VDK_CLONE_PARAMS_VERSION) == -1
+    || vdk__check_flags ("clone", p->flags, VDK__CLONE_FLAGS) == -1 ? -1 : 0;
+}
+
 void
 vdk__clone_create_params (vdk_disk *src, const struct vdk_clone_params *p,
                           struct vdk_create_params *cp)
@@ -446,8 +454,10 @@ vdk_clone (vdk_disk *src, const char *dst_path,
   int r = -1;
 
   vdk__set_call ("vdk_clone");
-  if (!src || !dst_path || !params || params->version < 1)
-    return vdk__err (EINVAL, "missing source, destination or parameters");
+  if (!src || !dst_path)
+    return vdk__err (EINVAL, "missing source or destination");
+  if (vdk__check_clone_params (params) == -1)
+    return -1;
   if (params->version >= 2
       && (params->compress_level < 0 || params->compress_level > 12))
     return vdk__err (EINVAL, "%s: compression level %d is not between 1 and "
@@ -456,7 +466,10 @@ vdk_clone (vdk_disk *src, const char *dst_path,
   /* A nested public call: its errors report as vdk_clone's. */
   if (vdk_create (dst_path, &cp) == -1)
     return -1;
-  if (!(dst = vdk__disk_open (dst_path, 0)))
+  /* The output is what we just made: never probe it (a raw copy of a
+   * disk that starts with KDMV is still raw). */
+  if (!(dst = vdk__disk_open (dst_path, cp.type == VDK_TYPE_RAW
+                              ? VDK_OPEN_FORMAT_RAW : VDK_OPEN_FORMAT_VMDK)))
     goto out;
   if (params->version >= 2 && params->compress_level
       && cp.type == VDK_TYPE_STREAM_OPTIMIZED

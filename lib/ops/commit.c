@@ -70,7 +70,8 @@ parent_path (const char *child, unsigned open_flags)
 {
   struct vdk_disk *d = vdk__disk_open (child, VDK_OPEN_READ_ONLY
                                        | (open_flags
-                                          & VDK_OPEN_ALLOW_EXTERNAL));
+                                          & (VDK_OPEN_ALLOW_EXTERNAL
+                                             | VDK__OPEN_FORMATS)));
   char *p = NULL;
   if (!d)
     return NULL;
@@ -109,6 +110,8 @@ vdk_commit (const char *child, unsigned open_flags, vdk_progress_fn fn,
   int r = -1;
 
   vdk__set_call ("vdk_commit");
+  if (vdk__check_open_flags (open_flags) == -1)
+    return -1;
   if (!(ppath = parent_path (child, open_flags))
       || !(c = vdk__maint_open_link (child, open_flags, true))
       || !(pd = vdk__disk_open (ppath, open_flags

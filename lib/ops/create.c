@@ -47,28 +47,28 @@ vdk__check_split_size (const char *path, uint64_t bytes)
                    (uint64_t) MAX_SPLIT_EXTENTS * SPLIT_SECTORS * SECTOR);
 }
 
-static const char *const adapters[VDK_ADAPTER_COUNT_] = {
+static const char *const adapters[VDK__ADAPTER_COUNT] = {
   "ide", "buslogic", "lsilogic", "pvscsi", "legacyESX",
 };
 
 VDK_API const char *
 vdk_adapter_name (int adapter)
 {
-  return adapter >= 0 && adapter < VDK_ADAPTER_COUNT_ ? adapters[adapter]
+  return adapter >= 0 && adapter < VDK__ADAPTER_COUNT ? adapters[adapter]
     : NULL;
 }
 
 VDK_API int
 vdk_adapter_from_name (const char *name)
 {
-  for (int i = 0; name && i < VDK_ADAPTER_COUNT_; i++)
+  for (int i = 0; name && i < VDK__ADAPTER_COUNT; i++)
     if (strcasecmp (name, adapters[i]) == 0)
       return i;
   return -1;
 }
 
-VDK_API struct vdk_geometry
-vdk_geometry_for (uint64_t capacity, int adapter)
+struct vdk_geometry
+vdk__geometry_for (uint64_t capacity, int adapter)
 {
   struct vdk_geometry g = { 0, 16, 63 };
   uint64_t c;
@@ -81,6 +81,28 @@ vdk_geometry_for (uint64_t capacity, int adapter)
     c = UINT32_MAX;
   g.cylinders = c ? (uint32_t) c : 1;
   return g;
+}
+
+VDK_API int
+vdk_geometry_for (uint64_t capacity, int adapter,
+                  struct vdk_geometry **out)
+{
+  vdk__set_call ("vdk_geometry_for");
+  if (!out)
+    return vdk__err (EINVAL, "no result pointer");
+  *out = NULL;
+  if (!vdk_adapter_name (adapter))
+    return vdk__err (EINVAL, "unknown adapter type %d", adapter);
+  if (!(*out = malloc (sizeof **out)))
+    return vdk__err (ENOMEM, "out of memory");
+  **out = vdk__geometry_for (capacity, adapter);
+  return 0;
+}
+
+VDK_API void
+vdk_free_geometry (struct vdk_geometry *g)
+{
+  free (g);
 }
 
 
@@ -127,7 +149,7 @@ vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors)
 {
   const char *a = vdk__desc_get (d, "ddb.adapterType");
   int adapter = a ? vdk_adapter_from_name (a) : VDK_ADAPTER_IDE;
-  struct vdk_geometry g = vdk_geometry_for (sectors, adapter < 0
+  struct vdk_geometry g = vdk__geometry_for (sectors, adapter < 0
                                             ? VDK_ADAPTER_IDE : adapter);
   static const char *const keys[] = {
     "ddb.geometry.cylinders", "ddb.geometry.heads", "ddb.geometry.sectors",
@@ -333,17 +355,43 @@ create_with_extents (struct made *m, const char *path, int type,
   return write_new_desc (m, path, d);
 }
 
+int
+vdk__check_version (const char *what, const void *params, uint32_t version,
+                    uint32_t known)
+{
+  if (!params)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "no %s parameters", what);
+  if (version < 1 || version > known)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s parameters of version "
+                      "%" PRIu32 ": this library knows versions 1 to %"
+                      PRIu32 " (initialise them with their _INIT macro)",
+                      what, version, known);
+  return 0;
+}
+
+int
+vdk__check_flags (const char *what, unsigned flags, unsigned known)
+{
+  if (flags & ~known)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "unknown %s flags 0x%x "
+                      "(this library knows 0x%x)", what, flags & ~known,
+                      known);
+  return 0;
+}
+
 static int
 check_params (const char *path, const struct vdk_create_params *p)
 {
   struct stat st;
-  if (!p || p->version < 1)
-    return vdk__err (EINVAL, "missing or unversioned create parameters");
+  if (vdk__check_version ("create", p, p ? p->version : 0,
+                          VDK_CREATE_PARAMS_VERSION) == -1
+      || vdk__check_flags ("create", p->flags, VDK__CREATE_FLAGS) == -1)
+    return -1;
   if (p->capacity == 0 || p->capacity % SECTOR
       || p->capacity > (uint64_t) INT64_MAX)
     return vdk__err (EINVAL, "%s: capacity %" PRIu64 " is not a positive "
                      "multiple of 512", path, p->capacity);
-  if (p->adapter < 0 || p->adapter >= VDK_ADAPTER_COUNT_)
+  if (p->adapter < 0 || p->adapter >= VDK__ADAPTER_COUNT)
     return vdk__err (EINVAL, "%s: unknown adapter type %d", path, p->adapter);
   if (p->grain_sectors && (!IS_POWER_OF_2 (p->grain_sectors)
                            || p->grain_sectors < 8
@@ -454,11 +502,13 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
   struct stat st;
   int r;
 
-  if (type != 0 && type != VDK_TYPE_MONOLITHIC_SPARSE
-      && type != VDK_TYPE_VMFS_SPARSE)
-    return vdk__err (ENOTSUP, "%s: children of type %s are not supported",
-                     child_path, vdk_type_name (type) ? vdk_type_name (type)
-                     : "?");
+  if (type == VDK_TYPE_DEFAULT)
+    type = VDK_TYPE_MONOLITHIC_SPARSE;
+  if (type != VDK_TYPE_MONOLITHIC_SPARSE && type != VDK_TYPE_VMFS_SPARSE)
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: children of type %s "
+                      "are not supported (monolithicSparse or vmfsSparse)",
+                      child_path, vdk_type_name (type) ? vdk_type_name (type)
+                      : "?");
   if (parent->type == VDK_TYPE_RAW)
     return vdk__err (ENOTSUP, "%s: a raw image cannot be a parent (it has "
                      "no CID); convert it to VMDK first", parent->path);
@@ -502,6 +552,8 @@ vdk_create_child_path (const char *parent_path, const char *child_path,
   int r;
 
   vdk__set_call ("vdk_create_child_path");
+  if (vdk__check_open_flags (open_flags) == -1)
+    return -1;
   p = vdk__disk_open (parent_path ? parent_path : "",
                       (open_flags | VDK_OPEN_READ_ONLY));
   if (!p)

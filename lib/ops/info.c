@@ -1,7 +1,10 @@
 /* Information about an open disk, and its DDB metadata.
  *
  * Info comes from the top link's descriptor (geometry, adapter, CIDs,
- * uuid) and its extents; the link count from the open chain.  Metadata
+ * uuid) and its extents; the link count from the open chain.  The info
+ * owns copies of everything it points to (vdk.h conventions): it stays
+ * valid after vdk_close, and its structs are reached through pointers
+ * so that they can grow.  Metadata
  * calls read and write the top link's ddb.* entries; a set rewrites the
  * descriptor at once (atomically for a separate descriptor file). */
 #include <errno.h>
@@ -30,22 +33,37 @@ fill_extents (struct vdk_link *l, struct vdk_info *in)
   in->extents = calloc (l->nextents, sizeof *in->extents);
   if (!in->extents)
     return -1;
-  in->num_extents = l->nextents;
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
-    struct vdk_extent_info *x = &in->extents[i];
-    x->type = vdk__ext_kind_name (e->kind);
-    x->access = vdk__access_name (e->access);
+    struct vdk_extent_info *x = calloc (1, sizeof *x);
+    if (!x)
+      return -1;
+    in->extents[in->num_extents++] = x;
     x->sectors = e->length / SECTOR;
     x->offset = e->file_offset / SECTOR;
+    x->type = strdup (vdk__ext_kind_name (e->kind));
+    x->access = strdup (vdk__access_name (e->access));
+    if (!x->type || !x->access)
+      return -1;
     if (e->kind != VDK_EXT_ZERO) {
       x->file = strdup (e->name);
       x->path = dup_or_null (e->path);
-      if (!x->file)
+      if (!x->file || (e->path && !x->path))
         return -1;
     }
   }
   return 0;
+}
+
+static struct vdk_geometry *
+geometry (const struct vdk_desc *d, const char *c, const char *h,
+          const char *s)
+{
+  struct vdk_geometry *g = malloc (sizeof *g);
+  if (g)
+    *g = (struct vdk_geometry) { ddb_u32 (d, c), ddb_u32 (d, h),
+                                 ddb_u32 (d, s) };
+  return g;
 }
 
 static void
@@ -77,17 +95,15 @@ vdk_get_info (vdk_disk *disk, struct vdk_info **out)
   if (!(in = calloc (1, sizeof *in)))
     return vdk__err (ENOMEM, "out of memory");
   in->type = l->type;
-  in->create_type = d ? vdk__desc_get (d, "createType") : "raw";
+  in->create_type = strdup (d ? vdk__desc_get (d, "createType") : "raw");
   in->capacity = l->capacity;
   a = d ? vdk__desc_get (d, "ddb.adapterType") : NULL;
   in->adapter = a ? vdk_adapter_from_name (a) : -1;
   in->hw_version = ddb_u32 (d, "ddb.virtualHWVersion");
-  in->physical.cylinders = ddb_u32 (d, "ddb.geometry.cylinders");
-  in->physical.heads = ddb_u32 (d, "ddb.geometry.heads");
-  in->physical.sectors = ddb_u32 (d, "ddb.geometry.sectors");
-  in->bios.cylinders = ddb_u32 (d, "ddb.geometry.biosCylinders");
-  in->bios.heads = ddb_u32 (d, "ddb.geometry.biosHeads");
-  in->bios.sectors = ddb_u32 (d, "ddb.geometry.biosSectors");
+  in->physical = geometry (d, "ddb.geometry.cylinders", "ddb.geometry.heads",
+                           "ddb.geometry.sectors");
+  in->bios = geometry (d, "ddb.geometry.biosCylinders",
+                       "ddb.geometry.biosHeads", "ddb.geometry.biosSectors");
   in->links = disk->nlinks;
   in->cid = d ? vdk__desc_cid (d, "CID") : UINT32_MAX;
   in->parent_cid = d ? vdk__desc_cid (d, "parentCID") : UINT32_MAX;
@@ -98,7 +114,10 @@ vdk_get_info (vdk_disk *disk, struct vdk_info **out)
   fill_grain (l, in);
   in->thin_provisioned = d && vdk__desc_get (d, "ddb.thinProvisioned")
     && strcmp (vdk__desc_get (d, "ddb.thinProvisioned"), "1") == 0;
-  if (fill_extents (l, in) == -1) {
+  if (!in->create_type || !in->physical || !in->bios
+      || (d && vdk__desc_get (d, "parentFileNameHint") && !in->parent_hint)
+      || (d && vdk__desc_get (d, "ddb.uuid") && !in->uuid)
+      || fill_extents (l, in) == -1) {
     vdk_free_info (in);
     return vdk__err (ENOMEM, "out of memory");
   }
@@ -112,10 +131,16 @@ vdk_free_info (struct vdk_info *in)
   if (!in)
     return;
   for (size_t i = 0; i < in->num_extents; i++) {
-    free (in->extents[i].file);
-    free (in->extents[i].path);
+    free (in->extents[i]->file);
+    free (in->extents[i]->path);
+    free (in->extents[i]->type);
+    free (in->extents[i]->access);
+    free (in->extents[i]);
   }
   free (in->extents);
+  free (in->create_type);
+  free (in->physical);
+  free (in->bios);
   free (in->parent_hint);
   free (in->uuid);
   free (in);

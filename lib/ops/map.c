@@ -42,6 +42,34 @@ add_range (struct list *l, uint64_t off, uint64_t len)
   return 0;
 }
 
+/* The public list: an array of pointers (vdk.h conventions), here into
+ * one allocation that holds the pointers and then the blocks, so a list
+ * of millions of blocks costs one malloc and one free. */
+static struct vdk_block_list *
+pointer_list (const struct list *l)
+{
+  struct vdk_block_list *out = calloc (1, sizeof *out);
+  struct vdk_block *b;
+  size_t bytes;
+
+  if (!out)
+    return NULL;
+  if (l->n == 0)
+    return out;
+  if (MUL_OVERFLOW (l->n, sizeof (struct vdk_block *) + sizeof *b, &bytes)
+      || !(out->blocks = malloc (bytes))) {
+    free (out);
+    return NULL;
+  }
+  b = (struct vdk_block *) (out->blocks + l->n);
+  for (size_t i = 0; i < l->n; i++) {
+    b[i] = l->b[i];
+    out->blocks[i] = &b[i];
+  }
+  out->n = l->n;
+  return out;
+}
+
 static int
 check_args (vdk_disk *disk, uint64_t start, uint64_t count, uint64_t chunk)
 {
@@ -91,10 +119,9 @@ vdk_query_allocated_blocks (vdk_disk *disk, uint64_t start, uint64_t count,
       goto fail;
     off += pnum;
   }
-  if (!(*out = calloc (1, sizeof **out)))
+  if (!(*out = pointer_list (&l)))
     goto fail;
-  (*out)->n = l.n;
-  (*out)->blocks = l.b;
+  free (l.b);
   return 0;
 fail:
   free (l.b);

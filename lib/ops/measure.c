@@ -151,8 +151,10 @@ vdk_measure (vdk_disk *src, const char *dst,
   bool top_only;
 
   vdk__set_call ("vdk_measure");
-  if (!src || !params || params->version < 1 || !bytes)
-    return vdk__err (EINVAL, "missing source, parameters or result");
+  if (!src || !bytes)
+    return vdk__err (EINVAL, "missing source or result");
+  if (vdk__check_clone_params (params) == -1)
+    return -1;
   if (!*name || strlen (name) > 255 || !strcmp (name, ".")
       || !strcmp (name, ".."))
     return vdk__err (EINVAL, "%s: not a file name", dst);

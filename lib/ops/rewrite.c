@@ -58,11 +58,14 @@ vdk__fsync_dir (const char *path)
 struct vdk_link *
 vdk__maint_open_link (const char *path, unsigned open_flags, bool readonly)
 {
-  unsigned f = (open_flags & VDK_OPEN_ALLOW_EXTERNAL) | VDK_OPEN_SINGLE_LINK;
+  unsigned f = (open_flags & (VDK_OPEN_ALLOW_EXTERNAL | VDK__OPEN_FORMATS))
+    | VDK_OPEN_SINGLE_LINK;
   if (!path || !*path) {
     vdk__err (EINVAL, "no file name");
     return NULL;
   }
+  if (vdk__check_open_flags (open_flags) == -1)
+    return NULL;
   return vdk__link_open (path, readonly ? f | VDK_OPEN_READ_ONLY : f);
 }
 

@@ -45,8 +45,8 @@ query (const char *path, uint64_t chunk, int top_only)
   }
   for (size_t i = 0; i < l->n; i++)
     n += (size_t) snprintf (out + n, sizeof out - n, "%s%" PRIu64 "+%"
-                            PRIu64, i ? "," : "", l->blocks[i].offset,
-                            l->blocks[i].length);
+                            PRIu64, i ? "," : "", l->blocks[i]->offset,
+                            l->blocks[i]->length);
   vdk_free_block_list (l);
   vdk_close (d);
   return out;
@@ -74,7 +74,8 @@ test_query (void)
       && vdk_last_errno () == EINVAL, "a range past the end is refused");
   vdk_close (d);
 
-  ok (vdk_create_child_path (base, child, 0, 0) == 0, "create a child");
+  ok (vdk_create_child_path (base, child,
+                             VDK_TYPE_DEFAULT, 0) == 0, "create a child");
   ok (put (child, 20 * MiB, 64 * 1024, 0x44) == 0, "write in the child");
   is_str (query (child, 128, 1), "40960+128", "top_only: the child's grain");
   is_str (query (child, 128, 0), "0+128,2048+128,16384+4096,40960+128",

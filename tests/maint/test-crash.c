@@ -69,7 +69,8 @@ make_pristine (const struct setup *s)
     }
     snprintf (cpath, sizeof cpath, "%s/P/c.vmdk", dir);
     if (vdk_close (d) == -1
-        || vdk_create_child_path (path, cpath, s->child_type, 0))
+        || vdk_create_child_path (path, cpath, s->child_type
+                                  ? s->child_type : VDK_TYPE_DEFAULT, 0))
       return -1;
   }
   return 0;
@@ -140,12 +141,12 @@ corruption (const char *path, bool repair, char *first, size_t n)
     return 1;
   }
   for (size_t i = 0; i < r->nproblems; i++)
-    if ((repair || (!strstr (r->problems[i].what, "unclean-shutdown")
-                    && !strstr (r->problems[i].what, "cut short by the "
+    if ((repair || (!strstr (r->problems[i]->what, "unclean-shutdown")
+                    && !strstr (r->problems[i]->what, "cut short by the "
                                 "unclean shutdown")))
         && !bad++)
       snprintf (first, n, "%s%s", repair ? "after repair: " : "",
-                r->problems[i].what);
+                r->problems[i]->what);
   vdk_free_check_report (r);
   return bad;
 }

@@ -86,10 +86,10 @@ bad_problems (const char *path, char *first, size_t len)
     return 1;
   }
   for (size_t i = 0; i < r->nproblems; i++)
-    if (!strstr (r->problems[i].what, "unclean-shutdown")
-        && !strstr (r->problems[i].what, "cut short by the unclean")
+    if (!strstr (r->problems[i]->what, "unclean-shutdown")
+        && !strstr (r->problems[i]->what, "cut short by the unclean")
         && !bad++)
-      snprintf (first, len, "%s", r->problems[i].what);
+      snprintf (first, len, "%s", r->problems[i]->what);
   vdk_free_check_report (r);
   return bad;
 }
@@ -207,7 +207,8 @@ main (void)
   p.capacity = 64 << 20;
   ok (vdk_create (base, &p) == 0, "create a sparse disk");
   rounds (base, "monolithicSparse", qemu);
-  ok (vdk_create_child_path (base, child, 0, 0) == 0, "create a child");
+  ok (vdk_create_child_path (base, child,
+                             VDK_TYPE_DEFAULT, 0) == 0, "create a child");
   rounds (child, "child", qemu);
   kill_rewrites (base);
   tmpdir_remove ();

@@ -120,7 +120,8 @@ main (void)
   single (base, "monolithicSparse");
   single (flat, "monolithicFlat (descriptor + extent)");
 
-  ok (vdk_create_child_path (base, child, 0, 0) == 0, "create child");
+  ok (vdk_create_child_path (base, child,
+                             VDK_TYPE_DEFAULT, 0) == 0, "create child");
   c = vdk_open (child, 0);
   ok (c != NULL, "child opens for writing (parent shared)");
   expect_busy (vdk_open (base, 0), "writing the parent under an open child");

@@ -56,7 +56,8 @@ test_child (void)
   uint32_t base_cid = cid_of (P ("base.vmdk"), VDK_OPEN_SINGLE_LINK), c1, c2;
   vdk_disk *d;
 
-  ok (vdk_create_child_path (P ("base.vmdk"), P ("child.vmdk"), 0, 0) == 0,
+  ok (vdk_create_child_path (P ("base.vmdk"), P ("child.vmdk"),
+                             VDK_TYPE_DEFAULT, 0) == 0,
       "create child");
   d = vdk_open (P ("child.vmdk"), 0);
   ok (d && vdk_get_info (d, &in) == 0, "open child");
@@ -94,7 +95,8 @@ test_three_levels_and_readonly (void)
   vdk_disk *d;
   snprintf (cmd, sizeof cmd, "cp '%s' '%s'", P ("base.vmdk"), P ("base.copy"));
   ok (system (cmd) == 0, "copy of the base");
-  ok (vdk_create_child_path (P ("child.vmdk"), P ("grand.vmdk"), 0, 0) == 0,
+  ok (vdk_create_child_path (P ("child.vmdk"), P ("grand.vmdk"),
+                              VDK_TYPE_DEFAULT, 0) == 0,
       "grandchild");
   d = vdk_open (P ("grand.vmdk"), VDK_OPEN_READ_ONLY);
   ok (d && vdk_pread (d, buf, 512, 512) == 0 && buf[0] == 'C',
@@ -134,8 +136,9 @@ test_external_hint (void)
   vdk_disk *d;
   snprintf (sub, sizeof sub, "%s/other", dir);
   mkdir (sub, 0755);
-  ok (vdk_create_child_path (P ("base.vmdk"), P ("other/kid.vmdk"), 0, 0)
-      == 0, "child in another folder");
+  ok (vdk_create_child_path (P ("base.vmdk"), P ("other/kid.vmdk"),
+                             VDK_TYPE_DEFAULT, 0) == 0,
+      "child in another folder");
   d = vdk_open (P ("other/kid.vmdk"), 0);
   ok (d == NULL && vdk_last_errno () == EPERM
       && vdk_last_error_code () == VDK_E_ACCESS_DENIED,

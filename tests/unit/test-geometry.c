@@ -2,22 +2,38 @@
 #include "tap.h"
 #include "vdk.h"
 
+/* vdk_geometry_for into *g (the library allocates, we copy and free). */
+static int
+geometry (uint64_t sectors, int adapter, struct vdk_geometry *g)
+{
+  struct vdk_geometry *p = NULL;
+  int r = vdk_geometry_for (sectors, adapter, &p);
+  if (r == 0)
+    *g = *p;
+  vdk_free_geometry (p);
+  return r;
+}
+
 int
 main (void)
 {
-  struct vdk_geometry g;
+  struct vdk_geometry g = { 0, 0, 0 }, *none = &g;
 
-  g = vdk_geometry_for (20971520, VDK_ADAPTER_IDE);
-  ok (g.cylinders == 16383 && g.heads == 16 && g.sectors == 63,
+  ok (geometry (20971520, VDK_ADAPTER_IDE, &g) == 0
+      && g.cylinders == 16383 && g.heads == 16 && g.sectors == 63,
       "10 GiB IDE caps cylinders at 16383 (%u/%u/%u)", g.cylinders, g.heads,
       g.sectors);
-  g = vdk_geometry_for (10485760, VDK_ADAPTER_LSILOGIC);
-  ok (g.cylinders == 652 && g.heads == 255 && g.sectors == 63,
+  ok (geometry (10485760, VDK_ADAPTER_LSILOGIC, &g) == 0
+      && g.cylinders == 652 && g.heads == 255 && g.sectors == 63,
       "5 GiB lsilogic is 652/255/63 (KB 306526)");
-  g = vdk_geometry_for (2097152, VDK_ADAPTER_IDE);
+  geometry (2097152, VDK_ADAPTER_IDE, &g);
   is_int (g.cylinders, 2080, "1 GiB IDE cylinders = 2097152/(16*63)");
-  g = vdk_geometry_for (100, VDK_ADAPTER_BUSLOGIC);
+  geometry (100, VDK_ADAPTER_BUSLOGIC, &g);
   is_int (g.cylinders, 1, "tiny disk still has one cylinder");
+  ok (vdk_geometry_for (100, 99, &none) == -1 && none == NULL
+      && vdk_last_error_code () == VDK_E_INVALID_ARG,
+      "an unknown adapter has no geometry");
+  vdk_free_geometry (NULL);
   is_int (vdk_type_from_name ("0"), VDK_TYPE_MONOLITHIC_SPARSE, "type 0");
   is_int (vdk_type_from_name ("1"), VDK_TYPE_SPLIT_SPARSE, "type 1");
   is_int (vdk_type_from_name ("2"), VDK_TYPE_MONOLITHIC_FLAT, "type 2");
