@@ -273,15 +273,31 @@ VDK_API int vdk_trim(vdk_disk *disk, uint64_t offset, uint64_t count);
 /* ---- Asynchronous I/O ------------------------------------------------
  * A request is submitted with a completion (the shape of libnbd's
  * closures): callback(user_data, error) is called exactly once when the
- * request ends, with error 0 or a vdk_error code, then free(user_data)
- * if free is not NULL.  Callbacks run on a library worker thread (or,
- * for remote disks, the connection's thread); inside one, do not call
- * vdk_aio_wait or vdk_close on the same disk.  If submission fails (-1)
- * the callback is not called, but free is.
- * vdk_aio_wait waits until every request submitted on the disk so far
- * has completed and its callback returned; it returns -1 if any of them
- * failed since the last wait.  vdk_close waits for requests in flight
- * before it closes. */
+ * request ends, with error 0 or a vdk_error code (VDK_E_OUT_OF_RANGE,
+ * VDK_E_READ_ONLY, VDK_E_IO, ...), then free(user_data) if free is not
+ * NULL.  Either member may be NULL.  If submission fails (-1: no disk,
+ * out of memory, no thread could be started) the callback is not
+ * called, but free is.  Range and access errors are not submission
+ * failures: they reach the request's callback.
+ * - The buffer must stay valid, and for a read untouched, until the
+ *   callback runs.  Requests in flight are not ordered: two overlapping
+ *   writes in flight at once may land in either order, and a read
+ *   overlapping a write in flight may see either content.
+ * - Callbacks run on a library worker thread (local disks: a pool of a
+ *   few threads per disk, started on the first request, with all
+ *   signals blocked) or, for remote disks, the connection's thread;
+ *   several may run at once.  Inside a callback a program may submit
+ *   more requests and use the synchronous calls, but vdk_aio_wait and
+ *   vdk_close on the same disk are refused (-1, VDK_E_INVALID_ARG): they
+ *   would wait for the callback itself.
+ * - vdk_aio_wait waits until every request submitted on the disk before
+ *   it has completed and its callback returned (requests other threads
+ *   submit meanwhile are not waited for).  It returns -1 if any request
+ *   failed since the previous wait; the error then counts them and
+ *   carries the first failure's code and message.
+ * - vdk_close waits for every request in flight, including ones their
+ *   callbacks submit, then stops the workers and closes.  It must not
+ *   race with submissions from other threads. */
 struct vdk_completion {
   void (*callback)(void *user_data, int error);
   void *user_data;
