@@ -61,6 +61,11 @@ struct vdk_extent *vdk__link_extent_at (struct vdk_link *l, uint64_t off);
 struct vdk_disk *vdk__disk_open (const char *path, unsigned flags);
 void vdk__disk_free (struct vdk_disk *d, bool *flush_failed);
 int vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off);
+/* Trim or fast-zero [off, off+len) of the top link l (disk/trim.c);
+ * `how` is VDK__TRIM_* (ZERO, KEEP, CHECK, NOWRITE; BELOW is worked out
+ * here from the parent chain). */
+int vdk__link_trim (struct vdk_link *l, uint64_t off, uint64_t len,
+                    unsigned how);
 
 /* Reads through a chain; block status. */
 int vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len,
