@@ -254,20 +254,30 @@ VDK_API int vdk_pwrite(vdk_disk *disk, const void *buf, size_t count,
  * unallocated where that reads back as zero. */
 VDK_API int vdk_zero(vdk_disk *disk, uint64_t offset, uint64_t count);
 
-/* Zero with flags: VDK_ZERO_MAY_TRIM lets whole grains become
- * unallocated (or zeroed-grain entries) instead of written zeroes;
- * VDK_ZERO_FAST fails with VDK_E_UNSUPPORTED, writing nothing, unless
- * the range can be zeroed without writing zero bytes. */
+/* Zero with flags.  Without flags this is vdk_zero.
+ * - VDK_ZERO_MAY_TRIM: whole grains are given back as by vdk_trim (and
+ *   read as zero), the rest of the range is written as zeroes.
+ * - VDK_ZERO_FAST: fails with VDK_E_UNSUPPORTED, having changed nothing,
+ *   unless the whole range can be zeroed without writing zero bytes
+ *   (whole grains, flat files on hosts that zero ranges, ranges that
+ *   read as zero already).  Without MAY_TRIM, host blocks stay
+ *   allocated.  The check and the zeroing are not atomic with writes
+ *   to the same range from other threads. */
 #define VDK_ZERO_MAY_TRIM 0x01u
 #define VDK_ZERO_FAST     0x02u
 VDK_API int vdk_zero_ex(vdk_disk *disk, uint64_t offset, uint64_t count,
                         unsigned flags);
 
-/* Give space back: the range need not read as zero afterwards in
- * general, but in vdk it always does (an unallocated grain of a base
- * disk, a zeroed grain of a child, a hole punched in a flat file).
- * Partial grains at the edges are left alone.  Formats that cannot
- * give space back succeed without doing anything. */
+/* Give space back.  Whole grains of the range become unallocated (in a
+ * base, or where no parent holds data) or zeroed grains (in a child over
+ * its parent's data, where the extent has zeroed-grain entries), and
+ * their host blocks are punched; a flat file gets a hole.  What is given
+ * back reads as zero afterwards.  Left as they are: partial grains at
+ * the edges; a child's grains over its parent's data when the child has
+ * no zeroed-grain entries (a hole would show the parent); formats that
+ * cannot give space back (streamOptimized, COWD), where the call
+ * succeeds doing nothing.  When the whole range must read as zero, use
+ * vdk_zero_ex with VDK_ZERO_MAY_TRIM. */
 VDK_API int vdk_trim(vdk_disk *disk, uint64_t offset, uint64_t count);
 
 /* ---- Asynchronous I/O ------------------------------------------------
