@@ -206,7 +206,16 @@ VDK_API const char *vdk_get_transport_mode(vdk_disk *disk);
 VDK_API int vdk_close(vdk_disk *disk);
 
 #define VDK_CREATE_ZEROED_GRAIN 0x01u /* sparse: header v2, GTE 1 = zero */
-#define VDK_CREATE_NO_PREALLOC  0x02u /* flat: leave the data files sparse */
+#define VDK_CREATE_NO_PREALLOC  0x02u /* flat: leave the data files sparse
+                                         (the default; kept for old
+                                         callers) */
+#define VDK_CREATE_PREALLOC     0x04u /* flat: allocate the data files'
+                                         blocks now (VMware's thick
+                                         disks), reporting progress */
+
+/* Progress: return nonzero to cancel (the call then fails with
+ * ECANCELED, VDK_E_CANCELLED). */
+typedef int (*vdk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 struct vdk_create_params {
   uint32_t version;      /* VDK_CREATE_PARAMS_VERSION */
@@ -216,11 +225,16 @@ struct vdk_create_params {
   uint64_t capacity;     /* bytes, a multiple of 512 */
   uint32_t grain_sectors; /* sparse grain size; 0 = 128 */
   unsigned flags;        /* VDK_CREATE_* */
+  /* version 2 */
+  vdk_progress_fn progress; /* bytes preallocated of the total; may be
+                               NULL.  A cancelled create removes what it
+                               made. */
+  void *opaque;
 };
-#define VDK_CREATE_PARAMS_VERSION 1
+#define VDK_CREATE_PARAMS_VERSION 2
 #define VDK_CREATE_PARAMS_INIT \
   { VDK_CREATE_PARAMS_VERSION, VDK_TYPE_MONOLITHIC_SPARSE, \
-    VDK_ADAPTER_IDE, 4, 0, 0, 0 }
+    VDK_ADAPTER_IDE, 4, 0, 0, 0, NULL, NULL }
 
 /* Create a new, empty disk.  Fails with EEXIST if `path` exists. */
 VDK_API int vdk_create(const char *path,
@@ -378,6 +392,12 @@ struct vdk_info {
   size_t num_extents;
   struct vdk_extent_info *extents;
   int thin_provisioned;     /* ddb.thinProvisioned = "1" (vmfsThin) */
+  /* Sector sizes in bytes: logical is always 512 (a disk whose DDB
+   * declares another, a 4Kn disk, fails to open with
+   * VDK_E_UNSUPPORTED); physical is 512, or 4096 for a 512e disk
+   * (ddb.physicalSectorSize). */
+  uint32_t logical_sector_size;
+  uint32_t physical_sector_size;
 };
 
 VDK_API int vdk_get_info(vdk_disk *disk, struct vdk_info **info);
@@ -394,10 +414,6 @@ VDK_API int vdk_meta_keys(vdk_disk *disk, char ***keys);
 VDK_API void vdk_free_strings(char **strings);
 
 /* ---- Whole-disk operations ------------------------------------------ */
-
-/* Progress: return nonzero to cancel (the call then fails with
- * ECANCELED). */
-typedef int (*vdk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 #define VDK_CLONE_SINGLE_LINK 0x01u /* copy only the top link */
 #define VDK_CLONE_OVERWRITE   0x02u /* replace an existing destination */
@@ -420,7 +436,13 @@ struct vdk_clone_params {
     NULL, 0 }
 
 /* Copy the guest-visible contents of `src` into a new disk at `dst`.
- * Unallocated and all-zero data is not written. */
+ * Unallocated and all-zero data is not written.  An existing `dst` is
+ * refused (VDK_E_EXISTS) unless VDK_CLONE_OVERWRITE is given: then the
+ * copy is made in a temporary folder beside it and moved into place
+ * when complete (a one-file output replaces the old disk atomically),
+ * and the old disk's files the new one does not use are removed.  A
+ * destination in use (open for writing) is refused with VDK_E_LOCKED,
+ * one that is part of the source chain with VDK_E_INVALID_ARG. */
 VDK_API int vdk_clone(vdk_disk *src, const char *dst,
                       const struct vdk_clone_params *params);
 
@@ -453,6 +475,21 @@ VDK_API int vdk_rename(const char *src, const char *dst);
  * Split types gain extents; the geometry in the descriptor follows. */
 VDK_API int vdk_grow(const char *path, uint64_t new_capacity,
                       unsigned open_flags);
+/* vdk_grow with parameters: progress over the bytes a sparse extent's
+ * rewrite copies (flat and split types report the end only); a
+ * cancelled grow leaves the disk as it was. */
+struct vdk_grow_params {
+  uint32_t version;      /* VDK_GROW_PARAMS_VERSION */
+  uint64_t capacity;     /* new size in bytes */
+  unsigned open_flags;   /* VDK_OPEN_ALLOW_EXTERNAL */
+  unsigned flags;        /* none defined yet: 0 */
+  vdk_progress_fn progress;
+  void *opaque;
+};
+#define VDK_GROW_PARAMS_VERSION 1
+#define VDK_GROW_PARAMS_INIT { VDK_GROW_PARAMS_VERSION, 0, 0, 0, NULL, NULL }
+VDK_API int vdk_grow_ex(const char *path,
+                        const struct vdk_grow_params *params);
 /* Give back grains that hold only zeroes; sparse extents are rewritten
  * into a new file that is fsync'd and renamed over the old one. */
 VDK_API int vdk_shrink(const char *path, unsigned open_flags,
@@ -466,7 +503,10 @@ VDK_API int vdk_defrag(const char *path, unsigned open_flags,
 #define VDK_ATTACH_DRY_RUN 0x02u /* only say whether attach would work */
 /* Make `new_parent` the parent of the child link `child`.  Refuses
  * (EINVAL) unless the guest-visible contents stay the same, or
- * VDK_ATTACH_UNSAFE is given. */
+ * VDK_ATTACH_UNSAFE is given.  With VDK_ATTACH_DRY_RUN nothing is
+ * written: 0 means the attach would succeed (every check is made, the
+ * child is opened for writing, so a child in use fails with
+ * VDK_E_LOCKED), -1 says why not (VixDiskLib_IsAttachPossible). */
 VDK_API int vdk_attach(const char *child, const char *new_parent,
                         unsigned flags, unsigned open_flags);
 /* Merge the child's data into its parent.  The child stays valid (its

@@ -67,6 +67,10 @@ int vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off);
 int vdk__link_trim (struct vdk_link *l, uint64_t off, uint64_t len,
                     unsigned how);
 
+/* Sector sizes from the DDB (512 if absent); -1 for a 4Kn disk. */
+int vdk__link_sector_sizes (struct vdk_link *l, uint32_t *logical,
+                            uint32_t *physical);
+
 /* Reads through a chain; block status. */
 int vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len,
                      uint64_t off);

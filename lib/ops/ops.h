@@ -14,4 +14,9 @@ void vdk__clone_create_params (vdk_disk *src,
                                const struct vdk_clone_params *p,
                                struct vdk_create_params *cp);
 
+/* vdk_clone onto an existing destination, VDK_CLONE_OVERWRITE
+ * (ops/replace.c). */
+int vdk__clone_replace (vdk_disk *src, const char *dst,
+                        const struct vdk_clone_params *params);
+
 #endif /* VDK_OPS_H */
