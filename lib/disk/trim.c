@@ -61,11 +61,28 @@ fill_below (void *ctx, void *buf, uint64_t len, uint64_t off)
   return 0;
 }
 
+/* Would a trim (not a zero) of [off, off+len) reach an extent that can
+ * give space back?  If not it is a no-op that must not even change the
+ * CID (a streamOptimized disk refuses to be written). */
+static bool
+any_trimmable (struct vdk_link *l, uint64_t off, uint64_t len)
+{
+  for (size_t i = 0; i < l->nextents; i++) {
+    struct vdk_extent *e = &l->extents[i];
+    if (e->start < off + len && off < e->start + e->length
+        && vdk__ext_can_trim (e))
+      return true;
+  }
+  return false;
+}
+
 int
 vdk__link_trim (struct vdk_link *l, uint64_t off, uint64_t len, unsigned how)
 {
   struct vdk_below below = { data_below, fill_below, l };
 
+  if (!(how & VDK__TRIM_ZERO) && !any_trimmable (l, off, len))
+    return 0;
   if (!(how & VDK__TRIM_CHECK) && vdk__link_begin_write (l) == -1)
     return -1;
   while (len > 0) {

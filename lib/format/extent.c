@@ -132,6 +132,12 @@ reads_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
   return 0;
 }
 
+bool
+vdk__ext_can_trim (const struct vdk_extent *e)
+{
+  return e->ops->trim && e->access == VDK_ACCESS_RW;
+}
+
 int
 vdk__ext_trim (struct vdk_extent *e, uint64_t off, uint64_t len,
                unsigned how, const struct vdk_below *below)
@@ -140,7 +146,7 @@ vdk__ext_trim (struct vdk_extent *e, uint64_t off, uint64_t len,
 
   if (ext_range (e, "trim", off, len) == -1)
     return -1;
-  if (e->ops->trim && e->access == VDK_ACCESS_RW) {
+  if (vdk__ext_can_trim (e)) {
     if (!(how & VDK__TRIM_CHECK) && ext_writable (e) == -1)
       return -1;
     return e->ops->trim (e, off, len, how, below);

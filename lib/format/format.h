@@ -186,6 +186,8 @@ int vdk__ext_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
  * unless it reads as zero already), otherwise nothing happens. */
 int vdk__ext_trim (struct vdk_extent *e, uint64_t off, uint64_t len,
                    unsigned how, const struct vdk_below *below);
+/* Can the extent give space back (a trim member, read-write)? */
+bool vdk__ext_can_trim (const struct vdk_extent *e);
 
 /* ---- hosted sparse (format/sparse.c) --------------------------------- */
 

@@ -2,7 +2,8 @@
 # Trim and fast zero (vdk_trim, vdk_zero_ex) judged by qemu.
 #
 # On disks qemu-img made (monolithicSparse with and without zeroed
-# grains, a zeroed-grain child, monolithicFlat), trim-tool trims or
+# grains, a zeroed-grain child, monolithicFlat; a streamOptimized disk,
+# which cannot give space back, is left untouched), trim-tool trims or
 # zeroes ranges with unaligned ends.  Afterwards: `vdk map --json`
 # shows the trimmed grains gone (holes, or zeroed grains in a child over
 # parent data), `qemu-img check` is clean, `qemu-img compare` matches
@@ -102,8 +103,20 @@ flat_case () {
   check_qemu_same "flat: content as expected" "$d" "$exp"
 }
 
+# A format that cannot give space back: trim succeeds and writes nothing.
+stream_case () {
+  local d="$T/s.vmdk"
+  check_vdk "stream: create" create -t streamOptimized "$d" 4M
+  head -c 1048576 /dev/urandom >"$T/s.data"
+  run_vdk write "$d" <"$T/s.data"
+  cp "$d" "$T/s.before"
+  check "stream: vdk_trim succeeds doing nothing" trim "$d" trim 0 $MiB
+  check_same "stream: the file is unchanged" "$T/s.before" "$d"
+}
+
 base_case off
 base_case on
+stream_case
 child_case
 flat_case
 finish

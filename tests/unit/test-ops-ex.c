@@ -280,7 +280,7 @@ test_progress (void)
   vdk_disk *d;
 
   p.type = VDK_TYPE_MONOLITHIC_FLAT;
-  p.capacity = 200 << 20;
+  p.capacity = 130 << 20;    /* three steps of preallocation */
   p.flags = VDK_CREATE_PREALLOC;
   p.progress = on_progress;
   p.opaque = &pr;
