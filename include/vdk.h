@@ -247,7 +247,16 @@ VDK_API const char *vdk_get_transport_mode(vdk_disk *disk);
 VDK_API int vdk_close(vdk_disk *disk);
 
 #define VDK_CREATE_ZEROED_GRAIN 0x01u /* sparse: header v2, GTE 1 = zero */
-#define VDK_CREATE_NO_PREALLOC  0x02u /* flat: leave the data files sparse */
+#define VDK_CREATE_NO_PREALLOC  0x02u /* flat: leave the data files sparse
+                                         (the default; kept for old
+                                         callers) */
+#define VDK_CREATE_PREALLOC     0x04u /* flat: allocate the data files'
+                                         blocks now (VMware's thick
+                                         disks), reporting progress */
+
+/* Progress: return nonzero to cancel (the call then fails with
+ * ECANCELED, VDK_E_CANCELLED). */
+typedef int (*vdk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 struct vdk_create_params {
   uint32_t version;      /* VDK_CREATE_PARAMS_VERSION */
@@ -257,11 +266,16 @@ struct vdk_create_params {
   uint64_t capacity;     /* bytes, a multiple of 512 */
   uint32_t grain_sectors; /* sparse grain size; 0 = 128 */
   unsigned flags;        /* VDK_CREATE_* */
+  /* version 2 */
+  vdk_progress_fn progress; /* bytes preallocated of the total; may be
+                               NULL.  A cancelled create removes what it
+                               made. */
+  void *opaque;
 };
-#define VDK_CREATE_PARAMS_VERSION 1
+#define VDK_CREATE_PARAMS_VERSION 2
 #define VDK_CREATE_PARAMS_INIT \
   { VDK_CREATE_PARAMS_VERSION, VDK_TYPE_MONOLITHIC_SPARSE, \
-    VDK_ADAPTER_IDE, 4, 0, 0, 0 }
+    VDK_ADAPTER_IDE, 4, 0, 0, 0, NULL, NULL }
 
 /* Create a new, empty disk.  Fails with EEXIST if `path` exists. */
 VDK_API int vdk_create(const char *path,
@@ -297,34 +311,60 @@ VDK_API int vdk_pwrite(vdk_disk *disk, const void *buf, size_t count,
  * unallocated where that reads back as zero. */
 VDK_API int vdk_zero(vdk_disk *disk, uint64_t offset, uint64_t count);
 
-/* Zero with flags: VDK_ZERO_MAY_TRIM lets whole grains become
- * unallocated (or zeroed-grain entries) instead of written zeroes;
- * VDK_ZERO_FAST fails with VDK_E_UNSUPPORTED, writing nothing, unless
- * the range can be zeroed without writing zero bytes. */
+/* Zero with flags.  Without flags this is vdk_zero.
+ * - VDK_ZERO_MAY_TRIM: whole grains are given back as by vdk_trim (and
+ *   read as zero), the rest of the range is written as zeroes.
+ * - VDK_ZERO_FAST: fails with VDK_E_UNSUPPORTED, having changed nothing,
+ *   unless the whole range can be zeroed without writing zero bytes
+ *   (whole grains, flat files on hosts that zero ranges, ranges that
+ *   read as zero already).  Without MAY_TRIM, host blocks stay
+ *   allocated.  The check and the zeroing are not atomic with writes
+ *   to the same range from other threads. */
 #define VDK_ZERO_MAY_TRIM 0x01u
 #define VDK_ZERO_FAST     0x02u
 VDK_API int vdk_zero_ex(vdk_disk *disk, uint64_t offset, uint64_t count,
                         unsigned flags);
 
-/* Give space back: the range need not read as zero afterwards in
- * general, but in vdk it always does (an unallocated grain of a base
- * disk, a zeroed grain of a child, a hole punched in a flat file).
- * Partial grains at the edges are left alone.  Formats that cannot
- * give space back succeed without doing anything. */
+/* Give space back.  Whole grains of the range become unallocated (in a
+ * base, or where no parent holds data) or zeroed grains (in a child over
+ * its parent's data, where the extent has zeroed-grain entries), and
+ * their host blocks are punched; a flat file gets a hole.  What is given
+ * back reads as zero afterwards.  Left as they are: partial grains at
+ * the edges; a child's grains over its parent's data when the child has
+ * no zeroed-grain entries (a hole would show the parent); formats that
+ * cannot give space back (streamOptimized, COWD), where the call
+ * succeeds doing nothing.  When the whole range must read as zero, use
+ * vdk_zero_ex with VDK_ZERO_MAY_TRIM. */
 VDK_API int vdk_trim(vdk_disk *disk, uint64_t offset, uint64_t count);
 
 /* ---- Asynchronous I/O ------------------------------------------------
  * A request is submitted with a completion (the shape of libnbd's
  * closures): callback(user_data, error) is called exactly once when the
- * request ends, with error 0 or a vdk_error code, then free(user_data)
- * if free is not NULL.  Callbacks run on a library worker thread (or,
- * for remote disks, the connection's thread); inside one, do not call
- * vdk_aio_wait or vdk_close on the same disk.  If submission fails (-1)
- * the callback is not called, but free is.
- * vdk_aio_wait waits until every request submitted on the disk so far
- * has completed and its callback returned; it returns -1 if any of them
- * failed since the last wait.  vdk_close waits for requests in flight
- * before it closes. */
+ * request ends, with error 0 or a vdk_error code (VDK_E_OUT_OF_RANGE,
+ * VDK_E_READ_ONLY, VDK_E_IO, ...), then free(user_data) if free is not
+ * NULL.  Either member may be NULL.  If submission fails (-1: no disk,
+ * out of memory, no thread could be started) the callback is not
+ * called, but free is.  Range and access errors are not submission
+ * failures: they reach the request's callback.
+ * - The buffer must stay valid, and for a read untouched, until the
+ *   callback runs.  Requests in flight are not ordered: two overlapping
+ *   writes in flight at once may land in either order, and a read
+ *   overlapping a write in flight may see either content.
+ * - Callbacks run on a library worker thread (local disks: a pool of a
+ *   few threads per disk, started on the first request, with all
+ *   signals blocked) or, for remote disks, the connection's thread;
+ *   several may run at once.  Inside a callback a program may submit
+ *   more requests and use the synchronous calls, but vdk_aio_wait and
+ *   vdk_close on the same disk are refused (-1, VDK_E_INVALID_ARG): they
+ *   would wait for the callback itself.
+ * - vdk_aio_wait waits until every request submitted on the disk before
+ *   it has completed and its callback returned (requests other threads
+ *   submit meanwhile are not waited for).  It returns -1 if any request
+ *   failed since the previous wait; the error then counts them and
+ *   carries the first failure's code and message.
+ * - vdk_close waits for every request in flight, including ones their
+ *   callbacks submit, then stops the workers and closes.  It must not
+ *   race with submissions from other threads. */
 struct vdk_completion {
   void (*callback)(void *user_data, int error);
   void *user_data;
@@ -396,6 +436,12 @@ struct vdk_info {
   size_t num_extents;
   struct vdk_extent_info **extents; /* num_extents pointers */
   int thin_provisioned;     /* ddb.thinProvisioned = "1" (vmfsThin) */
+  /* Sector sizes in bytes: logical is always 512 (a disk whose DDB
+   * declares another, a 4Kn disk, fails to open with
+   * VDK_E_UNSUPPORTED); physical is 512, or 4096 for a 512e disk
+   * (ddb.physicalSectorSize). */
+  uint32_t logical_sector_size;
+  uint32_t physical_sector_size;
 };
 
 VDK_API int vdk_get_info(vdk_disk *disk, struct vdk_info **info);
@@ -412,10 +458,6 @@ VDK_API int vdk_meta_keys(vdk_disk *disk, char ***keys);
 VDK_API void vdk_free_strings(char **strings);
 
 /* ---- Whole-disk operations ------------------------------------------ */
-
-/* Progress: return nonzero to cancel (the call then fails with
- * ECANCELED). */
-typedef int (*vdk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 #define VDK_CLONE_SINGLE_LINK 0x01u /* copy only the top link */
 #define VDK_CLONE_OVERWRITE   0x02u /* replace an existing destination */
@@ -438,7 +480,13 @@ struct vdk_clone_params {
     NULL, 0 }
 
 /* Copy the guest-visible contents of `src` into a new disk at `dst`.
- * Unallocated and all-zero data is not written. */
+ * Unallocated and all-zero data is not written.  An existing `dst` is
+ * refused (VDK_E_EXISTS) unless VDK_CLONE_OVERWRITE is given: then the
+ * copy is made in a temporary folder beside it and moved into place
+ * when complete (a one-file output replaces the old disk atomically),
+ * and the old disk's files the new one does not use are removed.  A
+ * destination in use (open for writing) is refused with VDK_E_LOCKED,
+ * one that is part of the source chain with VDK_E_INVALID_ARG. */
 VDK_API int vdk_clone(vdk_disk *src, const char *dst,
                       const struct vdk_clone_params *params);
 
@@ -471,6 +519,21 @@ VDK_API int vdk_rename(const char *src, const char *dst);
  * Split types gain extents; the geometry in the descriptor follows. */
 VDK_API int vdk_grow(const char *path, uint64_t new_capacity,
                       unsigned open_flags);
+/* vdk_grow with parameters: progress over the bytes a sparse extent's
+ * rewrite copies (flat and split types report the end only); a
+ * cancelled grow leaves the disk as it was. */
+struct vdk_grow_params {
+  uint32_t version;      /* VDK_GROW_PARAMS_VERSION */
+  uint64_t capacity;     /* new size in bytes */
+  unsigned open_flags;   /* VDK_OPEN_ALLOW_EXTERNAL */
+  unsigned flags;        /* none defined yet: 0 */
+  vdk_progress_fn progress;
+  void *opaque;
+};
+#define VDK_GROW_PARAMS_VERSION 1
+#define VDK_GROW_PARAMS_INIT { VDK_GROW_PARAMS_VERSION, 0, 0, 0, NULL, NULL }
+VDK_API int vdk_grow_ex(const char *path,
+                        const struct vdk_grow_params *params);
 /* Give back grains that hold only zeroes; sparse extents are rewritten
  * into a new file that is fsync'd and renamed over the old one. */
 VDK_API int vdk_shrink(const char *path, unsigned open_flags,
@@ -484,7 +547,10 @@ VDK_API int vdk_defrag(const char *path, unsigned open_flags,
 #define VDK_ATTACH_DRY_RUN 0x02u /* only say whether attach would work */
 /* Make `new_parent` the parent of the child link `child`.  Refuses
  * (EINVAL) unless the guest-visible contents stay the same, or
- * VDK_ATTACH_UNSAFE is given. */
+ * VDK_ATTACH_UNSAFE is given.  With VDK_ATTACH_DRY_RUN nothing is
+ * written: 0 means the attach would succeed (every check is made, the
+ * child is opened for writing, so a child in use fails with
+ * VDK_E_LOCKED), -1 says why not (VixDiskLib_IsAttachPossible). */
 VDK_API int vdk_attach(const char *child, const char *new_parent,
                         unsigned flags, unsigned open_flags);
 /* Merge the child's data into its parent.  The child stays valid (its

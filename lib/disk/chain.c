@@ -82,6 +82,41 @@ in_chain (struct vdk_disk *d, const char *ppath)
   return NULL;
 }
 
+/* The sector sizes a link's DDB declares (ddb.logicalSectorSize,
+ * ddb.physicalSectorSize; 512 when absent).  vdk addresses disks in
+ * 512-byte sectors: a 4Kn disk (logical size 4096) is refused, a 512e
+ * disk (physical 4096) is served and reported. */
+int
+vdk__link_sector_sizes (struct vdk_link *l, uint32_t *logical,
+                        uint32_t *physical)
+{
+  const char *lv = l->desc ? vdk__desc_get (l->desc, "ddb.logicalSectorSize")
+    : NULL;
+  const char *pv = l->desc
+    ? vdk__desc_get (l->desc, "ddb.physicalSectorSize") : NULL;
+  unsigned long lg = lv ? strtoul (lv, NULL, 10) : SECTOR;
+  unsigned long ph = pv ? strtoul (pv, NULL, 10) : SECTOR;
+
+  *logical = SECTOR, *physical = SECTOR;
+  if (lg != SECTOR)
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: logical sector size "
+                      "%s: only 512-byte sectors are supported (4Kn disks "
+                      "are not)", l->path, lv);
+  if (ph < SECTOR || ph > 65536 || !IS_POWER_OF_2 (ph))
+    return vdk__errc (VDK_E_CORRUPT, EINVAL, "%s: physical sector size %s "
+                      "is not a power of two from 512 to 65536", l->path,
+                      pv);
+  *physical = (uint32_t) ph;
+  return 0;
+}
+
+static int
+check_sectors (struct vdk_link *l)
+{
+  uint32_t logical, physical;
+  return vdk__link_sector_sizes (l, &logical, &physical);
+}
+
 static int
 open_parents (struct vdk_disk *d, unsigned flags)
 {
@@ -115,6 +150,8 @@ open_parents (struct vdk_disk *d, unsigned flags)
     }
     l->parent->depth = l->depth + 1;
     d->nlinks++;
+    if (check_sectors (l->parent) == -1)
+      return -1;
     if (!(flags & VDK_OPEN_NO_CID_CHECK) && check_cid (l, l->parent) == -1)
       return -1;
     l = l->parent;
@@ -136,7 +173,8 @@ vdk__disk_open (const char *path, unsigned flags)
     return NULL;
   }
   d->nlinks = 1;
-  if (!(flags & VDK_OPEN_SINGLE_LINK) && open_parents (d, flags) == -1) {
+  if (check_sectors (d->top) == -1
+      || (!(flags & VDK_OPEN_SINGLE_LINK) && open_parents (d, flags) == -1)) {
     vdk__disk_free (d, NULL);
     return NULL;
   }

@@ -131,6 +131,11 @@ vdk_close (vdk_disk *disk)
 {
   bool failed = false;
   vdk__set_call ("vdk_close");
+  if (vdk__aio_in_callback (disk))
+    return vdk__errc (VDK_E_INVALID_ARG, EDEADLK, "%s: called from a "
+                      "completion callback of the same disk; the disk "
+                      "stays open", disk->top->path);
+  vdk__aio_shutdown (disk);     /* waits for requests in flight */
   vdk__disk_free (disk, &failed);
   return failed ? -1 : 0;
 }
@@ -148,10 +153,10 @@ check_io (vdk_disk *disk, const void *buf, uint64_t count, uint64_t offset)
   if (!disk || (!buf && count))
     return vdk__err (EINVAL, "no disk or buffer");
   if (ADD_OVERFLOW (offset, count, &end) || end > disk->top->capacity)
-    return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "%s: range %" PRIu64 "+%"
-                      PRIu64 " is beyond the end of the disk (%" PRIu64
-                      " bytes)", disk->top->path, offset, count,
-                      disk->top->capacity);
+    return vdk__errc (VDK_E_OUT_OF_RANGE, EINVAL, "%s: range %" PRIu64
+                      "+%" PRIu64 " is beyond "
+                     "the end of the disk (%" PRIu64 " bytes)",
+                     disk->top->path, offset, count, disk->top->capacity);
   return 0;
 }
 
@@ -186,8 +191,8 @@ sectors_to_bytes (uint64_t sector, uint64_t n, uint64_t *off, uint64_t *len)
 {
   if (MUL_OVERFLOW (sector, (uint64_t) SECTOR, off)
       || MUL_OVERFLOW (n, (uint64_t) SECTOR, len) || *len > SIZE_MAX)
-    return vdk__errc (VDK_E_OUT_OF_RANGE, 0, "sector range %" PRIu64 "+%"
-                      PRIu64 " overflows", sector, n);
+    return vdk__errc (VDK_E_OUT_OF_RANGE, EINVAL, "sector range %" PRIu64
+                      "+%" PRIu64 " overflows", sector, n);
   return 0;
 }
 

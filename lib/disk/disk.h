@@ -32,10 +32,20 @@ struct vdk_link {
   int depth;             /* 0 = top */
 };
 
+struct vdk_aio;
+struct vdk__aio_req;
+/* Where an asynchronous request runs: takes the request and, now or
+ * later and on any thread, calls vdk__aio_complete on it exactly once.
+ * -1 (with the error set) refuses it; it is then never completed. */
+typedef int (*vdk__aio_submit_fn) (struct vdk_disk *d,
+                                   struct vdk__aio_req *r);
+
 struct vdk_disk {
   struct vdk_link *top;
   int nlinks;
   unsigned flags;        /* VDK_OPEN_*, as opened (format included) */
+  struct vdk_aio *aio;       /* disk/aio.c; made on the first request */
+  vdk__aio_submit_fn aio_submit; /* NULL = the local worker pool */
 };
 
 /* The public VDK_OPEN_* bits; the rest of an unsigned is internal. */
@@ -63,6 +73,15 @@ struct vdk_extent *vdk__link_extent_at (struct vdk_link *l, uint64_t off);
 struct vdk_disk *vdk__disk_open (const char *path, unsigned flags);
 void vdk__disk_free (struct vdk_disk *d, bool *flush_failed);
 int vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off);
+/* Trim or fast-zero [off, off+len) of the top link l (disk/trim.c);
+ * `how` is VDK__TRIM_* (ZERO, KEEP, CHECK, NOWRITE; BELOW is worked out
+ * here from the parent chain). */
+int vdk__link_trim (struct vdk_link *l, uint64_t off, uint64_t len,
+                    unsigned how);
+
+/* Sector sizes from the DDB (512 if absent); -1 for a 4Kn disk. */
+int vdk__link_sector_sizes (struct vdk_link *l, uint32_t *logical,
+                            uint32_t *physical);
 
 /* Reads through a chain; block status. */
 int vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len,
@@ -71,6 +90,30 @@ int vdk__link_pwrite (struct vdk_link *l, const void *buf, uint64_t len,
                       uint64_t off);
 int vdk__link_status (struct vdk_link *l, uint64_t off, uint64_t len,
                       bool top_only, uint64_t *pnum, int *state, int *depth);
+
+/* ---- asynchronous I/O (disk/aio.c) ------------------------------------ */
+
+struct vdk__aio_req {
+  struct vdk_disk *disk;
+  int op;                  /* 'r' 'w' (bytes), 'R' 'W' (sectors) */
+  void *buf;               /* const for writes */
+  uint64_t offset, count;  /* bytes, or sectors for 'R' 'W' */
+  struct vdk_completion done;
+  /* owned by disk/aio.c */
+  uint64_t seq;
+  struct vdk__aio_req *prev, *next, *qnext;
+};
+
+/* Run a request on the calling thread with the synchronous calls;
+ * returns 0 or its vdk_error code (the thread's last error says why). */
+int vdk__aio_execute (struct vdk__aio_req *r);
+/* End a request: callback, free, then wake waiters; frees r.  With
+ * error != 0 the calling thread's last error describes the failure. */
+void vdk__aio_complete (struct vdk__aio_req *r, int error);
+/* Is this thread inside a completion callback of d? */
+bool vdk__aio_in_callback (struct vdk_disk *d);
+/* Wait for every request in flight, then stop the workers (close). */
+void vdk__aio_shutdown (struct vdk_disk *d);
 
 /* ---- paths (disk/path.c) --------------------------------------------- */
 

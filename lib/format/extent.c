@@ -114,3 +114,56 @@ vdk__ext_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
   return 0;
 }
 
+/* Does [off, off+len) read as zero already (no write needed)? */
+static int
+reads_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
+            const struct vdk_below *below, bool *zero)
+{
+  *zero = true;
+  while (len > 0 && *zero) {
+    uint64_t pnum, host;
+    bool data = false;
+    int st;
+    if (vdk__ext_map (e, off, len, &pnum, &st, &host) == -1)
+      return -1;
+    if (st == VDK_BLOCK_HOLE && below
+        && below->data (below->ctx, e->start + off, pnum, &data) == -1)
+      return -1;
+    *zero = st == VDK_BLOCK_ZERO || (st == VDK_BLOCK_HOLE && !data);
+    off += pnum, len -= pnum;
+  }
+  return 0;
+}
+
+bool
+vdk__ext_can_trim (const struct vdk_extent *e)
+{
+  return e->ops->trim && e->access == VDK_ACCESS_RW;
+}
+
+int
+vdk__ext_trim (struct vdk_extent *e, uint64_t off, uint64_t len,
+               unsigned how, const struct vdk_below *below)
+{
+  bool zero;
+
+  if (ext_range (e, "trim", off, len) == -1)
+    return -1;
+  if (vdk__ext_can_trim (e)) {
+    if (!(how & VDK__TRIM_CHECK) && ext_writable (e) == -1)
+      return -1;
+    return e->ops->trim (e, off, len, how, below);
+  }
+  if (!(how & VDK__TRIM_ZERO))
+    return 0;                     /* nothing this extent can give back */
+  if (reads_zero (e, off, len, below, &zero) == -1)
+    return -1;
+  if (zero)
+    return 0;
+  if (how & VDK__TRIM_CHECK)
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: %s extents cannot "
+                      "zero this range without writing zeroes",
+                      e->path ? e->path : e->owner_path, e->ops->name);
+  return vdk__ext_zero (e, off, len, below ? below->fill : NULL,
+                        below ? below->ctx : NULL);
+}

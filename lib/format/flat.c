@@ -55,6 +55,25 @@ flat_pwrite (struct vdk_extent *e, const void *buf, uint64_t len,
   return vdk__io_pwrite (e->io, buf, len, e->file_offset + off);
 }
 
+/* Punch (or, with KEEP, zero-range) the host bytes.  Where the host
+ * file system cannot, a trim does nothing and a zero writes zeroes. */
+static int
+flat_trim (struct vdk_extent *e, uint64_t off, uint64_t len, unsigned how,
+           const struct vdk_below *below)
+{
+  if (how & VDK__TRIM_CHECK)
+    return 0;                     /* decided when it is tried */
+  if (vdk__io_punch (e->io, e->file_offset + off, len,
+                     (how & VDK__TRIM_KEEP) != 0) == 0)
+    return 0;
+  if (vdk_last_errno () != ENOTSUP || (how & VDK__TRIM_NOWRITE))
+    return -1;
+  if (!(how & VDK__TRIM_ZERO))
+    return 0;
+  return vdk__ext_zero (e, off, len, below ? below->fill : NULL,
+                        below ? below->ctx : NULL);
+}
+
 static int
 flat_flush (struct vdk_extent *e)
 {
@@ -73,6 +92,7 @@ const struct vdk_extent_ops vdk__flat_ops = {
   .pwrite = flat_pwrite,
   .flush = flat_flush,
   .close = flat_close,
+  .trim = flat_trim,
 };
 
 static int

@@ -85,6 +85,15 @@ struct vdk_link;
 typedef int (*vdk_fill_fn) (void *ctx, void *buf, uint64_t len,
                             uint64_t off);
 
+/* What lies under a link, for trim: data(ctx, off, len, &any) sets any
+ * if a link below holds data in [off, off+len); fill as above.  Offsets
+ * are in the link's address space. */
+struct vdk_below {
+  int (*data) (void *ctx, uint64_t off, uint64_t len, bool *any);
+  vdk_fill_fn fill;
+  void *ctx;
+};
+
 /* The per-format table.  All offsets are bytes relative to the extent.
  * Called only through vdk__ext_* in format/extent.c, which checks bounds
  * and access.
@@ -104,7 +113,19 @@ typedef int (*vdk_fill_fn) (void *ctx, void *buf, uint64_t len,
  *   durable.
  * - begin_write: called once before the first write (e.g. set the
  *   unclean-shutdown mark).  Optional.
- * - close: clean close (clear unclean marks if flushed); frees state. */
+ * - close: clean close (clear unclean marks if flushed); frees state.
+ * - trim: give back the space of [off, off+len) as `how` (VDK__TRIM_*)
+ *   allows.  Whole grains are deallocated: unallocated (GTE 0) where
+ *   nothing shows through, a zeroed grain where the links below hold
+ *   data (below->data says; below is NULL for a base), their host
+ *   blocks punched.  With VDK__TRIM_ZERO the whole range must read as
+ *   zero afterwards: parts the format cannot deallocate (partial grains,
+ *   a child without zeroed grains) are written as zeroes (below->fill
+ *   completes new grains); without it they are left alone.
+ *   VDK__TRIM_KEEP: keep host blocks allocated (zero without punching).
+ *   VDK__TRIM_CHECK: change nothing, fail with ENOTSUP if any zero byte
+ *   would have to be written.
+ *   Optional: NULL = nothing to give back (the core zeroes if asked). */
 struct vdk_extent_ops {
   const char *name;
   int (*open) (struct vdk_extent *e);
@@ -118,7 +139,14 @@ struct vdk_extent_ops {
   int (*flush) (struct vdk_extent *e);
   int (*begin_write) (struct vdk_extent *e);
   void (*close) (struct vdk_extent *e);
+  int (*trim) (struct vdk_extent *e, uint64_t off, uint64_t len,
+               unsigned how, const struct vdk_below *below);
 };
+#define VDK__TRIM_ZERO  0x1u  /* the range must read as zero afterwards */
+#define VDK__TRIM_KEEP  0x4u  /* keep host blocks allocated */
+#define VDK__TRIM_CHECK 0x8u  /* dry run: ENOTSUP if zeroes must be written */
+#define VDK__TRIM_NOWRITE 0x10u /* after a CHECK: fail (ENOTSUP) rather than
+                                   write zeroes the check could not foresee */
 
 struct vdk_extent {
   const struct vdk_extent_ops *ops;
@@ -154,6 +182,13 @@ int vdk__ext_pwrite (struct vdk_extent *e, const void *buf, uint64_t len,
                      uint64_t off, vdk_fill_fn fill, void *ctx);
 int vdk__ext_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
                    vdk_fill_fn fill, void *ctx);
+/* Trim (see the table above).  Extents without a trim member: with
+ * VDK__TRIM_ZERO the range is zeroed the ordinary way (CHECK: ENOTSUP
+ * unless it reads as zero already), otherwise nothing happens. */
+int vdk__ext_trim (struct vdk_extent *e, uint64_t off, uint64_t len,
+                   unsigned how, const struct vdk_below *below);
+/* Can the extent give space back (a trim member, read-write)? */
+bool vdk__ext_can_trim (const struct vdk_extent *e);
 
 /* ---- hosted sparse (format/sparse.c) --------------------------------- */
 

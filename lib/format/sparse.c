@@ -493,6 +493,127 @@ sparse_zero (struct vdk_extent *e, uint64_t off, uint64_t len,
   return 0;
 }
 
+/* ---- trim ---- */
+
+enum trim_action { TRIM_NONE, TRIM_SET, TRIM_WRITE };
+
+/* What trimming one grain in state st takes: a new GTE (*gte), maybe
+ * punching its host blocks, or writing zeroes. */
+static enum trim_action
+trim_decide (struct sparse *s, int st, bool whole, bool below, unsigned how,
+             uint32_t *gte, bool *punch)
+{
+  *punch = false;
+  if (st == VDK_BLOCK_ZERO || (st == VDK_BLOCK_HOLE && !below))
+    return TRIM_NONE;                  /* reads as zero already */
+  /* DATA, or a hole that shows the links below: a whole grain becomes a
+   * hole or (over data below) a zeroed grain */
+  if (whole && (!below || s->zero_grain)) {
+    *gte = below ? 1 : 0;   /* a hole would show the parent's data */
+    *punch = st == VDK_BLOCK_DATA && !(how & VDK__TRIM_KEEP);
+    return TRIM_SET;
+  }
+  return how & VDK__TRIM_ZERO ? TRIM_WRITE : TRIM_NONE;
+}
+
+/* Trim the first grain of [o, o+len), metadata part, under the lock;
+ * *n is what it covered (a whole table's span when the table is
+ * missing and nothing is to be done there).  Sets *write when zeroes
+ * must be written instead. */
+static int
+trim_grain (struct vdk_extent *e, struct sparse *s, uint64_t o, uint64_t len,
+            unsigned how, bool chain, bool below, uint64_t *n, bool *write)
+{
+  uint64_t gdi = o / s->cover_bytes, g = o / s->grain_bytes;
+  uint64_t gi = g % s->h.num_gtes;
+  bool whole;
+  uint32_t *gt = NULL, gte = 0, old = 0;
+  bool punch;
+  int st = VDK_BLOCK_HOLE;
+  SCOPED_LOCK (&s->lock);
+
+  *write = false;
+  if (s->gd[gdi] == 0 && !(how & VDK__TRIM_ZERO)
+      && !(chain && s->zero_grain)) {
+    *n = MIN (len, s->cover_bytes - o % s->cover_bytes);
+    return 0;                     /* a missing table: holes, left alone */
+  }
+  *n = MIN (len, s->grain_bytes - o % s->grain_bytes);
+  whole = o % s->grain_bytes == 0
+    && (*n == s->grain_bytes || o + *n >= s->cap_bytes);
+  if (s->gd[gdi]
+      && (!(gt = get_gt (e, s, (uint32_t) gdi))
+          || classify (e, s, old = gt[gi], g, &st) == -1))
+    return -1;
+  switch (trim_decide (s, st, whole, below, how, &gte, &punch)) {
+  case TRIM_NONE:
+    return 0;
+  case TRIM_WRITE:
+    if (how & (VDK__TRIM_CHECK | VDK__TRIM_NOWRITE))
+      return serr (e, ENOTSUP, "grain %" PRIu64 " cannot be zeroed without "
+                   "writing zeroes (%s)", g, whole ? "the extent has no "
+                   "zeroed-grain entries" : "part of a grain");
+    *write = true;
+    return 0;
+  case TRIM_SET:
+    break;
+  }
+  if (how & VDK__TRIM_CHECK)
+    return 0;
+  if (!gt && ((s->gd[gdi] == 0 && alloc_gt (e, s, (uint32_t) gdi) == -1)
+              || !(gt = get_gt (e, s, (uint32_t) gdi))))
+    return -1;
+  gt[gi] = gte;
+  mark_dirty (s, (uint32_t) gdi);
+  /* The entry is written back at flush; if a crash comes first it still
+   * names the punched grain, which reads as zero: what the trim wanted. */
+  if (punch && vdk__io_punch (e->io, (uint64_t) old * SECTOR,
+                              s->grain_bytes, false) == -1
+      && vdk_last_errno () != ENOTSUP)
+    return -1;
+  return 0;
+}
+
+/* Does a link below hold data in the grain at o (as far as it lies in
+ * the extent)?  Asked outside the extent's lock: it reads other links. */
+static int
+data_below (struct vdk_extent *e, struct sparse *s, uint64_t o,
+            const struct vdk_below *below, bool *any)
+{
+  uint64_t g0 = o - o % s->grain_bytes;
+  uint64_t n = MIN (s->grain_bytes, e->length - g0);
+  *any = false;
+  return below ? below->data (below->ctx, e->start + g0, n, any) : 0;
+}
+
+static int
+sparse_trim (struct vdk_extent *e, uint64_t off, uint64_t len, unsigned how,
+             const struct vdk_below *below)
+{
+  struct sparse *s = e->priv;
+  CLEANUP_FREE uint8_t *zero = NULL;
+
+  while (len > 0) {
+    uint64_t n;
+    bool write, under;
+    if (off >= s->cap_bytes)
+      break;                      /* past the header: reads as a hole */
+    if (data_below (e, s, off, below, &under) == -1
+        || trim_grain (e, s, off, len, how, below != NULL, under, &n,
+                       &write) == -1)
+      return -1;
+    if (write) {
+      if (!zero && !(zero = calloc (1, s->grain_bytes)))
+        return serr (e, ENOMEM, "out of memory");
+      if (sparse_pwrite (e, zero, n, off, below ? below->fill : NULL,
+                         below ? below->ctx : NULL) == -1)
+        return -1;
+    }
+    off += n, len -= n;
+  }
+  return 0;
+}
+
 static int
 write_gd (struct vdk_extent *e, struct sparse *s, const uint32_t *gd,
           uint64_t off)
@@ -583,6 +704,7 @@ const struct vdk_extent_ops vdk__sparse_ops = {
   .flush = sparse_flush,
   .begin_write = sparse_begin_write,
   .close = sparse_close,
+  .trim = sparse_trim,
 };
 
 /* ---- creation and the embedded descriptor ---- */

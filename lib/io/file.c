@@ -127,6 +127,22 @@ file_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
   return 0;
 }
 
+/* keep: ZERO_RANGE, or where the file system lacks it (tmpfs) a hole
+ * allocated again, as qemu's file driver does. */
+static int
+file_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
+{
+  const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+  if (!keep)
+    return fallocate (io->fd, punch, (off_t) off, (off_t) n);
+  int r = fallocate (io->fd, FALLOC_FL_ZERO_RANGE, (off_t) off, (off_t) n);
+  if (r == 0 || errno != EOPNOTSUPP)
+    return r;
+  if (fallocate (io->fd, punch, (off_t) off, (off_t) n) == -1)
+    return -1;
+  return fallocate (io->fd, FALLOC_FL_KEEP_SIZE, (off_t) off, (off_t) n);
+}
+
 static void
 file_close (struct vdk_io *io)
 {
@@ -145,6 +161,7 @@ static const struct vdk_io_ops file_ops = {
   .truncate = file_truncate,
   .next_data = file_next_data,
   .close = file_close,
+  .punch = file_punch,
 };
 
 struct vdk_io *
@@ -288,6 +305,16 @@ mem_truncate (struct vdk_io *io, uint64_t size)
   return mem_reserve (m, size);
 }
 
+static int
+mem_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
+{
+  struct mem_store *m = io->priv;
+  (void) keep;
+  if (off < m->len)
+    memset (m->data + off, 0, MIN (n, m->len - off));
+  return 0;
+}
+
 static void
 mem_close (struct vdk_io *io)
 {
@@ -304,6 +331,7 @@ static const struct vdk_io_ops mem_ops = {
   .size = mem_size,
   .truncate = mem_truncate,
   .close = mem_close,
+  .punch = mem_punch,
 };
 
 struct vdk_io *
@@ -444,5 +472,27 @@ vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
   }
   if (io->ops->next_data (io, off, data, hole) == -1)
     return vdk__err (errno, "%s: SEEK_DATA: %s", io->path, strerror (errno));
+  return 0;
+}
+
+int
+vdk__io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
+{
+  if (io->readonly)
+    return vdk__err (EROFS, "%s: punch refused: opened read-only", io->path);
+  if (check_range (io, "punch", n, off) == -1 || fault (io, 'p', off, n) == -1)
+    return -1;
+  if (!io->ops->punch)
+    return vdk__err (ENOTSUP, "%s: the %s store cannot punch holes",
+                     io->path, io->ops->name);
+  __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
+  if (io->ops->punch (io, off, n, keep) == -1) {
+    int e = errno;
+    if (e == EOPNOTSUPP || e == ENOSYS)
+      return vdk__err (ENOTSUP, "%s: the file system cannot %s", io->path,
+                       keep ? "zero a range without writing" : "punch holes");
+    return vdk__err (e, "%s: punch of %" PRIu64 " bytes at offset %" PRIu64
+                     ": %s", io->path, n, off, strerror (e));
+  }
   return 0;
 }

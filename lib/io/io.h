@@ -18,6 +18,12 @@ struct vdk_io;
  * - next_data finds the first data byte at or after off (SEEK_DATA):
  *   sets *data to the start of data and *hole to the end of that data
  *   run; *data = size if none.  Optional: NULL means "all data".
+ * - punch makes [off, off+n) read as zero without writing zero bytes:
+ *   with keep false the blocks are given back to the host (a hole,
+ *   fallocate PUNCH_HOLE); with keep true they stay allocated
+ *   (ZERO_RANGE).  The file size never changes.  Optional: NULL, or
+ *   -1 with EOPNOTSUPP, means the store cannot (the caller may write
+ *   zeroes instead).
  * - close releases the backend; it does not flush. */
 struct vdk_io_ops {
   const char *name;
@@ -29,6 +35,7 @@ struct vdk_io_ops {
   int (*next_data) (struct vdk_io *io, uint64_t off, uint64_t *data,
                     uint64_t *hole);
   void (*close) (struct vdk_io *io);
+  int (*punch) (struct vdk_io *io, uint64_t off, uint64_t n, bool keep);
 };
 
 struct vdk_io {
@@ -63,6 +70,9 @@ int vdk__io_size (struct vdk_io *io, uint64_t *size);
 int vdk__io_truncate (struct vdk_io *io, uint64_t size);
 int vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
                        uint64_t *hole);
+/* Zero a range without writing (see punch above).  -1 with ENOTSUP
+ * (message set) when the store cannot; EROFS on read-only stores. */
+int vdk__io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep);
 
 /* Test hook: called before every io operation ('r', 'w', 'f'); a
  * nonzero return fails the operation with that errno. */

@@ -11,7 +11,10 @@
  * - Then only the child's descriptor changes: parentFileNameHint becomes
  *   the new parent's path relative to the child's folder, and parentCID
  *   the new parent's CID; the descriptor is replaced atomically (or
- *   rewritten in place when embedded). */
+ *   rewritten in place when embedded).
+ * - VDK_ATTACH_DRY_RUN (VixDiskLib_IsAttachPossible) does every check,
+ *   the proof and opening the child for writing included, and writes
+ *   nothing. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -76,8 +79,11 @@ prove_same (const char *child, struct vdk_link *np, unsigned open_flags)
   return r;
 }
 
+/* Point the child at np; with dry_run, open it as relink would (for
+ * writing: a child in use fails with EBUSY) and change nothing. */
 static int
-relink (const char *child, struct vdk_link *np, unsigned open_flags)
+relink (const char *child, struct vdk_link *np, unsigned open_flags,
+        bool dry_run)
 {
   struct vdk_link *c = vdk__maint_open_link (child, open_flags, false);
   CLEANUP_FREE char *real = realpath (np->path, NULL);
@@ -88,6 +94,8 @@ relink (const char *child, struct vdk_link *np, unsigned open_flags)
     return -1;
   if (!c->desc || c->type == VDK_TYPE_RAW)
     vdk__err (ENOTSUP, "%s: a raw image cannot have a parent", child);
+  else if (dry_run)
+    r = 0;
   else if (!real || !(hint = vdk__path_relative (c->dir, real)))
     vdk__err (ENOMEM, "%s: cannot name the parent", child);
   else if (vdk__desc_set (c->desc, "parentFileNameHint", hint, true) == -1)
@@ -127,7 +135,8 @@ vdk_attach (const char *child, const char *new_parent, unsigned flags,
            && prove_same (child, np->top, open_flags) == -1)
     r = -1;
   else
-    r = relink (child, np->top, open_flags);
+    r = relink (child, np->top, open_flags,
+                (flags & VDK_ATTACH_DRY_RUN) != 0);
   vdk__disk_free (np, NULL);
   return r;
 }

@@ -10,6 +10,7 @@
  * contiguously and in LBA order.  Memory use is one chunk buffer,
  * whatever the disk size. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -462,6 +463,9 @@ vdk_clone (vdk_disk *src, const char *dst_path,
       && (params->compress_level < 0 || params->compress_level > 12))
     return vdk__err (EINVAL, "%s: compression level %d is not between 1 and "
                      "12", dst_path, params->compress_level);
+  if ((params->flags & VDK_CLONE_OVERWRITE)
+      && lstat (dst_path, &(struct stat) { 0 }) == 0)
+    return vdk__clone_replace (src, dst_path, params);
   vdk__clone_create_params (src, params, &cp);
   /* A nested public call: its errors report as vdk_clone's. */
   if (vdk_create (dst_path, &cp) == -1)

@@ -13,6 +13,7 @@
  *   the child's folder.
  * Every file a failed create made is removed again. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -192,11 +193,34 @@ new_desc (int type, const struct vdk_create_params *p)
   return d;
 }
 
-/* Files made so far, removed if the create fails. */
+/* Files made so far, removed if the create fails; progress of the
+ * preallocation (bytes). */
 struct made {
   char *paths[MAX_SPLIT_EXTENTS + 2];
   size_t n;
+  vdk_progress_fn progress;
+  void *opaque;
+  uint64_t done, total;
 };
+
+#define PREALLOC_STEP ((uint64_t) 64 << 20)
+
+/* Allocate the blocks of a new flat data file (zero-range, which keeps
+ * them allocated) in steps, reporting progress after each. */
+static int
+preallocate (struct made *m, struct vdk_io *io, uint64_t bytes)
+{
+  for (uint64_t off = 0; off < bytes;) {
+    uint64_t n = MIN (PREALLOC_STEP, bytes - off);
+    if (vdk__io_punch (io, off, n, true) == -1)
+      return vdk__err_prefix ("cannot preallocate");
+    off += n, m->done += n;
+    if (m->progress && m->progress (m->opaque, m->done, m->total))
+      return vdk__errc (VDK_E_CANCELLED, ECANCELED, "%s: cancelled by the "
+                        "progress callback", io->path);
+  }
+  return 0;
+}
 
 static struct vdk_io *
 make_file (struct made *m, const char *path)
@@ -238,8 +262,9 @@ create_data_file (struct made *m, const char *path, bool sparse,
   if (sparse)
     r = vdk__sparse_create (io, sectors, p->grain_sectors,
                             (p->flags & VDK_CREATE_ZEROED_GRAIN) != 0, NULL);
-  else
-    r = vdk__io_truncate (io, sectors * SECTOR);
+  else if ((r = vdk__io_truncate (io, sectors * SECTOR)) == 0
+           && (p->flags & VDK_CREATE_PREALLOC))
+    r = preallocate (m, io, sectors * SECTOR);
   if (r == 0)
     r = vdk__io_flush (io);
   vdk__io_close (io);
@@ -424,9 +449,15 @@ vdk_create (const char *path, const struct vdk_create_params *params)
   vdk__set_call ("vdk_create");
   if (!path || check_params (path, params) == -1)
     return path ? -1 : vdk__err (EINVAL, "no file name");
-  p = *params;
+  /* a version-1 caller's struct ends before the progress members */
+  memset (&p, 0, sizeof p);
+  memcpy (&p, params, params->version >= 2 ? sizeof p
+          : offsetof (struct vdk_create_params, progress));
   if (!p.grain_sectors)
     p.grain_sectors = 128;
+  m.progress = p.progress, m.opaque = p.opaque;
+  if (p.flags & VDK_CREATE_PREALLOC)
+    m.total = p.capacity;
   switch (p.type) {
   case VDK_TYPE_RAW:
     r = create_raw (&m, path, p.capacity);
@@ -450,6 +481,11 @@ vdk_create (const char *path, const struct vdk_create_params *params)
     r = vdk__err (ENOTSUP, "%s: cannot create disks of type %s", path,
                   vdk_type_name (p.type) ? vdk_type_name (p.type) : "?");
   }
+  if (r == 0 && p.progress && (m.total == 0 || m.done < m.total)
+      && p.progress (p.opaque, m.total ? m.total : p.capacity,
+                     m.total ? m.total : p.capacity))
+    r = vdk__errc (VDK_E_CANCELLED, ECANCELED, "%s: cancelled by the "
+                   "progress callback", path);
   vdk__desc_free (d);
   made_finish (&m, r == -1);
   return r;

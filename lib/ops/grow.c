@@ -62,7 +62,8 @@ add_extent (struct vdk_link *l, int kind, uint64_t sectors,
 /* Grow the last extent's file to `sectors` (its descriptor entry is
  * already updated). */
 static int
-grow_last (struct vdk_link *l, struct vdk_extent *e, uint64_t sectors)
+grow_last (struct vdk_link *l, struct vdk_extent *e, uint64_t sectors,
+           struct maint_progress *progress)
 {
   uint64_t size, need;
   if (e->kind == VDK_EXT_SPARSE) {
@@ -70,7 +71,9 @@ grow_last (struct vdk_link *l, struct vdk_extent *e, uint64_t sectors)
     struct rewrite_opts o = {
       .new_sectors = sectors,
       .has_parent = vdk__desc_get (l->desc, "parentFileNameHint") != NULL,
+      .progress = progress,
     };
+    progress->total = e->length;
     if (l->embedded && !(desc = vdk__desc_format (l->desc)))
       return vdk__err (ENOMEM, "out of memory");
     o.desc = desc;
@@ -91,7 +94,8 @@ grow_last (struct vdk_link *l, struct vdk_extent *e, uint64_t sectors)
 }
 
 static int
-grow_link (struct vdk_link *l, uint64_t newcap)
+grow_link (struct vdk_link *l, uint64_t newcap,
+           struct maint_progress *progress)
 {
   bool split = l->type == VDK_TYPE_SPLIT_SPARSE
     || l->type == VDK_TYPE_SPLIT_FLAT;
@@ -119,18 +123,19 @@ grow_link (struct vdk_link *l, uint64_t newcap)
     want -= n;
   }
   if (vdk__desc_set_geometry (l->desc, newcap / SECTOR) == -1
-      || (grow && grow_last (l, e, sectors) == -1))
+      || (grow && grow_last (l, e, sectors, progress) == -1))
     return -1;
   return l->embedded ? 0 : vdk__link_write_desc (l);
 }
 
-VDK_API int
-vdk_grow (const char *path, uint64_t newcap, unsigned open_flags)
+/* Grow the link at path; progress as the rewrite copies, then the end. */
+static int
+grow (const char *path, uint64_t newcap, unsigned open_flags,
+      struct maint_progress *progress)
 {
   struct vdk_link *l;
   int r;
 
-  vdk__set_call ("vdk_grow");
   if (newcap == 0 || newcap % SECTOR || newcap > (uint64_t) INT64_MAX)
     return vdk__err (EINVAL, "%s: new size %" PRIu64 " is not a positive "
                      "multiple of 512", path ? path : "", newcap);
@@ -153,7 +158,39 @@ vdk_grow (const char *path, uint64_t newcap, unsigned open_flags)
     r = vdk__err (ENOTSUP, "%s: cannot grow a %s disk", path,
                   vdk_type_name (l->type));
   else
-    r = grow_link (l, newcap);
+    r = grow_link (l, newcap, progress);
   vdk__link_close (l, NULL);
+  /* the end, once (a cancel now comes too late to matter) */
+  if (r == 0 && progress->fn
+      && (progress->total == 0 || progress->done < progress->total)) {
+    uint64_t total = progress->total ? progress->total : newcap;
+    (void) progress->fn (progress->opaque, total, total);
+  }
   return r;
+}
+
+VDK_API int
+vdk_grow (const char *path, uint64_t newcap, unsigned open_flags)
+{
+  struct maint_progress p = { .fn = NULL };
+  vdk__set_call ("vdk_grow");
+  return grow (path, newcap, open_flags, &p);
+}
+
+VDK_API int
+vdk_grow_ex (const char *path, const struct vdk_grow_params *params)
+{
+  struct maint_progress p = { .fn = NULL };
+
+  vdk__set_call ("vdk_grow_ex");
+  if (!params || params->version < 1
+      || params->version > VDK_GROW_PARAMS_VERSION)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "grow parameters of "
+                      "version %" PRIu32 " (this library knows 1 to %d)",
+                      params ? params->version : 0, VDK_GROW_PARAMS_VERSION);
+  if (params->flags)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "unknown grow flags 0x%x",
+                      params->flags);
+  p.fn = params->progress, p.opaque = params->opaque;
+  return grow (path, params->capacity, params->open_flags, &p);
 }

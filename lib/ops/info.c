@@ -112,6 +112,9 @@ vdk_get_info (vdk_disk *disk, struct vdk_info **out)
   in->has_parent = in->parent_hint != NULL;
   in->uuid = d ? dup_or_null (vdk__desc_get (d, "ddb.uuid")) : NULL;
   fill_grain (l, in);
+  if (vdk__link_sector_sizes (l, &in->logical_sector_size,
+                              &in->physical_sector_size) == -1)
+    in->logical_sector_size = in->physical_sector_size = SECTOR;
   in->thin_provisioned = d && vdk__desc_get (d, "ddb.thinProvisioned")
     && strcmp (vdk__desc_get (d, "ddb.thinProvisioned"), "1") == 0;
   if (!in->create_type || !in->physical || !in->bios

@@ -18,9 +18,10 @@ int vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors);
  * version newer than this library knows, and flag bits it does not
  * know: a newer caller's request is never silently half-done.  A flag
  * joins its mask below when it is implemented. */
-#define VDK__CREATE_FLAGS (VDK_CREATE_ZEROED_GRAIN | VDK_CREATE_NO_PREALLOC)
-#define VDK__CLONE_FLAGS  (VDK_CLONE_SINGLE_LINK)
-#define VDK__ATTACH_FLAGS (VDK_ATTACH_UNSAFE)
+#define VDK__CREATE_FLAGS (VDK_CREATE_ZEROED_GRAIN | VDK_CREATE_NO_PREALLOC \
+                           | VDK_CREATE_PREALLOC)
+#define VDK__CLONE_FLAGS  (VDK_CLONE_SINGLE_LINK | VDK_CLONE_OVERWRITE)
+#define VDK__ATTACH_FLAGS (VDK_ATTACH_UNSAFE | VDK_ATTACH_DRY_RUN)
 #define VDK__CHECK_FLAGS  (VDK_CHECK_REPAIR)
 /* "NAME parameters": NULL, version 0 or newer than `known`. */
 int vdk__check_version (const char *what, const void *params,
@@ -33,5 +34,10 @@ int vdk__check_clone_params (const struct vdk_clone_params *p);
 void vdk__clone_create_params (vdk_disk *src,
                                const struct vdk_clone_params *p,
                                struct vdk_create_params *cp);
+
+/* vdk_clone onto an existing destination, VDK_CLONE_OVERWRITE
+ * (ops/replace.c). */
+int vdk__clone_replace (vdk_disk *src, const char *dst,
+                        const struct vdk_clone_params *params);
 
 #endif /* VDK_OPS_H */
