@@ -160,7 +160,8 @@ test_chains (void)
   vdk_disk *d;
 
   make_disk ("base.vmdk", VDK_TYPE_MONOLITHIC_SPARSE, 1 << 20, 'b');
-  ok (vdk_create_child_path (P ("base.vmdk"), P ("child.vmdk"), 0, 0) == 0,
+  ok (vdk_create_child_path (P ("base.vmdk"), P ("child.vmdk"),
+                              VDK_TYPE_DEFAULT, 0) == 0,
       "child of base");
   d = vdk_open (P ("base.vmdk"), VDK_OPEN_SINGLE_LINK);
   ok (d && vdk_pwrite (d, buf, 512, 4096) == 0 && vdk_close (d) == 0,
@@ -170,7 +171,8 @@ test_chains (void)
           "child.vmdk");
 
   make_disk ("gone.vmdk", VDK_TYPE_MONOLITHIC_SPARSE, 1 << 20, 'g');
-  ok (vdk_create_child_path (P ("gone.vmdk"), P ("orphan.vmdk"), 0, 0) == 0,
+  ok (vdk_create_child_path (P ("gone.vmdk"), P ("orphan.vmdk"),
+                              VDK_TYPE_DEFAULT, 0) == 0,
       "child of gone");
   ok (rename (P ("gone.vmdk"), P ("moved.vmdk")) == 0, "parent moves away");
   ok (vdk_open (P ("orphan.vmdk"), 0) == NULL, "open of the orphan fails");
@@ -178,7 +180,8 @@ test_chains (void)
           "gone.vmdk");
 
   ok (mkdir (P ("other"), 0755) == 0, "another folder");
-  ok (vdk_create_child_path (P ("moved.vmdk"), P ("other/kid.vmdk"), 0, 0)
+  ok (vdk_create_child_path (P ("moved.vmdk"), P ("other/kid.vmdk"),
+                              VDK_TYPE_DEFAULT, 0)
       == 0, "child in another folder");
   ok (vdk_open (P ("other/kid.vmdk"), 0) == NULL, "escaping hint refused");
   expect ("path outside the folder", VDK_E_ACCESS_DENIED, EPERM, "vdk_open",

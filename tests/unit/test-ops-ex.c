@@ -146,7 +146,8 @@ test_attach_dry_run (void)
   d = vdk_open (P ("a.vmdk"), VDK_OPEN_READ_ONLY);
   ok (d && vdk_clone (d, P ("a2.vmdk"), &cp) == 0, "A2, a copy of A");
   vdk_close (d);
-  ok (vdk_create_child_path (P ("a.vmdk"), P ("c.vmdk"), 0, 0) == 0,
+  ok (vdk_create_child_path (P ("a.vmdk"), P ("c.vmdk"),
+                              VDK_TYPE_DEFAULT, 0) == 0,
       "child C of A");
   before = slurp (P ("c.vmdk"), &n);
 

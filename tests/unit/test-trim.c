@@ -120,7 +120,8 @@ static vdk_disk *
 make_child (const char *name, bool zeroed)
 {
   vdk_disk *d;
-  ok (vdk_create_child_path (P ("parent.vmdk"), P (name), 0, 0) == 0,
+  ok (vdk_create_child_path (P ("parent.vmdk"), P (name),
+                              VDK_TYPE_DEFAULT, 0) == 0,
       "create child %s", name);
   if (zeroed) {
     FILE *f = fopen (P (name), "r+b");
