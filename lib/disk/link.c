@@ -302,7 +302,11 @@ vdk__link_close (struct vdk_link *l, bool *flush_failed)
 {
   if (!l)
     return;
-  if (!l->readonly && vdk__link_flush (l) == -1 && flush_failed)
+  /* capacity is set once every extent opened: a link whose open failed
+   * (a lock refused, a bad header) wrote nothing and its extents may
+   * have no format state to flush. */
+  if (!l->readonly && l->capacity && vdk__link_flush (l) == -1
+      && flush_failed)
     *flush_failed = true;
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];

@@ -508,6 +508,8 @@ static int
 sparse_flush (struct vdk_extent *e)
 {
   struct sparse *s = e->priv;
+  if (!s)                /* never opened (a failed open, a check pass) */
+    return vdk__io_flush (e->io);
   SCOPED_LOCK (&s->lock);
   bool any = false;
 
