@@ -399,12 +399,20 @@ int
 vdk__link_begin_write (struct vdk_link *l)
 {
   SCOPED_LOCK (&l->lock);
-  uint32_t old, cid;
+  uint32_t old, cid = 0;
 
   if (l->began_write)
     return 0;
   if (l->readonly)
     return vdk__err (EROFS, "%s: disk is opened read-only", l->path);
+  /* The new CID first: without randomness nothing is marked unclean. */
+  if (l->desc) {
+    old = vdk__desc_cid (l->desc, "CID");
+    do
+      if (vdk__random32 (&cid) == -1)
+        return -1;
+    while (cid == old || cid >= 0xfffffffeu);
+  }
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
     if (e->io && e->ops->begin_write && e->access == VDK_ACCESS_RW
@@ -412,10 +420,6 @@ vdk__link_begin_write (struct vdk_link *l)
       return -1;
   }
   if (l->desc) {
-    old = vdk__desc_cid (l->desc, "CID");
-    do
-      cid = vdk__random32 ();
-    while (cid == old || cid >= 0xfffffffeu);
     vdk__desc_set_cid (l->desc, "CID", cid);
     if (vdk__link_write_desc (l) == -1)
       return -1;
