@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -99,6 +100,24 @@ vdk__set_call (const char *call)
   err_msg[0] = 0;
   err_num = 0;
   err_code = 0;
+}
+
+/* After a nested public call (vdk_measure calls vdk_create): name the
+ * outer call again without losing the inner call's error, whose message
+ * is renamed "outer: ...".  vdk__set_call here would clear the message
+ * and a failure would be reported as "no error". */
+void
+vdk__resume_call (const char *call)
+{
+  size_t n = err_call ? strlen (err_call) : 0;
+  char rest[sizeof err_msg];
+
+  if (err_msg[0] && call && n && strncmp (err_msg, err_call, n) == 0
+      && strncmp (err_msg + n, ": ", 2) == 0) {
+    snprintf (rest, sizeof rest, "%s", err_msg + n + 2);
+    snprintf (err_msg, sizeof err_msg, "%s: %.2000s", call, rest);
+  }
+  err_call = call;
 }
 
 static int

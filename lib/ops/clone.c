@@ -458,9 +458,11 @@ vdk_clone (vdk_disk *src, const char *dst_path,
                      "12", dst_path, params->compress_level);
   }
   vdk__clone_create_params (src, params, &cp);
-  if (vdk_create (dst_path, &cp) == -1)
+  if (vdk_create (dst_path, &cp) == -1) {
+    vdk__resume_call ("vdk_clone");
     return -1;
-  vdk__set_call ("vdk_clone");
+  }
+  vdk__resume_call ("vdk_clone");
   if (!(dst = vdk__disk_open (dst_path, 0)))
     goto out;
   if (params->version >= 2 && params->compress_level

@@ -77,7 +77,20 @@ template_size (const struct vdk_create_params *cp, const char *name,
                      tmp && *tmp ? tmp : "/tmp", strerror (errno));
   snprintf (path, sizeof path, "%s/%s", dir, name);
   r = vdk_create (path, cp);
-  vdk__set_call ("vdk_measure");
+  vdk__resume_call ("vdk_measure");   /* keeps vdk_create's error */
+  if (r == -1) {
+    /* Name the output the caller gave, not our temporary folder. */
+    char msg[2048];
+    const char *m = vdk_last_error (), *at = strstr (m, path);
+    int e = vdk_last_errno (), code = vdk_last_error_code ();
+    snprintf (msg, sizeof msg, "%s", at ? at + strlen (path) : "");
+    sum_and_remove (dir, total);
+    if (at) {
+      vdk__set_call ("vdk_measure");
+      return vdk__errc (code, e, "%s%s", name, msg);
+    }
+    return -1;
+  }
   if (sum_and_remove (dir, total) == -1)
     r = -1;
   return r;
