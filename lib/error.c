@@ -102,6 +102,19 @@ vdk__set_call (const char *call)
   err_code = 0;
 }
 
+/* The current message without its "CALL: " prefix, for code that keeps
+ * a message to report it again later (worker threads, sticky errors):
+ * reporting the whole message would name the call twice. */
+const char *
+vdk__err_body (void)
+{
+  size_t n = err_call ? strlen (err_call) : 0;
+  if (n && strncmp (err_msg, err_call, n) == 0
+      && strncmp (err_msg + n, ": ", 2) == 0)
+    return err_msg + n + 2;
+  return err_msg;
+}
+
 /* After a nested public call (vdk_measure calls vdk_create): name the
  * outer call again without losing the inner call's error, whose message
  * is renamed "outer: ...".  vdk__set_call here would clear the message

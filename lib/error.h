@@ -48,6 +48,8 @@ int vdk__errc (int code, int errnum, const char *fmt, ...)
  * up) and return -1. */
 int vdk__err_prefix (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
+/* The current message without the "CALL: " prefix. */
+const char *vdk__err_body (void);
 /* Name `call` again after a nested public call, keeping its error. */
 void vdk__resume_call (const char *call);
 void vdk__info (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

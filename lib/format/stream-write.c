@@ -259,7 +259,7 @@ set_sticky (struct stream_writer *w)
 {
   if (!w->err) {
     w->err = vdk_last_errno () ? vdk_last_errno () : EIO;
-    snprintf (w->msg, sizeof w->msg, "%s", vdk_last_error ());
+    snprintf (w->msg, sizeof w->msg, "%s", vdk__err_body ());
   }
 }
 

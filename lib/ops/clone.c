@@ -197,7 +197,7 @@ reader (void *arg)
   if (r == -1 && !pp->stop) {
     pp->failed = true;
     pp->err = vdk_last_errno ();
-    snprintf (pp->msg, sizeof pp->msg, "%s", vdk_last_error ());
+    snprintf (pp->msg, sizeof pp->msg, "%s", vdk__err_body ());
   }
   pp->eof = true;
   pp->scanned = cap;
@@ -365,7 +365,7 @@ work (struct par *pp, bool one)
     pthread_mutex_lock (&pp->lock);
     if (!pp->err) {
       pp->err = vdk_last_errno ();
-      snprintf (pp->msg, sizeof pp->msg, "%s", vdk_last_error ());
+      snprintf (pp->msg, sizeof pp->msg, "%s", vdk__err_body ());
     }
     pthread_mutex_unlock (&pp->lock);
     __atomic_store_n (&pp->stop, true, __ATOMIC_RELAXED);
@@ -482,12 +482,17 @@ out:
       r = -1;
   }
   if (r == -1) {
+    /* Keep the copy's error over whatever removing the output says;
+     * the output is removed by its descriptor alone (vdk_unlink reads
+     * no format), so a half-written stream goes too. */
     char saved[1024];
-    int e = vdk_last_errno ();
-    snprintf (saved, sizeof saved, "%s", vdk_last_error ());
-    vdk_unlink (dst_path);
-    vdk__set_call (NULL);
-    vdk__err (e, "%s", saved);
+    int e = vdk_last_errno (), code = vdk_last_error_code ();
+    snprintf (saved, sizeof saved, "%s", vdk__err_body ());
+    if (vdk_unlink (dst_path) == -1)
+      vdk__warn ("vdk_clone: %s: the partial output could not be removed: "
+                 "%s", dst_path, vdk_last_error ());
+    vdk__set_call ("vdk_clone");
+    vdk__errc (code, e, "%s", saved);
   }
   return r;
 }
