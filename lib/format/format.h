@@ -253,5 +253,8 @@ int vdk__sparse_check (struct vdk_io *io, uint64_t desc_sectors, bool repair,
 int vdk__type_from_create_type (const char *ct);
 /* Detect what is at path: 'K' KDMV, 'C' COWD, 'D' descriptor, 'R' raw. */
 int vdk__probe (struct vdk_io *io, char *kind);
+/* The name of another image format whose magic the file carries (qcow2,
+ * VHD, ISO 9660, ...), or NULL: vdk__probe refuses those. */
+const char *vdk__probe_foreign (struct vdk_io *io, uint64_t size);
 
 #endif /* VDK_FORMAT_H */
