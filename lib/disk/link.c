@@ -64,14 +64,22 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
     ioflags |= VDK_IO_DIRECT;
   e->readonly = (ioflags & VDK_IO_READONLY) != 0;
   /* Extents naming one file (a partitionedDevice's partitions) share
-   * one open file: a second open would conflict with the first's lock. */
-  for (struct vdk_extent *p = l->extents; p < e; p++)
-    if (p->io && p->path && strcmp (p->path, e->path) == 0
-        && p->readonly == e->readonly && p->ops == &vdk__flat_ops
-        && e->ops == &vdk__flat_ops) {
+   * one open file: a second open would conflict with the first's lock.
+   * Only flat extents may: two sparse extents in one file would each
+   * own its metadata (and each cost its own tables: 5000 lines naming
+   * one small file cost gigabytes). */
+  for (struct vdk_extent *p = l->extents; p < e; p++) {
+    if (!p->path || strcmp (p->path, e->path) != 0)
+      continue;
+    if (p->ops != &vdk__flat_ops || e->ops != &vdk__flat_ops)
+      return vdk__errc (VDK_E_CORRUPT, EINVAL, "%s: extent file \"%s\" is "
+                        "named by more than one extent line; only flat "
+                        "extents may share a file", l->path, de->file);
+    if (p->io && p->readonly == e->readonly) {
       e->io = p->io;
       return 0;
     }
+  }
   if (!(e->io = vdk__io_open_file (e->path, ioflags)))
     return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
   /* flat extents lock their byte range: several may share a device */
