@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/random.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -294,13 +294,4 @@ vdk__panic (const char *fmt, ...)
   vlog ('p', fmt, ap);
   va_end (ap);
   abort ();
-}
-
-uint32_t
-vdk__random32 (void)
-{
-  uint32_t v;
-  if (getrandom (&v, sizeof v, 0) != sizeof v)
-    v = (uint32_t) rand () ^ ((uint32_t) rand () << 16);
-  return v;
 }

@@ -103,7 +103,14 @@ void vdk__info (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void vdk__warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void vdk__panic (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2), noreturn));
-/* A random 32-bit value from getrandom(2). */
-uint32_t vdk__random32 (void);
+/* Random bytes for CIDs and UUIDs (lib/random.c): getrandom(2), else
+ * /dev/urandom; never a predictable generator.  -1 with the error set
+ * when neither works. */
+int vdk__random (void *buf, size_t len);
+int vdk__random32 (uint32_t *out);
+/* Tests: replace getrandom(2) (NULL = the real one) and the fallback
+ * device's path. */
+extern ssize_t (*vdk__getrandom_hook) (void *buf, size_t len);
+extern const char *vdk__urandom_path;
 
 #endif /* VDK_ERROR_H */

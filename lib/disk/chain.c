@@ -233,9 +233,6 @@ vdk__link_pread (struct vdk_link *l, void *buf, uint64_t len, uint64_t off)
                         " is past the end", l->path, off);
     eoff = off - e->start;
     n = MIN (len, e->length - eoff);
-    if (e->access == VDK_ACCESS_NOACCESS)
-      return vdk__err (EACCES, "%s: extent \"%s\" is NOACCESS", l->path,
-                       e->name);
     if (vdk__ext_map (e, eoff, n, &pnum, &st, &host) == -1)
       return -1;
     if (st == VDK_BLOCK_DATA) {

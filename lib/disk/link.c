@@ -64,14 +64,22 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
     ioflags |= VDK_IO_DIRECT;
   e->readonly = (ioflags & VDK_IO_READONLY) != 0;
   /* Extents naming one file (a partitionedDevice's partitions) share
-   * one open file: a second open would conflict with the first's lock. */
-  for (struct vdk_extent *p = l->extents; p < e; p++)
-    if (p->io && p->path && strcmp (p->path, e->path) == 0
-        && p->readonly == e->readonly && p->ops == &vdk__flat_ops
-        && e->ops == &vdk__flat_ops) {
+   * one open file: a second open would conflict with the first's lock.
+   * Only flat extents may: two sparse extents in one file would each
+   * own its metadata (and each cost its own tables: 5000 lines naming
+   * one small file cost gigabytes). */
+  for (struct vdk_extent *p = l->extents; p < e; p++) {
+    if (!p->path || strcmp (p->path, e->path) != 0)
+      continue;
+    if (p->ops != &vdk__flat_ops || e->ops != &vdk__flat_ops)
+      return vdk__errc (VDK_E_CORRUPT, EINVAL, "%s: extent file \"%s\" is "
+                        "named by more than one extent line; only flat "
+                        "extents may share a file", l->path, de->file);
+    if (p->io && p->readonly == e->readonly) {
       e->io = p->io;
       return 0;
     }
+  }
   if (!(e->io = vdk__io_open_file (e->path, ioflags)))
     return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
   /* flat extents lock their byte range: several may share a device */
@@ -330,7 +338,11 @@ vdk__link_close (struct vdk_link *l, bool *flush_failed)
 {
   if (!l)
     return;
-  if (!l->readonly && vdk__link_flush (l) == -1 && flush_failed)
+  /* capacity is set once every extent opened: a link whose open failed
+   * (a lock refused, a bad header) wrote nothing and its extents may
+   * have no format state to flush. */
+  if (!l->readonly && l->capacity && vdk__link_flush (l) == -1
+      && flush_failed)
     *flush_failed = true;
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
@@ -423,12 +435,20 @@ int
 vdk__link_begin_write (struct vdk_link *l)
 {
   SCOPED_LOCK (&l->lock);
-  uint32_t old, cid;
+  uint32_t old, cid = 0;
 
   if (l->began_write)
     return 0;
   if (l->readonly)
     return vdk__err (EROFS, "%s: disk is opened read-only", l->path);
+  /* The new CID first: without randomness nothing is marked unclean. */
+  if (l->desc) {
+    old = vdk__desc_cid (l->desc, "CID");
+    do
+      if (vdk__random32 (&cid) == -1)
+        return -1;
+    while (cid == old || cid >= 0xfffffffeu);
+  }
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
     if (e->io && e->ops->begin_write && e->access == VDK_ACCESS_RW
@@ -436,10 +456,6 @@ vdk__link_begin_write (struct vdk_link *l)
       return -1;
   }
   if (l->desc) {
-    old = vdk__desc_cid (l->desc, "CID");
-    do
-      cid = vdk__random32 ();
-    while (cid == old || cid >= 0xfffffffeu);
     vdk__desc_set_cid (l->desc, "CID", cid);
     if (vdk__link_write_desc (l) == -1)
       return -1;

@@ -390,6 +390,8 @@ static int
 cowd_flush (struct vdk_extent *e)
 {
   struct cowd *c = e->priv;
+  if (!c)                /* never opened (a failed open, a check pass) */
+    return vdk__io_flush (e->io);
   SCOPED_LOCK (&c->lock);
   bool any = false;
 

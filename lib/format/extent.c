@@ -38,16 +38,25 @@ ext_range (struct vdk_extent *e, const char *what, uint64_t off, uint64_t len)
   return 0;
 }
 
+/* NOACCESS, one rule: its range is neither read, nor mapped (as zero
+ * or anything else), nor written; every refusal names the extent's file
+ * as the descriptor gives it (the file is never opened). */
+static int
+noaccess (struct vdk_extent *e, const char *what)
+{
+  return vdk__errc (VDK_E_ACCESS_DENIED, EACCES, "%s: extent \"%s\" is "
+                    "NOACCESS: its data cannot be %s", e->owner_path,
+                    e->name ? e->name : "", what);
+}
+
 int
 vdk__ext_map (struct vdk_extent *e, uint64_t off, uint64_t len,
               uint64_t *pnum, int *state, uint64_t *host)
 {
   if (ext_range (e, "map", off, len) == -1)
     return -1;
-  if (e->access == VDK_ACCESS_NOACCESS) {
-    *pnum = len, *state = VDK_BLOCK_ZERO, *host = UINT64_MAX;
-    return 0;
-  }
+  if (e->access == VDK_ACCESS_NOACCESS)
+    return noaccess (e, "read or mapped");
   if (e->ops->map (e, off, len, pnum, state, host) == -1)
     return -1;
   if (*pnum == 0 || *pnum > len)
@@ -63,7 +72,7 @@ vdk__ext_pread (struct vdk_extent *e, void *buf, uint64_t len, uint64_t off)
   if (ext_range (e, "read", off, len) == -1)
     return -1;
   if (e->access == VDK_ACCESS_NOACCESS)
-    return vdk__err (EACCES, "%s: extent is NOACCESS", e->path);
+    return noaccess (e, "read or mapped");
   if (!e->ops->pread)
     return vdk__errc (VDK_E_FAILED, EIO, "%s: internal error: no pread",
                       e->path);
@@ -73,9 +82,11 @@ vdk__ext_pread (struct vdk_extent *e, void *buf, uint64_t len, uint64_t off)
 static int
 ext_writable (struct vdk_extent *e)
 {
+  if (e->access == VDK_ACCESS_NOACCESS)
+    return noaccess (e, "written");
   if (e->access != VDK_ACCESS_RW)
-    return vdk__err (e->access == VDK_ACCESS_RDONLY ? EROFS : EACCES,
-                     "%s: extent is %s", e->path ? e->path : "ZERO",
+    return vdk__err (EROFS, "%s: extent \"%s\" is %s", e->owner_path,
+                     e->name && *e->name ? e->name : "ZERO",
                      vdk__access_name (e->access));
   if (e->readonly)
     return vdk__err (EROFS, "%s: disk is opened read-only",

@@ -300,5 +300,8 @@ int vdk__probe (struct vdk_io *io, char *kind);
 /* The same decision on the first VDK__PROBE_BYTES bytes of a file of
  * `size` bytes (zero-filled past its end): what vdk__probe would say. */
 char vdk__probe_buf (const uint8_t head[VDK__PROBE_BYTES], uint64_t size);
+/* The name of another image format whose magic the file carries (qcow2,
+ * VHD, ISO 9660, ...), or NULL: vdk__probe refuses those. */
+const char *vdk__probe_foreign (struct vdk_io *io, uint64_t size);
 
 #endif /* VDK_FORMAT_H */

@@ -5,11 +5,18 @@
  * always use the file actually opened, whatever name the descriptor
  * gives); "COWD" is an ESX redo-log extent; text whose first
  * non-comment line is `version=` (or that starts "# Disk
- * DescriptorFile") is a descriptor; anything else is a raw image. */
+ * DescriptorFile") is a descriptor; anything else is a raw image -
+ * unless it carries the magic of another image format (qcow2, QED, VHD,
+ * VHDX, VDI, Parallels) or of an optical-disc file system (ISO 9660,
+ * UDF): read as raw, those would serve the other format's metadata as
+ * disk content (`vdk convert q.qcow2 q.vmdk` made a "disk" of qcow2
+ * tables), so the probe refuses them by name.  Opening with an explicit
+ * raw format (VDK_OPEN_FORMAT_RAW, `-f raw`) skips the probe. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -52,6 +59,46 @@ vdk__probe_buf (const uint8_t head[VDK__PROBE_BYTES], uint64_t size)
   return 'R';
 }
 
+/* Another format's magic at `off`, read only if the file holds it. */
+static bool
+magic_at (struct vdk_io *io, uint64_t size, uint64_t off, const char *magic,
+          size_t n)
+{
+  char b[64];
+  return off <= size && n <= sizeof b && size - off >= n
+    && vdk__io_pread (io, b, n, off) == 0 && memcmp (b, magic, n) == 0;
+}
+
+/* The name of the non-VMDK image format whose magic the file carries,
+ * or NULL.  Offsets are each format's published layout. */
+const char *
+vdk__probe_foreign (struct vdk_io *io, uint64_t size)
+{
+  static const struct { uint64_t off; const char *magic; size_t n;
+                        const char *name; } at[] = {
+    { 0, "QFI\xfb", 4, "qcow2" },              /* qcow and qcow2 */
+    { 0, "QED\0", 4, "QED" },
+    { 0, "vhdxfile", 8, "VHDX" },
+    { 0, "conectix", 8, "VHD (dynamic)" },      /* footer copy at 0 */
+    { 0x40, "\x7f\x10\xda\xbe", 4, "VDI" },    /* VirtualBox signature */
+    { 0, "WithoutFreeSpace", 16, "Parallels" },
+    { 0, "WithouFreSpacExt", 16, "Parallels" },
+    { 0x8001, "CD001", 5, "ISO 9660" },          /* volume descriptor 16 */
+    { 0x8001, "BEA01", 5, "UDF" },               /* extended area */
+  };
+
+  for (size_t i = 0; i < ARRAY_SIZE (at); i++)
+    if (magic_at (io, size, at[i].off, at[i].magic, at[i].n))
+      return i == 0 && magic_at (io, size, 4, "\0\0\0\1", 4) ? "qcow"
+        : at[i].name;
+  /* A fixed VHD is raw data plus a 512-byte footer (511 in old
+   * Virtual PC files). */
+  if (size >= 512 && (magic_at (io, size, size - 512, "conectix", 8)
+                      || magic_at (io, size, size - 511, "conectix", 8)))
+    return "VHD (fixed)";
+  return NULL;
+}
+
 int
 vdk__probe (struct vdk_io *io, char *kind)
 {
@@ -65,5 +112,13 @@ vdk__probe (struct vdk_io *io, char *kind)
   if (vdk__io_pread (io, buf, sizeof buf, 0) == -1)
     return -1;
   *kind = vdk__probe_buf (buf, size);
+  if (*kind == 'R') {
+    const char *other = vdk__probe_foreign (io, size);
+    if (other)
+      return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: found %s image "
+                        "metadata; vdk reads only VMDK and raw disks: open "
+                        "it as raw (-f raw) to take its bytes as they are",
+                        io->path, other);
+  }
   return 0;
 }

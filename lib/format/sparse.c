@@ -99,7 +99,12 @@ out:
 static int
 sparse_open_tables (struct vdk_extent *e, struct sparse *s)
 {
-  s->ngd = (uint32_t) DIV_ROUND_UP (s->h.capacity * SECTOR, s->cover_bytes);
+  /* Sized by the extent the descriptor gives (never more than the
+   * header's capacity, checked by the caller): a header claiming 2^40
+   * sectors behind a descriptor line of 2048 would otherwise cost a
+   * grain directory of gigabytes for a file of a few KiB.  Entries past
+   * the descriptor's size are never read or written. */
+  s->ngd = (uint32_t) MAX (1, DIV_ROUND_UP (e->length, s->cover_bytes));
   if (load_gd (e, s, s->h.gd_offset, &s->gd, "grain directory") == -1)
     return -1;
   if ((s->h.flags & SPARSE_FLAG_RGD)
@@ -630,6 +635,8 @@ static int
 sparse_flush (struct vdk_extent *e)
 {
   struct sparse *s = e->priv;
+  if (!s)                /* never opened (a failed open, a check pass) */
+    return vdk__io_flush (e->io);
   SCOPED_LOCK (&s->lock);
   bool any = false;
 

@@ -443,6 +443,8 @@ static int
 stream_flush (struct vdk_extent *e)
 {
   struct stream *s = e->priv;
+  if (!s)                 /* never opened (a failed open, a check pass) */
+    return vdk__io_flush (e->io);
   SCOPED_LOCK (&s->lock);
   if (!s->w)
     return 0;

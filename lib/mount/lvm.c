@@ -42,6 +42,12 @@
 #define MAX_TEXT (16u << 20)
 /* Sub-LV references nest two levels in practice (mirror -> mimage). */
 #define MAX_LV_DEPTH 4
+/* Map nodes (LV references and PV leaves) one scan may build over all
+ * its VGs.  Nested mirror/raid images multiply: F images per level give
+ * F^4 leaves at depth 4, so a few KiB of text could ask for gigabytes.
+ * Real VGs need a few per LV; 65536 nodes cost under 10 MiB
+ * (docs/security.md). */
+#define MAX_MAP_NODES 65536
 
 struct pv {
   char uuid[33];         /* without dashes */
@@ -62,6 +68,7 @@ struct lvm_state {
   size_t npvs;
   struct vg_text *vgs;
   size_t nvgs;
+  size_t map_nodes;      /* built so far, capped at MAX_MAP_NODES */
 };
 
 /* ---- labels and metadata areas --------------------------------------- */
@@ -339,6 +346,9 @@ pv_leaf (struct vg_ctx *c, const char *name, int64_t pe, uint64_t count)
 
   if (!id || pe_start < 0 || pe < 0)
     return NOMAP (c, "PV %s is not described in the metadata", name);
+  if (++c->st->map_nodes > MAX_MAP_NODES)
+    return NOMAP (c, "the LV maps need more than %d nodes (nested "
+                  "mirror/raid images); not mapped", MAX_MAP_NODES);
   for (const char *q = id; *q && k < sizeof uuid - 1; q++)
     if (*q != '-')
       uuid[k++] = *q;
@@ -429,6 +439,7 @@ seg_images (struct vg_ctx *c, const struct vdk__vol_lv *seg, uint64_t extents,
   bool pairs = kind != IMG_RAID0;
   struct vdk__vol_map *m;
   uint64_t data;
+  size_t n;
   const char *dummy = NULL;
 
   /* Chunks of 4 KiB..2 GiB; md and LVM stay far inside. */
@@ -452,10 +463,12 @@ seg_images (struct vg_ctx *c, const struct vdk__vol_lv *seg, uint64_t extents,
   }
   if (!m)
     return NULL;
-  data = type == VOL_RAID5 ? m->n - 1 : type == VOL_STRIPED ? m->n : 1;
-  if (m->n == 0 || (type == VOL_RAID5 && m->n < 3) || extents % data) {
+  n = m->n;
+  data = type == VOL_RAID5 ? n - 1 : type == VOL_STRIPED ? n : 1;
+  if (n == 0 || (type == VOL_RAID5 && n < 3) || extents % data) {
+    /* n, not m->n: the message is made after the map is freed. */
     vdk__vol_map_free (m);
-    return NOMAP (c, "%zu images cannot hold %" PRIu64 " extents", m->n,
+    return NOMAP (c, "%zu images cannot hold %" PRIu64 " extents", n,
                   extents);
   }
   for (size_t i = 0; i < m->n; i++)
@@ -511,6 +524,9 @@ lv_map (struct vg_ctx *c, const char *name, int depth, const char **layout)
 
   if (depth > MAX_LV_DEPTH)
     return NOMAP (c, "LV references nest too deeply");
+  if (++c->st->map_nodes > MAX_MAP_NODES)
+    return NOMAP (c, "the LV maps need more than %d nodes (nested "
+                  "mirror/raid images); not mapped", MAX_MAP_NODES);
   if (!lv || nseg < 1 || nseg > 10000)   /* 10000: far above real LVs */
     return NOMAP (c, "LV %s has no valid segment_count", name);
   m = vdk__vol_map_node (VOL_CONCAT, 0);

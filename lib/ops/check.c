@@ -183,6 +183,16 @@ check_extents (struct rep *p, struct vdk_link *l, bool repair)
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
     int r = 0;
+    if (e->access == VDK_ACCESS_NOACCESS) {
+      /* Not damage repair could mend: the disk lacks the data. */
+      char msg[768];
+      snprintf (msg, sizeof msg, "extent \"%s\" is NOACCESS: its %" PRIu64
+                " bytes at disk offset %" PRIu64 " cannot be read",
+                e->name, e->length, e->start);
+      p->file = l->path;
+      add_problem (p, 0, 0, msg);
+      continue;
+    }
     if (!e->io)
       continue;
     p->file = e->path;

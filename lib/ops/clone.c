@@ -494,7 +494,11 @@ out:
   if (r == -1) {
     struct vdk__saved_err saved;
     vdk__err_save (&saved);
-    vdk_unlink (dst_path);
+    /* The output is removed by its descriptor alone (vdk_unlink reads
+     * no format), so a half-written stream goes too. */
+    if (vdk_unlink (dst_path) == -1)
+      vdk__warn ("vdk_clone: %s: the partial output could not be removed: "
+                 "%s", dst_path, vdk_last_error ());
     vdk__err_restore (&saved);
   }
   return r;

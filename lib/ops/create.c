@@ -120,27 +120,28 @@ sibling (const char *path, const char *name)
   return p;
 }
 
-static void
+static int
 random_uuid (char out[48])
 {
   uint8_t u[16];
-  for (int i = 0; i < 16; i += 4) {
-    uint32_t r = vdk__random32 ();
-    memcpy (u + i, &r, 4);
-  }
+  if (vdk__random (u, sizeof u) == -1)
+    return -1;
   snprintf (out, 48, "%02x %02x %02x %02x %02x %02x %02x %02x-%02x %02x %02x "
             "%02x %02x %02x %02x %02x", u[0], u[1], u[2], u[3], u[4], u[5],
             u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+  return 0;
 }
 
-static uint32_t
-new_cid (void)
+/* A CID other than the two reserved values (ffffffff: no parent,
+ * fffffffe: never written); -1 with the error set. */
+static int
+new_cid (uint32_t *cid)
 {
-  uint32_t c;
   do
-    c = vdk__random32 ();
-  while (c >= 0xfffffffeu);
-  return c;
+    if (vdk__random32 (cid) == -1)
+      return -1;
+  while (*cid >= 0xfffffffeu);
+  return 0;
 }
 
 /* Physical geometry for `sectors`, by the descriptor's adapter type, as
@@ -170,24 +171,29 @@ vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors)
 static struct vdk_desc *
 new_desc (int type, const struct vdk_create_params *p)
 {
-  struct vdk_desc *d = vdk__desc_new ();
+  struct vdk_desc *d;
   char num[32], uuid[48];
+  uint32_t cid;
   int r = 0;
 
-  if (!d)
+  if (new_cid (&cid) == -1 || random_uuid (uuid) == -1)
     return NULL;
+  if (!(d = vdk__desc_new ())) {
+    vdk__err (ENOMEM, "out of memory");
+    return NULL;
+  }
   r |= vdk__desc_set (d, "version", "1", false);
-  vdk__desc_set_cid (d, "CID", new_cid ());
+  vdk__desc_set_cid (d, "CID", cid);
   r |= vdk__desc_set (d, "parentCID", "ffffffff", false);
   r |= vdk__desc_set (d, "createType", vdk_type_name (type), true);
   r |= vdk__desc_set (d, "ddb.adapterType", adapters[p->adapter], true);
   r |= vdk__desc_set_geometry (d, p->capacity / SECTOR);
-  random_uuid (uuid);
   r |= vdk__desc_set (d, "ddb.uuid", uuid, true);
   snprintf (num, sizeof num, "%" PRIu32, p->hw_version ? p->hw_version : 4);
   r |= vdk__desc_set (d, "ddb.virtualHWVersion", num, true);
   if (r) {
     vdk__desc_free (d);
+    vdk__err (ENOMEM, "out of memory");
     return NULL;
   }
   return d;
@@ -466,7 +472,7 @@ vdk_create (const char *path, const struct vdk_create_params *params)
   case VDK_TYPE_SPLIT_SPARSE: case VDK_TYPE_SPLIT_FLAT:
   case VDK_TYPE_VMFS: case VDK_TYPE_VMFS_THIN:
     if (!(d = new_desc (p.type, &p))) {
-      r = vdk__err (ENOMEM, "out of memory");
+      r = -1;                   /* error set */
       break;
     }
     r = p.type == VDK_TYPE_MONOLITHIC_SPARSE
@@ -475,7 +481,7 @@ vdk_create (const char *path, const struct vdk_create_params *params)
     break;
   case VDK_TYPE_STREAM_OPTIMIZED:
     r = (d = new_desc (p.type, &p)) ? create_embedded (&m, path, d, &p, true)
-      : vdk__err (ENOMEM, "out of memory");
+      : -1;                     /* error set */
     break;
   default:
     r = vdk__err (ENOTSUP, "%s: cannot create disks of type %s", path,
@@ -494,7 +500,7 @@ vdk_create (const char *path, const struct vdk_create_params *params)
 /* ---- children ---- */
 
 static struct vdk_desc *
-child_desc (struct vdk_link *parent, const char *child_path)
+child_desc (struct vdk_link *parent, const char *child_path, uint32_t cid)
 {
   static const char *const copy_keys[] = {
     "ddb.adapterType", "ddb.geometry.cylinders", "ddb.geometry.heads",
@@ -511,7 +517,7 @@ child_desc (struct vdk_link *parent, const char *child_path)
     return NULL;
   }
   r |= vdk__desc_set (d, "version", "1", false);
-  vdk__desc_set_cid (d, "CID", new_cid ());
+  vdk__desc_set_cid (d, "CID", cid);
   vdk__desc_set_cid (d, "parentCID", parent->desc
                      ? vdk__desc_cid (parent->desc, "CID") : UINT32_MAX);
   r |= vdk__desc_set (d, "createType", "monolithicSparse", true);
@@ -536,6 +542,7 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
   struct made m = { .n = 0 };
   struct vdk_desc *d;
   struct stat st;
+  uint32_t cid;
   int r;
 
   if (type == VDK_TYPE_DEFAULT)
@@ -550,7 +557,9 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
                      "no CID); convert it to VMDK first", parent->path);
   if (lstat (child_path, &st) == 0)
     return vdk__err (EEXIST, "%s: file exists", child_path);
-  if (!(d = child_desc (parent, child_path)))
+  if (new_cid (&cid) == -1)
+    return -1;
+  if (!(d = child_desc (parent, child_path, cid)))
     return vdk__err (errno ? errno : ENOMEM, "%s: cannot build descriptor",
                      child_path);
   p.capacity = parent->capacity;

@@ -24,7 +24,11 @@ vdk_unlink (const char *path)
   int r = 0;
 
   vdk__set_call ("vdk_unlink");
-  if (!path || !(l = vdk__link_open (path, VDK_OPEN_READ_ONLY)))
+  /* Only the descriptor is read: removing files needs no format reader,
+   * so a damaged disk or a half-written stream (a failed convert) goes
+   * too. */
+  if (!path || !(l = vdk__link_open (path, VDK_OPEN_READ_ONLY
+                                     | VDK__OPEN_NO_FORMAT)))
     return path ? -1 : vdk__err (EINVAL, "no file name");
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];

@@ -77,6 +77,19 @@ template_size (const struct vdk_create_params *cp, const char *name,
                      tmp && *tmp ? tmp : "/tmp", strerror (errno));
   snprintf (path, sizeof path, "%s/%s", dir, name);
   r = vdk_create (path, cp);           /* nested: reports as vdk_measure */
+  if (r == -1) {
+    /* Name the output the caller gave, not our temporary folder. */
+    struct vdk__saved_err saved;
+    char *at;
+    vdk__err_save (&saved);
+    if ((at = strstr (saved.msg, path))) {
+      char rest[sizeof saved.msg];
+      snprintf (rest, sizeof rest, "%s", at + strlen (path));
+      snprintf (saved.msg, sizeof saved.msg, "%s%s", name, rest);
+    }
+    sum_and_remove (dir, total);
+    return vdk__err_restore (&saved);
+  }
   if (sum_and_remove (dir, total) == -1)
     r = -1;
   return r;

@@ -57,8 +57,34 @@ test_custom_extents (void)
       "write to RDONLY extent refused: %s", vdk_last_error ());
   ok (vdk_pread (d, buf, 512, 12288) == -1 && vdk_last_errno () == EACCES,
       "read of NOACCESS extent refused: %s", vdk_last_error ());
+  /* NOACCESS, one rule (issue 9, defect 9): map and write refuse too,
+   * naming the extent's file, and check reports the missing data. */
+  {
+    uint64_t pnum;
+    int st, depth;
+    ok (vdk_block_status (d, 12288, 4096, 0, &pnum, &st, &depth) == -1
+        && vdk_last_errno () == EACCES
+        && strstr (vdk_last_error (), "c.bin") != NULL,
+        "map of NOACCESS extent refused, not called zero: %s",
+        vdk_last_error ());
+    ok (vdk_block_status (d, 0, 4096, 0, &pnum, &st, &depth) == 0,
+        "map before it still works");
+    ok (vdk_pwrite (d, buf, 512, 12800) == -1 && vdk_last_errno () == EACCES
+        && strstr (vdk_last_error (), "\"c.bin\"") != NULL,
+        "write to NOACCESS extent names its file: %s", vdk_last_error ());
+    ok (vdk_pwrite (d, buf, 512, 4096) == -1
+        && strcasestr (vdk_last_error (), "zero") != NULL,
+        "write to a ZERO extent says ZERO: %s", vdk_last_error ());
+  }
   ok (vdk_pwrite (d, "hi", 2, 100) == 0, "write to RW extent");
   vdk_close (d);
+  {
+    struct vdk_check_report *rep = NULL;
+    ok (vdk_check (P ("custom.vmdk"), 0, 0, &rep) == 0 && rep
+        && rep->nproblems == 1 && strstr (rep->problems[0].what, "NOACCESS"),
+        "check reports the NOACCESS extent as a problem");
+    vdk_free_check_report (rep);
+  }
   d = vdk_open (P ("custom.vmdk"), VDK_OPEN_READ_ONLY);
   ok (d && vdk_pread (d, buf, 4, 99) == 0 && memcmp (buf, "ahia", 4) == 0,
       "write landed in a.bin");
