@@ -81,7 +81,7 @@ test_custom_extents (void)
   {
     struct vdk_check_report *rep = NULL;
     ok (vdk_check (P ("custom.vmdk"), 0, 0, &rep) == 0 && rep
-        && rep->nproblems == 1 && strstr (rep->problems[0].what, "NOACCESS"),
+        && rep->nproblems == 1 && strstr (rep->problems[0]->what, "NOACCESS"),
         "check reports the NOACCESS extent as a problem");
     vdk_free_check_report (rep);
   }
