@@ -10,7 +10,7 @@
 #   KiB; the margins here are generous so sanitizer builds and a loaded
 #   machine pass: these are limits, not benchmarks).
 # Time and memory come from GNU time (%e, %M).
-source "$(dirname "$0")/../interop/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require python3
 [ -x /usr/bin/time ] || skip "GNU time (/usr/bin/time) is not installed"
 
