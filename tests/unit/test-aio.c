@@ -20,7 +20,7 @@
 #include "tap.h"
 #include "io/io.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 #define BS 4096u
 

@@ -21,7 +21,7 @@
 #include "vdk.h"
 #include "vdk-mount.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 #define UNKNOWN_BIT 0x80000000u
 

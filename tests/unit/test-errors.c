@@ -27,7 +27,7 @@
 #include "vdk.h"
 #include "io/io.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 /* The thread's error is `code` with errno `errnum`, from `call`, and
  * the message names `file` (when given) but no vdk_ call. */

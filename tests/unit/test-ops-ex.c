@@ -17,7 +17,7 @@
 #include "vdk.h"
 #include "vdk-common.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 static uint8_t buf[1 << 20], got[1 << 20];
 

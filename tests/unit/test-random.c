@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "tmpdir.h"
+#include "../tmpdir.h"
 #include "ops/ops.h"
 
 static ssize_t

@@ -20,7 +20,7 @@
 #include "vdk.h"
 #include "vdk-common.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 #define G 65536u              /* the default grain */
 
