@@ -10,7 +10,7 @@
 # the expected raw content (trimmed grains read zero, partial grains at
 # the edges keep their data, a child never shows its parent's data),
 # and the host file's allocated blocks (st_blocks) dropped.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io python3 stat
 : "${TRIM_TOOL:?TRIM_TOOL must name the trim-tool helper}"
 
