@@ -79,13 +79,25 @@ VDK_API vdk_diskset *vdk_diskset_new(void);
 VDK_API int vdk_diskset_add(vdk_diskset *set, vdk_disk *disk,
                             const char *name);
 
+/* Flags of vdk_diskset_add_ex. */
+#define VDK_DISKSET_BORROW 0x01u /* the caller keeps owning the disk */
+
+/* vdk_diskset_add with flags.  With VDK_DISKSET_BORROW the set only
+ * borrows `disk`: vdk_diskset_close neither flushes nor closes it, and
+ * the caller closes it (after the set, as VixMntapi_OpenDiskSet callers
+ * do).  A borrowed disk must stay open for as long as the set uses it.
+ * Unknown flag bits fail with VDK_E_INVALID_ARG. */
+VDK_API int vdk_diskset_add_ex(vdk_diskset *set, vdk_disk *disk,
+                               const char *name, unsigned flags);
+
 /* vdk_diskset_new + vdk_open(paths[i], open_flags) + vdk_diskset_add for
  * each path.  NULL if any disk fails to open (none stays open). */
 VDK_API vdk_diskset *vdk_diskset_open(const char *const *paths, size_t n,
                                       unsigned open_flags);
 
-/* Close every disk of the set and free it.  -1 if a disk failed to
- * flush (the set is freed anyway).  Accepts NULL. */
+/* Close every disk the set owns (not the borrowed ones) and free it.
+ * -1 if a disk failed to flush (the set is freed anyway).  Accepts
+ * NULL. */
 VDK_API int vdk_diskset_close(vdk_diskset *set);
 
 VDK_API size_t vdk_diskset_count(const vdk_diskset *set);

@@ -1,7 +1,8 @@
 /* Disk sets: the member disks, their reads, scan warnings and the list
  * of volumes with the strings each volume owns.
  *
- * A member is an open vdk_disk (owned by the set) or, for the fuzz
+ * A member is an open vdk_disk (owned by the set, or borrowed with
+ * VDK_DISKSET_BORROW: then the caller closes it) or, for the fuzz
  * targets, a memory buffer (not owned).  Parsers read members only
  * through vdk__vol_read, which checks the range against the member's size so
  * that no number taken from disk can make us read outside it.
@@ -333,13 +334,36 @@ add_member (struct vdk_diskset *set, vdk_disk *disk, const void *mem,
   return (int) set->ndisks++;
 }
 
+static int
+add_disk (vdk_diskset *set, vdk_disk *disk, const char *name, unsigned flags)
+{
+  int i;
+
+  if (!set || !disk)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL,
+                      "set and disk must not be NULL");
+  if (flags & ~VDK_DISKSET_BORROW)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL,
+                      "unknown flags 0x%x", flags & ~VDK_DISKSET_BORROW);
+  i = add_member (set, disk, NULL, vdk_capacity (disk), name);
+  if (i >= 0)
+    set->disks[i].borrowed = (flags & VDK_DISKSET_BORROW) != 0;
+  return i;
+}
+
 VDK_API int
 vdk_diskset_add (vdk_diskset *set, vdk_disk *disk, const char *name)
 {
   vdk__set_call ("vdk_diskset_add");
-  if (!set || !disk)
-    return vdk__err (EINVAL, "set and disk must not be NULL");
-  return add_member (set, disk, NULL, vdk_capacity (disk), name);
+  return add_disk (set, disk, name, 0);
+}
+
+VDK_API int
+vdk_diskset_add_ex (vdk_diskset *set, vdk_disk *disk, const char *name,
+                    unsigned flags)
+{
+  vdk__set_call ("vdk_diskset_add_ex");
+  return add_disk (set, disk, name, flags);
 }
 
 int
@@ -382,7 +406,8 @@ vdk_diskset_close (vdk_diskset *set)
     return 0;
   vdk__vol_set_clear_volumes (set);
   for (size_t i = 0; i < set->ndisks; i++) {
-    if (set->disks[i].disk && vdk_close (set->disks[i].disk) == -1)
+    if (set->disks[i].disk && !set->disks[i].borrowed
+        && vdk_close (set->disks[i].disk) == -1)
       r = -1;
     free (set->disks[i].name);
     free (set->disks[i].table_id);

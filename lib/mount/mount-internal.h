@@ -75,6 +75,7 @@ int vdk__vol_map_pwrite (struct vdk_diskset *set, const struct vdk__vol_map *m,
 
 struct vdk__vol_disk {
   vdk_disk *disk;        /* NULL for a memory member */
+  bool borrowed;         /* VDK_DISKSET_BORROW: not closed with the set */
   const uint8_t *mem;    /* memory member (fuzzing), not owned */
   uint64_t size;         /* bytes */
   char *name;

@@ -34,6 +34,13 @@ vdk_diskset_add (vdk_diskset *set, vdk_disk *disk, const char *name)
   return not_built ("vdk_diskset_add");
 }
 
+VDK_API int
+vdk_diskset_add_ex (vdk_diskset *set, vdk_disk *disk, const char *name,
+                    unsigned flags)
+{
+  return not_built ("vdk_diskset_add_ex");
+}
+
 VDK_API vdk_diskset *
 vdk_diskset_open (const char *const *paths, size_t n, unsigned open_flags)
 {
