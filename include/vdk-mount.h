@@ -254,6 +254,141 @@ struct vdk_os_info {
 VDK_API int vdk_diskset_os_info(vdk_diskset *set, struct vdk_os_info **info);
 VDK_API void vdk_free_os_info(struct vdk_os_info *info);
 
+/* ---- Mounting -------------------------------------------------------
+ *
+ * A mount makes a volume's file system visible in a folder: the disks
+ * and volumes of a set are served as files in a FUSE folder, a loop
+ * device is attached to the volume's file and the kernel's own file
+ * system driver mounts it (NTFS goes to ntfs-3g).  A flat mount (volume
+ * NULL) only serves the files, in the folder given as the mount point.
+ * Mounting needs root, /dev/fuse and loop devices; calls fail with
+ * VDK_E_ACCESS_DENIED or VDK_E_UNSUPPORTED and a message that says what
+ * to do when one is missing.
+ *
+ * Process model
+ * - vdk_mount_volume serves the mount from the calling process: it
+ *   starts one thread that runs the FUSE loop (libfuse starts up to 16
+ *   workers under it), all with every signal blocked, and installs no
+ *   signal handlers.  The mount lives until vdk_unmount; the set must
+ *   stay open (and unscanned) until then.  Nothing is forked.
+ * - vdk_mount_daemon forks a daemon that opens the disks itself and
+ *   serves the mount after the caller has gone (what `vdk mount` does);
+ *   it detaches (setsid, stdio to /dev/null, messages to a log in its
+ *   state folder) and exits once the mount is unmounted, by
+ *   vdk_unmount from any process, or SIGTERM (which unmounts lazily).
+ *   The caller's process is left as it was: the daemon is a grandchild
+ *   (no zombie, no SIGCHLD to reap), no descriptor of the caller is
+ *   closed.  As after any fork, the caller should not have other
+ *   threads inside libvdk at the time of the call.
+ * - Each mount has a state folder under /run/vdk (or $VDK_RUN_DIR) with
+ *   a lock that the serving process holds.  If that process dies
+ *   (crash, SIGKILL, exit without vdk_unmount), the kernel fails the
+ *   FUSE requests and the file system reports I/O errors;
+ *   vdk_mount_cleanup (`vdk mount --cleanup`) then unmounts what is
+ *   left, detaches the loop device and removes the state.
+ * - vdk_mount_find and vdk_mount_list give handles on the mounts of
+ *   any process, so a program can unmount what another one mounted.
+ */
+
+typedef struct vdk_mount vdk_mount;
+
+#define VDK_MOUNT_WRITABLE 0x01u /* read-write; the default is read-only
+                                    (journal replay is then skipped) */
+#define VDK_MOUNT_DISCARD  0x02u /* vdk_mount_daemon with `redo`: delete
+                                    the redo child at unmount */
+
+struct vdk_mount_params {
+  uint32_t version;      /* VDK_MOUNT_PARAMS_VERSION */
+  unsigned flags;        /* VDK_MOUNT_* */
+  const char *fstype;    /* file system type; NULL: what libblkid found */
+  const char *options;   /* mount(8) -o text ("noatime,uid=0"), or NULL;
+                            "ro"/"rw" here do not change VDK_MOUNT_WRITABLE */
+  uint32_t max_read;     /* largest FUSE read in bytes; 0 = 1 MiB */
+  /* vdk_mount_daemon only (ignored by vdk_mount_volume): */
+  unsigned open_flags;   /* VDK_OPEN_* for the disks; READ_ONLY is added
+                            unless VDK_MOUNT_WRITABLE */
+  const char *redo;      /* NULL, or a new file: created as a child of the
+                            one disk, which the mount then writes instead
+                            of the disk (the disk is opened read-only) */
+};
+#define VDK_MOUNT_PARAMS_VERSION 1
+#define VDK_MOUNT_PARAMS_INIT \
+  { VDK_MOUNT_PARAMS_VERSION, 0, NULL, NULL, 0, 0, NULL }
+
+/* Mount volume `volume` (a name as for vdk_volume_find; NULL for a flat
+ * mount) of the scanned `set` on `mountpoint`, an empty folder (NULL: a
+ * new folder in the mount's state folder, see vdk_mount_path).  Served
+ * by this process; the set stays the caller's and must outlive the
+ * mount.  NULL on failure, with nothing left behind.  `params` may be
+ * NULL (read-only, defaults); a newer version than this library knows,
+ * or unknown flags, fail with VDK_E_INVALID_ARG. */
+VDK_API vdk_mount *vdk_mount_volume(vdk_diskset *set, const char *volume,
+                                    const char *mountpoint,
+                                    const struct vdk_mount_params *params);
+
+/* The same, served by a daemon that opens `paths` (n disks, one set)
+ * itself; see "Process model".  Errors of the daemon (a disk that does
+ * not open, an unknown volume, mount(2) refusing) are returned here. */
+VDK_API vdk_mount *vdk_mount_daemon(const char *const *paths, size_t n,
+                                    const char *volume,
+                                    const char *mountpoint,
+                                    const struct vdk_mount_params *params);
+
+/* What a mount is.  Owned by the handle; strings never NULL. */
+struct vdk_mount_info {
+  const char *id;          /* name of the state folder */
+  int pid;                 /* the serving process */
+  int alive;               /* the serving process still serves */
+  int served_here;         /* served by this process (vdk_mount_volume) */
+  size_t ndisks;
+  const char *const *disks; /* absolute paths (or names) of the disks */
+  const char *volume;      /* "" for a flat mount */
+  const char *fstype;      /* "" for a flat mount */
+  const char *mountpoint;  /* "" for a flat mount */
+  const char *fuse_dir;    /* the FUSE folder with the disk and volume
+                              files */
+  const char *volume_file; /* the file the loop device serves; "" flat */
+  int loop;                /* /dev/loopN, -1 if none */
+  int writable;
+  int flat;
+  const char *redo;        /* redo child, "" if none */
+};
+
+VDK_API const struct vdk_mount_info *vdk_mount_get_info(const vdk_mount *m);
+/* Where the files are: the mount point, or the folder of a flat mount.
+ * Owned by the handle. */
+VDK_API const char *vdk_mount_path(const vdk_mount *m);
+
+/* A handle on the mount (by any process) whose mount point, flat
+ * folder or id is `path`; NULL (VDK_E_NOT_FOUND) if vdk mounted none
+ * there. */
+VDK_API vdk_mount *vdk_mount_find(const char *path);
+/* Handles on every mount in the state folder, alive or not, sorted by
+ * id: *mounts is a malloc'd array of *n handles; free it with
+ * vdk_mount_list_free. */
+VDK_API int vdk_mount_list(vdk_mount ***mounts, size_t *n);
+VDK_API void vdk_mount_list_free(vdk_mount **mounts, size_t n);
+
+#define VDK_UNMOUNT_FORCE   0x01u /* unmount lazily even while files are
+                                     open under the mount point */
+#define VDK_UNMOUNT_DISCARD 0x02u /* delete the redo child */
+
+/* Unmount: the file system, the loop device, the FUSE folder; then the
+ * serving process (or thread) flushes the disks' writes and stops, and
+ * the handle is freed.  A mount point in use fails with VDK_E_LOCKED
+ * and changes nothing (the handle stays valid), unless
+ * VDK_UNMOUNT_FORCE.  A vdk_mount_volume set may then be closed. */
+VDK_API int vdk_unmount(vdk_mount *m, unsigned flags);
+/* Free a handle and leave its mount in place.  A mount served by this
+ * process cannot outlive its handle: it is unmounted with
+ * VDK_UNMOUNT_FORCE.  Accepts NULL. */
+VDK_API void vdk_mount_release(vdk_mount *m);
+
+/* Tear down every mount whose serving process is gone; *cleaned counts
+ * them, *in_use the live ones left alone (either pointer may be NULL).
+ * -1 if one could not be torn down (the others still are). */
+VDK_API int vdk_mount_cleanup(unsigned *cleaned, unsigned *in_use);
+
 #ifdef __cplusplus
 }
 #endif

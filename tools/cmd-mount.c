@@ -2,23 +2,16 @@
  *
  * Design
  * - `vdk volumes` prints the volume list of include/vdk-mount.h: a table
- *   like `vmware-mount -p`, or JSON.
- * - `vdk mount` opens the disks here (so that open errors are printed by
- *   this process), scans them, resolves VOLUME, checks everything the
- *   machine must provide, then hands a list of files to lib/fusemount:
- *   one per whole disk ("disk", or "disk1".."diskN") and one per volume
- *   ("vol" + number: "vol1", "vol5", "vol2:1"; named volumes keep their
- *   name with '/' as '-': "vg0-root", "Volume1").  fusemount serves them
- *   from a daemon and loop-mounts the chosen one.
- * - Read-only unless -w, -o rw or --redo.  --redo FILE opens the base
- *   read-only, creates FILE as its child (vdk_create_child) and serves
- *   the child read-write, so the base stays byte-identical.  The child is
- *   kept at unmount unless --discard (at mount or at umount).
- * - The checks run before anything is made: root, FUSE, loop devices,
- *   the mount point, the volume, the file system's kernel support; so the
- *   common failures leave nothing behind at all.
- * - The per-file callbacks call vdk_pread/vdk_volume_pread, which are
- *   thread-safe by contract, straight into FUSE's reply buffer.
+ *   like `vmware-mount -p`, or JSON, with where each volume is mounted
+ *   (vdk_mount_list: live mounts of exactly the same disks).
+ * - `vdk mount` parses its arguments and calls vdk_mount_daemon: the
+ *   library checks the machine, opens the disks in a daemon that serves
+ *   the mount after this process exits, and returns its errors here.
+ *   Read-only unless -w, -o rw or --redo (a child that takes the writes;
+ *   --discard deletes it at unmount).
+ * - `vdk umount` is vdk_mount_find + vdk_unmount; `vdk mounts` prints
+ *   vdk_mount_list; `vdk mount --cleanup` is vdk_mount_cleanup.
+ * The tool keeps argument parsing and printing only.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,7 +27,9 @@
 
 #include "vdk-tool.h"
 #include "cmd-mount.h"
-#include "fusemount.h"
+
+/* vdk_mount_daemon takes up to 32 disks. */
+#define MAX_DISKS 32
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -70,19 +65,10 @@ human_size (uint64_t bytes, char *buf, size_t size)
     snprintf (buf, size, "%.1f%c", v, units[u]);
 }
 
-/* Print a library error, with `what` as context when the message is the
- * library's own. */
 static int
 lib_fail (void)
 {
   return tool_lib_error ();
-}
-
-static int
-fm_fail (void)
-{
-  tool_error ("%s", vdkfm_error ());
-  return 1;
 }
 
 /* ---- vdk volumes ------------------------------------------------------ */
@@ -111,46 +97,36 @@ open_scanned (char **paths, int n, unsigned flags)
   return set;
 }
 
-/* Where a volume of these disks is mounted now, from the state of live
- * vdk mounts of exactly the same disks; NULL if it is not.  Returned
- * strings live in `mounts`. */
+/* Where a volume of these disks is mounted now, from the live vdk mounts
+ * of exactly the same disks; NULL if it is not.  Returned strings live
+ * in `mounts`. */
 struct mounts {
-  int n;
-  struct vdkfm_state st[64];
-  char *disks[VDKFM_MAX_DISKS];
-  int ndisks;
+  vdk_mount **list;
+  size_t n;
+  char **disks;
+  size_t ndisks;
 };
 
 static void
 mounts_load (struct mounts *m, char **disks, int ndisks)
 {
-  char **ids;
-  int n = vdkfm_state_list (&ids);
-  m->n = 0;
-  m->ndisks = ndisks < VDKFM_MAX_DISKS ? ndisks : VDKFM_MAX_DISKS;
-  for (int i = 0; i < m->ndisks; i++)
-    m->disks[i] = realpath (disks[i], NULL);
-  for (int i = 0; i < n; i++) {
-    if (m->n < (int) (sizeof m->st / sizeof m->st[0])
-        && vdkfm_state_load (ids[i], &m->st[m->n]) == 0) {
-      if (vdkfm_state_alive (&m->st[m->n]))
-        m->n++;
-      else
-        vdkfm_state_free (&m->st[m->n]);
-    }
-    free (ids[i]);
+  if (vdk_mount_list (&m->list, &m->n) == -1) {
+    m->list = NULL;
+    m->n = 0;
   }
-  if (n > 0)
-    free (ids);
+  m->ndisks = (size_t) ndisks;
+  m->disks = calloc ((size_t) ndisks, sizeof *m->disks);
+  for (size_t i = 0; m->disks && i < m->ndisks; i++)
+    m->disks[i] = realpath (disks[i], NULL);
 }
 
 static bool
-same_disks (const struct mounts *m, const struct vdkfm_state *st)
+same_disks (const struct mounts *m, const struct vdk_mount_info *mi)
 {
-  if (st->ndisks != m->ndisks)
+  if (m->disks == NULL || mi->ndisks != m->ndisks)
     return false;
-  for (int i = 0; i < m->ndisks; i++)
-    if (!m->disks[i] || !st->disks[i] || strcmp (m->disks[i], st->disks[i]))
+  for (size_t i = 0; i < m->ndisks; i++)
+    if (!m->disks[i] || strcmp (m->disks[i], mi->disks[i]))
       return false;
   return true;
 }
@@ -158,20 +134,22 @@ same_disks (const struct mounts *m, const struct vdkfm_state *st)
 static const char *
 mounted_at (const struct mounts *m, const char *volume)
 {
-  for (int i = 0; i < m->n; i++)
-    if (!m->st[i].flat && m->st[i].mounted
-        && strcmp (m->st[i].volume, volume) == 0 && same_disks (m, &m->st[i]))
-      return m->st[i].mountpoint;
+  for (size_t i = 0; i < m->n; i++) {
+    const struct vdk_mount_info *mi = vdk_mount_get_info (m->list[i]);
+    if (mi->alive && !mi->flat && strcmp (mi->volume, volume) == 0
+        && same_disks (m, mi))
+      return mi->mountpoint;
+  }
   return NULL;
 }
 
 static void
 mounts_free (struct mounts *m)
 {
-  for (int i = 0; i < m->n; i++)
-    vdkfm_state_free (&m->st[i]);
-  for (int i = 0; i < m->ndisks; i++)
+  vdk_mount_list_free (m->list, m->n);
+  for (size_t i = 0; m->disks && i < m->ndisks; i++)
     free (m->disks[i]);
+  free (m->disks);
 }
 
 static bool
@@ -324,204 +302,6 @@ cmd_volumes (int argc, char **argv)
   return 0;
 }
 
-/* ---- files served by the mount process ------------------------------ */
-
-/* A served volume; zdisk/zoff map it onto one disk range when it is one
- * (partitions, one-range linear volumes), for hole detection. */
-struct vol_ctx {
-  vdk_volume *vol;
-  vdk_disk *zdisk;
-  uint64_t zoff;
-};
-
-struct served {
-  vdk_diskset *set;
-  size_t nfiles;
-  struct vdkfm_file files[VDKFM_MAX_DISKS + 256];
-  struct vol_ctx vols[256];
-  size_t nvols;
-  int target;             /* index in files[] of VOLUME, -1 if none */
-};
-
-static int
-disk_pread (void *opaque, void *buf, size_t count, uint64_t off)
-{
-  if (vdk_pread (opaque, buf, count, off) == -1) {
-    errno = vdk_last_errno () ? vdk_last_errno () : EIO;
-    return -1;
-  }
-  return 0;
-}
-
-static int
-disk_pwrite (void *opaque, const void *buf, size_t count, uint64_t off)
-{
-  if (vdk_pwrite (opaque, buf, count, off) == -1) {
-    errno = vdk_last_errno () ? vdk_last_errno () : EIO;
-    return -1;
-  }
-  return 0;
-}
-
-static bool
-disk_is_zero (void *opaque, size_t count, uint64_t off)
-{
-  uint64_t len;
-  int state, depth;
-  if (vdk_block_status (opaque, off, count, 0, &len, &state, &depth) == -1)
-    return false;
-  return state != VDK_BLOCK_DATA && len >= count;
-}
-
-static int
-disk_flush (void *opaque)
-{
-  return vdk_flush (opaque) == -1 ? (errno = EIO, -1) : 0;
-}
-
-static int
-vol_pread (void *opaque, void *buf, size_t count, uint64_t off)
-{
-  struct vol_ctx *c = opaque;
-  if (vdk_volume_pread (c->vol, buf, count, off) == -1) {
-    errno = vdk_last_errno () ? vdk_last_errno () : EIO;
-    return -1;
-  }
-  return 0;
-}
-
-static int
-vol_pwrite (void *opaque, const void *buf, size_t count, uint64_t off)
-{
-  struct vol_ctx *c = opaque;
-  if (vdk_volume_pwrite (c->vol, buf, count, off) == -1) {
-    errno = vdk_last_errno () ? vdk_last_errno () : EIO;
-    return -1;
-  }
-  return 0;
-}
-
-static bool
-vol_is_zero (void *opaque, size_t count, uint64_t off)
-{
-  struct vol_ctx *c = opaque;
-  return c->zdisk && disk_is_zero (c->zdisk, count, c->zoff + off);
-}
-
-static int
-vol_flush (void *opaque)
-{
-  struct vol_ctx *c = opaque;
-  return vdk_volume_flush (c->vol) == -1 ? (errno = EIO, -1) : 0;
-}
-
-/* "vol1", "vol2:1", "vg0-root", "Volume1". */
-static void
-volume_file_name (const char *name, char *buf, size_t size)
-{
-  bool numeric = name[0] >= '0' && name[0] <= '9';
-  snprintf (buf, size, "%s%s", numeric ? "vol" : "", name);
-  for (char *p = buf; *p; p++)
-    if (*p == '/')
-      *p = '-';
-}
-
-static void
-add_disk_files (struct served *s, bool writable)
-{
-  size_t n = vdk_diskset_count (s->set);
-  for (size_t i = 0; i < n && i < VDKFM_MAX_DISKS; i++) {
-    struct vdkfm_file *f = &s->files[s->nfiles++];
-    vdk_disk *d = vdk_diskset_disk (s->set, i);
-    if (n == 1)
-      snprintf (f->name, sizeof f->name, "disk");
-    else
-      snprintf (f->name, sizeof f->name, "disk%zu", i + 1);
-    f->size = vdk_capacity (d);
-    f->pread = disk_pread;
-    f->pwrite = writable ? disk_pwrite : NULL;
-    f->flush = disk_flush;
-    f->is_zero = disk_is_zero;
-    f->opaque = d;
-  }
-}
-
-/* Open a volume for serving; writable only for the mounted one. */
-static int
-add_volume_file (struct served *s, const struct vdk_volume_info *v,
-                 bool writable)
-{
-  unsigned flags = writable ? 0 : VDK_VOLUME_READ_ONLY;
-  vdk_volume *vol = vdk_volume_open (s->set, v->name, flags);
-  if (vol == NULL)
-    return -1;
-  struct vdkfm_file *f = &s->files[s->nfiles];
-  volume_file_name (v->name, f->name, sizeof f->name);
-  for (size_t i = 0; i < s->nfiles; i++)
-    if (strcmp (s->files[i].name, f->name) == 0)
-      snprintf (f->name, sizeof f->name, "vol%zu", v->index);
-  struct vol_ctx *c = &s->vols[s->nvols++];
-  c->vol = vol;
-  if (v->nmembers == 1 && v->members[0]->disk >= 0
-      && (strcmp (v->layout, "partition") == 0
-          || strcmp (v->layout, "linear") == 0)) {
-    c->zdisk = vdk_diskset_disk (s->set, (size_t) v->members[0]->disk);
-    c->zoff = v->members[0]->offset;
-  }
-  f->size = vdk_volume_size (vol);
-  f->pread = vol_pread;
-  f->pwrite = writable ? vol_pwrite : NULL;
-  f->flush = vol_flush;
-  f->is_zero = vol_is_zero;
-  f->opaque = c;
-  return (int) s->nfiles++;
-}
-
-/* Whole disks, then every readable volume; `target` (may be NULL) is
- * opened writable if `writable`.  -1 with the library's error. */
-static int
-build_files (struct served *s, const struct vdk_volume_info *target,
-             bool writable)
-{
-  s->target = -1;
-  add_disk_files (s, writable && target == NULL);
-  for (size_t i = 0; i < vdk_volume_count (s->set) && s->nvols < 256; i++) {
-    const struct vdk_volume_info *v = vdk_volume_get_info (s->set, i);
-    bool is_target = target && v->index == target->index;
-    if (strcmp (v->kind, "disk") == 0) {
-      if (is_target)
-        s->target = v->disk >= 0 ? v->disk : 0;
-      continue; /* the whole-disk file already is this volume */
-    }
-    if (!v->readable || !volume_listed (v))
-      continue;
-    int idx = add_volume_file (s, v, writable && (is_target || !target));
-    if (idx == -1 && is_target)
-      return -1;
-    if (is_target)
-      s->target = idx;
-  }
-  if (target && s->target >= 0 && writable
-      && s->files[s->target].pwrite == NULL) {
-    /* A whole-disk file system mounted read-write. */
-    s->files[s->target].pwrite = disk_pwrite;
-  }
-  return 0;
-}
-
-static int
-served_finish (void *opaque, char *err, size_t errsize)
-{
-  struct served *s = opaque;
-  for (size_t i = 0; i < s->nvols; i++)
-    vdk_volume_close (s->vols[i].vol);
-  int r = vdk_diskset_close (s->set);
-  if (r == -1)
-    snprintf (err, errsize, "%s", vdk_last_error ());
-  free (s);
-  return r;
-}
-
 /* ---- vdk mount -------------------------------------------------------- */
 
 static const char mount_usage[] =
@@ -645,9 +425,9 @@ check_mount_args (struct mount_opts *o)
   o->target = o->disks[--o->ndisks];
   if (!o->flat)
     o->volume = o->disks[--o->ndisks];
-  if (o->ndisks > VDKFM_MAX_DISKS)
+  if (o->ndisks > MAX_DISKS)
     return tool_usage_error ("mount", mount_usage, "more than %d disks",
-                             VDKFM_MAX_DISKS);
+                             MAX_DISKS);
   if (has_option (o->opts, "rw"))
     o->rw = true;
   if (has_option (o->opts, "ro"))
@@ -670,185 +450,39 @@ check_mount_args (struct mount_opts *o)
   return 0;
 }
 
-/* What the machine must provide, checked before anything is made. */
+/* Absolute paths are the library's business; the redo child keeps its
+ * given name for messages. */
 static int
-preflight (const struct mount_opts *o)
+run_mount (const struct mount_opts *o)
 {
-  if (vdkfm_check_root ("vdk mount") == -1 || vdkfm_check_fuse () == -1)
-    return -1;
-  if (!o->flat && vdkfm_check_loop () == -1)
-    return -1;
-  return vdkfm_check_dir (o->target, o->flat ? "folder" : "mount point");
-}
-
-/* Resolve VOLUME on a read-only scan: its name and file system type. */
-static int
-probe_volume (const struct mount_opts *o, char *name, size_t nsize,
-              char *fstype, size_t fsize, bool *ntfs3g)
-{
-  vdk_diskset *set = open_scanned (o->disks, o->ndisks,
-                                   VDK_OPEN_READ_ONLY | o->format);
-  if (set == NULL)
-    return lib_fail (), -1;
-  const struct vdk_volume_info *v = vdk_volume_find (set, o->volume);
-  int r = -1;
-  if (v == NULL)
-    tool_error ("no volume \"%s\" on %s%s (vdk volumes lists them)",
-                o->volume, o->disks[0], o->ndisks > 1 ? " ..." : "");
-  else if (v->flags & VDK_VOLUME_CONTAINER)
-    tool_error ("volume %s is a container (%s) that holds other volumes; "
-                "mount one of those", v->name, v->type_name);
-  else if (!v->readable)
-    tool_error ("volume %s cannot be read: %s", v->name,
-                v->problem ? v->problem : "members are missing");
-  else if (!o->fstype && !v->fs_type[0])
-    tool_error ("volume %s has no file system that libblkid recognises; "
-                "give -t FSTYPE, or use vdk mount --flat", v->name);
-  else {
-    snprintf (name, nsize, "%s", v->name);
-    snprintf (fstype, fsize, "%s", o->fstype ? o->fstype : v->fs_type);
-    r = vdkfm_check_fstype (fstype, ntfs3g);
-    if (r == -1)
-      tool_error ("volume %s: %s", v->name, vdkfm_error ());
-  }
-  vdk_diskset_close (set);
-  return r;
-}
-
-/* The set to serve: the disks themselves, or for --redo a new child of
- * the base, created on the open base and reopened read-write. */
-static vdk_diskset *
-open_serving_set (const struct mount_opts *o)
-{
-  if (!o->redo)
-    return open_scanned (o->disks, o->ndisks,
-                         o->format | (o->rw ? 0 : VDK_OPEN_READ_ONLY));
-  vdk_disk *base = tool_open (o->disks[0], VDK_OPEN_READ_ONLY | o->format);
-  if (base == NULL)
-    return NULL;
-  int r = vdk_create_child (base, o->redo, VDK_TYPE_DEFAULT);
-  vdk_close (base);
-  if (r == -1)
-    return NULL;
-  vdk_diskset *set = open_scanned ((char **) &o->redo, 1, 0);
-  if (set == NULL)
-    vdk_unlink (o->redo);
-  return set;
-}
-
-static void
-fill_request (struct vdkfm_request *req, const struct mount_opts *o,
-              struct served *s, const char *volume, const char *fstype)
-{
-  memset (req, 0, sizeof *req);
-  req->files = s->files;
-  req->nfiles = s->nfiles;
-  req->volfile = o->flat ? -1 : s->target;
-  req->fuse_dir = o->flat ? o->target : NULL;
-  req->mountpoint = o->flat ? NULL : o->target;
-  req->fstype = fstype;
-  req->opts = o->opts;
-  req->writable = o->rw;
-  req->discard = o->discard;
-  req->max_read = (unsigned) o->max_read;
-  req->disks = (const char *const *) o->disks;
-  req->ndisks = o->ndisks;
-  req->volume = volume;
-  req->redo = o->redo;
-  req->finish = served_finish;
-  req->opaque = s;
-}
-
-/* Absolute paths, so the state means the same from any folder. */
-static void
-absolute_paths (struct mount_opts *o, char **store)
-{
-  for (int i = 0; i < o->ndisks; i++) {
-    store[i] = realpath (o->disks[i], NULL);
-    if (store[i])
-      o->disks[i] = store[i];
-  }
-  store[o->ndisks] = realpath (o->target, NULL);
-  if (store[o->ndisks])
-    o->target = store[o->ndisks];
-}
-
-/* After a successful mount the daemon owns the disks; this process has
- * already given up their descriptors and exits without closing its
- * copies of the handles.  Keeping them reachable here says so (and keeps
- * leak checkers quiet about a deliberate hand-over). */
-static struct served *volatile handed_over;
-
-static int run_mount_abs (struct mount_opts *o);
-
-static int
-run_mount (struct mount_opts *o)
-{
-  char *abs[VDKFM_MAX_DISKS + 1] = { NULL };
-  int r;
-  if (preflight (o) == -1)
-    return fm_fail ();
-  absolute_paths (o, abs);
-  r = run_mount_abs (o);
-  for (int i = 0; i <= o->ndisks; i++)
-    free (abs[i]);
-  return r;
-}
-
-static int
-run_mount_abs (struct mount_opts *o)
-{
-  char volume[128] = "", fstype[32] = "";
-  bool ntfs3g = false;
-  if (!o->flat && probe_volume (o, volume, sizeof volume, fstype,
-                                sizeof fstype, &ntfs3g) == -1)
-    return 1;
-  struct served *s = calloc (1, sizeof *s);
-  if (s == NULL || (s->set = open_serving_set (o)) == NULL) {
-    free (s);
+  struct vdk_mount_params p = VDK_MOUNT_PARAMS_INIT;
+  p.flags = (o->rw ? VDK_MOUNT_WRITABLE : 0)
+    | (o->discard ? VDK_MOUNT_DISCARD : 0);
+  p.fstype = o->fstype;
+  p.options = o->opts;
+  p.max_read = (uint32_t) o->max_read;
+  p.redo = o->redo;
+  p.open_flags = o->format;
+  vdk_mount *m = vdk_mount_daemon ((const char *const *) o->disks,
+                                   (size_t) o->ndisks, o->volume, o->target,
+                                   &p);
+  if (m == NULL)
     return lib_fail ();
-  }
-  const struct vdk_volume_info *v = o->flat ? NULL
-    : vdk_volume_find (s->set, volume);
-  char redo_abs[4096];
-  if (o->redo && realpath (o->redo, redo_abs))
-    o->redo = redo_abs;
-  struct vdkfm_request req;
-  struct vdkfm_state st;
-  if (build_files (s, v, o->rw) == -1 || (!o->flat && s->target < 0)) {
-    tool_lib_error ();
-    served_finish (s, redo_abs, sizeof redo_abs);
-    if (o->redo)
-      vdk_unlink (o->redo);
-    return 1;
-  }
-  fill_request (&req, o, s, volume, fstype);
-  req.ntfs3g = ntfs3g;
-  /* Before the fork a failure frees s (req.finish); after it the daemon
-   * owns s, whether the mount then succeeds or not. */
-  handed_over = s;
-  if (vdkfm_mount (&req, &st) == -1) {
-    fm_fail ();
-    if (o->redo)
-      vdk_unlink (o->redo);
-    return 1;
-  }
-  vdkfm_state_free (&st);
+  vdk_mount_release (m);
   return 0;
 }
 
 static int
 run_cleanup (void)
 {
-  int cleaned, alive, failed;
-  if (vdkfm_check_root ("vdk mount --cleanup") == -1)
-    return fm_fail ();
-  int r = vdkfm_cleanup (&cleaned, &alive, &failed);
-  printf ("cleaned %d mount%s; %d still in use\n", cleaned,
+  unsigned cleaned = 0, alive = 0;
+  int r = vdk_mount_cleanup (&cleaned, &alive);
+  if (r == -1 && cleaned == 0 && alive == 0
+      && vdk_last_error_code () == VDK_E_ACCESS_DENIED)
+    return lib_fail ();
+  printf ("cleaned %u mount%s; %u still in use\n", cleaned,
           cleaned == 1 ? "" : "s", alive);
-  if (r == -1)
-    return fm_fail ();
-  return 0;
+  return r == -1 ? lib_fail () : 0;
 }
 
 int
@@ -899,14 +533,17 @@ cmd_umount (int argc, char **argv)
   if (argc - optind != 1)
     return tool_usage_error ("umount", umount_usage,
                              "give exactly one MOUNTPOINT");
-  if (vdkfm_check_root ("vdk umount") == -1)
-    return fm_fail ();
-  struct vdkfm_state st;
-  if (vdkfm_state_find (argv[optind], &st) == -1)
-    return fm_fail ();
-  int r = vdkfm_teardown (&st, force, discard);
-  vdkfm_state_free (&st);
-  return r == -1 ? fm_fail () : 0;
+  vdk_mount *m = vdk_mount_find (argv[optind]);
+  if (m == NULL)
+    return lib_fail ();
+  unsigned flags = (force ? VDK_UNMOUNT_FORCE : 0)
+    | (discard ? VDK_UNMOUNT_DISCARD : 0);
+  if (vdk_unmount (m, flags) == -1) {
+    lib_fail ();
+    vdk_mount_release (m);
+    return 1;
+  }
+  return 0;
 }
 
 /* ---- vdk mounts ------------------------------------------------------- */
@@ -916,48 +553,48 @@ static const char mounts_usage[] =
   "List the mounts made by vdk mount.\n";
 
 static void
-print_mount_json (const struct vdkfm_state *st, bool alive, bool first)
+print_mount_json (const struct vdk_mount_info *mi, bool first)
 {
   printf ("%s{\"id\":", first ? "" : ",");
-  json_str (stdout, st->id);
-  printf (",\"pid\":%d,\"alive\":%s,\"disks\":[", (int) st->pid,
-          alive ? "true" : "false");
-  for (int i = 0; i < st->ndisks; i++) {
+  json_str (stdout, mi->id);
+  printf (",\"pid\":%d,\"alive\":%s,\"disks\":[", mi->pid,
+          mi->alive ? "true" : "false");
+  for (size_t i = 0; i < mi->ndisks; i++) {
     printf ("%s", i ? "," : "");
-    json_str (stdout, st->disks[i]);
+    json_str (stdout, mi->disks[i]);
   }
   printf ("],\"volume\":");
-  json_str (stdout, st->volume);
+  json_str (stdout, mi->volume);
   printf (",\"fstype\":");
-  json_str (stdout, st->fstype);
+  json_str (stdout, mi->fstype);
   printf (",\"mountpoint\":");
-  json_str (stdout, st->mountpoint);
+  json_str (stdout, mi->mountpoint);
   printf (",\"fuse\":");
-  json_str (stdout, st->fuse);
+  json_str (stdout, mi->fuse_dir);
   printf (",\"volume_file\":");
-  json_str (stdout, st->volfile);
-  if (st->loop >= 0)
-    printf (",\"loop\":\"/dev/loop%d\"", st->loop);
+  json_str (stdout, mi->volume_file);
+  if (mi->loop >= 0)
+    printf (",\"loop\":\"/dev/loop%d\"", mi->loop);
   else
     printf (",\"loop\":null");
   printf (",\"writable\":%s,\"flat\":%s,\"redo\":",
-          st->writable ? "true" : "false", st->flat ? "true" : "false");
-  json_str (stdout, st->redo);
+          mi->writable ? "true" : "false", mi->flat ? "true" : "false");
+  json_str (stdout, mi->redo);
   printf ("}");
 }
 
 static void
-print_mount_line (const struct vdkfm_state *st, bool alive)
+print_mount_line (const struct vdk_mount_info *mi)
 {
   char loop[32] = "-";
-  if (st->loop >= 0)
-    snprintf (loop, sizeof loop, "/dev/loop%d", st->loop);
-  printf ("%-10s %-7d %-5s %-10s %-7s %-12s %-3s %s <- %s%s\n", st->id,
-          (int) st->pid, alive ? "yes" : "DEAD",
-          st->flat ? "(flat)" : st->volume, st->fstype[0] ? st->fstype : "-",
-          loop, st->writable ? "rw" : "ro",
-          st->flat ? st->fuse : st->mountpoint,
-          st->ndisks ? st->disks[0] : "?", st->ndisks > 1 ? " ..." : "");
+  if (mi->loop >= 0)
+    snprintf (loop, sizeof loop, "/dev/loop%d", mi->loop);
+  printf ("%-10s %-7d %-5s %-10s %-7s %-12s %-3s %s <- %s%s\n", mi->id,
+          mi->pid, mi->alive ? "yes" : "DEAD",
+          mi->flat ? "(flat)" : mi->volume, mi->fstype[0] ? mi->fstype : "-",
+          loop, mi->writable ? "rw" : "ro",
+          mi->flat ? mi->fuse_dir : mi->mountpoint,
+          mi->ndisks ? mi->disks[0] : "?", mi->ndisks > 1 ? " ..." : "");
 }
 
 int
@@ -982,28 +619,23 @@ cmd_mounts (int argc, char **argv)
   }
   if (optind != argc)
     return tool_usage_error ("mounts", mounts_usage, "no arguments");
-  char **ids;
-  int n = vdkfm_state_list (&ids);
-  if (n < 0)
-    return fm_fail ();
+  vdk_mount **list;
+  size_t n;
+  if (vdk_mount_list (&list, &n) == -1)
+    return lib_fail ();
   if (json)
     printf ("[");
   else
     printf ("%-10s %-7s %-5s %-10s %-7s %-12s %-3s %s\n", "ID", "PID",
             "ALIVE", "VOLUME", "FS", "LOOP", "RW", "MOUNTPOINT <- DISK");
-  for (int i = 0, shown = 0; i < n; i++) {
-    struct vdkfm_state st;
-    if (vdkfm_state_load (ids[i], &st) == 0) {
-      bool alive = vdkfm_state_alive (&st);
-      if (json)
-        print_mount_json (&st, alive, shown++ == 0);
-      else
-        print_mount_line (&st, alive);
-      vdkfm_state_free (&st);
-    }
-    free (ids[i]);
+  for (size_t i = 0; i < n; i++) {
+    const struct vdk_mount_info *mi = vdk_mount_get_info (list[i]);
+    if (json)
+      print_mount_json (mi, i == 0);
+    else
+      print_mount_line (mi);
   }
-  free (ids);
+  vdk_mount_list_free (list, n);
   if (json)
     printf ("]\n");
   return 0;

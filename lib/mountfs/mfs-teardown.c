@@ -1,4 +1,4 @@
-/* Undo a mount in reverse order; clean up after dead daemons.
+/* Undo a mount in reverse order; clean up after dead serving processes.
  *
  * Order matters: the file system holds the loop device, the loop device
  * holds the FUSE file, the FUSE folder keeps the daemon serving.  Each
@@ -24,9 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vdk.h>
-
-#include "fusemount.h"
+#include "mountfs.h"
 
 #define DAEMON_EXIT_MS 60000
 #define FORCE_EXIT_MS 3000
@@ -41,7 +39,7 @@ loop_is_ours (int nr, const char *volfile)
   snprintf (path, sizeof path, "/sys/block/loop%d/loop/backing_file", nr);
   FILE *f = fopen (path, "re");
   if (f == NULL)
-    return vdkfm_loop_in_use (nr); /* no sysfs: trust the state */
+    return vdk__mfs_loop_in_use (nr); /* no sysfs: trust the state */
   bool ours = false;
   if (fgets (back, sizeof back, f)) {
     back[strcspn (back, "\n")] = 0;
@@ -51,10 +49,10 @@ loop_is_ours (int nr, const char *volfile)
   return ours;
 }
 
-/* The daemon's "error: " lines (vdkfm_state_log) become the error
+/* The daemon's "error: " lines (vdk__mfs_state_log) become the error
  * message; other lines (library warnings on its stderr) do not fail. */
 static int
-daemon_log_error (const struct vdkfm_state *st)
+daemon_log_error (const struct vdk__mfs_state *st)
 {
   char path[4096], line[1024], msg[900] = "";
   snprintf (path, sizeof path, "%s/log", st->dir);
@@ -75,15 +73,14 @@ daemon_log_error (const struct vdkfm_state *st)
   fclose (f);
   if (msg[0] == 0)
     return 0;
-  errno = EIO;
-  return vdkfm_fail ("the mount process reported: %s", msg);
+  return vdk__errc (VDK_E_IO, EIO, "the mount process reported: %s", msg);
 }
 
 /* Our file system is on the mount point: the state says so, or a crash
  * came between mount(2) and saving the state and the mount point holds
  * this mount's loop device. */
 static bool
-fs_is_ours (const struct vdkfm_state *st)
+fs_is_ours (const struct vdk__mfs_state *st)
 {
   char src[4096], dev[32];
   if (st->flat || !st->mountpoint[0])
@@ -91,89 +88,94 @@ fs_is_ours (const struct vdkfm_state *st)
   if (st->mounted)
     return true;
   snprintf (dev, sizeof dev, "/dev/loop%d", st->loop);
-  return st->loop >= 0 && vdkfm_mount_source (st->mountpoint, src, sizeof src)
+  return st->loop >= 0 && vdk__mfs_mount_source (st->mountpoint, src, sizeof src)
     && strcmp (src, dev) == 0;
 }
 
-static int
-undo_fs_and_loop (struct vdkfm_state *st, bool force)
+int
+vdk__mfs_undo_fs_and_loop (struct vdk__mfs_state *st, bool force)
 {
   if (fs_is_ours (st)) {
-    if (vdkfm_is_mounted (st->mountpoint)
-        && vdkfm_umount (st->mountpoint, force, "mount point") == -1)
+    if (vdk__mfs_is_mounted (st->mountpoint)
+        && vdk__mfs_umount (st->mountpoint, force, "mount point") == -1)
       return -1;
     st->mounted = false;
-    vdkfm_state_save (st);
+    vdk__mfs_state_save (st);
   }
   if (st->loop >= 0) {
     if (loop_is_ours (st->loop, st->volfile)
-        && vdkfm_loop_detach (st->loop, force ? FORCE_LOOP_MS
+        && vdk__mfs_loop_detach (st->loop, force ? FORCE_LOOP_MS
                                              : LOOP_DETACH_MS) == -1
         && !force)
       return -1;
     st->loop = -1;
-    vdkfm_state_save (st);
+    vdk__mfs_state_save (st);
   }
   return 0;
 }
 
 int
-vdkfm_teardown (struct vdkfm_state *st, bool force, bool discard)
+vdk__mfs_teardown (struct vdk__mfs_state *st, bool force, bool discard)
 {
-  if (undo_fs_and_loop (st, force) == -1)
+  if (vdk__mfs_undo_fs_and_loop (st, force) == -1)
     return -1;
-  if (st->fuse[0] && vdkfm_is_mounted (st->fuse)
-      && vdkfm_umount (st->fuse, force, "FUSE folder") == -1)
+  if (st->fuse[0] && vdk__mfs_is_mounted (st->fuse)
+      && vdk__mfs_umount (st->fuse, force, "FUSE folder") == -1)
     return -1;
-  if (vdkfm_state_wait_exit (st, force ? FORCE_EXIT_MS
+  if (vdk__mfs_state_wait_exit (st, force ? FORCE_EXIT_MS
                              : DAEMON_EXIT_MS) == -1) {
     if (force)
-      return vdkfm_fail ("unmounted lazily; the mount process %d exits "
-                         "when the last file under it is closed (then "
-                         "run vdk mount --cleanup)", (int) st->pid);
+      return vdk__errc (VDK_E_LOCKED, EBUSY, "unmounted lazily; the mount "
+                        "process %d exits when the last file under it is "
+                        "closed (then run vdk mount --cleanup)",
+                        (int) st->pid);
     return -1;
   }
   int r = daemon_log_error (st);
-  char msg[1024];
-  snprintf (msg, sizeof msg, "%s", vdkfm_error ());
-  if ((discard || st->discard) && st->redo[0] && vdk_unlink (st->redo) == -1)
-    r = vdkfm_fail ("cannot discard the redo disk %s: %s", st->redo,
-                    vdk_last_error ());
-  else if (r == -1)
-    vdkfm_fail ("%s", msg);
-  if (vdkfm_state_remove (st) == -1)
+  struct vdk__mfs_err saved;
+  vdk__mfs_err_save (&saved);
+  if ((discard || st->discard) && st->redo[0]
+      && vdk_unlink (st->redo) == -1) {
+    vdk__mfs_err_save (&saved);
+    snprintf (saved.msg, sizeof saved.msg, "cannot discard the redo disk "
+              "%.1000s: %.900s", st->redo, vdk_last_error ());
     r = -1;
-  return r;
+  }
+  if (vdk__mfs_state_remove (st) == -1 && r == 0)
+    return -1;
+  return r == -1 ? vdk__mfs_err_raise (&saved) : 0;
 }
 
 int
-vdkfm_cleanup (int *cleaned, int *alive, int *failed)
+vdk__mfs_cleanup (unsigned *cleaned, unsigned *alive, unsigned *failed)
 {
   char **ids;
-  char first_err[1024] = "";
-  int n = vdkfm_state_list (&ids);
+  struct vdk__mfs_err first = { 0 };
+  int n = vdk__mfs_state_list (&ids);
   *cleaned = *alive = *failed = 0;
   if (n < 0)
     return -1;
   for (int i = 0; i < n; i++) {
-    struct vdkfm_state st;
-    if (vdkfm_state_load (ids[i], &st) == 0) {
-      if (vdkfm_state_alive (&st))
+    struct vdk__mfs_state st;
+    if (vdk__mfs_state_load (ids[i], &st) == 0) {
+      if (vdk__mfs_state_alive (&st))
         (*alive)++;
-      else if (vdkfm_teardown (&st, true, false) == 0)
+      else if (vdk__mfs_teardown (&st, true, false) == 0)
         (*cleaned)++;
       else {
         (*failed)++;
-        if (!first_err[0])
-          snprintf (first_err, sizeof first_err, "%s: %s", ids[i],
-                    vdkfm_error ());
+        if (*failed == 1) {
+          vdk__mfs_err_save (&first);
+          snprintf (first.msg, sizeof first.msg, "%s: %.2000s", ids[i],
+                    vdk_last_error ());
+        }
       }
-      vdkfm_state_free (&st);
+      vdk__mfs_state_free (&st);
     }
     free (ids[i]);
   }
   free (ids);
   if (*failed)
-    return vdkfm_fail ("%s", first_err);
+    return vdk__mfs_err_raise (&first);
   return 0;
 }

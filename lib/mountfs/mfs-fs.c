@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fusemount.h"
+#include "mountfs.h"
 
 struct flag_name {
   const char *name;
@@ -92,7 +92,7 @@ mount_ntfs3g (const char *dev, const char *dir, const char *opts,
             opts && *opts ? "," : "", opts ? opts : "");
   pid_t pid = fork ();
   if (pid == -1)
-    return vdkfm_fail ("fork: %s", strerror (errno));
+    return vdk__err (errno, "fork: %s", strerror (errno));
   if (pid == 0) {
     int null = open ("/dev/null", O_RDWR);
     if (null >= 0)
@@ -106,8 +106,7 @@ mount_ntfs3g (const char *dev, const char *dir, const char *opts,
     ;
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
-  errno = EIO;
-  return vdkfm_fail ("mount -t ntfs-3g %s %s failed (exit %d); ntfs-3g "
+  return vdk__errc (VDK_E_FAILED, EIO, "mount -t ntfs-3g %s %s failed (exit %d); ntfs-3g "
                      "printed why above", dev, dir,
                      WIFEXITED (status) ? WEXITSTATUS (status) : -1);
 }
@@ -115,28 +114,28 @@ mount_ntfs3g (const char *dev, const char *dir, const char *opts,
 static int
 mount_error (const char *dev, const char *dir, const char *fstype, int e)
 {
-  errno = e;
   switch (e) {
   case ENODEV:
-    return vdkfm_fail ("the kernel does not support %s file systems: "
-                       "modprobe %s", fstype, fstype);
+    return vdk__errc (VDK_E_UNSUPPORTED, e, "the kernel does not support "
+                      "%s file systems: modprobe %s", fstype, fstype);
   case EROFS:
   case EACCES:
-    return vdkfm_fail ("mount %s on %s: the %s file system wants to write "
-                       "(%s); mount read-only (-r) or use --redo FILE",
-                       dev, dir, fstype, strerror (e));
+    return vdk__errc (VDK_E_READ_ONLY, e, "mount %s on %s: the %s file "
+                      "system wants to write (%s); mount it read-only, or "
+                      "write to a redo child", dev, dir, fstype,
+                      strerror (e));
   case EINVAL:
-    return vdkfm_fail ("mount %s on %s as %s failed: wrong file system "
-                       "type, bad option or bad superblock (dmesg tells "
-                       "which)", dev, dir, fstype);
+    return vdk__errc (VDK_E_INVALID_ARG, e, "mount %s on %s as %s failed: "
+                      "wrong file system type, bad option or bad superblock "
+                      "(dmesg tells which)", dev, dir, fstype);
   default:
-    return vdkfm_fail ("mount %s on %s as %s: %s", dev, dir, fstype,
-                       strerror (e));
+    return vdk__err (e, "mount %s on %s as %s: %s", dev, dir, fstype,
+                     strerror (e));
   }
 }
 
 int
-vdkfm_mount_fs (int loopnr, const char *dir, const char *fstype,
+vdk__mfs_mount_fs (int loopnr, const char *dir, const char *fstype,
                 const char *opts, bool writable, bool ntfs3g)
 {
   char dev[32], data[4096];
@@ -155,18 +154,18 @@ vdkfm_mount_fs (int loopnr, const char *dir, const char *fstype,
 }
 
 int
-vdkfm_umount (const char *dir, bool force, const char *what)
+vdk__mfs_umount (const char *dir, bool force, const char *what)
 {
   if (umount2 (dir, force ? MNT_DETACH : 0) == 0)
     return 0;
   int e = errno;
-  if ((e == EINVAL || e == ENOENT) && !vdkfm_is_mounted (dir))
+  if ((e == EINVAL || e == ENOENT) && !vdk__mfs_is_mounted (dir))
     return 0;
   errno = e;
   if (e == EBUSY)
-    return vdkfm_fail ("%s %s is busy: a process has a file open there or "
-                       "works in it (fuser -vm %s shows which); close them "
-                       "and retry, or use vdk umount --force for a lazy "
-                       "unmount", what, dir, dir);
-  return vdkfm_fail ("cannot unmount %s %s: %s", what, dir, strerror (e));
+    return vdk__err (errno, "%s %s is busy: a process has a file open there or "
+                     "works in it (fuser -vm %s shows which); close them "
+                     "and retry, or unmount with force (vdk umount --force) "
+                     "for a lazy unmount", what, dir, dir);
+  return vdk__err (errno, "cannot unmount %s %s: %s", what, dir, strerror (e));
 }

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fusemount.h"
+#include "mountfs.h"
 
 #define LOOP_MAJOR_NR 7
 #define ATTACH_TRIES 32
@@ -42,12 +42,12 @@ open_loop_dev (int nr, bool writable)
   if (fd == -1 && errno == ENOENT) {
     if (mknod (path, S_IFBLK | 0660, makedev (LOOP_MAJOR_NR, nr)) == -1
         && errno != EEXIST)
-      return vdkfm_fail ("%s is missing and cannot be made: %s", path,
+      return vdk__err (errno, "%s is missing and cannot be made: %s", path,
                          strerror (errno));
     fd = open (path, flags);
   }
   if (fd == -1)
-    return vdkfm_fail ("cannot open %s: %s", path, strerror (errno));
+    return vdk__err (errno, "cannot open %s: %s", path, strerror (errno));
   return fd;
 }
 
@@ -77,15 +77,15 @@ configure (int lfd, int ffd, const char *file, bool writable)
   if (errno == EBUSY)
     return 1;
   if (errno != EINVAL && errno != ENOTTY && errno != ENOSYS)
-    return vdkfm_fail ("LOOP_CONFIGURE: %s", strerror (errno));
+    return vdk__err (errno, "LOOP_CONFIGURE: %s", strerror (errno));
   /* Kernels before 5.8. */
   if (ioctl (lfd, LOOP_SET_FD, ffd) == -1)
     return errno == EBUSY ? 1
-      : vdkfm_fail ("LOOP_SET_FD: %s", strerror (errno));
+      : vdk__err (errno, "LOOP_SET_FD: %s", strerror (errno));
   if (ioctl (lfd, LOOP_SET_STATUS64, &cfg.info) == -1) {
     int e = errno;
     ioctl (lfd, LOOP_CLR_FD, 0);
-    return vdkfm_fail ("LOOP_SET_STATUS64: %s", strerror (e));
+    return vdk__err (e, "LOOP_SET_STATUS64: %s", strerror (e));
   }
   return 0;
 }
@@ -96,7 +96,7 @@ attach_with (int ctl, int ffd, const char *file, bool writable, int *loop_fd)
   for (int tries = 0; tries < ATTACH_TRIES; tries++) {
     int nr = ioctl (ctl, LOOP_CTL_GET_FREE);
     if (nr == -1)
-      return vdkfm_fail ("no free loop device (LOOP_CTL_GET_FREE: %s); "
+      return vdk__err (errno, "no free loop device (LOOP_CTL_GET_FREE: %s); "
                          "detach unused ones with losetup -D or raise "
                          "max_loop (modprobe loop max_loop=64)",
                          strerror (errno));
@@ -112,24 +112,25 @@ attach_with (int ctl, int ffd, const char *file, bool writable, int *loop_fd)
     if (r == -1)
       return -1;
   }
-  return vdkfm_fail ("every free loop device was taken by another process "
+  return vdk__errc (VDK_E_LOCKED, EBUSY, "every free loop device was taken "
+                    "by another process "
                      "(%d tries)", ATTACH_TRIES);
 }
 
 int
-vdkfm_loop_attach (const char *file, bool writable, int *loop_fd)
+vdk__mfs_loop_attach (const char *file, bool writable, int *loop_fd)
 {
-  if (vdkfm_check_loop () == -1)
+  if (vdk__mfs_check_loop () == -1)
     return -1;
   int ctl = open ("/dev/loop-control", O_RDWR | O_CLOEXEC);
   if (ctl == -1)
-    return vdkfm_fail ("cannot open /dev/loop-control: %s",
+    return vdk__err (errno, "cannot open /dev/loop-control: %s",
                        strerror (errno));
   int ffd = open (file, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (ffd == -1) {
     int e = errno;
     close (ctl);
-    return vdkfm_fail ("cannot open %s for the loop device: %s", file,
+    return vdk__err (errno, "cannot open %s for the loop device: %s", file,
                        strerror (e));
   }
   int nr = attach_with (ctl, ffd, file, writable, loop_fd);
@@ -140,7 +141,7 @@ vdkfm_loop_attach (const char *file, bool writable, int *loop_fd)
 }
 
 bool
-vdkfm_loop_in_use (int loopnr)
+vdk__mfs_loop_in_use (int loopnr)
 {
   char path[64];
   struct stat st;
@@ -169,11 +170,11 @@ sleep_ms (int ms)
 }
 
 int
-vdkfm_loop_detach (int loopnr, int timeout_ms)
+vdk__mfs_loop_detach (int loopnr, int timeout_ms)
 {
   if (loopnr < 0)
     return 0;
-  if (vdkfm_loop_in_use (loopnr)) {
+  if (vdk__mfs_loop_in_use (loopnr)) {
     char path[32];
     snprintf (path, sizeof path, "/dev/loop%d", loopnr);
     int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -183,10 +184,9 @@ vdkfm_loop_detach (int loopnr, int timeout_ms)
       close (fd);
     }
   }
-  for (int waited = 0; vdkfm_loop_in_use (loopnr); waited += 20) {
+  for (int waited = 0; vdk__mfs_loop_in_use (loopnr); waited += 20) {
     if (waited >= timeout_ms) {
-      errno = EBUSY;
-      return vdkfm_fail ("/dev/loop%d is still in use; it detaches itself "
+      return vdk__errc (VDK_E_LOCKED, EBUSY, "/dev/loop%d is still in use; it detaches itself "
                          "when its last user closes it", loopnr);
     }
     sleep_ms (20);

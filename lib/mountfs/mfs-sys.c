@@ -7,8 +7,8 @@
  * VDK_TEST_SYSROOT (a folder holding dev/ and proc/ look-alikes) to
  * provoke each message without breaking the machine.
  *
- * Also here: the thread-local error message of fusemount, and
- * vdkfm_is_mounted (/proc/self/mountinfo, with its octal escapes).
+ * Also here: vdk__mfs_is_mounted (/proc/self/mountinfo, with its octal
+ * escapes).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,26 +19,49 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fusemount.h"
+#include "mountfs.h"
 
-static __thread char errbuf[1024];
+static __thread const char *cur_call;
 
-const char *
-vdkfm_error (void)
+void
+vdk__mfs_call (const char *name)
 {
-  return errbuf[0] ? errbuf : "unknown error";
+  cur_call = name;
+  vdk__set_call (name);
+}
+
+void
+vdk__mfs_err_save (struct vdk__mfs_err *saved)
+{
+  saved->code = vdk_last_error_code ();
+  saved->errnum = vdk_last_errno ();
+  snprintf (saved->msg, sizeof saved->msg, "%s", vdk_last_error ());
+}
+
+/* Skip leading "vdk_name: " call names. */
+static const char *
+strip_calls (const char *msg)
+{
+  while (strncmp (msg, "vdk_", 4) == 0) {
+    size_t n = 4 + strspn (msg + 4, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    if (strncmp (msg + n, ": ", 2) != 0)
+      break;
+    msg += n + 2;
+  }
+  return msg;
 }
 
 int
-vdkfm_fail (const char *fmt, ...)
+vdk__mfs_err_raise (const struct vdk__mfs_err *saved)
 {
-  int e = errno;
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (errbuf, sizeof errbuf, fmt, ap);
-  va_end (ap);
-  errno = e;
-  return -1;
+  struct vdk__mfs_err now;
+  if (saved == NULL) {
+    vdk__mfs_err_save (&now);
+    saved = &now;
+  }
+  vdk__set_call (cur_call);
+  return vdk__errc (saved->code, saved->errnum ? saved->errnum : EIO, "%s",
+                    strip_calls (saved->msg));
 }
 
 /* /dev/fuse etc., below $VDK_TEST_SYSROOT when the tests set it. */
@@ -72,40 +95,38 @@ kernel_has_fs (const char *name)
 }
 
 int
-vdkfm_check_root (const char *what)
+vdk__mfs_check_root (void)
 {
   if (geteuid () == 0)
     return 0;
-  errno = EPERM;
-  return vdkfm_fail ("%s needs root (loop devices and mount(2) are "
-                     "privileged): run it as root, e.g. with sudo", what);
+  return vdk__errc (VDK_E_ACCESS_DENIED, EPERM,
+                    "mounting needs root (loop devices and mount(2) are "
+                    "privileged): run it as root, e.g. with sudo");
 }
 
 int
-vdkfm_check_fuse (void)
+vdk__mfs_check_fuse (void)
 {
   char pbuf[4096];
   const char *dev = sys_path ("/dev/fuse", pbuf, sizeof pbuf);
   struct stat st;
   bool has_fs = kernel_has_fs ("fuse");
-  errno = ENODEV;
   if (stat (dev, &st) == -1 && !has_fs)
-    return vdkfm_fail ("FUSE is not available: the fuse module is not "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "FUSE is not available: the fuse module is not "
                        "loaded and %s is missing; load it with "
                        "`modprobe fuse`", dev);
   if (!has_fs)
-    return vdkfm_fail ("FUSE is not available: the fuse module is not "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "FUSE is not available: the fuse module is not "
                        "loaded (no \"fuse\" in /proc/filesystems); load it "
                        "with `modprobe fuse`");
   if (stat (dev, &st) == -1)
-    return vdkfm_fail ("%s is missing although the kernel has FUSE: make "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "%s is missing although the kernel has FUSE: make "
                        "it with `mknod -m 0666 /dev/fuse c 10 229` (in a "
                        "container, pass --device /dev/fuse)", dev);
   int fd = open (dev, O_RDWR | O_CLOEXEC);
   if (fd == -1) {
     int e = errno;
-    errno = e;
-    return vdkfm_fail ("cannot open %s: %s (run as root; in a container "
+    return vdk__err (e, "cannot open %s: %s (run as root; in a container "
                        "pass --device /dev/fuse --cap-add SYS_ADMIN)", dev,
                        strerror (e));
   }
@@ -114,20 +135,19 @@ vdkfm_check_fuse (void)
 }
 
 int
-vdkfm_check_loop (void)
+vdk__mfs_check_loop (void)
 {
   char pbuf[4096];
   const char *ctl = sys_path ("/dev/loop-control", pbuf, sizeof pbuf);
   struct stat st;
   if (stat (ctl, &st) == -1) {
-    errno = ENODEV;
-    return vdkfm_fail ("no loop device support: %s is missing; load the "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "no loop device support: %s is missing; load the "
                        "loop module with `modprobe loop` (in a container, "
                        "pass --device /dev/loop-control and /dev/loopN)",
                        ctl);
   }
   if (access (ctl, R_OK | W_OK) == -1)
-    return vdkfm_fail ("cannot use %s: %s (loop devices need root)", ctl,
+    return vdk__err (errno, "cannot use %s: %s (loop devices need root)", ctl,
                        strerror (errno));
   return 0;
 }
@@ -148,7 +168,7 @@ unescape (char *s)
 }
 
 bool
-vdkfm_mount_source (const char *dir, char *src, size_t size)
+vdk__mfs_mount_source (const char *dir, char *src, size_t size)
 {
   char real[4096], line[8192];
   if (realpath (dir, real) == NULL)
@@ -178,29 +198,28 @@ vdkfm_mount_source (const char *dir, char *src, size_t size)
 }
 
 bool
-vdkfm_is_mounted (const char *dir)
+vdk__mfs_is_mounted (const char *dir)
 {
   char src[4096];
-  return vdkfm_mount_source (dir, src, sizeof src);
+  return vdk__mfs_mount_source (dir, src, sizeof src);
 }
 
 int
-vdkfm_check_dir (const char *dir, const char *what)
+vdk__mfs_check_dir (const char *dir, const char *what)
 {
   struct stat st;
   if (stat (dir, &st) == -1) {
     if (errno == ENOENT)
-      return vdkfm_fail ("%s %s does not exist; create it with "
+      return vdk__errc (VDK_E_NOT_FOUND, ENOENT, "%s %s does not exist; create it with "
                          "`mkdir -p %s`", what, dir, dir);
-    return vdkfm_fail ("%s %s: %s", what, dir, strerror (errno));
+    return vdk__err (errno, "%s %s: %s", what, dir, strerror (errno));
   }
   if (!S_ISDIR (st.st_mode)) {
-    errno = ENOTDIR;
-    return vdkfm_fail ("%s %s is not a directory", what, dir);
+    return vdk__errc (VDK_E_INVALID_ARG, ENOTDIR, "%s %s is not a directory",
+                      what, dir);
   }
-  if (vdkfm_is_mounted (dir)) {
-    errno = EBUSY;
-    return vdkfm_fail ("%s %s is already a mount point; unmount it first "
+  if (vdk__mfs_is_mounted (dir)) {
+    return vdk__errc (VDK_E_INVALID_ARG, EBUSY, "%s %s is already a mount point; unmount it first "
                        "or choose another folder", what, dir);
   }
   return 0;
@@ -216,27 +235,27 @@ have_ntfs3g (void)
 }
 
 int
-vdkfm_check_fstype (const char *fstype, bool *use_ntfs3g)
+vdk__mfs_check_fstype (const char *fstype, bool *use_ntfs3g)
 {
   *use_ntfs3g = false;
-  errno = ENODEV;
   if (strcmp (fstype, "swap") == 0 || strcmp (fstype, "LVM2_member") == 0
       || strstr (fstype, "_member") || strcmp (fstype, "crypto_LUKS") == 0)
-    return vdkfm_fail ("the volume holds %s, not a file system that can "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "the volume holds %s, not a file system that can "
                        "be mounted (use vdk mount --flat to reach its "
                        "bytes)", fstype);
   if (strcmp (fstype, "ntfs") == 0 || strcmp (fstype, "ntfs-3g") == 0) {
     if (!have_ntfs3g ())
-      return vdkfm_fail ("NTFS is mounted with ntfs-3g, which is not "
+      return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "NTFS is mounted with ntfs-3g, which is not "
                          "installed: apt-get install ntfs-3g");
     if (!kernel_has_fs ("fuseblk") && !kernel_has_fs ("fuse"))
-      return vdkfm_fail ("ntfs-3g needs FUSE: load it with `modprobe fuse`");
+      return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "ntfs-3g needs FUSE: load it with `modprobe fuse`");
     *use_ntfs3g = true;
     return 0;
   }
   if (kernel_has_fs (fstype))
     return 0;
-  return vdkfm_fail ("the kernel does not support %s file systems (not "
+  return vdk__errc (VDK_E_UNSUPPORTED, ENODEV,
+                    "the kernel does not support %s file systems (not "
                      "in /proc/filesystems): load the module with "
                      "`modprobe %s`, or read the volume file of `vdk mount "
                      "--flat` with a user-space tool%s", fstype, fstype,

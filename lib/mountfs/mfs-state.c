@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fusemount.h"
+#include "mountfs.h"
 
 const char *
-vdkfm_rundir (void)
+vdk__mfs_rundir (void)
 {
   static __thread char buf[4096];
   const char *env = getenv ("VDK_RUN_DIR");
@@ -44,7 +44,7 @@ vdkfm_rundir (void)
 }
 
 static int
-path_in (const struct vdkfm_state *st, const char *name, char *buf,
+path_in (const struct vdk__mfs_state *st, const char *name, char *buf,
          size_t size)
 {
   int n = snprintf (buf, size, "%s/%s", st->dir, name);
@@ -52,12 +52,12 @@ path_in (const struct vdkfm_state *st, const char *name, char *buf,
 }
 
 int
-vdkfm_state_create (struct vdkfm_state *st, int *lock_fd)
+vdk__mfs_state_create (struct vdk__mfs_state *st, int *lock_fd)
 {
-  const char *run = vdkfm_rundir ();
+  const char *run = vdk__mfs_rundir ();
   char lock[4096];
   if (mkdir (run, 0755) == -1 && errno != EEXIST)
-    return vdkfm_fail ("cannot make the state folder %s: %s", run,
+    return vdk__err (errno, "cannot make the state folder %s: %s", run,
                        strerror (errno));
   for (int i = 0;; i++) {
     if (i == 0)
@@ -68,7 +68,7 @@ vdkfm_state_create (struct vdkfm_state *st, int *lock_fd)
     if (mkdir (st->dir, 0700) == 0)
       break;
     if (errno != EEXIST || i > 100)
-      return vdkfm_fail ("cannot make %s: %s", st->dir, strerror (errno));
+      return vdk__err (errno, "cannot make %s: %s", st->dir, strerror (errno));
   }
   path_in (st, "lock", lock, sizeof lock);
   int fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -77,15 +77,14 @@ vdkfm_state_create (struct vdkfm_state *st, int *lock_fd)
     if (fd != -1)
       close (fd);
     rmdir (st->dir);
-    errno = e;
-    return vdkfm_fail ("cannot lock %s: %s", lock, strerror (e));
+    return vdk__err (e, "cannot lock %s: %s", lock, strerror (e));
   }
   *lock_fd = fd;
   return 0;
 }
 
 static void
-write_state (FILE *f, const struct vdkfm_state *st)
+write_state (FILE *f, const struct vdk__mfs_state *st)
 {
   fprintf (f, "id=%s\npid=%d\n", st->id, (int) st->pid);
   for (int i = 0; i < st->ndisks; i++)
@@ -99,20 +98,19 @@ write_state (FILE *f, const struct vdkfm_state *st)
 }
 
 int
-vdkfm_state_save (const struct vdkfm_state *st)
+vdk__mfs_state_save (const struct vdk__mfs_state *st)
 {
   char tmp[4096], path[4096];
   path_in (st, "state.tmp", tmp, sizeof tmp);
   path_in (st, "state", path, sizeof path);
   FILE *f = fopen (tmp, "we");
   if (f == NULL)
-    return vdkfm_fail ("cannot write %s: %s", tmp, strerror (errno));
+    return vdk__err (errno, "cannot write %s: %s", tmp, strerror (errno));
   write_state (f, st);
   if (fclose (f) != 0 || rename (tmp, path) == -1) {
     int e = errno;
     unlink (tmp);
-    errno = e;
-    return vdkfm_fail ("cannot write %s: %s", path, strerror (e));
+    return vdk__err (e, "cannot write %s: %s", path, strerror (e));
   }
   return 0;
 }
@@ -124,11 +122,11 @@ copy_str (char *dst, size_t size, const char *src)
 }
 
 static void
-parse_line (struct vdkfm_state *st, const char *key, const char *val)
+parse_line (struct vdk__mfs_state *st, const char *key, const char *val)
 {
   if (strcmp (key, "pid") == 0)
     st->pid = (pid_t) atoi (val);
-  else if (strcmp (key, "disk") == 0 && st->ndisks < VDKFM_MAX_DISKS)
+  else if (strcmp (key, "disk") == 0 && st->ndisks < VDK__MFS_MAX_DISKS)
     st->disks[st->ndisks++] = strdup (val);
   else if (strcmp (key, "volume") == 0)
     copy_str (st->volume, sizeof st->volume, val);
@@ -155,20 +153,20 @@ parse_line (struct vdkfm_state *st, const char *key, const char *val)
 }
 
 int
-vdkfm_state_load (const char *id, struct vdkfm_state *st)
+vdk__mfs_state_load (const char *id, struct vdk__mfs_state *st)
 {
   char path[4096], line[8192];
   memset (st, 0, sizeof *st);
   st->loop = -1;
   copy_str (st->id, sizeof st->id, id);
-  snprintf (st->dir, sizeof st->dir, "%s/%s", vdkfm_rundir (), id);
+  snprintf (st->dir, sizeof st->dir, "%s/%s", vdk__mfs_rundir (), id);
   path_in (st, "state", path, sizeof path);
   FILE *f = fopen (path, "re");
   if (f == NULL) {
     struct stat sb;
     if (errno == ENOENT && stat (st->dir, &sb) == 0)
       return 0; /* crashed before the first save: nothing but the folder */
-    return vdkfm_fail ("cannot read %s: %s", path, strerror (errno));
+    return vdk__err (errno, "cannot read %s: %s", path, strerror (errno));
   }
   while (fgets (line, sizeof line, f)) {
     line[strcspn (line, "\n")] = 0;
@@ -183,7 +181,7 @@ vdkfm_state_load (const char *id, struct vdkfm_state *st)
 }
 
 void
-vdkfm_state_free (struct vdkfm_state *st)
+vdk__mfs_state_free (struct vdk__mfs_state *st)
 {
   for (int i = 0; i < st->ndisks; i++)
     free (st->disks[i]);
@@ -191,7 +189,7 @@ vdkfm_state_free (struct vdkfm_state *st)
 }
 
 int
-vdkfm_state_remove (const struct vdkfm_state *st)
+vdk__mfs_state_remove (const struct vdk__mfs_state *st)
 {
   static const char *const files[] = { "state", "state.tmp", "log", "lock" };
   char path[4096];
@@ -201,13 +199,15 @@ vdkfm_state_remove (const struct vdkfm_state *st)
   }
   path_in (st, "fuse", path, sizeof path);
   rmdir (path);
+  path_in (st, "mnt", path, sizeof path);
+  rmdir (path);
   if (rmdir (st->dir) == -1 && errno != ENOENT)
-    return vdkfm_fail ("cannot remove %s: %s", st->dir, strerror (errno));
+    return vdk__err (errno, "cannot remove %s: %s", st->dir, strerror (errno));
   return 0;
 }
 
 bool
-vdkfm_state_alive (const struct vdkfm_state *st)
+vdk__mfs_state_alive (const struct vdk__mfs_state *st)
 {
   char path[4096];
   path_in (st, "lock", path, sizeof path);
@@ -220,13 +220,12 @@ vdkfm_state_alive (const struct vdkfm_state *st)
 }
 
 int
-vdkfm_state_wait_exit (const struct vdkfm_state *st, int timeout_ms)
+vdk__mfs_state_wait_exit (const struct vdk__mfs_state *st, int timeout_ms)
 {
   struct timespec ts = { 0, 20 * 1000000L };
-  for (int waited = 0; vdkfm_state_alive (st); waited += 20) {
+  for (int waited = 0; vdk__mfs_state_alive (st); waited += 20) {
     if (waited >= timeout_ms) {
-      errno = ETIMEDOUT;
-      return vdkfm_fail ("the mount process %d did not exit within %d s",
+      return vdk__errc (VDK_E_FAILED, ETIMEDOUT, "the mount process %d did not exit within %d s",
                          (int) st->pid, timeout_ms / 1000);
     }
     nanosleep (&ts, NULL);
@@ -241,15 +240,15 @@ cmp_str (const void *a, const void *b)
 }
 
 int
-vdkfm_state_list (char ***ids)
+vdk__mfs_state_list (char ***ids)
 {
-  DIR *d = opendir (vdkfm_rundir ());
+  DIR *d = opendir (vdk__mfs_rundir ());
   size_t n = 0, cap = 0;
   char **v = NULL;
   *ids = NULL;
   if (d == NULL)
-    return errno == ENOENT ? 0 : vdkfm_fail ("cannot read %s: %s",
-                                             vdkfm_rundir (),
+    return errno == ENOENT ? 0 : vdk__err (errno, "cannot read %s: %s",
+                                             vdk__mfs_rundir (),
                                              strerror (errno));
   for (struct dirent *e; (e = readdir (d)) != NULL;) {
     if (e->d_name[0] == '.' || e->d_type != DT_DIR)
@@ -282,32 +281,30 @@ same_path (const char *a, const char *b)
 }
 
 int
-vdkfm_state_find (const char *path, struct vdkfm_state *st)
+vdk__mfs_state_find (const char *path, struct vdk__mfs_state *st)
 {
   char **ids;
-  int n = vdkfm_state_list (&ids);
+  int n = vdk__mfs_state_list (&ids);
   int found = -1;
   for (int i = 0; i < n; i++) {
-    if (found == -1 && vdkfm_state_load (ids[i], st) == 0) {
+    if (found == -1 && vdk__mfs_state_load (ids[i], st) == 0) {
       const char *mp = st->flat ? st->fuse : st->mountpoint;
-      if (*mp && same_path (mp, path))
+      if ((*mp && same_path (mp, path)) || strcmp (st->id, path) == 0)
         found = i;
       else
-        vdkfm_state_free (st);
+        vdk__mfs_state_free (st);
     }
     free (ids[i]);
   }
   free (ids);
-  if (found == -1) {
-    errno = ENOENT;
-    return vdkfm_fail ("%s is not mounted by vdk (vdk mounts lists what "
-                       "is)", path);
-  }
+  if (found == -1)
+    return vdk__errc (VDK_E_NOT_FOUND, ENOENT, "%s is not mounted by vdk "
+                      "(vdk mounts lists what is)", path);
   return 0;
 }
 
 void
-vdkfm_state_log (const struct vdkfm_state *st, const char *fmt, ...)
+vdk__mfs_state_log (const struct vdk__mfs_state *st, const char *fmt, ...)
 {
   char path[4096];
   path_in (st, "log", path, sizeof path);

@@ -13,7 +13,18 @@
  * Threads: fuse_session_loop_mt with cloned /dev/fuse descriptors, so
  * the loop device's parallel requests are served in parallel; the
  * callbacks keep no shared mutable state (files[] is read-only, the
- * handles are thread-safe by contract of vdk.h).
+ * handles are thread-safe by contract of vdk.h).  The loop runs in a
+ * thread of its own, started with every signal blocked (libfuse's
+ * workers inherit that), so a library caller's signal handlers never
+ * run on them; no signal handlers are installed.  The loop ends when
+ * the FUSE folder is unmounted (the kernel then fails reads of
+ * /dev/fuse with ENODEV).  A forced stop that cannot wait for the last
+ * user of a lazily unmounted folder aborts the kernel connection
+ * (/sys/fs/fuse/connections/N/abort), which fails every pending request.
+ *
+ * fallocate: punch-hole and zero-range (the loop driver's discard and
+ * write-zeroes) go to vdk__mfs_file_punch/_zero, so fstrim in a mounted
+ * file system gives grains back; plain allocation is refused.
  *
  * direct_io (default; VDK_FUSE_DIRECT_IO=0 turns it off, for
  * measurements): the kernel sends reads of the caller's size (dd bs=1M
@@ -37,30 +48,38 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "vdk-common.h"
-#include "fusemount.h"
+#include "mountfs.h"
 
 #define ROOT_INO 1
 #define CACHE_SECONDS 3600.0
 #define DEFAULT_MAX_READ (1u << 20)
 
-struct vdkfm_server {
+struct vdk__mfs_server {
   struct fuse_session *se;
-  struct vdkfm_file *files;
+  struct vdk__mfs_file *files;
   size_t nfiles;
   bool writable;
   bool direct_io;
   unsigned max_read;
-  int ready_fd;
+  int ready_fd;            /* write end: one byte when INIT was answered */
   void *zeros;             /* max_read bytes of zeros, shared read-only */
+  char dir[4096];          /* the FUSE folder */
+  pthread_t thread;
+  bool started;
+  bool done;               /* the loop has ended (atomic) */
+  unsigned conn;           /* /sys/fs/fuse/connections/N */
 };
 
 static pthread_key_t buf_key;
@@ -109,8 +128,8 @@ thread_buf_get (size_t size)
   return tb->data;
 }
 
-static struct vdkfm_file *
-file_of (struct vdkfm_server *srv, fuse_ino_t ino)
+static struct vdk__mfs_file *
+file_of (struct vdk__mfs_server *srv, fuse_ino_t ino)
 {
   if (ino < 2 || ino - 2 >= srv->nfiles)
     return NULL;
@@ -118,7 +137,7 @@ file_of (struct vdkfm_server *srv, fuse_ino_t ino)
 }
 
 static void
-fill_stat (struct vdkfm_server *srv, fuse_ino_t ino, struct stat *st)
+fill_stat (struct vdk__mfs_server *srv, fuse_ino_t ino, struct stat *st)
 {
   memset (st, 0, sizeof *st);
   st->st_ino = ino;
@@ -129,8 +148,8 @@ fill_stat (struct vdkfm_server *srv, fuse_ino_t ino, struct stat *st)
     st->st_nlink = 2;
     return;
   }
-  struct vdkfm_file *f = file_of (srv, ino);
-  st->st_mode = S_IFREG | (srv->writable ? 0600 : 0400);
+  struct vdk__mfs_file *f = file_of (srv, ino);
+  st->st_mode = S_IFREG | (srv->writable && f->writable ? 0600 : 0400);
   st->st_nlink = 1;
   st->st_size = (off_t) f->size;
   st->st_blksize = 4096;
@@ -140,25 +159,25 @@ fill_stat (struct vdkfm_server *srv, fuse_ino_t ino, struct stat *st)
 static void
 op_init (void *userdata, struct fuse_conn_info *conn)
 {
-  struct vdkfm_server *srv = userdata;
+  struct vdk__mfs_server *srv = userdata;
   conn->max_read = srv->max_read;
   if (conn->max_readahead < srv->max_read)
     conn->max_readahead = srv->max_read;
   if (conn->capable & FUSE_CAP_ASYNC_READ)
     conn->want |= FUSE_CAP_ASYNC_READ;
-  if (srv->ready_fd >= 0) {
+  int fd = __atomic_exchange_n (&srv->ready_fd, -1, __ATOMIC_SEQ_CST);
+  if (fd >= 0) {
     char ok = 1;
-    ssize_t r = write (srv->ready_fd, &ok, 1);
+    ssize_t r = write (fd, &ok, 1);
     (void) r;
-    close (srv->ready_fd);
-    srv->ready_fd = -1;
+    close (fd);
   }
 }
 
 static void
 op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-  struct vdkfm_server *srv = fuse_req_userdata (req);
+  struct vdk__mfs_server *srv = fuse_req_userdata (req);
   if (parent != ROOT_INO) {
     fuse_reply_err (req, ENOENT);
     return;
@@ -179,7 +198,7 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
 static void
 op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-  struct vdkfm_server *srv = fuse_req_userdata (req);
+  struct vdk__mfs_server *srv = fuse_req_userdata (req);
   struct stat st;
   if (ino != ROOT_INO && file_of (srv, ino) == NULL) {
     fuse_reply_err (req, ENOENT);
@@ -208,7 +227,7 @@ static void
 op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             struct fuse_file_info *fi)
 {
-  struct vdkfm_server *srv = fuse_req_userdata (req);
+  struct vdk__mfs_server *srv = fuse_req_userdata (req);
   if (ino != ROOT_INO) {
     fuse_reply_err (req, ENOTDIR);
     return;
@@ -233,7 +252,7 @@ op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void
 op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-  struct vdkfm_server *srv = fuse_req_userdata (req);
+  struct vdk__mfs_server *srv = fuse_req_userdata (req);
   if (file_of (srv, ino) == NULL) {
     fuse_reply_err (req, ino == ROOT_INO ? EISDIR : ENOENT);
     return;
@@ -253,8 +272,8 @@ static void
 op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
          struct fuse_file_info *fi)
 {
-  struct vdkfm_server *srv = fuse_req_userdata (req);
-  struct vdkfm_file *f = file_of (srv, ino);
+  struct vdk__mfs_server *srv = fuse_req_userdata (req);
+  struct vdk__mfs_file *f = file_of (srv, ino);
   if (f == NULL || off < 0) {
     fuse_reply_err (req, EINVAL);
     return;
@@ -264,7 +283,7 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     return;
   }
   size_t n = (size_t) MIN ((uint64_t) size, f->size - (uint64_t) off);
-  if (f->is_zero && n <= srv->max_read && f->is_zero (f->opaque, n, off)) {
+  if (n <= srv->max_read && vdk__mfs_file_is_zero (f, n, (uint64_t) off)) {
     fuse_reply_buf (req, srv->zeros, n);
     return;
   }
@@ -273,7 +292,7 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fuse_reply_err (req, ENOMEM);
     return;
   }
-  if (f->pread (f->opaque, buf, n, (uint64_t) off) == -1) {
+  if (vdk__mfs_file_pread (f, buf, n, (uint64_t) off) == -1) {
     fuse_reply_err (req, errno ? errno : EIO);
     return;
   }
@@ -284,13 +303,13 @@ static void
 op_write (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
           off_t off, struct fuse_file_info *fi)
 {
-  struct vdkfm_server *srv = fuse_req_userdata (req);
-  struct vdkfm_file *f = file_of (srv, ino);
+  struct vdk__mfs_server *srv = fuse_req_userdata (req);
+  struct vdk__mfs_file *f = file_of (srv, ino);
   if (f == NULL || off < 0) {
     fuse_reply_err (req, EINVAL);
     return;
   }
-  if (!srv->writable || f->pwrite == NULL) {
+  if (!srv->writable || !f->writable) {
     fuse_reply_err (req, EROFS);
     return;
   }
@@ -299,7 +318,7 @@ op_write (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     return;
   }
   size_t n = (size_t) MIN ((uint64_t) size, f->size - (uint64_t) off);
-  if (f->pwrite (f->opaque, buf, n, (uint64_t) off) == -1) {
+  if (vdk__mfs_file_pwrite (f, buf, n, (uint64_t) off) == -1) {
     fuse_reply_err (req, errno ? errno : EIO);
     return;
   }
@@ -310,10 +329,11 @@ static void
 op_fsync (fuse_req_t req, fuse_ino_t ino, int datasync,
           struct fuse_file_info *fi)
 {
-  struct vdkfm_server *srv = fuse_req_userdata (req);
-  struct vdkfm_file *f = file_of (srv, ino);
+  struct vdk__mfs_server *srv = fuse_req_userdata (req);
+  struct vdk__mfs_file *f = file_of (srv, ino);
   int err = 0;
-  if (f != NULL && srv->writable && f->flush && f->flush (f->opaque) == -1)
+  if (f != NULL && srv->writable && f->writable
+      && vdk__mfs_file_flush (f) == -1)
     err = errno ? errno : EIO;
   fuse_reply_err (req, err);
 }
@@ -324,6 +344,42 @@ op_flush (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   /* close(2) of a file; durability is fsync's job and the daemon's on
    * exit, so this does not sync. */
   fuse_reply_err (req, 0);
+}
+
+/* The loop driver's discard is PUNCH_HOLE|KEEP_SIZE, its write-zeroes
+ * ZERO_RANGE|KEEP_SIZE (or PUNCH_HOLE without REQ_NOUNMAP).  The files
+ * have a fixed size, so KEEP_SIZE is required and plain allocation (mode
+ * 0) is refused: there is nothing to preallocate that a write would not
+ * allocate anyway. */
+static void
+op_fallocate (fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+              off_t len, struct fuse_file_info *fi)
+{
+  struct vdk__mfs_server *srv = fuse_req_userdata (req);
+  struct vdk__mfs_file *f = file_of (srv, ino);
+  int op = mode & ~FALLOC_FL_KEEP_SIZE;
+  if (f == NULL || off < 0 || len <= 0) {
+    fuse_reply_err (req, EINVAL);
+    return;
+  }
+  if (!(mode & FALLOC_FL_KEEP_SIZE)
+      || (op != FALLOC_FL_PUNCH_HOLE && op != FALLOC_FL_ZERO_RANGE)) {
+    fuse_reply_err (req, EOPNOTSUPP);
+    return;
+  }
+  if (!srv->writable || !f->writable) {
+    fuse_reply_err (req, EROFS);
+    return;
+  }
+  if ((uint64_t) off >= f->size) {
+    fuse_reply_err (req, 0);
+    return;
+  }
+  uint64_t n = MIN ((uint64_t) len, f->size - (uint64_t) off);
+  int r = op == FALLOC_FL_PUNCH_HOLE
+    ? vdk__mfs_file_punch (f, (uint64_t) off, n)
+    : vdk__mfs_file_zero (f, (uint64_t) off, n);
+  fuse_reply_err (req, r == -1 ? (errno ? errno : EIO) : 0);
 }
 
 static void
@@ -344,6 +400,7 @@ static const struct fuse_lowlevel_ops ops = {
   .write = op_write,
   .flush = op_flush,
   .fsync = op_fsync,
+  .fallocate = op_fallocate,
   .statfs = op_statfs,
 };
 
@@ -360,25 +417,35 @@ mount_options (char *buf, size_t size, bool writable, unsigned max_read)
   return n > 0 && (size_t) n < size ? 0 : -1;
 }
 
-struct vdkfm_server *
-vdkfm_server_mount (const char *dir, struct vdkfm_file *files, size_t nfiles,
-                    bool writable, unsigned max_read)
+static void
+server_free_mem (struct vdk__mfs_server *srv)
 {
-  struct vdkfm_server *srv = calloc (1, sizeof *srv);
+  if (srv->ready_fd >= 0)
+    close (srv->ready_fd);
+  free (srv->zeros);
+  free (srv);
+}
+
+struct vdk__mfs_server *
+vdk__mfs_server_mount (const char *dir, struct vdk__mfs_files *files,
+                       bool writable, unsigned max_read)
+{
+  struct vdk__mfs_server *srv = calloc (1, sizeof *srv);
   char opts[256];
   if (srv == NULL) {
-    vdkfm_fail ("out of memory");
+    vdk__errc (VDK_E_NO_MEMORY, ENOMEM, "out of memory");
     return NULL;
   }
-  srv->files = files;
-  srv->nfiles = nfiles;
+  srv->files = files->f;
+  srv->nfiles = files->n;
   srv->writable = writable;
   srv->max_read = max_read ? max_read : DEFAULT_MAX_READ;
   srv->ready_fd = -1;
+  snprintf (srv->dir, sizeof srv->dir, "%s", dir);
   srv->zeros = calloc (1, srv->max_read);
   if (srv->zeros == NULL) {
-    free (srv);
-    vdkfm_fail ("out of memory");
+    server_free_mem (srv);
+    vdk__errc (VDK_E_NO_MEMORY, ENOMEM, "out of memory");
     return NULL;
   }
   const char *dio = getenv ("VDK_FUSE_DIRECT_IO");
@@ -388,67 +455,125 @@ vdkfm_server_mount (const char *dir, struct vdkfm_file *files, size_t nfiles,
   struct fuse_args args = FUSE_ARGS_INIT (3, argv);
   srv->se = fuse_session_new (&args, &ops, sizeof ops, srv);
   if (srv->se == NULL) {
-    free (srv->zeros);
-    free (srv);
-    vdkfm_fail ("cannot create a FUSE session (libfuse refused the options)");
+    server_free_mem (srv);
+    vdk__errc (VDK_E_FAILED, EINVAL, "cannot create a FUSE session "
+               "(libfuse refused the options)");
     return NULL;
   }
   if (fuse_session_mount (srv->se, dir) != 0) {
-    int e = errno;
+    int e = errno ? errno : ENODEV;
     fuse_session_destroy (srv->se);
-    free (srv->zeros);
-    free (srv);
-    vdkfm_fail ("cannot mount the FUSE folder %s: %s (is the fuse module "
-                "loaded? modprobe fuse)", dir, strerror (e));
+    server_free_mem (srv);
+    vdk__err (e, "cannot mount the FUSE folder %s: %s (is the fuse module "
+              "loaded? modprobe fuse)", dir, strerror (e));
     return NULL;
   }
   return srv;
 }
 
-int
-vdkfm_server_run (struct vdkfm_server *srv, int ready_fd)
+static void *
+serve_thread (void *arg)
 {
-  struct fuse_session *se = srv->se;
-  int r = -1;
-  srv->ready_fd = ready_fd;
-  if (fuse_set_signal_handlers (se) == 0) {
-    struct fuse_loop_config *cfg = fuse_loop_cfg_create ();
-    if (cfg != NULL) {
-      fuse_loop_cfg_set_clone_fd (cfg, 1);
-      fuse_loop_cfg_set_max_threads (cfg, 16);
-      r = fuse_session_loop_mt (se, cfg);
-      fuse_loop_cfg_destroy (cfg);
-    }
-    fuse_remove_signal_handlers (se);
+  struct vdk__mfs_server *srv = arg;
+  struct fuse_loop_config *cfg = fuse_loop_cfg_create ();
+  if (cfg != NULL) {
+    fuse_loop_cfg_set_clone_fd (cfg, 1);
+    fuse_loop_cfg_set_max_threads (cfg, 16);
+    fuse_session_loop_mt (srv->se, cfg);
+    fuse_loop_cfg_destroy (cfg);
   }
-  if (srv->ready_fd >= 0)
-    close (srv->ready_fd);
-  fuse_session_unmount (se);
-  fuse_session_destroy (se);
-  free (srv->zeros);
-  free (srv);
-  /* A positive result is the signal that ended the loop: an orderly stop. */
-  return r >= 0 ? 0 : -1;
+  /* Wakes a start still waiting for INIT (EOF instead of the byte). */
+  int fd = __atomic_exchange_n (&srv->ready_fd, -1, __ATOMIC_SEQ_CST);
+  if (fd >= 0)
+    close (fd);
+  __atomic_store_n (&srv->done, true, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+int
+vdk__mfs_server_start (struct vdk__mfs_server *srv)
+{
+  int p[2];
+  sigset_t all, old;
+  if (pipe2 (p, O_CLOEXEC) == -1)
+    return vdk__err (errno, "pipe: %s", strerror (errno));
+  srv->ready_fd = p[1];
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  int e = pthread_create (&srv->thread, NULL, serve_thread, srv);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (e != 0) {
+    close (p[0]);
+    close (p[1]);
+    srv->ready_fd = -1;
+    return vdk__err (e, "cannot start the FUSE thread: %s", strerror (e));
+  }
+  srv->started = true;
+  char ok = 0;
+  ssize_t r;
+  while ((r = read (p[0], &ok, 1)) == -1 && errno == EINTR)
+    ;
+  close (p[0]);
+  if (r != 1 || ok != 1)
+    return vdk__errc (VDK_E_FAILED, EIO, "the FUSE folder %s was not "
+                      "served (the kernel's INIT never came)", srv->dir);
+  struct stat st;
+  if (stat (srv->dir, &st) == 0)
+    srv->conn = minor (st.st_dev);
+  return 0;
+}
+
+bool
+vdk__mfs_server_done (struct vdk__mfs_server *srv)
+{
+  return !srv->started || __atomic_load_n (&srv->done, __ATOMIC_ACQUIRE);
+}
+
+/* Fail every request of the connection; the loop then ends. */
+static void
+abort_connection (struct vdk__mfs_server *srv)
+{
+  char path[128];
+  snprintf (path, sizeof path, "/sys/fs/fuse/connections/%u/abort",
+            srv->conn);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t r = write (fd, "1", 1);
+    (void) r;
+    close (fd);
+  }
+  fuse_session_exit (srv->se);
 }
 
 void
-vdkfm_server_forget (struct vdkfm_server *srv)
+vdk__mfs_server_join (struct vdk__mfs_server *srv, int timeout_ms)
 {
-  if (srv == NULL)
+  struct timespec ts = { 0, 20 * 1000000L };
+  if (!srv->started)
     return;
-  /* Not initialised in this process, so destroy only closes the fd. */
-  fuse_session_destroy (srv->se);
-  free (srv->zeros);
-  free (srv);
+  for (int waited = 0; timeout_ms >= 0 && !vdk__mfs_server_done (srv);
+       waited += 20) {
+    if (waited >= timeout_ms) {
+      abort_connection (srv);
+      break;
+    }
+    nanosleep (&ts, NULL);
+  }
+  pthread_join (srv->thread, NULL);
+  srv->started = false;
 }
 
 void
-vdkfm_server_abort (struct vdkfm_server *srv)
+vdk__mfs_server_free (struct vdk__mfs_server *srv)
 {
   if (srv == NULL)
     return;
-  fuse_session_unmount (srv->se);
+  if (srv->started) {
+    /* Still serving: unmount lazily, and stop waiting for users. */
+    umount2 (srv->dir, MNT_DETACH);
+    vdk__mfs_server_join (srv, 0);
+  } else if (vdk__mfs_is_mounted (srv->dir))
+    umount2 (srv->dir, MNT_DETACH);
   fuse_session_destroy (srv->se);
-  free (srv->zeros);
-  free (srv);
+  server_free_mem (srv);
 }

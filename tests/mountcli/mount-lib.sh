@@ -1,0 +1,19 @@
+#!/bin/bash
+# Mounting from a program: mount-lib (public headers only) mounts the
+# ext4 volume of an MBR disk read-only with vdk_mount_volume, reads a
+# file through the returned path, unmounts.  Nothing may be left behind.
+. "$(dirname "$0")/common.sh"
+require_mount_env
+require_tools sfdisk mkfs.ext4 qemu-img
+: "${MOUNT_LIB:?MOUNT_LIB must point at the mount-lib test program}"
+
+make_files
+truncate -s 64M "$T/disk.img"
+printf 'label: dos\n,40M,L\n' | sfdisk -q "$T/disk.img" >/dev/null
+put_fs "$T/disk.img" 1 ext4 LIBVOL
+to_vmdk "$T/disk.img" "$T/disk.vmdk"
+
+"$MOUNT_LIB" "$T/disk.vmdk" hello.txt "hello from vdk" ||
+  fail "mount-lib reported failures"
+assert_nothing_left "mount-lib"
+ok "mounted, read and unmounted from a C program; nothing left"
