@@ -27,6 +27,8 @@
 
 #define MAX_VOLUME_FILES 256
 #define ZERO_CHUNK (1u << 20)
+/* Smaller zero writes cannot free a grain (64 KiB by default). */
+#define ZERO_WRITE_MIN 4096u
 
 static int
 lib_errno (void)
@@ -43,10 +45,15 @@ vdk__mfs_file_pread (struct vdk__mfs_file *f, void *buf, size_t count,
   return r == -1 ? (errno = lib_errno (), -1) : 0;
 }
 
+/* A write of zeroes to a disk range is a zeroing: it allocates no
+ * grain (the kernel sends zeroes as plain writes where FUSE cannot take
+ * its zero-range, e.g. write-zeroes with REQ_NOUNMAP). */
 int
 vdk__mfs_file_pwrite (struct vdk__mfs_file *f, const void *buf,
                       size_t count, uint64_t off)
 {
+  if (f->disk && count >= ZERO_WRITE_MIN && is_zero (buf, count))
+    return vdk__mfs_file_punch (f, off, count);
   int r = f->vol ? vdk_volume_pwrite (f->vol, buf, count, off)
     : vdk_pwrite (f->disk, buf, count, off);
   return r == -1 ? (errno = lib_errno (), -1) : 0;
