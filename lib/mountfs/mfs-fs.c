@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,11 @@ mount_ntfs3g (const char *dev, const char *dir, const char *opts,
   if (pid == -1)
     return vdk__err (errno, "fork: %s", strerror (errno));
   if (pid == 0) {
+    /* A daemon blocks every signal; mount and ntfs-3g must not inherit
+     * that across exec. */
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
     int null = open ("/dev/null", O_RDWR);
     if (null >= 0)
       dup2 (null, 1);

@@ -306,11 +306,17 @@ daemon_main (int fd, const struct daemon_args *a)
   setsid ();
   close_all_but (fd);
   if (chdir ("/") == -1) { /* paths are absolute; "/" cannot fail */ }
+  /* The caller's dispositions and mask are inherited: the stop signals
+   * are taken with sigtimedwait, everything else is blocked. */
+  sigfillset (&stop);
+  pthread_sigmask (SIG_SETMASK, &stop, NULL);
   sigemptyset (&stop);
   sigaddset (&stop, SIGTERM);
   sigaddset (&stop, SIGINT);
   sigaddset (&stop, SIGHUP);
-  pthread_sigmask (SIG_BLOCK, &stop, NULL);
+  signal (SIGTERM, SIG_DFL);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGHUP, SIG_DFL);
   vdk__mfs_call ("vdk_mount_daemon");
   vdk_diskset *set = vdk_diskset_open (a->paths, a->n, a->open_flags);
   if (set == NULL || vdk_diskset_scan (set, 0) == -1) {
