@@ -158,8 +158,12 @@ serve_here (vdk_diskset *set, const char *volume, const char *mountpoint,
     vdk__errc (VDK_E_NO_MEMORY, ENOMEM, "out of memory");
     return NULL;
   }
-  fill_request (&req, set, volume, mountpoint, p);
-  if (vdk__mfs_session_start (&req, m->s) == -1) {
+  /* Absolute, so that other processes find the mount by its path. */
+  char *abs = mountpoint ? realpath (mountpoint, NULL) : NULL;
+  fill_request (&req, set, volume, abs ? abs : mountpoint, p);
+  int r = vdk__mfs_session_start (&req, m->s);
+  free (abs);
+  if (r == -1) {
     free (m->s);
     free (m);
     return NULL;
