@@ -1,6 +1,6 @@
 /* Mounting from a program, with the public headers only (no vdk tool):
  *
- *   mount-lib DISK FILE TEXT
+ *   mount-lib DISK FILE TEXT DIR
  *
  * opens DISK, lends it to a disk set, finds the ext4 volume, mounts it
  * read-only with vdk_mount_volume on a folder the library makes, reads
@@ -9,7 +9,8 @@
  * read-only and findable, that a busy mount point refuses a plain
  * unmount with VDK_E_LOCKED and keeps the handle usable, that an unknown
  * volume fails with VDK_E_NOT_FOUND leaving nothing behind, and that after
- * vdk_unmount the folder is gone and the disk is still the caller's.
+ * vdk_unmount the folder is gone; then a read-write mount on DIR whose
+ * write a second mount reads back; and the disk is still the caller's.
  * TAP output; mount-lib.sh makes the fixture. */
 #include <errno.h>
 #include <fcntl.h>
@@ -112,14 +113,37 @@ check_unknown (vdk_diskset *set)
   vdk_mount_list_free (list, n);
 }
 
+/* Read-write on a folder of the caller's: a file written through one
+ * mount is read back through the next. */
+static void
+check_writable (vdk_diskset *set, const char *vol, const char *dir)
+{
+  struct vdk_mount_params p = VDK_MOUNT_PARAMS_INIT;
+  p.flags = VDK_MOUNT_WRITABLE;
+  vdk_mount *m = vdk_mount_volume (set, vol, dir, &p);
+  if (!ok (m != NULL, "read-write mount on the caller's folder"))
+    return;
+  char path[4096];
+  snprintf (path, sizeof path, "%s/written.txt", dir);
+  FILE *f = fopen (path, "we");
+  ok (f && fputs ("written through vdk_mount_volume", f) >= 0
+      && fclose (f) == 0, "a file written through the mount");
+  ok (vdk_mount_get_info (m)->writable, "info says writable");
+  ok (vdk_unmount (m, 0) == 0, "unmounted");
+  m = vdk_mount_volume (set, vol, dir, NULL);
+  ok (m && file_has (dir, "written.txt", "written through vdk_mount_volume"),
+      "a second mount reads the file back");
+  ok (m && vdk_unmount (m, 0) == 0, "unmounted again");
+}
+
 int
 main (int argc, char **argv)
 {
-  if (argc != 4) {
-    fprintf (stderr, "usage: mount-lib DISK FILE TEXT\n");
+  if (argc != 5) {
+    fprintf (stderr, "usage: mount-lib DISK FILE TEXT DIR\n");
     return 2;
   }
-  vdk_disk *disk = vdk_open (argv[1], VDK_OPEN_READ_ONLY);
+  vdk_disk *disk = vdk_open (argv[1], 0);
   vdk_diskset *set = vdk_diskset_new ();
   if (!ok (disk && set && vdk_diskset_add_ex (set, disk, argv[1],
                                               VDK_DISKSET_BORROW) == 0
@@ -141,6 +165,7 @@ main (int argc, char **argv)
   struct stat st;
   ok (stat (path, &st) == -1 && errno == ENOENT,
       "the folder the library made is gone");
+  check_writable (set, vol, argv[4]);
   ok (vdk_diskset_close (set) == 0, "set closed");
   char buf[512];
   ok (vdk_pread (disk, buf, sizeof buf, 0) == 0 && vdk_close (disk) == 0,

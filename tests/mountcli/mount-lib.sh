@@ -1,7 +1,8 @@
 #!/bin/bash
 # Mounting from a program: mount-lib (public headers only) mounts the
 # ext4 volume of an MBR disk read-only with vdk_mount_volume, reads a
-# file through the returned path, unmounts.  Nothing may be left behind.
+# file through the returned path, unmounts; then read-write on a folder
+# of its own.  Nothing may be left behind, and qemu-img check is clean.
 . "$(dirname "$0")/common.sh"
 require_mount_env
 require_tools sfdisk mkfs.ext4 qemu-img
@@ -13,7 +14,9 @@ printf 'label: dos\n,40M,L\n' | sfdisk -q "$T/disk.img" >/dev/null
 put_fs "$T/disk.img" 1 ext4 LIBVOL
 to_vmdk "$T/disk.img" "$T/disk.vmdk"
 
-"$MOUNT_LIB" "$T/disk.vmdk" hello.txt "hello from vdk" ||
+mkdir -p "$T/mnt"
+"$MOUNT_LIB" "$T/disk.vmdk" hello.txt "hello from vdk" "$T/mnt" ||
   fail "mount-lib reported failures"
 assert_nothing_left "mount-lib"
+qemu-img check -q "$T/disk.vmdk" || fail "qemu-img check after the rw mount"
 ok "mounted, read and unmounted from a C program; nothing left"
