@@ -112,7 +112,8 @@ mount_ntfs3g (const char *dev, const char *dir, const char *opts,
     ;
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
-  return vdk__errc (VDK_E_FAILED, EIO, "mount -t ntfs-3g %s %s failed (exit %d); ntfs-3g "
+  return vdk__errc (VDK_E_FAILED, EIO,
+                    "mount -t ntfs-3g %s %s failed (exit %d); ntfs-3g "
                      "printed why above", dev, dir,
                      WIFEXITED (status) ? WEXITSTATUS (status) : -1);
 }
@@ -169,7 +170,8 @@ vdk__mfs_umount (const char *dir, bool force, const char *what)
     return 0;
   errno = e;
   if (e == EBUSY)
-    return vdk__err (errno, "%s %s is busy: a process has a file open there or "
+    return vdk__err (errno,
+                     "%s %s is busy: a process has a file open there or "
                      "works in it (fuser -vm %s shows which); close them "
                      "and retry, or unmount with force (vdk umount --force) "
                      "for a lazy unmount", what, dir, dir);

@@ -186,7 +186,8 @@ vdk__mfs_loop_detach (int loopnr, int timeout_ms)
   }
   for (int waited = 0; vdk__mfs_loop_in_use (loopnr); waited += 20) {
     if (waited >= timeout_ms) {
-      return vdk__errc (VDK_E_LOCKED, EBUSY, "/dev/loop%d is still in use; it detaches itself "
+      return vdk__errc (VDK_E_LOCKED, EBUSY,
+                        "/dev/loop%d is still in use; it detaches itself "
                          "when its last user closes it", loopnr);
     }
     sleep_ms (20);

@@ -225,7 +225,8 @@ vdk__mfs_state_wait_exit (const struct vdk__mfs_state *st, int timeout_ms)
   struct timespec ts = { 0, 20 * 1000000L };
   for (int waited = 0; vdk__mfs_state_alive (st); waited += 20) {
     if (waited >= timeout_ms) {
-      return vdk__errc (VDK_E_FAILED, ETIMEDOUT, "the mount process %d did not exit within %d s",
+      return vdk__errc (VDK_E_FAILED, ETIMEDOUT,
+                        "the mount process %d did not exit within %d s",
                          (int) st->pid, timeout_ms / 1000);
     }
     nanosleep (&ts, NULL);

@@ -112,15 +112,18 @@ vdk__mfs_check_fuse (void)
   struct stat st;
   bool has_fs = kernel_has_fs ("fuse");
   if (stat (dev, &st) == -1 && !has_fs)
-    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "FUSE is not available: the fuse module is not "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV,
+                      "FUSE is not available: the fuse module is not "
                        "loaded and %s is missing; load it with "
                        "`modprobe fuse`", dev);
   if (!has_fs)
-    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "FUSE is not available: the fuse module is not "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV,
+                      "FUSE is not available: the fuse module is not "
                        "loaded (no \"fuse\" in /proc/filesystems); load it "
                        "with `modprobe fuse`");
   if (stat (dev, &st) == -1)
-    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "%s is missing although the kernel has FUSE: make "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV,
+                      "%s is missing although the kernel has FUSE: make "
                        "it with `mknod -m 0666 /dev/fuse c 10 229` (in a "
                        "container, pass --device /dev/fuse)", dev);
   int fd = open (dev, O_RDWR | O_CLOEXEC);
@@ -141,7 +144,8 @@ vdk__mfs_check_loop (void)
   const char *ctl = sys_path ("/dev/loop-control", pbuf, sizeof pbuf);
   struct stat st;
   if (stat (ctl, &st) == -1) {
-    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "no loop device support: %s is missing; load the "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV,
+                      "no loop device support: %s is missing; load the "
                        "loop module with `modprobe loop` (in a container, "
                        "pass --device /dev/loop-control and /dev/loopN)",
                        ctl);
@@ -210,7 +214,8 @@ vdk__mfs_check_dir (const char *dir, const char *what)
   struct stat st;
   if (stat (dir, &st) == -1) {
     if (errno == ENOENT)
-      return vdk__errc (VDK_E_NOT_FOUND, ENOENT, "%s %s does not exist; create it with "
+      return vdk__errc (VDK_E_NOT_FOUND, ENOENT,
+                        "%s %s does not exist; create it with "
                          "`mkdir -p %s`", what, dir, dir);
     return vdk__err (errno, "%s %s: %s", what, dir, strerror (errno));
   }
@@ -219,7 +224,8 @@ vdk__mfs_check_dir (const char *dir, const char *what)
                       what, dir);
   }
   if (vdk__mfs_is_mounted (dir)) {
-    return vdk__errc (VDK_E_INVALID_ARG, EBUSY, "%s %s is already a mount point; unmount it first "
+    return vdk__errc (VDK_E_INVALID_ARG, EBUSY,
+                      "%s %s is already a mount point; unmount it first "
                        "or choose another folder", what, dir);
   }
   return 0;
@@ -240,15 +246,18 @@ vdk__mfs_check_fstype (const char *fstype, bool *use_ntfs3g)
   *use_ntfs3g = false;
   if (strcmp (fstype, "swap") == 0 || strcmp (fstype, "LVM2_member") == 0
       || strstr (fstype, "_member") || strcmp (fstype, "crypto_LUKS") == 0)
-    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "the volume holds %s, not a file system that can "
+    return vdk__errc (VDK_E_UNSUPPORTED, ENODEV,
+                      "the volume holds %s, not a file system that can "
                        "be mounted (use vdk mount --flat to reach its "
                        "bytes)", fstype);
   if (strcmp (fstype, "ntfs") == 0 || strcmp (fstype, "ntfs-3g") == 0) {
     if (!have_ntfs3g ())
-      return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "NTFS is mounted with ntfs-3g, which is not "
+      return vdk__errc (VDK_E_UNSUPPORTED, ENODEV,
+                        "NTFS is mounted with ntfs-3g, which is not "
                          "installed: apt-get install ntfs-3g");
     if (!kernel_has_fs ("fuseblk") && !kernel_has_fs ("fuse"))
-      return vdk__errc (VDK_E_UNSUPPORTED, ENODEV, "ntfs-3g needs FUSE: load it with `modprobe fuse`");
+      return vdk__errc (VDK_E_UNSUPPORTED, ENODEV,
+                        "ntfs-3g needs FUSE: load it with `modprobe fuse`");
     *use_ntfs3g = true;
     return 0;
   }

@@ -88,7 +88,8 @@ fs_is_ours (const struct vdk__mfs_state *st)
   if (st->mounted)
     return true;
   snprintf (dev, sizeof dev, "/dev/loop%d", st->loop);
-  return st->loop >= 0 && vdk__mfs_mount_source (st->mountpoint, src, sizeof src)
+  return st->loop >= 0
+    && vdk__mfs_mount_source (st->mountpoint, src, sizeof src)
     && strcmp (src, dev) == 0;
 }
 
