@@ -164,3 +164,70 @@ VDK_API void
 vdk_free_os_info (struct vdk_os_info *info)
 {
 }
+
+/* ---- mounting (lib/mountfs) ----------------------------------------- */
+
+VDK_API vdk_mount *
+vdk_mount_volume (vdk_diskset *set, const char *volume,
+                  const char *mountpoint,
+                  const struct vdk_mount_params *params)
+{
+  not_built ("vdk_mount_volume");
+  return NULL;
+}
+
+VDK_API vdk_mount *
+vdk_mount_daemon (const char *const *paths, size_t n, const char *volume,
+                  const char *mountpoint,
+                  const struct vdk_mount_params *params)
+{
+  not_built ("vdk_mount_daemon");
+  return NULL;
+}
+
+VDK_API const struct vdk_mount_info *
+vdk_mount_get_info (const vdk_mount *m)
+{
+  return NULL;
+}
+
+VDK_API const char *
+vdk_mount_path (const vdk_mount *m)
+{
+  return NULL;
+}
+
+VDK_API vdk_mount *
+vdk_mount_find (const char *path)
+{
+  not_built ("vdk_mount_find");
+  return NULL;
+}
+
+VDK_API int
+vdk_mount_list (vdk_mount ***mounts, size_t *n)
+{
+  return not_built ("vdk_mount_list");
+}
+
+VDK_API void
+vdk_mount_list_free (vdk_mount **mounts, size_t n)
+{
+}
+
+VDK_API int
+vdk_unmount (vdk_mount *m, unsigned flags)
+{
+  return not_built ("vdk_unmount");
+}
+
+VDK_API void
+vdk_mount_release (vdk_mount *m)
+{
+}
+
+VDK_API int
+vdk_mount_cleanup (unsigned *cleaned, unsigned *in_use)
+{
+  return not_built ("vdk_mount_cleanup");
+}

@@ -83,7 +83,8 @@ vdk__mfs_file_punch (struct vdk__mfs_file *f, uint64_t off, uint64_t count)
 {
   if (f->disk == NULL)
     return errno = EOPNOTSUPP, -1;
-  if (vdk_zero (f->disk, f->disk_off + off, count) == -1)
+  if (vdk_zero_ex (f->disk, f->disk_off + off, count, VDK_ZERO_MAY_TRIM)
+      == -1)
     return errno = lib_errno (), -1;
   return 0;
 }
@@ -151,11 +152,11 @@ add_volume_file (vdk_diskset *set, struct vdk__mfs_files *fl,
     if (strcmp (fl->f[i].name, f->name) == 0)
       snprintf (f->name, sizeof f->name, "vol%zu", v->index);
   f->vol = vol;
-  if (v->nmembers == 1 && v->members[0].disk >= 0
+  if (v->nmembers == 1 && v->members[0]->disk >= 0
       && (strcmp (v->layout, "partition") == 0
           || strcmp (v->layout, "linear") == 0)) {
-    f->disk = vdk_diskset_disk (set, (size_t) v->members[0].disk);
-    f->disk_off = v->members[0].offset;
+    f->disk = vdk_diskset_disk (set, (size_t) v->members[0]->disk);
+    f->disk_off = v->members[0]->offset;
   }
   f->size = vdk_volume_size (vol);
   f->writable = writable;

@@ -3,9 +3,10 @@
 # ext4 volume of an MBR disk read-only with vdk_mount_volume, reads a
 # file through the returned path, unmounts; then read-write on a folder
 # of its own.  Nothing may be left behind, and qemu-img check is clean.
-. "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/../lib.sh"
+set -e
 require_mount_env
-require_tools sfdisk mkfs.ext4 qemu-img
+require sfdisk mkfs.ext4 qemu-img
 : "${MOUNT_LIB:?MOUNT_LIB must point at the mount-lib test program}"
 
 make_files
@@ -16,7 +17,8 @@ to_vmdk "$T/disk.img" "$T/disk.vmdk"
 
 mkdir -p "$T/mnt"
 "$MOUNT_LIB" "$T/disk.vmdk" hello.txt "hello from vdk" "$T/mnt" ||
-  fail "mount-lib reported failures"
+  die "mount-lib reported failures"
 assert_nothing_left "mount-lib"
-qemu-img check -q "$T/disk.vmdk" || fail "qemu-img check after the rw mount"
-ok "mounted, read and unmounted from a C program; nothing left"
+qemu-img check -q "$T/disk.vmdk" || die "qemu-img check after the rw mount"
+pass "mounted, read and unmounted from a C program; nothing left"
+finish

@@ -5,9 +5,10 @@
 # written through the mount allocate none.  After unmount `vdk map`
 # shows the grains gone, the file system is intact and qemu-img check is
 # clean.
-. "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/../lib.sh"
+set -e
 require_mount_env
-require_tools sfdisk mkfs.ext4 qemu-img fstrim python3
+require sfdisk mkfs.ext4 qemu-img fstrim python3
 
 # Bytes in `data` runs of `vdk map`.
 data_bytes () {
@@ -35,36 +36,37 @@ mkdir -p "$T/mnt"
 head -c 64M /dev/urandom > "$T/mnt/big.bin"
 "$VDK" umount "$T/mnt"
 before=$(data_bytes "$T/disk.vmdk")
-[ "$before" -gt $((64 << 20)) ] || fail "64 MiB written, but only $before bytes are data"
-ok "64 MiB written: $before bytes of data grains"
+[ "$before" -gt $((64 << 20)) ] || die "64 MiB written, but only $before bytes are data"
+pass "64 MiB written: $before bytes of data grains"
 
 "$VDK" mount -w "$T/disk.vmdk" 1 "$T/mnt"
 rm "$T/mnt/big.bin"
 sync
-fstrim -v "$T/mnt" || fail "fstrim failed"
+fstrim -v "$T/mnt" || die "fstrim failed"
 # Zeroes written through the mount: must not allocate grains.
 dd if=/dev/zero of="$T/mnt/zeros.bin" bs=1M count=16 conv=fsync status=none
 "$VDK" umount "$T/mnt"
 after=$(data_bytes "$T/disk.vmdk")
 echo "# data before $before, after fstrim $after"
 [ "$after" -lt $((before - (60 << 20))) ] ||
-  fail "fstrim freed $((before - after)) bytes of $before; the 64 MiB deleted should be gone"
-ok "fstrim gave the grains back: $before -> $after bytes of data"
+  die "fstrim freed $((before - after)) bytes of $before; the 64 MiB deleted should be gone"
+pass "fstrim gave the grains back: $before -> $after bytes of data"
 [ "$after" -lt $((16 << 20)) ] ||
-  fail "16 MiB of zeroes written through the mount allocated grains ($after bytes of data)"
-ok "zeroes written through the mount allocated no grains"
+  die "16 MiB of zeroes written through the mount allocated grains ($after bytes of data)"
+pass "zeroes written through the mount allocated no grains"
 
-qemu-img check -q "$T/disk.vmdk" || fail "qemu-img check after fstrim"
-ok "qemu-img check is clean"
+qemu-img check -q "$T/disk.vmdk" || die "qemu-img check after fstrim"
+pass "qemu-img check is clean"
 
 "$VDK" mount "$T/disk.vmdk" 1 "$T/mnt"
 check_files "$T/mnt" "after fstrim"
-cmp -n $((16 << 20)) "$T/mnt/zeros.bin" /dev/zero || fail "zeros.bin differs"
+cmp -n $((16 << 20)) "$T/mnt/zeros.bin" /dev/zero || die "zeros.bin differs"
 "$VDK" umount "$T/mnt"
 start_sector=$((start / 512))
 qemu-img convert -f vmdk -O raw "$T/disk.vmdk" "$T/check.raw"
 dd if="$T/check.raw" of="$T/check.part" bs=512 skip="$start_sector" \
   count=$((size / 512)) status=none
-e2fsck -fn "$T/check.part" >/dev/null || fail "e2fsck finds damage after fstrim"
+e2fsck -fn "$T/check.part" >/dev/null || die "e2fsck finds damage after fstrim"
 assert_nothing_left "trim"
-ok "the files and e2fsck are fine after fstrim"
+pass "the files and e2fsck are fine after fstrim"
+finish
