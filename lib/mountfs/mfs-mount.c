@@ -324,8 +324,10 @@ daemon_main (int fd, const struct daemon_args *a)
   vdk__mfs_call ("vdk_mount_daemon");
   vdk_diskset *set = vdk_diskset_open (a->paths, a->n, a->open_flags);
   if (set == NULL || vdk_diskset_scan (set, 0) == -1) {
-    vdk__mfs_err_raise (NULL);
+    struct vdk__mfs_err saved;
+    vdk__mfs_err_save (&saved);
     vdk_diskset_close (set);
+    vdk__mfs_err_raise (&saved);
     send_report (fd, NULL);
     _exit (1);
   }
@@ -407,7 +409,7 @@ make_redo (const char *base_path, const char *redo, unsigned open_flags,
   vdk_disk *base = vdk_open (base_path, open_flags | VDK_OPEN_READ_ONLY);
   if (base == NULL)
     return -1;
-  int r = vdk_create_child (base, redo, 0);
+  int r = vdk_create_child (base, redo, VDK_TYPE_DEFAULT);
   vdk_close (base);
   if (r == -1)
     return -1;

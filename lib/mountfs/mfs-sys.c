@@ -21,15 +21,6 @@
 
 #include "mountfs.h"
 
-static __thread const char *cur_call;
-
-void
-vdk__mfs_call (const char *name)
-{
-  cur_call = name;
-  vdk__set_call (name);
-}
-
 void
 vdk__mfs_err_save (struct vdk__mfs_err *saved)
 {
@@ -59,7 +50,6 @@ vdk__mfs_err_raise (const struct vdk__mfs_err *saved)
     vdk__mfs_err_save (&now);
     saved = &now;
   }
-  vdk__set_call (cur_call);
   return vdk__errc (saved->code, saved->errnum ? saved->errnum : EIO, "%s",
                     strip_calls (saved->msg));
 }
