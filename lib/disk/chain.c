@@ -27,6 +27,11 @@ static char *
 find_parent (struct vdk_link *l, const char *hint)
 {
   char *p;
+  if (!l->dir) {
+    vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: a parent is "
+               "found only beside a local file", l->path);
+    return NULL;
+  }
   if (l->allow_external) {
     return hint[0] == '/' ? strdup (hint) : vdk__path_join (l->dir, hint);
   }
@@ -36,9 +41,9 @@ find_parent (struct vdk_link *l, const char *hint)
   if (vdk_last_errno () == EPERM) {
     /* Outside the folder: try the same base name inside it. */
     const char *base = vdk__path_base (hint);
-    struct stat st;
+    struct vdk_fs_stat st;
     p = vdk__path_resolve (l->dir, base, false);
-    if (p && stat (p, &st) == 0)
+    if (p && vdk__fs_stat (p, &st) == 0 && st.exists)
       return p;
     free (p);
     vdk__err (EPERM, "%s: parent \"%s\" lies outside the disk's folder %s "
@@ -124,7 +129,7 @@ open_parents (struct vdk_disk *d, unsigned flags)
   /* The caller's format names the top link only: parents are what
    * their child's descriptor says they are, found by their content. */
   unsigned pflags = (flags & ~(VDK_OPEN_SINGLE_LINK | VDK__OPEN_FORMATS))
-    | VDK_OPEN_READ_ONLY;
+    | VDK_OPEN_READ_ONLY | VDK__OPEN_PARENT;
 
   while (l->desc && vdk__desc_get (l->desc, "parentFileNameHint")) {
     const char *hint = vdk__desc_get (l->desc, "parentFileNameHint");

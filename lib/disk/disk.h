@@ -12,10 +12,15 @@
  * but do not run the extents' format open (check inspects files that
  * open would refuse).  Such a link must only be closed. */
 #define VDK__OPEN_NO_FORMAT 0x10000u
+/* Internal open flag: the link is a parent named by a child's
+ * descriptor, so its file must be a regular file (the top link, which
+ * the caller named, may be a device). */
+#define VDK__OPEN_PARENT 0x20000u
 
 struct vdk_link {
   char *path;            /* as opened */
-  char *dir;             /* canonical folder of the descriptor */
+  char *dir;             /* canonical folder of the descriptor; NULL
+                          * on a store without file names (mem, nbd) */
   int type;              /* enum vdk_disk_type */
   struct vdk_desc *desc; /* NULL for raw */
   bool embedded;         /* desc lives inside extents[0] (sparse) */

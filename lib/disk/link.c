@@ -22,6 +22,8 @@
 
 #include "disk/disk.h"
 
+static bool needs_external (const struct vdk_link *l);
+
 static const struct vdk_extent_ops *
 ops_for_kind (int kind)
 {
@@ -56,10 +58,19 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
     e->path = strdup (self->path);
     return e->path ? 0 : vdk__err (ENOMEM, "out of memory");
   }
+  if (!l->dir)
+    return vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: a "
+                      "descriptor that names extent files is read only from "
+                      "a local file", l->path);
   if (!(e->path = vdk__path_resolve (l->dir, de->file, l->allow_external)))
     return vdk__err_prefix ("%s", l->path);
   if (l->readonly || de->access != VDK_ACCESS_RW)
     ioflags |= VDK_IO_READONLY;
+  /* Only a device disk maps devices, and only when the user allowed it
+   * (needs_external refused the others already); any other extent must
+   * be a regular file, whatever the descriptor's folder holds. */
+  if (l->allow_external && needs_external (l))
+    ioflags |= VDK_IO_ALLOW_DEVICE;
   if (flags & VDK_OPEN_UNBUFFERED)
     ioflags |= VDK_IO_DIRECT;
   e->readonly = (ioflags & VDK_IO_READONLY) != 0;
@@ -80,7 +91,7 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
       return 0;
     }
   }
-  if (!(e->io = vdk__io_open_file (e->path, ioflags)))
+  if (!(e->io = vdk__io_open (e->path, ioflags)))
     return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
   /* flat extents lock their byte range: several may share a device */
   return vdk__io_lock (e->io, !e->readonly, e->file_offset,
@@ -260,6 +271,12 @@ choose_kind (struct vdk_link *l, struct vdk_io *io, unsigned flags,
 {
   uint64_t size;
 
+  /* A guest's view of a disk (an NBD export) is raw, whatever it holds:
+   * a guest must not make its own disk read as a VMDK. */
+  if (io->guest_view) {
+    *kind = 'R';
+    return 0;
+  }
   if (flags & VDK_OPEN_FORMAT_RAW) {
     if (vdk__io_size (io, &size) == -1)
       return -1;
@@ -291,6 +308,7 @@ vdk__link_open (const char *path, unsigned flags)
 {
   struct vdk_link *l = calloc (1, sizeof *l);
   struct vdk_io *io = NULL;
+  unsigned ioflags;
   char kind;
   int r;
 
@@ -302,10 +320,17 @@ vdk__link_open (const char *path, unsigned flags)
   pthread_mutex_init (&l->lock, NULL);
   l->readonly = (flags & VDK_OPEN_READ_ONLY) != 0;
   l->allow_external = (flags & VDK_OPEN_ALLOW_EXTERNAL) != 0;
-  if (!(l->dir = vdk__path_dir (path))
-      || !(io = vdk__io_open_file (path, l->readonly ? VDK_IO_READONLY : 0))
-      || vdk__io_lock (io, !l->readonly, 0, 0) == -1
-      || choose_kind (l, io, flags, &kind) == -1)
+  /* The user named the top link: it may be a device (a raw disk).  A
+   * parent is named by a descriptor and must be a regular file. */
+  ioflags = (l->readonly ? VDK_IO_READONLY : 0)
+    | (flags & VDK__OPEN_PARENT ? 0 : VDK_IO_ALLOW_DEVICE);
+  if (!(io = vdk__io_open (path, ioflags))
+      || vdk__io_lock (io, !l->readonly, 0, 0) == -1)
+    goto fail;
+  /* Only stores with file names have a folder to find extents in. */
+  if (vdk__io_backend (path)->fs && !(l->dir = vdk__path_dir (path)))
+    goto fail;
+  if (choose_kind (l, io, flags, &kind) == -1)
     goto fail;
   r = kind == 'R' ? open_raw (l, io) : open_vmdk (l, io, kind, flags);
   if (kind == 'D' || (l->nextents > 0 && l->extents[0].io == io))
@@ -381,41 +406,6 @@ vdk__link_extent_at (struct vdk_link *l, uint64_t off)
   return NULL;
 }
 
-static int
-replace_file (const char *path, const char *text)
-{
-  size_t n = strlen (path) + 16, len = strlen (text);
-  CLEANUP_FREE char *tmp = malloc (n);
-  CLEANUP_FREE char *dir = vdk__path_dir (path);
-  int fd, dfd;
-
-  if (!tmp || !dir)
-    return vdk__err (ENOMEM, "out of memory");
-  snprintf (tmp, n, "%s.tmpXXXXXX", path);
-  if ((fd = mkstemp (tmp)) == -1)
-    return vdk__err (errno, "%s: cannot create temporary file: %s", path,
-                     strerror (errno));
-  if (fchmod (fd, 0644) == -1 || write (fd, text, len) != (ssize_t) len
-      || fsync (fd) == -1) {
-    int e = errno;
-    close (fd);
-    unlink (tmp);
-    return vdk__err (e, "%s: cannot write descriptor: %s", path, strerror (e));
-  }
-  close (fd);
-  if (rename (tmp, path) == -1) {
-    int e = errno;
-    unlink (tmp);
-    return vdk__err (e, "%s: cannot replace descriptor: %s", path,
-                     strerror (e));
-  }
-  if ((dfd = open (dir, O_RDONLY | O_DIRECTORY)) >= 0) {
-    fsync (dfd);
-    close (dfd);
-  }
-  return 0;
-}
-
 int
 vdk__link_write_desc (struct vdk_link *l)
 {
@@ -428,7 +418,7 @@ vdk__link_write_desc (struct vdk_link *l)
     return vdk__err (ENOMEM, "out of memory");
   if (l->embedded)
     return vdk__sparse_write_desc (l->extents[0].io, text);
-  return replace_file (l->path, text);
+  return vdk__fs_replace (l->path, text, strlen (text), 0644);
 }
 
 int

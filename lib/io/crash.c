@@ -1,26 +1,39 @@
 /* A crash-simulating io backend for tests, after SQLite's test6.c.
  *
- * vdk__crash_install() sets vdk__io_open_hook, so every file a link
- * opens (extents, raw images, descriptors) is served from memory: `cur`
- * is what reads see, `durable` what the file held at its last flush, and
- * `log` the writes (and truncates) since then, in order.  A flush makes
- * cur durable and empties the log, exactly the promise of fdatasync.
+ * vdk__crash_install() registers a wrapper in front of the `file`
+ * backend, so every file a link opens (extents, raw images, descriptors)
+ * is served from memory: `cur` is what reads see, `durable` what the
+ * file held at its last flush, and `log` the writes (and truncates)
+ * since then, in order.  A flush makes cur durable and empties the log,
+ * exactly the promise of fdatasync.
  *
- * After `crash_after` writes (counted over all files) the machine
- * "stops": that write and every later io fails with EIO.  The test then
- * calls vdk__crash_now(mode), which writes each file that was written
- * back to its real path as it could be after a power cut: the durable
+ * Names.  Renames and unlinks go through the wrapper's file-system
+ * table.  They happen on the real file system at once (so lookups by
+ * name agree with what vdk did), but what they replace or remove is
+ * kept under a backup name, and the operation is recorded until a sync
+ * of its folder makes it durable (a journaled file system commits name
+ * changes in order, so a sync makes every earlier one durable too).
+ * Temporary files are created for real, empty, and then served from
+ * memory like any other file.
+ *
+ * After `crash_after` writes (counted over all files; a rename, unlink
+ * or folder sync counts as one) the machine "stops": that operation and
+ * every later one fails with EIO.  The test then calls
+ * vdk__crash_now(mode): the recorded name changes are undone, all of
+ * them (DROP_ALL), all but a random prefix (SUBSET, TORN) or none
+ * (KEEP_ALL), and each file that was written is written back under the
+ * name it then has, as it could be after a power cut: the durable
  * state plus none of the logged writes (DROP_ALL), a random subset of
  * them (SUBSET), random 512-byte sectors of each (TORN), or all of them
- * (KEEP_ALL).  Files that were never written through the layer (a
- * descriptor replaced with rename(2), which the link layer does outside
- * io) are left alone; such a file is reloaded from disk when it is
- * opened again.
+ * (KEEP_ALL).  Files that were never written through the layer are left
+ * alone; such a file is reloaded from disk when it is opened again.
  *
  * Everything is guarded by one mutex; it is a test tool, not fast. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/io.h"
@@ -39,16 +52,25 @@ struct cfile {
   struct op *log;
   size_t nlog, caplog;
   bool written;
+  bool gone;              /* its name was removed for good */
   int refs;
   struct cfile *next;
+};
+
+/* A rename (to set) or unlink not yet made durable; bak is where the
+ * file it replaced or removed is kept, or NULL. */
+struct nsop {
+  char *from, *to, *bak;
 };
 
 static struct {
   pthread_mutex_t lock;
   uint64_t crash_after, writes;
   bool dead;
-  uint32_t rng;
+  uint32_t rng, nbak;
   struct cfile *files;
+  struct nsop *ops;
+  size_t nops, capops;
 } C = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static uint32_t
@@ -88,7 +110,7 @@ static struct cfile *
 load (const char *path, bool trunc)
 {
   struct cfile *f = calloc (1, sizeof *f);
-  int fd = trunc ? -1 : open (path, O_RDONLY | O_CLOEXEC);
+  int fd = trunc ? -1 : open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   off_t size = fd >= 0 ? lseek (fd, 0, SEEK_END) : 0;
 
   if (!f || !(f->path = strdup (path)) || size < 0
@@ -243,7 +265,7 @@ find_file (const char *path, unsigned flags)
 {
   struct cfile **pp = &C.files, *f;
   for (; (f = *pp); pp = &f->next)
-    if (strcmp (f->path, path) == 0)
+    if (!f->gone && strcmp (f->path, path) == 0)
       break;
   if (f && !f->written && f->refs == 0) {   /* may have changed on disk */
     *pp = f->next;
@@ -260,11 +282,11 @@ find_file (const char *path, unsigned flags)
   return f;
 }
 
+/* Serve the file at path from memory; C.lock held. */
 static struct vdk_io *
-crash_open (const char *path, unsigned flags)
+open_locked (const char *path, unsigned flags)
 {
   struct vdk_io *io = calloc (1, sizeof *io);
-  SCOPED_LOCK (&C.lock);
   struct cfile *f = io ? find_file (path, flags) : NULL;
 
   if (!f || !(io->path = strdup (path))) {
@@ -276,21 +298,215 @@ crash_open (const char *path, unsigned flags)
   f->refs++;
   io->ops = &crash_ops;
   io->priv = f;
-  io->fd = io->direct_fd = -1;
   io->readonly = (flags & VDK_IO_READONLY) != 0;
   return io;
 }
+
+static struct vdk_io *
+crash_open (const char *path, unsigned flags)
+{
+  SCOPED_LOCK (&C.lock);
+  return open_locked (path, flags);
+}
+
+/* ---- names ---- */
+
+static struct cfile *
+file_named (const char *path)
+{
+  for (struct cfile *f = C.files; f; f = f->next)
+    if (!f->gone && strcmp (f->path, path) == 0)
+      return f;
+  return NULL;
+}
+
+/* Rename for real and let the file's record follow. */
+static int
+move (const char *from, const char *to)
+{
+  struct cfile *f = file_named (from);
+  char *p;
+  if (rename (from, to) == -1)
+    return -1;
+  if (f && (p = strdup (to))) {
+    free (f->path);
+    f->path = p;
+  }
+  return 0;
+}
+
+/* Keep what stands at path under a new backup name (*bak), or set
+ * *bak NULL when nothing stands there. */
+static int
+back_up (const char *path, char **bak)
+{
+  struct stat st;
+  size_t n = strlen (path) + 32;
+  *bak = NULL;
+  if (lstat (path, &st) == -1)
+    return errno == ENOENT ? 0 : -1;
+  if (!(*bak = malloc (n)))
+    return -1;
+  snprintf (*bak, n, "%s.crash-bak-%u", path, C.nbak++);
+  if (move (path, *bak) == -1) {
+    free (*bak);
+    *bak = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+static int
+record (const char *from, const char *to, char *bak)
+{
+  struct nsop o = { strdup (from), to ? strdup (to) : NULL, bak };
+  if (C.nops == C.capops) {
+    size_t n = C.capops ? C.capops * 2 : 16;
+    struct nsop *p = realloc (C.ops, n * sizeof *p);
+    if (!p)
+      return -1;
+    C.ops = p, C.capops = n;
+  }
+  C.ops[C.nops++] = o;
+  return 0;
+}
+
+static int
+c_rename (const char *from, const char *to)
+{
+  SCOPED_LOCK (&C.lock);
+  char *bak;
+  if (count_write () || back_up (to, &bak) == -1)
+    return -1;
+  if (move (from, to) == -1) {
+    int e = errno;
+    if (bak)
+      move (bak, to);
+    free (bak);
+    errno = e;
+    return -1;
+  }
+  return record (from, to, bak);
+}
+
+static int
+c_unlink (const char *path)
+{
+  SCOPED_LOCK (&C.lock);
+  char *bak;
+  if (count_write () || back_up (path, &bak) == -1)
+    return -1;
+  if (!bak) {
+    errno = ENOENT;
+    return -1;
+  }
+  return record (path, NULL, bak);
+}
+
+/* The name change is durable: what it replaced is gone for good. */
+static void
+commit (struct nsop *o)
+{
+  struct cfile *f = o->bak ? file_named (o->bak) : NULL;
+  if (o->bak)
+    unlink (o->bak);
+  if (f)
+    f->gone = true;
+  free (o->from), free (o->to), free (o->bak);
+}
+
+/* Lost in the crash: put the names back as they were. */
+static void
+undo (struct nsop *o)
+{
+  if (o->to)
+    move (o->to, o->from);
+  if (o->bak)
+    move (o->bak, o->to ? o->to : o->from);
+  free (o->from), free (o->to), free (o->bak);
+}
+
+static bool
+in_dir (const char *path, const char *dir)
+{
+  CLEANUP_FREE char *copy = strdup (path);
+  return copy && strcmp (dirname (copy), dir) == 0;
+}
+
+/* Everything up to the last change in path's folder becomes durable. */
+static int
+c_sync_dir (const char *path)
+{
+  SCOPED_LOCK (&C.lock);
+  CLEANUP_FREE char *copy = strdup (path);
+  const char *dir = copy ? dirname (copy) : NULL;
+  size_t last = 0;
+
+  if (!dir || count_write ())
+    return -1;
+  for (size_t i = 0; i < C.nops; i++)
+    if (in_dir (C.ops[i].to ? C.ops[i].to : C.ops[i].from, dir))
+      last = i + 1;
+  for (size_t i = 0; i < last; i++)
+    commit (&C.ops[i]);
+  memmove (C.ops, C.ops + last, (C.nops - last) * sizeof *C.ops);
+  C.nops -= last;
+  return 0;
+}
+
+/* A real, empty temporary file (the file backend picks the name),
+ * served from memory from then on. */
+static struct vdk_io *
+c_create_temp (const char *path, const char *tag, unsigned mode, char **tmp)
+{
+  struct vdk_io *io = vdk__io_file_backend.fs->create_temp (path, tag, mode,
+                                                             tmp);
+  SCOPED_LOCK (&C.lock);
+  if (!io)
+    return NULL;
+  vdk__io_close (io);
+  if (stopped () || !(io = open_locked (*tmp, VDK_IO_TRUNC))) {
+    unlink (*tmp);
+    free (*tmp);
+    *tmp = NULL;
+    vdk__err (EIO, "%s: cannot create a temporary file", path);
+    return NULL;
+  }
+  return io;
+}
+
+static int
+c_stat (const char *path, struct vdk_fs_stat *st)
+{
+  return vdk__io_file_backend.fs->stat (path, st);
+}
+
+static const struct vdk_fs_ops crash_fs = {
+  .rename = c_rename,
+  .unlink = c_unlink,
+  .create_temp = c_create_temp,
+  .sync_dir = c_sync_dir,
+  .stat = c_stat,
+};
+
+static const struct vdk_io_backend crash_backend = {
+  .scheme = "file",
+  .open = crash_open,
+  .fs = &crash_fs,
+};
 
 void
 vdk__crash_install (uint64_t crash_after, uint32_t seed)
 {
   vdk__crash_uninstall ();
-  SCOPED_LOCK (&C.lock);
-  C.crash_after = crash_after;
-  C.writes = 0;
-  C.dead = false;
-  C.rng = seed ? seed : 1;
-  vdk__io_open_hook = crash_open;
+  {
+    SCOPED_LOCK (&C.lock);
+    C.crash_after = crash_after;
+    C.writes = 0;
+    C.dead = false;
+    C.rng = seed ? seed : 1;
+  }
+  vdk__io_register (&crash_backend);
 }
 
 uint64_t
@@ -356,19 +572,33 @@ int
 vdk__crash_now (int mode)
 {
   SCOPED_LOCK (&C.lock);
+  size_t keep = mode == VDK_CRASH_DROP_ALL ? 0
+    : mode == VDK_CRASH_KEEP_ALL ? C.nops : rnd () % (C.nops + 1);
+
   C.dead = true;
+  for (size_t i = C.nops; i-- > keep;)
+    undo (&C.ops[i]);
+  for (size_t i = 0; i < keep; i++)
+    commit (&C.ops[i]);
+  C.nops = 0;
   for (struct cfile *f = C.files; f; f = f->next)
-    if (f->written && write_back (f, mode) == -1)
+    if (f->written && !f->gone && write_back (f, mode) == -1)
       return vdk__err (errno, "%s: crash write-back failed: %s", f->path,
                        strerror (errno));
   return 0;
 }
 
+/* Without a crash, every name change stands. */
 void
 vdk__crash_uninstall (void)
 {
+  vdk__io_unregister (&crash_backend);
   SCOPED_LOCK (&C.lock);
-  vdk__io_open_hook = NULL;
+  for (size_t i = 0; i < C.nops; i++)
+    commit (&C.ops[i]);
+  free (C.ops);
+  C.ops = NULL;
+  C.nops = C.capops = 0;
   while (C.files) {
     struct cfile *f = C.files;
     C.files = f->next;

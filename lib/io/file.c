@@ -1,29 +1,45 @@
-/* Byte stores: the `file` backend (pread/pwrite on a descriptor, with
- * an optional O_DIRECT descriptor), the `mem` backend (tests, fuzzing)
- * and the choke point every format calls through.
+/* The `file` io backend: a local file or device read and written with
+ * pread/pwrite on a descriptor, with an optional O_DIRECT descriptor,
+ * and its name operations (rename, unlink, temporary files, folder
+ * sync).
  *
- * The choke point (vdk__io_pread/pwrite/flush) checks offsets for
- * overflow, refuses writes to read-only stores with EROFS, counts calls
- * and calls vdk__io_fault_hook so tests can inject failures.  Backends
- * zero-fill reads past end of file: sparse files may end before their
- * last grain table, and flat files may be shorter than the descriptor
- * says (that is checked, and reported, at open).
+ * Reads past end of file read as zero: sparse files may end before
+ * their last grain table, and flat files may be shorter than the
+ * descriptor says (that is checked, and reported, at open).
+ *
+ * What may be opened: a regular file, or a block or character device
+ * when the caller allows one (VDK_IO_ALLOW_DEVICE: the disk the user
+ * named, or the extents of a device disk opened with external paths
+ * allowed).  Nothing else: a FIFO, socket or folder is refused.  The
+ * open is non-blocking (a FIFO would otherwise wait for a writer
+ * forever) and the type is read from the opened descriptor (fstat), so
+ * a name swapped between a check and the open cannot slip through; the
+ * O_NONBLOCK flag is cleared once the type is known.
  *
  * O_DIRECT: used only when buffer, offset and length are all aligned to
  * 4096; otherwise, and where the host refuses O_DIRECT (tmpfs), the
- * buffered descriptor serves the call. */
+ * buffered descriptor serves the call.
+ *
+ * Locks are OFD locks (fcntl F_OFD_SETLK): they belong to the open file
+ * description, so two handles in one process conflict just as two
+ * processes do, and they go away with the last close. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/io.h"
 
-vdk_io_fault_fn vdk__io_fault_hook;
-vdk_io_open_fn vdk__io_open_hook;
+struct file {
+  int fd, direct_fd;
+};
+
+#define FD(io) (((struct file *) (io)->priv)->fd)
 
 #define DIRECT_ALIGN 4096u
 
@@ -34,18 +50,19 @@ vdk_io_open_fn vdk__io_open_hook;
 static int
 file_rw (struct vdk_io *io, char *p, size_t n, uint64_t off, bool write)
 {
-  int fd = io->fd;
+  struct file *f = io->priv;
+  int fd = f->fd;
 
-  if (io->direct_fd >= 0 && ((uintptr_t) p | off | n) % DIRECT_ALIGN == 0)
-    fd = io->direct_fd;
+  if (f->direct_fd >= 0 && ((uintptr_t) p | off | n) % DIRECT_ALIGN == 0)
+    fd = f->direct_fd;
   while (n > 0) {
     ssize_t r = write ? pwrite (fd, p, n, (off_t) off)
       : pread (fd, p, n, (off_t) off);
     if (r < 0) {
       if (errno == EINTR)
         continue;
-      if (fd != io->fd && errno == EINVAL) {
-        fd = io->fd;
+      if (fd != f->fd && errno == EINVAL) {
+        fd = f->fd;
         continue;
       }
       return -1;
@@ -75,18 +92,18 @@ file_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
 static int
 file_flush (struct vdk_io *io)
 {
-  return fdatasync (io->fd);
+  return fdatasync (FD (io));
 }
 
 static int
 file_size (struct vdk_io *io, uint64_t *size)
 {
   struct stat st;
-  if (fstat (io->fd, &st) == -1)
+  if (fstat (FD (io), &st) == -1)
     return -1;
   if (S_ISBLK (st.st_mode)) {
     uint64_t sz;
-    if (ioctl (io->fd, BLKGETSIZE64, &sz) == -1)
+    if (ioctl (FD (io), BLKGETSIZE64, &sz) == -1)
       return -1;
     *size = sz;
     return 0;
@@ -98,7 +115,7 @@ file_size (struct vdk_io *io, uint64_t *size)
 static int
 file_truncate (struct vdk_io *io, uint64_t size)
 {
-  return ftruncate (io->fd, (off_t) size);
+  return ftruncate (FD (io), (off_t) size);
 }
 
 static int
@@ -112,7 +129,7 @@ file_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
     *data = *hole = size;
     return 0;
   }
-  off_t d = lseek (io->fd, (off_t) off, SEEK_DATA);
+  off_t d = lseek (FD (io), (off_t) off, SEEK_DATA);
   if (d == -1) {
     if (errno == ENXIO) {       /* only a hole remains */
       *data = *hole = size;
@@ -121,7 +138,7 @@ file_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
     *data = off, *hole = size;  /* SEEK_DATA unsupported: all data */
     return 0;
   }
-  off_t h = lseek (io->fd, d, SEEK_HOLE);
+  off_t h = lseek (FD (io), d, SEEK_HOLE);
   *data = (uint64_t) d;
   *hole = h == -1 ? size : (uint64_t) h;
   return 0;
@@ -134,22 +151,49 @@ file_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
 {
   const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
   if (!keep)
-    return fallocate (io->fd, punch, (off_t) off, (off_t) n);
-  int r = fallocate (io->fd, FALLOC_FL_ZERO_RANGE, (off_t) off, (off_t) n);
+    return fallocate (FD (io), punch, (off_t) off, (off_t) n);
+  int r = fallocate (FD (io), FALLOC_FL_ZERO_RANGE, (off_t) off, (off_t) n);
   if (r == 0 || errno != EOPNOTSUPP)
     return r;
-  if (fallocate (io->fd, punch, (off_t) off, (off_t) n) == -1)
+  if (fallocate (FD (io), punch, (off_t) off, (off_t) n) == -1)
     return -1;
-  return fallocate (io->fd, FALLOC_FL_KEEP_SIZE, (off_t) off, (off_t) n);
+  return fallocate (FD (io), FALLOC_FL_KEEP_SIZE, (off_t) off, (off_t) n);
 }
 
 static void
 file_close (struct vdk_io *io)
 {
-  if (io->direct_fd >= 0)
-    close (io->direct_fd);
-  if (io->fd >= 0)
-    close (io->fd);
+  struct file *f = io->priv;
+  if (f->direct_fd >= 0)
+    close (f->direct_fd);
+  if (f->fd >= 0)
+    close (f->fd);
+  free (f);
+}
+
+static int
+file_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
+{
+  struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK,
+                      .l_whence = SEEK_SET };
+  uint64_t end;
+  if (len && !ADD_OVERFLOW (off, len, &end) && end <= INT64_MAX)
+    fl.l_start = (off_t) off, fl.l_len = (off_t) len;   /* else all */
+  if (fcntl (FD (io), F_OFD_SETLK, &fl) == 0)
+    return 0;
+  if (errno == EAGAIN || errno == EACCES) {
+    errno = EBUSY;
+    return -1;
+  }
+  if (errno == EINVAL || errno == ENOLCK || errno == ENOTSUP)
+    return 0;                     /* no locks on this file system */
+  return -1;
+}
+
+static int
+file_map_fd (struct vdk_io *io)
+{
+  return FD (io);
 }
 
 static const struct vdk_io_ops file_ops = {
@@ -162,337 +206,201 @@ static const struct vdk_io_ops file_ops = {
   .next_data = file_next_data,
   .close = file_close,
   .punch = file_punch,
+  .lock = file_lock,
+  .map_fd = file_map_fd,
 };
 
-struct vdk_io *
-vdk__io_open_file (const char *path, unsigned flags)
+static const char *
+type_name (mode_t m)
 {
-  if (vdk__io_open_hook)
-    return vdk__io_open_hook (path, flags);
-  return vdk__io_open_file_real (path, flags);
+  return S_ISBLK (m) ? "a block device" : S_ISCHR (m) ? "a character device"
+    : S_ISFIFO (m) ? "a FIFO" : S_ISSOCK (m) ? "a socket"
+    : S_ISDIR (m) ? "a folder" : "not a regular file";
 }
 
-/* OFD locks belong to the open file description, so two handles in one
- * process conflict just as two processes do; they go away with the
- * last close of the descriptor. */
-int
-vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
+/* Refuse what is not a regular file (see the design note), then make
+ * the descriptor blocking again. */
+static int
+check_type (const char *path, int fd, unsigned flags, struct stat *st)
 {
-  struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK,
-                      .l_whence = SEEK_SET };
-  uint64_t end;
-  if (io->fd < 0)
-    return 0;
-  if (len && !ADD_OVERFLOW (off, len, &end) && end <= INT64_MAX)
-    fl.l_start = (off_t) off, fl.l_len = (off_t) len;   /* else all */
-  if (fcntl (io->fd, F_OFD_SETLK, &fl) == 0)
-    return 0;
-  if (errno == EAGAIN || errno == EACCES)
-    return vdk__err (EBUSY, "%s: disk is in use by another process",
-                     io->path);
-  if (errno == EINVAL || errno == ENOLCK || errno == ENOTSUP)
-    return 0;                     /* no locks on this file system */
-  return vdk__err (errno, "%s: cannot lock: %s", io->path, strerror (errno));
+  int fl;
+  if (fstat (fd, st) == -1)
+    return vdk__err (errno, "%s: %s", path, strerror (errno));
+  if ((S_ISBLK (st->st_mode) || S_ISCHR (st->st_mode))
+      && !(flags & VDK_IO_ALLOW_DEVICE))
+    return vdk__errc (VDK_E_ACCESS_DENIED, EACCES, "%s: is %s, not a "
+                      "regular file: only a fullDevice, partitionedDevice "
+                      "or raw device mapping (RDM) disk maps a device, and "
+                      "only when external paths are allowed "
+                      "(--allow-external-paths, VDK_OPEN_ALLOW_EXTERNAL)",
+                      path, type_name (st->st_mode));
+  if (!S_ISREG (st->st_mode) && !S_ISBLK (st->st_mode)
+      && !S_ISCHR (st->st_mode))
+    return vdk__errc (VDK_E_UNSUPPORTED, EINVAL, "%s: is %s, not a disk "
+                      "file: refused", path, type_name (st->st_mode));
+  if ((fl = fcntl (fd, F_GETFL)) == -1
+      || fcntl (fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+    return vdk__err (errno, "%s: %s", path, strerror (errno));
+  return 0;
 }
 
-struct vdk_io *
-vdk__io_open_file_real (const char *path, unsigned flags)
+/* A store around the open descriptor fd (taken over, closed on error). */
+static struct vdk_io *
+wrap_fd (const char *path, int fd, unsigned flags)
+{
+  struct vdk_io *io = calloc (1, sizeof *io);
+  struct file *f = calloc (1, sizeof *f);
+  if (!io || !f || !(io->path = strdup (path))) {
+    free (io), free (f);
+    close (fd);
+    vdk__err (ENOMEM, "%s: out of memory", path);
+    return NULL;
+  }
+  f->fd = fd;
+  f->direct_fd = -1;
+  io->ops = &file_ops;
+  io->priv = f;
+  io->readonly = (flags & VDK_IO_READONLY) != 0;
+  return io;
+}
+
+/* The O_DIRECT descriptor: the same file (checked by inode, the name may
+ * have changed since), or none. */
+static void
+open_direct (struct vdk_io *io, int oflags, const struct stat *st)
+{
+  struct file *f = io->priv;
+  struct stat st2;
+  int fd = open (io->path, (oflags & ~(O_CREAT | O_EXCL | O_TRUNC))
+                 | O_DIRECT | O_NONBLOCK);
+  if (fd == -1) {
+    vdk__info ("%s: O_DIRECT not supported here (%s); using the page cache",
+               io->path, strerror (errno));
+    return;
+  }
+  if (fstat (fd, &st2) == -1 || st2.st_dev != st->st_dev
+      || st2.st_ino != st->st_ino
+      || fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+    close (fd);
+    return;
+  }
+  f->direct_fd = fd;
+}
+
+static struct vdk_io *
+file_open (const char *spec, unsigned flags)
 {
   int oflags = O_CLOEXEC | ((flags & VDK_IO_READONLY) ? O_RDONLY : O_RDWR);
+  const char *path = strncasecmp (spec, "file://", 7) == 0 ? spec + 7 : spec;
   struct vdk_io *io;
+  struct stat st;
+  int fd;
 
   if (flags & VDK_IO_CREATE)
     oflags |= O_CREAT | O_EXCL;
   if (flags & VDK_IO_TRUNC)
     oflags |= O_CREAT | O_TRUNC;
-  io = calloc (1, sizeof *io);
-  if (!io || !(io->path = strdup (path))) {
-    free (io);
-    vdk__err (ENOMEM, "%s: out of memory", path);
+  if ((fd = open (path, oflags | O_NONBLOCK, 0644)) == -1) {
+    vdk__err (errno, "%s: %s", path, strerror (errno));
     return NULL;
   }
-  io->ops = &file_ops;
-  io->readonly = (flags & VDK_IO_READONLY) != 0;
-  io->direct_fd = -1;
-  io->fd = open (path, oflags, 0644);
-  if (io->fd == -1) {
-    int e = errno;
-    vdk__err (e, "%s: %s", path, strerror (e));
-    free (io->path);
-    free (io);
+  if (check_type (path, fd, flags, &st) == -1) {
+    close (fd);
     return NULL;
   }
-  if (flags & VDK_IO_DIRECT) {
-    io->direct_fd = open (path, (oflags & ~(O_CREAT | O_EXCL | O_TRUNC))
-                          | O_DIRECT);
-    if (io->direct_fd == -1)
-      vdk__info ("%s: O_DIRECT not supported here (%s); using the page cache",
-                 path, strerror (errno));
-  }
+  if (!(io = wrap_fd (path, fd, flags)))
+    return NULL;
+  if (flags & VDK_IO_DIRECT)
+    open_direct (io, oflags, &st);
   return io;
 }
 
-/* ---- mem backend ---- */
-
-struct mem_store {
-  uint8_t *data;
-  size_t len, cap;
-};
+/* ---- names ---- */
 
 static int
-mem_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
+file_rename (const char *from, const char *to)
 {
-  struct mem_store *m = io->priv;
-  size_t have = off < m->len ? MIN ((uint64_t) n, m->len - off) : 0;
-  if (have)
-    memcpy (buf, m->data + off, have);
-  memset ((char *) buf + have, 0, n - have);
-  return 0;
+  return rename (from, to);
 }
 
 static int
-mem_reserve (struct mem_store *m, uint64_t end)
+file_unlink (const char *path)
 {
-  if (end > ((uint64_t) 1 << 34)) {     /* tests only: 16 GiB is absurd */
-    errno = EFBIG;
-    return -1;
-  }
-  if (end > m->cap) {
-    size_t cap = MAX ((size_t) end, m->cap * 2);
-    uint8_t *p = realloc (m->data, cap);
-    if (!p)
-      return -1;
-    memset (p + m->cap, 0, cap - m->cap);
-    m->data = p, m->cap = cap;
-  }
-  if (end > m->len)
-    m->len = (size_t) end;
-  return 0;
+  return unlink (path);
 }
 
-static int
-mem_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
+static struct vdk_io *
+file_create_temp (const char *path, const char *tag, unsigned mode,
+                  char **tmp)
 {
-  struct mem_store *m = io->priv;
-  if (mem_reserve (m, off + n) == -1)
-    return -1;
-  memcpy (m->data + off, buf, n);
-  return 0;
-}
+  size_t n = strlen (path) + strlen (tag) + 7;
+  char *name = malloc (n);
+  struct vdk_io *io;
+  int fd;
 
-static int
-mem_flush (struct vdk_io *io)
-{
-  return 0;
-}
-
-static int
-mem_size (struct vdk_io *io, uint64_t *size)
-{
-  *size = ((struct mem_store *) io->priv)->len;
-  return 0;
-}
-
-static int
-mem_truncate (struct vdk_io *io, uint64_t size)
-{
-  struct mem_store *m = io->priv;
-  if (size <= m->len) {
-    memset (m->data + size, 0, m->len - size);
-    m->len = (size_t) size;
-    return 0;
-  }
-  return mem_reserve (m, size);
-}
-
-static int
-mem_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
-{
-  struct mem_store *m = io->priv;
-  (void) keep;
-  if (off < m->len)
-    memset (m->data + off, 0, MIN (n, m->len - off));
-  return 0;
-}
-
-static void
-mem_close (struct vdk_io *io)
-{
-  struct mem_store *m = io->priv;
-  free (m->data);
-  free (m);
-}
-
-static const struct vdk_io_ops mem_ops = {
-  .name = "mem",
-  .pread = mem_pread,
-  .pwrite = mem_pwrite,
-  .flush = mem_flush,
-  .size = mem_size,
-  .truncate = mem_truncate,
-  .close = mem_close,
-  .punch = mem_punch,
-};
-
-struct vdk_io *
-vdk__io_open_mem (const char *name, const void *data, size_t len)
-{
-  struct vdk_io *io = calloc (1, sizeof *io);
-  struct mem_store *m = calloc (1, sizeof *m);
-  if (!io || !m || !(io->path = strdup (name))) {
-    free (io), free (m);
-    vdk__err (ENOMEM, "%s: out of memory", name);
+  if (!name) {
+    vdk__err (ENOMEM, "out of memory");
     return NULL;
   }
-  io->ops = &mem_ops;
-  io->priv = m;
-  io->fd = io->direct_fd = -1;
-  if (len && mem_pwrite (io, data, len, 0) == -1) {
-    vdk__io_close (io);
-    vdk__err (ENOMEM, "%s: out of memory", name);
+  snprintf (name, n, "%s%sXXXXXX", path, tag);
+  if ((fd = mkostemp (name, O_CLOEXEC)) == -1 || fchmod (fd, mode) == -1) {
+    vdk__err (errno, "%s: cannot create a temporary file: %s", path,
+              strerror (errno));
+    if (fd >= 0)
+      close (fd), unlink (name);
+    free (name);
     return NULL;
   }
+  if (!(io = wrap_fd (name, fd, 0))) {
+    unlink (name);
+    free (name);
+    return NULL;
+  }
+  *tmp = name;
   return io;
 }
 
-void
-vdk__io_close (struct vdk_io *io)
-{
-  if (!io)
-    return;
-  io->ops->close (io);
-  free (io->path);
-  free (io);
-}
-
-/* ---- the choke point ---- */
-
+/* Folders that refuse fsync (some network file systems) have nothing
+ * more to make durable. */
 static int
-check_range (struct vdk_io *io, const char *what, size_t n, uint64_t off)
+file_sync_dir (const char *path)
 {
-  uint64_t end;
-  if (ADD_OVERFLOW (off, (uint64_t) n, &end) || end > INT64_MAX)
-    return vdk__err (EINVAL, "%s: %s of %zu bytes at offset %" PRIu64
-                     " overflows", io->path, what, n, off);
-  return 0;
+  CLEANUP_FREE char *copy = strdup (path);
+  int fd, r;
+  if (!copy)
+    return -1;
+  if ((fd = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+    return -1;
+  r = fsync (fd);
+  if (r == -1 && (errno == EINVAL || errno == ENOTSUP))
+    r = 0;
+  close (fd);
+  return r;
 }
 
 static int
-fault (struct vdk_io *io, int op, uint64_t off, size_t n)
+file_stat (const char *path, struct vdk_fs_stat *st)
 {
-  int e;
-  if (vdk__io_fault_hook && (e = vdk__io_fault_hook (io, op, off, n)) != 0)
-    return vdk__err (e, "%s: injected fault (%s)", io->path, strerror (e));
+  struct stat s;
+  if (lstat (path, &s) == -1)
+    return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+  st->exists = true;
+  st->regular = S_ISREG (s.st_mode);
+  st->size = (uint64_t) s.st_size;
+  st->mode = s.st_mode & 07777;
   return 0;
 }
 
-int
-vdk__io_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
-{
-  if (check_range (io, "read", n, off) == -1 || fault (io, 'r', off, n) == -1)
-    return -1;
-  __atomic_add_fetch (&io->reads, 1, __ATOMIC_RELAXED);
-  if (io->ops->pread (io, buf, n, off) == -1)
-    return vdk__err (errno, "%s: read of %zu bytes at offset %" PRIu64
-                     ": %s", io->path, n, off, strerror (errno));
-  return 0;
-}
+static const struct vdk_fs_ops file_fs = {
+  .rename = file_rename,
+  .unlink = file_unlink,
+  .create_temp = file_create_temp,
+  .sync_dir = file_sync_dir,
+  .stat = file_stat,
+};
 
-int
-vdk__io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
-{
-  if (io->readonly)
-    return vdk__err (EROFS, "%s: write refused: opened read-only", io->path);
-  if (check_range (io, "write", n, off) == -1 || fault (io, 'w', off, n) == -1)
-    return -1;
-  __atomic_add_fetch (&io->writes, 1, __ATOMIC_RELAXED);
-  __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
-  if (io->ops->pwrite (io, buf, n, off) == -1)
-    return vdk__err (errno, "%s: write of %zu bytes at offset %" PRIu64
-                     ": %s", io->path, n, off, strerror (errno));
-  return 0;
-}
-
-int
-vdk__io_flush (struct vdk_io *io)
-{
-  /* Clear the mark before syncing: a write that lands during the sync
-   * sets it again, so the next flush cannot skip it. */
-  if (io->readonly || !__atomic_exchange_n (&io->written, false,
-                                            __ATOMIC_ACQ_REL))
-    return 0;
-  if (fault (io, 'f', 0, 0) == -1) {
-    __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
-    return -1;
-  }
-  if (io->ops->flush (io) == -1) {
-    int e = errno;
-    __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
-    return vdk__err (e, "%s: flush: %s", io->path, strerror (e));
-  }
-  __atomic_add_fetch (&io->flushes, 1, __ATOMIC_RELAXED);
-  return 0;
-}
-
-int
-vdk__io_size (struct vdk_io *io, uint64_t *size)
-{
-  if (io->ops->size (io, size) == -1)
-    return vdk__err (errno, "%s: cannot get size: %s", io->path,
-                     strerror (errno));
-  return 0;
-}
-
-int
-vdk__io_truncate (struct vdk_io *io, uint64_t size)
-{
-  if (io->readonly)
-    return vdk__err (EROFS, "%s: truncate refused: opened read-only",
-                     io->path);
-  if (!io->ops->truncate)
-    return vdk__err (ENOTSUP, "%s: cannot truncate", io->path);
-  __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
-  if (io->ops->truncate (io, size) == -1)
-    return vdk__err (errno, "%s: truncate to %" PRIu64 ": %s", io->path,
-                     size, strerror (errno));
-  return 0;
-}
-
-int
-vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
-                   uint64_t *hole)
-{
-  uint64_t size;
-  if (!io->ops->next_data) {
-    if (vdk__io_size (io, &size) == -1)
-      return -1;
-    *data = MIN (off, size);
-    *hole = size;
-    return 0;
-  }
-  if (io->ops->next_data (io, off, data, hole) == -1)
-    return vdk__err (errno, "%s: SEEK_DATA: %s", io->path, strerror (errno));
-  return 0;
-}
-
-int
-vdk__io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
-{
-  if (io->readonly)
-    return vdk__err (EROFS, "%s: punch refused: opened read-only", io->path);
-  if (check_range (io, "punch", n, off) == -1 || fault (io, 'p', off, n) == -1)
-    return -1;
-  if (!io->ops->punch)
-    return vdk__err (ENOTSUP, "%s: the %s store cannot punch holes",
-                     io->path, io->ops->name);
-  __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
-  if (io->ops->punch (io, off, n, keep) == -1) {
-    int e = errno;
-    if (e == EOPNOTSUPP || e == ENOSYS)
-      return vdk__err (ENOTSUP, "%s: the file system cannot %s", io->path,
-                       keep ? "zero a range without writing" : "punch holes");
-    return vdk__err (e, "%s: punch of %" PRIu64 " bytes at offset %" PRIu64
-                     ": %s", io->path, n, off, strerror (e));
-  }
-  return 0;
-}
+const struct vdk_io_backend vdk__io_file_backend = {
+  .scheme = "file",
+  .open = file_open,
+  .fs = &file_fs,
+};

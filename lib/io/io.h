@@ -1,17 +1,21 @@
-/* The io layer: byte stores under a disk (io/file.c, io/crash.c). */
+/* The io layer: byte stores under a disk, found by a spec string in a
+ * registry of backends (io/io.c), and the operations on the names of
+ * those stores (rename, unlink, temporary files, folder sync). */
 #ifndef VDK_IO_H
 #define VDK_IO_H
 
 #include "error.h"
 
-/* ---- io (io/file.c) --------------------------------------------------- */
+/* ---- one open store --------------------------------------------------- */
 
 struct vdk_io;
 
-/* One backend table.  Contracts:
+/* One backend's operations on an open store.  The table only grows at
+ * its end; optional members may be NULL and the choke point supplies the
+ * default.  Contracts:
  * - pread reads exactly n bytes; bytes past end of file read as zero
  *   (a short read is not an error).  -1 with errno on failure.
- * - pwrite writes exactly n bytes or fails.  The file grows as needed.
+ * - pwrite writes exactly n bytes or fails.  The store grows as needed.
  * - flush makes completed writes durable (fdatasync).
  * - size returns the current length in bytes.
  * - truncate sets the length (optional: NULL means ENOTSUP).
@@ -24,7 +28,13 @@ struct vdk_io;
  *   (ZERO_RANGE).  The file size never changes.  Optional: NULL, or
  *   -1 with EOPNOTSUPP, means the store cannot (the caller may write
  *   zeroes instead).
- * - close releases the backend; it does not flush. */
+ * - lock takes an advisory lock on [off, off+len), or on everything when
+ *   len is 0: exclusive for a writer, shared for a reader; -1 with
+ *   errno EBUSY when another holder conflicts.  Optional: NULL means the
+ *   store cannot be shared, so there is nothing to lock.
+ * - map_fd returns a descriptor whose bytes are the store's, for mmap,
+ *   or -1.  Optional: NULL means -1.
+ * - close releases the backend's state (priv); it does not flush. */
 struct vdk_io_ops {
   const char *name;
   int (*pread) (struct vdk_io *io, void *buf, size_t n, uint64_t off);
@@ -36,25 +46,39 @@ struct vdk_io_ops {
                     uint64_t *hole);
   void (*close) (struct vdk_io *io);
   int (*punch) (struct vdk_io *io, uint64_t off, uint64_t n, bool keep);
+  int (*lock) (struct vdk_io *io, bool exclusive, uint64_t off,
+               uint64_t len);
+  int (*map_fd) (struct vdk_io *io);
 };
 
+/* What every store has; the backend keeps its own state in priv. */
 struct vdk_io {
   const struct vdk_io_ops *ops;
-  char *path;            /* for messages */
+  char *path;            /* the spec it was opened by, for messages */
   bool readonly;
+  bool guest_view;       /* from VDK_IO_BACKEND_GUEST_VIEW: never probed */
   bool written;          /* writes since the last flush */
-  int fd, direct_fd;     /* file backend */
-  void *priv;            /* other backends */
+  void *priv;            /* the backend's state */
   uint64_t reads, writes, flushes; /* counters for tests */
 };
 
-#define VDK_IO_READONLY 0x1u
-#define VDK_IO_DIRECT   0x2u
-#define VDK_IO_CREATE   0x4u  /* create; fail if it exists */
-#define VDK_IO_TRUNC    0x8u  /* create or truncate */
+/* Open flags. */
+#define VDK_IO_READONLY     0x01u
+#define VDK_IO_DIRECT       0x02u
+#define VDK_IO_CREATE       0x04u  /* create; fail if it exists */
+#define VDK_IO_TRUNC        0x08u  /* create or truncate */
+#define VDK_IO_ALLOW_DEVICE 0x10u  /* a block or character device is
+                                    * accepted; without it only regular
+                                    * files are.  FIFOs, sockets and
+                                    * folders never are. */
 
-struct vdk_io *vdk__io_open_file (const char *path, unsigned flags);
-/* An in-memory store (tests), optionally with initial contents. */
+/* Open the store a spec names: "SCHEME://..." picks a registered
+ * backend; anything else is a path of the `file` backend.  A file that
+ * is not a regular file is refused (VDK_E_ACCESS_DENIED) unless
+ * VDK_IO_ALLOW_DEVICE allows a device; nothing ever blocks in open (a
+ * FIFO is opened non-blocking and refused). */
+struct vdk_io *vdk__io_open (const char *spec, unsigned flags);
+/* An anonymous in-memory store (tests, fuzzing) holding a copy of data. */
 struct vdk_io *vdk__io_open_mem (const char *name, const void *data,
                                  size_t len);
 void vdk__io_close (struct vdk_io *io);
@@ -74,39 +98,129 @@ int vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
  * (message set) when the store cannot; EROFS on read-only stores. */
 int vdk__io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep);
 
-/* Test hook: called before every io operation ('r', 'w', 'f'); a
- * nonzero return fails the operation with that errno. */
-typedef int (*vdk_io_fault_fn) (struct vdk_io *io, int op, uint64_t off,
-                                size_t n);
-extern vdk_io_fault_fn vdk__io_fault_hook;
 
-/* Advisory lock (OFD, fcntl F_OFD_SETLK) on [off, off+len), or on the
- * whole file when len is 0: exclusive for a writer, shared for a
- * reader.  EBUSY "disk is in use by another process" when someone else
- * holds a conflicting lock.  A no-op on backends without a file
- * descriptor.  (Ranges let the extents of a partitionedDevice share one
- * device file.) */
+/* Advisory lock (the backend's lock op; the file backend uses OFD
+ * locks, fcntl F_OFD_SETLK) on [off, off+len), or on the whole store
+ * when len is 0.  EBUSY "disk is in use by another process" when someone
+ * else holds a conflicting lock; 0 on backends without locks.  (Ranges
+ * let the extents of a partitionedDevice share one device file.) */
 int vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off,
                   uint64_t len);
+/* A descriptor to mmap the store's bytes from, or -1 (not a file). */
+int vdk__io_map_fd (struct vdk_io *io);
 
-/* Test hook: when set, vdk__io_open_file hands the open to it (the
- * crash-simulation layer, io/crash.c, uses this to see every file a
- * link opens). */
-typedef struct vdk_io *(*vdk_io_open_fn) (const char *path, unsigned flags);
-extern vdk_io_open_fn vdk__io_open_hook;
-/* The real file backend, bypassing the hook. */
-struct vdk_io *vdk__io_open_file_real (const char *path, unsigned flags);
+/* Test hook: called before every operation; a nonzero return fails the
+ * operation with that errno.  op is 'r' read, 'w' write, 'f' flush, 'p' punch
+ * (with io set), or, for name operations (io NULL, path the name):
+ * 'n' rename (of path), 'u' unlink, 'd' folder sync, 't' temporary
+ * file creation. */
+typedef int (*vdk_io_fault_fn) (struct vdk_io *io, const char *path, int op,
+                                uint64_t off, size_t n);
+extern vdk_io_fault_fn vdk__io_fault_hook;
 
-/* Crash simulation (io/crash.c, tests only; like SQLite's test6.c).
- * vdk__crash_install() routes every vdk__io_open_file through an
- * in-memory copy of the file that records the writes since the last
- * flush.  After `crash_after` more writes (0 = never) every io fails
- * with EIO, as if the machine stopped.  vdk__crash_now() then writes
- * each file back as it would be after a power cut: its state at the last
- * flush plus, depending on `mode`, none, a random subset, or torn
- * (sector-granular partial) pieces of the unsynced writes.
- * vdk__crash_uninstall() forgets everything (without a crash_now, the
- * real files are left untouched). */
+/* ---- names: the file-system operations table --------------------------- */
+
+/* What vdk needs to know about a name. */
+struct vdk_fs_stat {
+  bool exists;
+  bool regular;          /* a regular file (else a device, folder, ...) */
+  uint64_t size;
+  unsigned mode;         /* permission bits */
+};
+
+/* Operations on the names of a backend's stores, after SQLite's VFS
+ * (xDelete, xAccess, ...).  Every member is required; a backend without
+ * names (a remote export) has no table and the wrappers below fail with
+ * VDK_E_NOT_SUPPORTED_BY_TRANSPORT.  Contracts:
+ * - rename replaces `to` atomically with `from` (rename(2)); both names
+ *   belong to this backend.  It is durable only after sync_dir.
+ * - unlink removes the name (ENOENT if absent); durable after sync_dir.
+ * - create_temp makes a new, empty, writable store named
+ *   `path` + `tag` + six random characters beside `path`, with the
+ *   permission bits `mode`, and returns it open, its name in *tmp
+ *   (malloc'd).  It never replaces an existing file.
+ * - sync_dir makes the renames, unlinks and creations in the folder
+ *   holding `path` durable (fsync of the folder).
+ * - stat fills st (st->exists false, return 0, when the name does not
+ *   exist); -1 only on errors other than ENOENT.  It does not follow a
+ *   final symlink (lstat): callers ask whether a name is taken. */
+struct vdk_fs_ops {
+  int (*rename) (const char *from, const char *to);
+  int (*unlink) (const char *path);
+  struct vdk_io *(*create_temp) (const char *path, const char *tag,
+                                 unsigned mode, char **tmp);
+  int (*sync_dir) (const char *path);
+  int (*stat) (const char *path, struct vdk_fs_stat *st);
+};
+
+/* The wrappers every caller uses: they pick the backend by the name's
+ * scheme, call the fault hook and set the thread's error (naming the
+ * file) on failure. */
+int vdk__fs_rename (const char *from, const char *to);
+int vdk__fs_unlink (const char *path);
+struct vdk_io *vdk__fs_create_temp (const char *path, const char *tag,
+                                    unsigned mode, char **tmp);
+int vdk__fs_sync_dir (const char *path);
+int vdk__fs_stat (const char *path, struct vdk_fs_stat *st);
+/* Remove a file vdk made and no longer wants (a temporary file after a
+ * failure), best effort: the thread's error and errno are left alone,
+ * so the failure that led here is the one reported. */
+void vdk__fs_discard (const char *path);
+/* Write `len` bytes of text as the whole new content of `path`,
+ * atomically: a temporary file beside it, flush, rename over it, folder
+ * sync.  A crash leaves the old or the new content, never a mix. */
+int vdk__fs_replace (const char *path, const void *text, size_t len,
+                     unsigned mode);
+
+/* ---- the registry of backends ------------------------------------------ */
+
+/* A backend serves one scheme of specs ("nbd" serves "nbd://...").
+ * open gets the whole spec (for `file`, a plain path) and the
+ * VDK_IO_* flags, and returns a store with ops, priv, path and readonly
+ * set, or NULL with the thread's error set. */
+struct vdk_io_backend {
+  const char *scheme;
+  unsigned flags;                  /* VDK_IO_BACKEND_* */
+  struct vdk_io *(*open) (const char *spec, unsigned flags);
+  const struct vdk_fs_ops *fs;     /* NULL: names cannot be changed */
+};
+/* The store is a guest's view of a disk (an NBD export): its content is
+ * never probed, a disk opened on it is raw whatever its first bytes say
+ * (a guest that writes "KDMV" must not make it a VMDK). */
+#define VDK_IO_BACKEND_GUEST_VIEW 0x1u
+
+/* Add a backend (the table is not copied: it must outlive its
+ * registration).  A later registration of a scheme shadows an earlier
+ * one until it is removed, so a test wrapper (io/crash.c) can stand in
+ * front of `file`.  `file` and `mem` are built in.  -1 when the registry
+ * is full (VDK__IO_MAX_BACKENDS). */
+#define VDK__IO_MAX_BACKENDS 16
+int vdk__io_register (const struct vdk_io_backend *b);
+/* Remove that registration (by pointer); no-op if absent. */
+void vdk__io_unregister (const struct vdk_io_backend *b);
+/* The backend serving spec (by its scheme; plain paths are `file`), or
+ * NULL with VDK_E_UNSUPPORTED set for an unknown scheme. */
+const struct vdk_io_backend *vdk__io_backend (const char *spec);
+
+/* The built-in backends (io/file.c, io/mem.c). */
+extern const struct vdk_io_backend vdk__io_file_backend;
+extern const struct vdk_io_backend vdk__io_mem_backend;
+
+/* ---- crash simulation (io/crash.c, tests only) ------------------------- */
+
+/* Like SQLite's test6.c.  vdk__crash_install() registers a wrapper in
+ * front of `file`: every file opened is served from an in-memory copy
+ * that records the writes since the last flush, and renames and
+ * unlinks are recorded until their folder is synced.  After
+ * `crash_after` more writes (0 = never; a rename, unlink or folder sync
+ * counts as a write) every operation fails with EIO, as if the machine
+ * stopped.  vdk__crash_now() then leaves each file as a power cut
+ * could: renames and unlinks not yet made durable by a folder sync
+ * undone (all, or in `mode` SUBSET/TORN all but a random prefix; kept
+ * in KEEP_ALL), and each file's content at its last flush plus none, a
+ * random subset or torn (sector-granular partial) pieces of the unsynced
+ * writes.  vdk__crash_uninstall() forgets everything (without a
+ * crash_now, file contents are left untouched). */
 enum vdk_crash_mode { VDK_CRASH_DROP_ALL = 0, VDK_CRASH_SUBSET,
                       VDK_CRASH_TORN, VDK_CRASH_KEEP_ALL };
 void vdk__crash_install (uint64_t crash_after, uint32_t seed);

@@ -163,7 +163,7 @@ leftovers (struct rep *p, struct vdk_extent *e, bool repair)
   if (glob (pat, GLOB_NOSORT, NULL, &g) != 0)
     return;
   for (size_t i = 0; i < g.gl_pathc; i++) {
-    if (repair && unlink (g.gl_pathv[i]) == 0) {
+    if (repair && vdk__fs_unlink (g.gl_pathv[i]) == 0) {
       snprintf (msg, sizeof msg, "removed %s, left by an interrupted "
                 "rewrite", g.gl_pathv[i]);
       add_change (p, msg);
@@ -214,7 +214,8 @@ static struct vdk_link *
 open_raw_link (const char *path, unsigned open_flags, bool repair)
 {
   unsigned f = VDK__OPEN_NO_FORMAT | VDK_OPEN_SINGLE_LINK
-    | (open_flags & (VDK_OPEN_ALLOW_EXTERNAL | VDK__OPEN_FORMATS))
+    | (open_flags & (VDK_OPEN_ALLOW_EXTERNAL | VDK__OPEN_FORMATS
+                     | VDK__OPEN_PARENT))
     | (repair ? 0 : VDK_OPEN_READ_ONLY);
   return vdk__link_open (path, f);
 }
@@ -249,7 +250,8 @@ open_parent (struct rep *p, struct vdk_link *l, unsigned open_flags,
   if (!pp && vdk_last_errno () == EACCES)   /* as chain.c: try the base name */
     pp = vdk__path_resolve (l->dir, vdk__path_base (hint), false);
   /* a format given by the caller names the top link, not its parents */
-  pl = pp ? open_raw_link (pp, open_flags & ~VDK__OPEN_FORMATS, repair)
+  pl = pp ? open_raw_link (pp, (open_flags & ~VDK__OPEN_FORMATS)
+                           | VDK__OPEN_PARENT, repair)
     : NULL;
   if (!pl) {
     snprintf (msg, sizeof msg, "cannot open the parent \"%s\": %s", hint,

@@ -97,10 +97,10 @@ map_source (struct vdk_link *l, uint64_t off, uint64_t len, struct slot *sl)
   long page = sysconf (_SC_PAGESIZE);
   struct vdk_extent *e = vdk__link_extent_at (l, off);
   uint64_t eoff, pnum, host, fsize, a;
-  int st;
+  int st, fd;
   void *m;
 
-  if (!e || !e->io || e->io->fd < 0 || page <= 0)
+  if (!e || !e->io || (fd = vdk__io_map_fd (e->io)) < 0 || page <= 0)
     return 0;
   eoff = off - e->start;
   len = MIN (len, e->length - eoff);
@@ -110,7 +110,7 @@ map_source (struct vdk_link *l, uint64_t off, uint64_t len, struct slot *sl)
     return 0;
   a = host & ~(uint64_t) (page - 1);
   m = mmap (NULL, (size_t) (host - a + pnum), PROT_READ,
-            MAP_SHARED | MAP_POPULATE, e->io->fd, (off_t) a);
+            MAP_SHARED | MAP_POPULATE, fd, (off_t) a);
   if (m == MAP_FAILED)
     return 0;
   sl->map = m;

@@ -231,7 +231,7 @@ preallocate (struct made *m, struct vdk_io *io, uint64_t bytes)
 static struct vdk_io *
 make_file (struct made *m, const char *path)
 {
-  struct vdk_io *io = vdk__io_open_file (path, VDK_IO_CREATE);
+  struct vdk_io *io = vdk__io_open (path, VDK_IO_CREATE);
   if (io && m->n < ARRAY_SIZE (m->paths))
     m->paths[m->n++] = strdup (path);
   return io;
@@ -242,7 +242,7 @@ made_finish (struct made *m, bool failed)
 {
   for (size_t i = 0; i < m->n; i++) {
     if (failed && m->paths[i])
-      unlink (m->paths[i]);
+      vdk__fs_discard (m->paths[i]);
     free (m->paths[i]);
   }
 }

@@ -33,12 +33,14 @@ vdk_unlink (const char *path)
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
     if (e->path && !(l->embedded && i == 0) && l->type != VDK_TYPE_RAW
-        && unlink (e->path) == -1 && errno != ENOENT)
-      r = vdk__err (errno, "%s: %s", e->path, strerror (errno));
+        && vdk__fs_unlink (e->path) == -1 && errno != ENOENT)
+      r = -1;
   }
   vdk__link_close (l, NULL);
-  if (r == 0 && unlink (path) == -1)
-    r = vdk__err (errno, "%s: %s", path, strerror (errno));
+  if (r == 0 && vdk__fs_unlink (path) == -1)
+    r = -1;
+  if (r == 0)
+    r = vdk__fs_sync_dir (path);
   return r;
 }
 
@@ -66,7 +68,7 @@ plan_moves (struct vdk_link *l, const char *dst, struct move *mv)
 {
   CLEANUP_FREE char *ostem = vdk__path_stem (l->path), *nstem = vdk__path_stem (dst);
   CLEANUP_FREE char *ndir = vdk__path_dir (dst);
-  struct stat st;
+  struct vdk_fs_stat st;
 
   if (!ostem || !nstem || !ndir)
     return -1;
@@ -79,7 +81,9 @@ plan_moves (struct vdk_link *l, const char *dst, struct move *mv)
     mv[i].to = mv[i].name ? vdk__path_join (ndir, mv[i].name) : NULL;
     if (!mv[i].from || !mv[i].to)
       return vdk__err (ENOMEM, "out of memory");
-    if (lstat (mv[i].to, &st) == 0 && strcmp (mv[i].to, mv[i].from) != 0)
+    if (vdk__fs_stat (mv[i].to, &st) == -1)
+      return -1;
+    if (st.exists && strcmp (mv[i].to, mv[i].from) != 0)
       return vdk__err (EEXIST, "%s: file exists", mv[i].to);
   }
   return 0;
@@ -91,15 +95,15 @@ do_moves (struct vdk_link *l, struct move *mv)
   for (size_t i = 0; i < l->nextents; i++) {
     if (!mv[i].from)
       continue;
-    if (rename (mv[i].from, mv[i].to) == -1) {
-      int e = errno;
-      vdk__err (e, "%s -> %s: %s%s", mv[i].from, mv[i].to, strerror (e),
-                e == EXDEV ? " (use convert to copy across file systems)"
-                : "");
+    if (vdk__fs_rename (mv[i].from, mv[i].to) == -1) {
+      int e = errno, c = vdk_last_error_code ();
       for (size_t j = 0; j < i; j++)    /* undo what moved */
-        if (mv[j].from)
-          rename (mv[j].to, mv[j].from);
-      return -1;
+        if (mv[j].from && vdk__fs_rename (mv[j].to, mv[j].from) == -1)
+          vdk__warn ("%s: could not be moved back to %s", mv[j].to,
+                     mv[j].from);
+      return vdk__errc (c, e, "%s -> %s: %s%s", mv[i].from, mv[i].to,
+                        strerror (e), e == EXDEV ? " (use convert to copy "
+                        "across file systems)" : "");
     }
     free (l->desc->extents[i].file);
     l->desc->extents[i].file = strdup (mv[i].name);
@@ -120,18 +124,16 @@ rename_link (struct vdk_link *l, const char *src, const char *dst)
   if (l->embedded) {
     free (l->desc->extents[0].file);
     l->desc->extents[0].file = strdup (vdk__path_base (dst));
-    if (rename (src, dst) == -1) {
-      r = vdk__err (errno, "%s -> %s: %s", src, dst, strerror (errno));
+    if (vdk__fs_rename (src, dst) == -1)
       goto out;
-    }
     r = vdk__link_write_desc (l);
     goto out;
   }
   free (l->path);
   l->path = strdup (dst);
   r = vdk__link_write_desc (l);
-  if (r == 0 && unlink (src) == -1)
-    r = vdk__err (errno, "%s: %s", src, strerror (errno));
+  if (r == 0 && (vdk__fs_unlink (src) == -1 || vdk__fs_sync_dir (src) == -1))
+    r = -1;
 out:
   for (size_t i = 0; i < l->nextents; i++) {
     free (mv[i].from);
@@ -146,21 +148,21 @@ VDK_API int
 vdk_rename (const char *src, const char *dst)
 {
   struct vdk_link *l;
-  struct stat st;
+  struct vdk_fs_stat st;
   int r;
 
   vdk__set_call ("vdk_rename");
   if (!src || !dst)
     return vdk__err (EINVAL, "no file name");
-  if (lstat (dst, &st) == 0)
+  if (vdk__fs_stat (dst, &st) == -1)
+    return -1;
+  if (st.exists)
     return vdk__err (EEXIST, "%s: file exists", dst);
   if (!(l = vdk__link_open (src, VDK_OPEN_SINGLE_LINK)))
     return -1;
   if (l->type == VDK_TYPE_RAW) {
     vdk__link_close (l, NULL);
-    if (rename (src, dst) == -1)
-      return vdk__err (errno, "%s -> %s: %s", src, dst, strerror (errno));
-    return 0;
+    return vdk__fs_rename (src, dst) == -1 ? -1 : vdk__fs_sync_dir (dst);
   }
   r = rename_link (l, src, dst);
   vdk__link_close (l, NULL);

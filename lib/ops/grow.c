@@ -42,7 +42,7 @@ add_extent (struct vdk_link *l, int kind, uint64_t sectors,
             kind == VDK_EXT_SPARSE ? 's' : 'f', l->desc->nextents + 1);
   if (!(path = vdk__path_resolve (l->dir, name, false)))
     return -1;
-  if (!(io = vdk__io_open_file (path, VDK_IO_CREATE)))
+  if (!(io = vdk__io_open (path, VDK_IO_CREATE)))
     return -1;
   r = kind == VDK_EXT_SPARSE
     ? vdk__sparse_create (io, sectors, (uint32_t) like->grain_size,
@@ -55,7 +55,7 @@ add_extent (struct vdk_link *l, int kind, uint64_t sectors,
     r = vdk__desc_add_extent (l->desc, VDK_ACCESS_RW, sectors, kind, name, 0,
                               kind == VDK_EXT_FLAT);
   if (r == -1)
-    unlink (path);
+    vdk__fs_discard (path);
   return r;
 }
 

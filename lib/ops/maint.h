@@ -41,9 +41,6 @@ int vdk__rewrite_link (const char *path, unsigned open_flags, bool drop_zero,
 struct vdk_link *vdk__maint_open_link (const char *path, unsigned open_flags,
                                        bool readonly);
 
-/* fsync the folder holding `path` (after a rename). */
-void vdk__fsync_dir (const char *path);
-
 /* The (possibly embedded) descriptor of l as text; malloc'd. */
 char *vdk__maint_desc_text (struct vdk_link *l);
 

@@ -44,17 +44,6 @@ vdk__maint_progress (struct maint_progress *p, uint64_t add)
   return 0;
 }
 
-void
-vdk__fsync_dir (const char *path)
-{
-  CLEANUP_FREE char *dir = vdk__path_dir (path);
-  int fd;
-  if (dir && (fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-    fsync (fd);
-    close (fd);
-  }
-}
-
 struct vdk_link *
 vdk__maint_open_link (const char *path, unsigned open_flags, bool readonly)
 {
@@ -163,26 +152,24 @@ copy_all (struct rw *w)
   return 0;
 }
 
-/* Create the new extent at tmp and open it through the sparse ops. */
+/* Create the new extent beside the old one (its name in *tmp) and open
+ * it through the sparse ops. */
 static int
-make_new (struct rw *w, const struct sparse_header *h, char *tmp)
+make_new (struct rw *w, const struct sparse_header *h, char **tmp)
 {
+  struct vdk_fs_stat st;
   struct vdk_io *io;
-  struct stat st;
-  int fd = mkstemp (tmp);
-  if (fd == -1)
-    return vdk__err (errno, "%s: cannot create a temporary file: %s",
-                     w->old->path, strerror (errno));
-  if (stat (w->old->path, &st) == 0)
-    fchmod (fd, st.st_mode & 07777);    /* mkstemp made it 0600 */
-  close (fd);
-  if (!(io = vdk__io_open_file (tmp, VDK_IO_TRUNC)))
+
+  if (vdk__fs_stat (w->old->path, &st) == -1)
+    return -1;
+  if (!(io = vdk__fs_create_temp (w->old->path, ".vdk-new-",
+                                  st.exists ? st.mode : 0644, tmp)))
     return -1;
   w->ne = (struct vdk_extent) {
     .ops = &vdk__sparse_ops, .link = w->old->link,
     .owner_path = w->old->owner_path, .kind = VDK_EXT_SPARSE,
     .access = VDK_ACCESS_RW, .length = w->o->new_sectors * SECTOR,
-    .name = w->old->name, .path = tmp, .io = io,
+    .name = w->old->name, .path = *tmp, .io = io,
   };
   if (vdk__sparse_create (io, w->o->new_sectors, (uint32_t) h->grain_size,
                           w->zero_grain, w->o->desc) == -1
@@ -199,11 +186,9 @@ finish (struct rw *w, const char *tmp)
   w->ne.ops->close (&w->ne);
   vdk__io_close (w->ne.io);
   w->ne.io = NULL;
-  if (rename (tmp, w->old->path) == -1)
-    return vdk__err (errno, "%s: cannot replace it: %s", w->old->path,
-                     strerror (errno));
-  vdk__fsync_dir (w->old->path);
-  return 0;
+  if (vdk__fs_rename (tmp, w->old->path) == -1)
+    return vdk__err_prefix ("%s: cannot replace it", w->old->path);
+  return vdk__fs_sync_dir (w->old->path);
 }
 
 int
@@ -211,13 +196,9 @@ vdk__rewrite_sparse (struct vdk_extent *old, const struct rewrite_opts *o)
 {
   struct sparse_header h;
   struct rw w = { .old = old, .o = o };
-  size_t n = strlen (old->path) + 32;
-  CLEANUP_FREE char *tmp = malloc (n);
+  CLEANUP_FREE char *tmp = NULL;
   int r = -1;
 
-  if (!tmp)
-    return vdk__err (ENOMEM, "out of memory");
-  snprintf (tmp, n, "%s.vdk-new-XXXXXX", old->path);
   if (vdk__sparse_read_header (old->io, &h) == -1)
     return -1;
   if (h.flags & SPARSE_FLAG_COMPRESSED || h.gd_offset == SPARSE_GD_AT_END)
@@ -232,15 +213,15 @@ vdk__rewrite_sparse (struct vdk_extent *old, const struct rewrite_opts *o)
   w.bufsize = MAX (COPY_CHUNK, w.grain);
   if (!(w.buf = malloc (w.bufsize)))
     return vdk__err (ENOMEM, "out of memory");
-  if (make_new (&w, &h, tmp) == 0 && copy_all (&w) == 0
+  if (make_new (&w, &h, &tmp) == 0 && copy_all (&w) == 0
       && finish (&w, tmp) == 0)
     r = 0;
   if (w.ne.io) {
     w.ne.ops->close (&w.ne);
     vdk__io_close (w.ne.io);
   }
-  if (r == -1)
-    unlink (tmp);
+  if (r == -1 && tmp)
+    vdk__fs_discard (tmp);        /* best effort: check finds leftovers */
   free (w.buf);
   return r;
 }

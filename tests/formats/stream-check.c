@@ -17,7 +17,7 @@ main (int argc, char **argv)
     return 2;
   }
   for (int i = 1; i < argc; i++) {
-    struct vdk_io *io = vdk__io_open_file (argv[i], VDK_IO_READONLY);
+    struct vdk_io *io = vdk__io_open (argv[i], VDK_IO_READONLY);
     uint64_t grains = 0;
     char err[512];
     if (!io) {

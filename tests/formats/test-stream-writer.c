@@ -18,7 +18,7 @@ static uint8_t model[CAP];
 static int
 walk (const char *path, uint64_t *grains)
 {
-  struct vdk_io *io = vdk__io_open_file (path, VDK_IO_READONLY);
+  struct vdk_io *io = vdk__io_open (path, VDK_IO_READONLY);
   char err[512];
   int r;
   if (!io)
