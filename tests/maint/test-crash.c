@@ -8,7 +8,14 @@
  * vdk check must find nothing but the unclean-shutdown mark, qemu-img
  * check (sampled, where qemu reads the format) must be clean, and every
  * write completed before the last successful flush must read back
- * exactly (workload.h says what each sector may hold). */
+ * exactly (workload.h says what each sector may hold).
+ *
+ * Names: a descriptor is replaced by writing a temporary file, renaming
+ * it over the old one and syncing the folder.  rename_crash() crashes
+ * just before the rename, between the rename and the folder sync, and
+ * after the sync: the old descriptor must survive the first two (the
+ * unsynced rename is lost; the new text is left in the temporary file)
+ * unless the crash keeps every change, and the new one the third. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +225,104 @@ crash_all (const struct setup *s, bool use_qemu)
       " crashes (%" PRIu64 " bad)", s->name, runs, bad_data);
 }
 
+static uint64_t rename_at;     /* the write number of the first rename */
+
+static int
+note_rename (struct vdk_io *io, const char *path, int op, uint64_t off,
+             size_t n)
+{
+  (void) io, (void) path, (void) off, (void) n;
+  if (op == 'n' && !rename_at)
+    rename_at = vdk__crash_writes () + 1;
+  return 0;
+}
+
+/* The CID in a descriptor file, 0 if none can be read. */
+static uint32_t
+desc_cid (const char *path)
+{
+  char text[4096], *c;
+  FILE *f = fopen (path, "r");
+  size_t n = f ? fread (text, 1, sizeof text - 1, f) : 0;
+  unsigned cid = 0;
+  if (f)
+    fclose (f);
+  text[n] = 0;
+  if ((c = strstr (text, "\nCID=")))
+    sscanf (c + 5, "%x", &cid);
+  return cid;
+}
+
+/* Copy the pristine flat disk to R, write one sector with a crash after
+ * k writes, and return the CID the descriptor has afterwards. */
+static uint32_t
+crash_first_write (uint64_t k, int mode)
+{
+  char path[512];
+  vdk_disk *d;
+  snprintf (cmd, sizeof cmd, "rm -rf %s/R && cp -a %s/RP %s/R", dir, dir, dir);
+  if (system (cmd) != 0)
+    return 0;
+  snprintf (path, sizeof path, "%s/R/d.vmdk", dir);
+  vdk__crash_install (k, 7);
+  if ((d = vdk_open (path, 0))) {
+    memset (wbuf, 0x5a, 512);
+    vdk_pwrite (d, wbuf, 512, 0);
+    vdk__crash_now (mode);
+    vdk_close (d);
+  }
+  vdk__crash_uninstall ();
+  d = vdk_open (path, VDK_OPEN_READ_ONLY);
+  if (!d)
+    diag ("reopen after the crash failed: %s", vdk_last_error ());
+  vdk_close (d);
+  return d ? desc_cid (path) : 0;
+}
+
+static bool
+tmp_left (void)
+{
+  snprintf (cmd, sizeof cmd, "ls %s/R/d.vmdk.tmp* >/dev/null 2>&1", dir);
+  return system (cmd) == 0;
+}
+
+static void
+rename_crash (void)
+{
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  char path[512];
+  uint32_t old, cid;
+
+  p.type = VDK_TYPE_MONOLITHIC_FLAT;
+  p.capacity = 1 << 20;
+  snprintf (path, sizeof path, "%s/RP", dir);
+  sh ("rm -rf %s && mkdir -p %s", path);
+  snprintf (path, sizeof path, "%s/RP/d.vmdk", dir);
+  if (!ok (vdk_create (path, &p) == 0 && (old = desc_cid (path)) != 0,
+           "names: create a monolithicFlat disk"))
+    return;
+  vdk__io_fault_hook = note_rename;
+  cid = crash_first_write (0, VDK_CRASH_KEEP_ALL);
+  vdk__io_fault_hook = NULL;
+  if (!ok (rename_at > 1 && cid != 0 && cid != old, "names: the first "
+           "write replaces the descriptor (rename is write %" PRIu64 ")",
+           rename_at))
+    return;
+  is_int (crash_first_write (rename_at - 1, VDK_CRASH_KEEP_ALL), old,
+          "names: a crash before the rename keeps the old descriptor");
+  is_int (crash_first_write (rename_at, VDK_CRASH_DROP_ALL), old,
+          "names: a crash between the rename and the folder sync loses "
+          "the rename: the old descriptor is back");
+  ok (tmp_left (), "names: ... and the new text is left in the temporary "
+      "file");
+  ok (crash_first_write (rename_at, VDK_CRASH_KEEP_ALL) != old,
+      "names: the same crash keeping every change has the new descriptor");
+  ok (!tmp_left (), "names: ... and no temporary file");
+  ok (crash_first_write (rename_at + 1, VDK_CRASH_DROP_ALL) != old,
+      "names: after the folder sync the new descriptor survives a crash "
+      "that drops everything unsynced");
+}
+
 int
 main (void)
 {
@@ -244,6 +349,7 @@ main (void)
   vdk_init (NULL, NULL, NULL);
   if (!have_qemu)
     diag ("qemu-img not installed: its checks are skipped");
+  rename_crash ();
   for (size_t i = 0; i < ARRAY_SIZE (setups); i++) {
     const struct setup *s = &setups[i];
     wl_gen (ops, s->nops, 0x5eed + (uint32_t) i, s->win, WINLEN, MAXLEN);
