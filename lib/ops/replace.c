@@ -89,9 +89,8 @@ move_in (const char *tmp, const char *dir, struct old_files *o)
     if (!(from = vdk__path_join (tmp, de->d_name))
         || !(to = vdk__path_join (dir, de->d_name)))
       r = vdk__err (ENOMEM, "out of memory");
-    else if (rename (from, to) == -1)
-      r = vdk__err (errno, "%s: cannot move into place: %s", to,
-                    strerror (errno));
+    else if (vdk__fs_rename (from, to) == -1)
+      r = vdk__err_prefix ("%s: cannot move into place", to);
     for (size_t i = 0; r == 0 && to && i < o->n; i++)
       if (o->paths[i] && same_file (o->paths[i], to)) {
         free (o->paths[i]);
@@ -100,8 +99,8 @@ move_in (const char *tmp, const char *dir, struct old_files *o)
   }
   closedir (dp);
   for (size_t i = 0; r == 0 && i < o->n; i++)
-    if (o->paths[i] && unlink (o->paths[i]) == -1 && errno != ENOENT)
-      r = vdk__err (errno, "%s: %s", o->paths[i], strerror (errno));
+    if (o->paths[i] && vdk__fs_unlink (o->paths[i]) == -1 && errno != ENOENT)
+      r = -1;
   return r;
 }
 
@@ -115,7 +114,7 @@ remove_tmp (const char *tmp)
     CLEANUP_FREE char *p = NULL;
     if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..")
         && (p = vdk__path_join (tmp, de->d_name)))
-      unlink (p);
+      vdk__fs_discard (p);
   }
   if (dp)
     closedir (dp);
@@ -151,7 +150,7 @@ vdk__clone_replace (vdk_disk *src, const char *dst,
   if (r == 0)
     r = move_in (tmp, dir, &o);
   if (r == 0)
-    vdk__fsync_dir (dst);
+    r = vdk__fs_sync_dir (dst);
   free_old (&o);
   remove_tmp (tmp);
   return r;
