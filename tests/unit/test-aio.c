@@ -164,10 +164,11 @@ test_many (void)
 static int fast_done, order[NFAST + 1], norder;
 
 static int
-slow_hook (struct vdk_io *io, int op, uint64_t off, size_t n)
+slow_hook (struct vdk_io *io, const char *path, int op, uint64_t off,
+           size_t n)
 {
   struct timespec until;
-  (void) io, (void) n;
+  (void) io, (void) path, (void) n;
   if (op != 'r' || off != SLOW_OFF)
     return 0;
   clock_gettime (CLOCK_REALTIME, &until);

@@ -218,9 +218,10 @@ test_handles (void)
 }
 
 static int
-fail_reads (struct vdk_io *io, int op, uint64_t off, size_t n)
+fail_reads (struct vdk_io *io, const char *path, int op, uint64_t off,
+            size_t n)
 {
-  (void) io, (void) off, (void) n;
+  (void) io, (void) path, (void) off, (void) n;
   return op == 'r' ? EIO : 0;
 }
 
