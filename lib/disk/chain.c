@@ -108,7 +108,7 @@ vdk__link_sector_sizes (struct vdk_link *l, uint32_t *logical,
                       "%s: only 512-byte sectors are supported (4Kn disks "
                       "are not)", l->path, lv);
   if (ph < SECTOR || ph > 65536 || !IS_POWER_OF_2 (ph))
-    return vdk__errc (VDK_E_CORRUPT, EINVAL, "%s: physical sector size %s "
+    return vdk__errc (VDK_E_CORRUPT, 0, "%s: physical sector size %s "
                       "is not a power of two from 512 to 65536", l->path,
                       pv);
   *physical = (uint32_t) ph;

@@ -83,7 +83,7 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
     if (!p->path || strcmp (p->path, e->path) != 0)
       continue;
     if (p->ops != &vdk__flat_ops || e->ops != &vdk__flat_ops)
-      return vdk__errc (VDK_E_CORRUPT, EINVAL, "%s: extent file \"%s\" is "
+      return vdk__errc (VDK_E_CORRUPT, 0, "%s: extent file \"%s\" is "
                         "named by more than one extent line; only flat "
                         "extents may share a file", l->path, de->file);
     if (p->io && p->readonly == e->readonly) {
@@ -281,7 +281,7 @@ choose_kind (struct vdk_link *l, struct vdk_io *io, unsigned flags,
     if (vdk__io_size (io, &size) == -1)
       return -1;
     if (size == 0)
-      return vdk__err (EINVAL, "%s: file is empty", l->path);
+      return vdk__err (ENOTSUP, "%s: file is empty: not a disk", l->path);
     *kind = 'R';
     return 0;
   }
