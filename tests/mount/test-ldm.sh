@@ -1,6 +1,6 @@
 #!/bin/bash
 # Windows dynamic disks: the 19 sample images made by Windows 2003 R2 and
-# 2008 R2 (shared/fixtures/ldm; MBR- and GPT-style dynamic disks).  For
+# 2008 R2 (tests/data/ldm; MBR- and GPT-style dynamic disks).  For
 # every disk group and volume `ldmtool` reports, vdk must list the same
 # name, GUID, size and kind; simple/spanned/striped/mirrored bytes must
 # equal what dd extracts from the partitions ldmtool names; every volume
@@ -11,7 +11,7 @@
 source "$(dirname "$0")/../lib.sh"
 VOL_DUMP=${VOL_DUMP:?VOL_DUMP must name the vol-dump program}
 require ldmtool jq blkid ntfscat tar xz python3
-FIX=${LDM_FIXTURES:-$(dirname "$0")/../../../shared/fixtures/ldm}
+FIX=${LDM_FIXTURES:-$(dirname "$0")/../data/ldm}
 [ -f "$FIX/ldm-data.tar.xz" ] || skip "no LDM fixtures at $FIX"
 cd "$T" && tar -SJxf "$FIX/ldm-data.tar.xz" || skip "cannot unpack"
 ls ldm-2003r2-*.img ldm-2008r2-*.img >/dev/null || skip "no images"

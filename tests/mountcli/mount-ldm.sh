@@ -1,5 +1,5 @@
 #!/bin/bash
-# Windows dynamic disks (the LDM sample images of shared/fixtures/ldm,
+# Windows dynamic disks (the LDM sample images of tests/data/ldm,
 # made by Windows 2003 R2 and 2008 R2; MBR- and GPT-style): every NTFS
 # volume (simple, spanned, striped, mirrored, RAID-5) mounts through
 # ntfs-3g and its test.txt reads the same as ntfscat reads it from the
@@ -9,7 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 set -e
 require_mount_env
 require ntfs-3g ntfscat tar xz python3
-FIX=${LDM_FIXTURES:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/fixtures/ldm}
+FIX=${LDM_FIXTURES:-$(cd "$(dirname "$0")/.." && pwd)/data/ldm}
 [ -f "$FIX/ldm-data.tar.xz" ] || skip "no LDM fixtures at $FIX"
 mkdir -p "$T/ldm" "$T/mnt" "$T/flat"
 tar -C "$T/ldm" -SJxf "$FIX/ldm-data.tar.xz" || skip "cannot unpack the LDM images"

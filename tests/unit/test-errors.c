@@ -341,7 +341,7 @@ vm_size (void)
   return (uint64_t) kb * 1024;
 }
 
-/* The child caps its address space 8 MiB above what it uses; vdk_clone
+/* The child caps its address space 2 MiB above what it uses; vdk_clone
  * then cannot get its 16 MiB of copy buffers.  Exit 0 if the error is
  * NO_MEMORY / ENOMEM from vdk_clone. */
 static void
@@ -349,7 +349,7 @@ oom_child (void)
 {
   struct vdk_clone_params cp = VDK_CLONE_PARAMS_INIT;
   vdk_disk *src = vdk_open (P ("a.vmdk"), VDK_OPEN_READ_ONLY);
-  uint64_t cap = vm_size () + (8u << 20);
+  uint64_t cap = vm_size () + (2u << 20);
   struct rlimit rl = { cap, cap };
   int r;
 
