@@ -14,7 +14,7 @@
 #   nothing, a write there that keeps it raw works, and with -f raw the
 #   KDMV write goes through;
 # - -f takes only raw, vmdk or auto.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 require cmp
 
 cd "$T" || exit 99
