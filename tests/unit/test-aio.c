@@ -294,7 +294,9 @@ static void
 on_reentrant (void *opaque, int error)
 {
   struct req *r = opaque;
-  static uint8_t buf[BS];
+  /* One buffer per request: chained reads run at the same time. */
+  static uint8_t bufs[300][BS];
+  uint8_t *buf = bufs[r->id];
   on_done (opaque, error);
   if (r->id == 0) {
     inner_wait_rc = vdk_aio_wait (inner_disk);

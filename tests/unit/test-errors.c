@@ -313,7 +313,13 @@ test_no_space (void)
 static bool
 under_checker (void)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VDK_TEST_SANITIZED 1          /* clang's way of saying it */
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) \
+  || defined(VDK_TEST_SANITIZED)
   return true;
 #else
   char line[512];
