@@ -10,7 +10,7 @@ packages=(
   # test peers and fixture tools
   qemu-utils libvmdk-utils libnbd-bin fdisk gdisk lvm2 e2fsprogs
   dosfstools mtools exfatprogs ntfs-3g xfsprogs ldmtool jq valgrind python3
-  g++ xz-utils util-linux
+  g++ xz-utils util-linux time
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -293,6 +293,19 @@ daemon_finish (struct vdk__mfs_session *s, vdk_diskset *set, bool stopped)
   _exit (0);
 }
 
+/* The daemon could not start serving: close the set keeping the error,
+ * tell the parent (the report carries the error) and end. */
+static void __attribute__ ((noreturn))
+daemon_fail (int fd, vdk_diskset *set)
+{
+  struct vdk__mfs_err saved;
+  vdk__mfs_err_save (&saved);
+  vdk_diskset_close (set);
+  vdk__mfs_err_raise (&saved);
+  send_report (fd, NULL);
+  _exit (1);
+}
+
 struct daemon_args {
   const char *const *paths;
   size_t n;
@@ -324,21 +337,11 @@ daemon_main (int fd, const struct daemon_args *a)
   vdk__mfs_call ("vdk_mount_daemon");
   vdk_diskset *set = vdk_diskset_open (a->paths, a->n, a->open_flags);
   if (set == NULL || vdk_diskset_scan (set, 0) == -1) {
-    struct vdk__mfs_err saved;
-    vdk__mfs_err_save (&saved);
-    vdk_diskset_close (set);
-    vdk__mfs_err_raise (&saved);
-    send_report (fd, NULL);
-    _exit (1);
+    daemon_fail (fd, set);
   }
   fill_request (&req, set, a->volume, a->mountpoint, a->p);
   if (vdk__mfs_session_start (&req, &s) == -1) {
-    struct vdk__mfs_err saved;
-    vdk__mfs_err_save (&saved);
-    vdk_diskset_close (set);
-    vdk__mfs_err_raise (&saved);
-    send_report (fd, NULL);
-    _exit (1);
+    daemon_fail (fd, set);
   }
   detach_stdio (&s.st);
   send_report (fd, s.st.id);
