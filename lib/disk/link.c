@@ -1,10 +1,12 @@
 /* Opening, closing and updating one link.
  *
  * A link is built from what vdk__probe found: a raw file becomes one
- * FLAT extent over itself; a sparse file with an embedded descriptor
- * uses that descriptor, with its (single) SPARSE extent bound to the
- * opened file; a separate descriptor lists extent files that are
- * resolved inside the descriptor's folder.
+ * extent of the raw format over itself; a file of a format that embeds
+ * its descriptor (hosted sparse, streamOptimized) uses that descriptor,
+ * with its single extent bound to the opened file; a separate
+ * descriptor lists extent files that are resolved inside the
+ * descriptor's folder.  Which format reads an extent is the registry's
+ * answer (vdk__format_for_extent); this file never names a format.
  *
  * Descriptor updates: a separate descriptor is replaced atomically (a
  * temporary file in the same folder, fsync, rename, fsync of the
@@ -24,20 +26,6 @@
 
 static bool needs_external (const struct vdk_link *l);
 
-static const struct vdk_extent_ops *
-ops_for_kind (int kind)
-{
-  switch (kind) {
-  case VDK_EXT_FLAT: case VDK_EXT_VMFS: return &vdk__flat_ops;
-  case VDK_EXT_SPARSE: return &vdk__sparse_ops;
-  case VDK_EXT_ZERO: return &vdk__zero_ops;
-  case VDK_EXT_VMFSSPARSE: return &vdk__cowd_ops;
-  case VDK_EXT_SESPARSE: return &vdk__sesparse_ops;
-  case VDK_EXT_VMFSRDM: case VDK_EXT_VMFSRAW: return &vdk__flat_ops;
-  default: return NULL;
-  }
-}
-
 static int
 open_extent (struct vdk_link *l, struct vdk_extent *e,
              const struct vdk_desc_extent *de, struct vdk_io *self,
@@ -45,13 +33,13 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
 {
   unsigned ioflags = 0;
 
-  e->ops = ops_for_kind (de->kind);
+  e->ops = vdk__format_for_extent (de->kind, NULL);
   if (!e->ops)
     return vdk__err (ENOTSUP, "%s: %s extents are not supported",
                      l->path, vdk__ext_kind_name (de->kind));
-  if (de->has_offset && e->ops == &vdk__flat_ops)
+  if (de->has_offset && vdk__ext_can (e, VDK_FMT_AT_OFFSET))
     e->file_offset = de->offset * SECTOR;
-  if (de->kind == VDK_EXT_ZERO || de->access == VDK_ACCESS_NOACCESS)
+  if (vdk__ext_can (e, VDK_FMT_NO_FILE) || de->access == VDK_ACCESS_NOACCESS)
     return 0;
   if (self) {
     e->io = self;
@@ -76,13 +64,14 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
   e->readonly = (ioflags & VDK_IO_READONLY) != 0;
   /* Extents naming one file (a partitionedDevice's partitions) share
    * one open file: a second open would conflict with the first's lock.
-   * Only flat extents may: two sparse extents in one file would each
-   * own its metadata (and each cost its own tables: 5000 lines naming
-   * one small file cost gigabytes). */
+   * Only extents at an offset (flat) may: two sparse extents in one file
+   * would each own its metadata (and each cost its own tables: 5000
+   * lines naming one small file cost gigabytes). */
   for (struct vdk_extent *p = l->extents; p < e; p++) {
     if (!p->path || strcmp (p->path, e->path) != 0)
       continue;
-    if (p->ops != &vdk__flat_ops || e->ops != &vdk__flat_ops)
+    if (!vdk__ext_can (p, VDK_FMT_AT_OFFSET)
+        || !vdk__ext_can (e, VDK_FMT_AT_OFFSET))
       return vdk__errc (VDK_E_CORRUPT, 0, "%s: extent file \"%s\" is "
                         "named by more than one extent line; only flat "
                         "extents may share a file", l->path, de->file);
@@ -95,22 +84,25 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
     return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
   /* flat extents lock their byte range: several may share a device */
   return vdk__io_lock (e->io, !e->readonly, e->file_offset,
-                       de->kind == VDK_EXT_FLAT || de->kind == VDK_EXT_VMFS
-                       ? de->sectors * SECTOR : 0);
+                       vdk__ext_lock_len (e));
 }
 
+/* The extents of l's descriptor; `self` is the opened file when it
+ * embeds the descriptor, and `fmt` its format. */
 static int
-build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
+build_extents (struct vdk_link *l, struct vdk_io *self,
+               const struct vdk_extent_ops *fmt, unsigned flags)
 {
   struct vdk_desc *d = l->desc;
   uint64_t pos = 0;
 
   if (d->nextents == 0)
     return vdk__err (EFSCORRUPTED, "%s: descriptor lists no extents", l->path);
-  if (self && (d->nextents != 1 || d->extents[0].kind != VDK_EXT_SPARSE))
+  if (self && (d->nextents != 1
+               || !vdk__fmt_serves (fmt, d->extents[0].kind)))
     return vdk__err (EFSCORRUPTED, "%s: an embedded descriptor must list "
-                     "exactly "
-                     "one SPARSE extent (the file itself)", l->path);
+                     "exactly one %s extent (the file itself)", l->path,
+                     vdk__ext_kind_name (vdk__fmt_kind (fmt)));
   if (!(l->extents = calloc (d->nextents, sizeof *l->extents)))
     return vdk__err (ENOMEM, "out of memory");
   for (size_t i = 0; i < d->nextents; i++) {
@@ -130,9 +122,9 @@ build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
                        l->path);
     if (open_extent (l, e, de, self, flags) == -1)
       return -1;
-    if (e->io && e->kind == VDK_EXT_SPARSE && vdk__stream_probe (e->io))
-      e->ops = &vdk__stream_ops;       /* compressed: streamOptimized */
-    if (e->io && !(flags & VDK__OPEN_NO_FORMAT) && e->ops->open (e) == -1)
+    if (e->io)                  /* the file tells formats of a kind apart */
+      e->ops = vdk__format_for_extent (e->kind, e->io);
+    if (e->io && !(flags & VDK__OPEN_NO_FORMAT) && vdk__ext_open (e) == -1)
       return strcmp (e->path, l->path) == 0 ? -1   /* already named */
         : vdk__err_prefix ("%s", l->path);
   }
@@ -143,14 +135,16 @@ build_extents (struct vdk_link *l, struct vdk_io *self, unsigned flags)
   return 0;
 }
 
+/* The descriptor text: embedded in a file of format fmt, or the whole
+ * file (fmt NULL). */
 static int
-load_descriptor (struct vdk_link *l, struct vdk_io *io, char kind,
-                 char **text)
+load_descriptor (struct vdk_link *l, struct vdk_io *io,
+                 const struct vdk_extent_ops *fmt, char **text)
 {
   uint64_t size;
 
-  if (kind == 'K')
-    return vdk__sparse_read_desc (io, text);
+  if (fmt)
+    return vdk__fmt_desc_read (fmt, io, text);
   if (vdk__io_size (io, &size) == -1)
     return -1;
   if (size > VDK_DESC_MAX)
@@ -163,64 +157,44 @@ load_descriptor (struct vdk_link *l, struct vdk_io *io, char kind,
   return vdk__io_pread (io, *text, size, 0);
 }
 
-/* A sparse file without an embedded descriptor: describe it. */
-static int
-synth_sparse_desc (struct vdk_link *l, struct vdk_io *io)
-{
-  uint8_t hb[512];
-  struct sparse_header h;
-  uint64_t size;
-  char msg[256];
-
-  if (vdk__io_size (io, &size) == -1 || vdk__io_pread (io, hb, 512, 0) == -1)
-    return -1;
-  if (vdk__sparse_header_decode (hb, size, &h, msg, sizeof msg) == -1)
-    return vdk__err (errno, "%s: %s", l->path, msg);
-  if (!(l->desc = vdk__desc_new ())
-      || vdk__desc_set (l->desc, "version", "1", false) == -1
-      || vdk__desc_set (l->desc, "createType", "monolithicSparse", true) == -1
-      || vdk__desc_add_extent (l->desc, VDK_ACCESS_RW, h.capacity,
-                               VDK_EXT_SPARSE, vdk__path_base (l->path), 0,
-                               false) == -1)
-    return vdk__err (ENOMEM, "out of memory");
-  return 0;
-}
-
-/* Raw device mappings and device disks (vmdk_format.md §4.2). */
+/* Raw device mappings and device disks (vmdk_format.md §4.2): by their
+ * type, or by an extent of a kind that only such types use. */
 static bool
 needs_external (const struct vdk_link *l)
 {
-  if (l->type == VDK_TYPE_VMFS_RDM || l->type == VDK_TYPE_VMFS_RDMP
-      || l->type == VDK_TYPE_FULL_DEVICE
-      || l->type == VDK_TYPE_PARTITIONED_DEVICE)
+  const struct vdk_type_info *t = vdk__type_info (l->type);
+  if (t && (t->flags & VDK_TYPE_F_EXTERNAL))
     return true;
   for (size_t i = 0; i < l->desc->nextents; i++)
-    if (l->desc->extents[i].kind == VDK_EXT_VMFSRDM
-        || l->desc->extents[i].kind == VDK_EXT_VMFSRAW)
+    if (vdk__ext_kind_external (l->desc->extents[i].kind))
       return true;
   return false;
 }
 
+/* A descriptor file (fmt NULL), or a file of format fmt that embeds its
+ * descriptor (or gets one made from its header). */
 static int
-open_vmdk (struct vdk_link *l, struct vdk_io *io, char kind, unsigned flags)
+open_vmdk (struct vdk_link *l, struct vdk_io *io,
+           const struct vdk_extent_ops *fmt, unsigned flags)
 {
   CLEANUP_FREE char *text = NULL;
   char msg[256];
   const char *ct;
 
-  int r = load_descriptor (l, io, kind, &text);
+  int r = load_descriptor (l, io, fmt, &text);
 
-  if (kind == 'D')
+  if (!fmt)
     vdk__io_close (io);          /* the descriptor is in memory now */
   if (r == -1)
     return -1;
-  if (kind == 'K' && !text) {
-    if (synth_sparse_desc (l, io) == -1)
-      return -1;
+  if (fmt && !text) {
+    if (vdk__fmt_describe (fmt, io, vdk__path_base (l->path), &l->desc)
+        == -1)
+      return vdk__err_prefix ("%s", l->path);
   } else if (!(l->desc = vdk__desc_parse (text, strlen (text), msg,
                                           sizeof msg)))
     return vdk__err (errno, "%s: %s", l->path, msg);
-  l->embedded = kind == 'K';
+  l->embedded = fmt != NULL;
   ct = vdk__desc_get (l->desc, "createType");
   if (!ct)
     return vdk__err (EFSCORRUPTED, "%s: descriptor has no createType",
@@ -229,7 +203,7 @@ open_vmdk (struct vdk_link *l, struct vdk_io *io, char kind, unsigned flags)
   if (needs_external (l) && !l->allow_external)
     return vdk__err (EPERM, "%s: a %s disk maps a device or file outside "
                      "its folder by design", l->path, ct);
-  return build_extents (l, kind == 'K' ? io : NULL, flags);
+  return build_extents (l, fmt ? io : NULL, fmt, flags);
 }
 
 static int
@@ -243,8 +217,8 @@ open_raw (struct vdk_link *l, struct vdk_io *io)
     return vdk__err (ENOMEM, "out of memory");
   l->nextents = 1;
   l->extents[0] = (struct vdk_extent) {
-    .ops = &vdk__flat_ops, .link = l, .owner_path = l->path,
-    .whole_file = true, .kind = VDK_EXT_FLAT,
+    .ops = vdk__format_raw (), .link = l, .owner_path = l->path,
+    .whole_file = true, .kind = vdk__fmt_kind (vdk__format_raw ()),
     .access = VDK_ACCESS_RW, .length = ROUND_UP (size, SECTOR),
     .name = strdup (vdk__path_base (l->path)), .path = strdup (l->path),
     .io = io, .readonly = l->readonly,
@@ -309,6 +283,7 @@ vdk__link_open (const char *path, unsigned flags)
   struct vdk_link *l = calloc (1, sizeof *l);
   struct vdk_io *io = NULL;
   unsigned ioflags;
+  const struct vdk_extent_ops *fmt = NULL;
   char kind;
   int r;
 
@@ -332,7 +307,11 @@ vdk__link_open (const char *path, unsigned flags)
     goto fail;
   if (choose_kind (l, io, flags, &kind) == -1)
     goto fail;
-  r = kind == 'R' ? open_raw (l, io) : open_vmdk (l, io, kind, flags);
+  if (kind == 'K' && !(fmt = vdk__probe_format (io))) {
+    vdk__err (EINVAL, "%s: no format reads this file", path);
+    goto fail;
+  }
+  r = kind == 'R' ? open_raw (l, io) : open_vmdk (l, io, fmt, flags);
   if (kind == 'D' || (l->nextents > 0 && l->extents[0].io == io))
     io = NULL;                  /* closed, or owned by the link */
   if (r == -1)
@@ -351,8 +330,7 @@ vdk__link_flush (struct vdk_link *l)
     struct vdk_extent *e = &l->extents[i];
     if (!e->io || e->readonly)
       continue;
-    if (e->ops->flush ? e->ops->flush (e) == -1
-        : vdk__io_flush (e->io) == -1)
+    if (vdk__ext_flush (e) == -1)
       return -1;
   }
   return 0;
@@ -375,7 +353,7 @@ vdk__link_close (struct vdk_link *l, bool *flush_failed)
     for (size_t j = 0; j < i && e->io; j++)
       shared |= e->io == l->extents[j].io;
     if (e->ops && e->io)
-      e->ops->close (e);
+      vdk__ext_close (e);
     if (!shared)
       vdk__io_close (e->io);
     free (e->name);
@@ -410,14 +388,14 @@ int
 vdk__link_write_desc (struct vdk_link *l)
 {
   CLEANUP_FREE char *text = NULL;
-  if (l->type == VDK_TYPE_RAW)
+  if (!l->desc)
     return vdk__err (ENOTSUP, "%s: raw disks have no descriptor", l->path);
   if (l->readonly)
     return vdk__err (EROFS, "%s: disk is opened read-only", l->path);
   if (!(text = vdk__desc_format (l->desc)))
     return vdk__err (ENOMEM, "out of memory");
   if (l->embedded)
-    return vdk__sparse_write_desc (l->extents[0].io, text);
+    return vdk__ext_desc_write (&l->extents[0], text);
   return vdk__fs_replace (l->path, text, strlen (text), 0644);
 }
 
@@ -441,8 +419,7 @@ vdk__link_begin_write (struct vdk_link *l)
   }
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
-    if (e->io && e->ops->begin_write && e->access == VDK_ACCESS_RW
-        && e->ops->begin_write (e) == -1)
+    if (vdk__ext_begin_write (e) == -1)
       return -1;
   }
   if (l->desc) {

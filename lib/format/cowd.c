@@ -457,17 +457,6 @@ cowd_close (struct vdk_extent *e)
   e->priv = NULL;
 }
 
-const struct vdk_extent_ops vdk__cowd_ops = {
-  .name = "vmfsSparse",
-  .open = cowd_open,
-  .map = cowd_map,
-  .pwrite = cowd_pwrite,
-  .zero = cowd_zero,
-  .flush = cowd_flush,
-  .begin_write = cowd_begin_write,
-  .close = cowd_close,
-};
-
 int
 vdk__cowd_create (struct vdk_io *io, uint64_t capacity)
 {
@@ -492,3 +481,30 @@ vdk__cowd_create (struct vdk_io *io, uint64_t capacity)
   /* the GD is all zero: a hole up to freeSector */
   return vdk__io_truncate (io, (C_SIZE / SECTOR + gd_sectors) * SECTOR);
 }
+
+static bool
+cowd_probe (const uint8_t *buf, size_t len, uint64_t size)
+{
+  (void) size;
+  return len >= 4 && le32_get (buf) == COWD_MAGIC;
+}
+
+static int
+cowd_create (struct vdk_io *io, const struct vdk_ext_params *p)
+{
+  return vdk__cowd_create (io, p->sectors);
+}
+
+const struct vdk_extent_ops vdk__cowd_ops = {
+  .name = "vmfsSparse",
+  .open = cowd_open,
+  .map = cowd_map,
+  .pwrite = cowd_pwrite,
+  .zero = cowd_zero,
+  .flush = cowd_flush,
+  .begin_write = cowd_begin_write,
+  .close = cowd_close,
+  .kinds = 1u << VDK_EXT_VMFSSPARSE,
+  .probe = cowd_probe,
+  .create = cowd_create,
+};

@@ -31,6 +31,20 @@ static const char *const kind_names[VDK_EXT_KIND_COUNT_] = {
 };
 static const char *const access_names[] = { "RW", "RDONLY", "NOACCESS" };
 
+/* Only FLAT lines carry an offset into their file (§4.1). */
+bool
+vdk__ext_kind_has_offset (int kind)
+{
+  return kind == VDK_EXT_FLAT;
+}
+
+/* VMFSRDM and VMFSRAW extents map a device by design (§4.2). */
+bool
+vdk__ext_kind_external (int kind)
+{
+  return kind == VDK_EXT_VMFSRDM || kind == VDK_EXT_VMFSRAW;
+}
+
 const char *
 vdk__ext_kind_name (int kind)
 {

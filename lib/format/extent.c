@@ -1,7 +1,9 @@
 /* The checked wrappers through which the core calls every extent's ops
  * table (vdk__ext_*), and the one error formatter for extents.  Bounds
  * are checked with overflow-safe arithmetic; NOACCESS, RDONLY and
- * read-only opens are enforced here, so no format repeats them. */
+ * read-only opens are enforced here, so no format repeats them.  The
+ * defaults of optional members live here too: no code outside
+ * lib/format calls through e->ops. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -178,3 +180,141 @@ vdk__ext_trim (struct vdk_extent *e, uint64_t off, uint64_t len,
   return vdk__ext_zero (e, off, len, below ? below->fill : NULL,
                         below ? below->ctx : NULL);
 }
+int
+vdk__ext_open (struct vdk_extent *e)
+{
+  return e->ops->open ? e->ops->open (e) : 0;
+}
+
+/* Safe on an extent whose open never ran, and twice. */
+void
+vdk__ext_close (struct vdk_extent *e)
+{
+  if (e->ops && e->ops->close)
+    e->ops->close (e);
+  e->priv = NULL;
+}
+
+int
+vdk__ext_flush (struct vdk_extent *e)
+{
+  if (e->ops->flush)
+    return e->ops->flush (e);
+  return e->io ? vdk__io_flush (e->io) : 0;
+}
+
+int
+vdk__ext_begin_write (struct vdk_extent *e)
+{
+  if (!e->io || e->access != VDK_ACCESS_RW || !e->ops->begin_write)
+    return 0;
+  return e->ops->begin_write (e);
+}
+
+const char *
+vdk__ext_format_name (const struct vdk_extent *e)
+{
+  return e->ops ? e->ops->name : "?";
+}
+
+bool
+vdk__ext_can (const struct vdk_extent *e, unsigned caps)
+{
+  return e->ops && (vdk__fmt_caps (e->ops) & caps) == caps;
+}
+
+int
+vdk__ext_grow (struct vdk_extent *e, uint64_t sectors)
+{
+  if (!e->ops->grow)
+    return vdk__ext_err (e, ENOTSUP, "%s extents cannot grow in place",
+                         e->ops->name);
+  return e->ops->grow (e, sectors);
+}
+
+int
+vdk__ext_params (struct vdk_extent *e, struct vdk_ext_params *p)
+{
+  *p = (struct vdk_ext_params) { .sectors = e->length / SECTOR };
+  return e->ops->params ? e->ops->params (e, p) : 0;
+}
+
+int
+vdk__ext_create_like (const struct vdk_extent *e, struct vdk_io *io,
+                      const struct vdk_ext_params *p)
+{
+  return vdk__fmt_create (e->ops, io, p);
+}
+
+int
+vdk__ext_desc_read (struct vdk_extent *e, char **text)
+{
+  *text = NULL;
+  return e->io ? vdk__fmt_desc_read (e->ops, e->io, text) : 0;
+}
+
+int
+vdk__ext_desc_write (struct vdk_extent *e, const char *text)
+{
+  if (!e->io || !e->ops->desc_write)
+    return vdk__ext_err (e, ENOTSUP, "%s extents embed no descriptor",
+                         e->ops->name);
+  return e->ops->desc_write (e->io, text);
+}
+
+uint64_t
+vdk__ext_lock_len (const struct vdk_extent *e)
+{
+  return e->kind == VDK_EXT_FLAT || e->kind == VDK_EXT_VMFS ? e->length : 0;
+}
+
+int
+vdk__ext_set_level (struct vdk_extent *e, int level)
+{
+  if (level < 1 || level > 12)
+    return vdk__ext_err (e, EINVAL, "compression level %d is not between "
+                         "1 and 12", level);
+  return e->ops->set_level ? e->ops->set_level (e, level) : 0;
+}
+
+/* The default check of a format without a structure walker (COWD,
+ * seSparse): its own reader validates the extent (open checks the
+ * header and directory against the file) and maps every byte of it
+ * (which checks each table entry it meets).  Whatever either refuses is
+ * a problem.  The reader is closed again: the link stays unformatted. */
+static int
+check_by_reader (struct vdk_extent *e, const struct vdk_check_sink *sink)
+{
+  uint64_t off = 0, pnum, host;
+  int st, r = 0;
+  char msg[768];
+
+  if (!e->ops->open || !e->ops->map)
+    return 0;
+  if (e->ops->open (e) == -1)
+    r = -1;
+  while (r == 0 && off < e->length) {
+    if (e->ops->map (e, off, MIN (e->length - off, (uint64_t) 1 << 30),
+                     &pnum, &st, &host) == -1 || pnum == 0)
+      r = -1;
+    off += pnum;
+  }
+  if (r == -1) {
+    snprintf (msg, sizeof msg, "the %s reader refuses the extent: %s",
+              e->ops->name, vdk_last_error ());
+    sink->problem (sink->ctx, 0, 0, msg);
+  }
+  vdk__ext_close (e);
+  return 0;
+}
+
+int
+vdk__ext_check (struct vdk_extent *e, bool repair,
+                const struct vdk_check_sink *sink)
+{
+  if (!e->io)
+    return 0;
+  return e->ops->check ? e->ops->check (e, repair, sink)
+    : check_by_reader (e, sink);
+}
+

@@ -7,6 +7,7 @@
  * A hole in a flat file reads as zero and is reported as ZERO (never as
  * HOLE: a flat link has no parent to fall through to). */
 #include <errno.h>
+#include <stdio.h>
 
 #include "format/format.h"
 
@@ -85,6 +86,63 @@ flat_close (struct vdk_extent *e)
 {
 }
 
+static int
+flat_create (struct vdk_io *io, const struct vdk_ext_params *p)
+{
+  return vdk__io_truncate (io, p->sectors * SECTOR);
+}
+
+/* A file shorter than its extent is extended (the new part reads as
+ * zero).  Raw device mappings are left alone: the device's size is not
+ * ours to change. */
+static int
+flat_grow (struct vdk_extent *e, uint64_t sectors)
+{
+  uint64_t size, need;
+  if (e->kind == VDK_EXT_VMFSRDM || e->kind == VDK_EXT_VMFSRAW)
+    return 0;
+  if (!e->io)
+    return vdk__ext_err (e, EACCES, "extent is not accessible");
+  if (sectors > UINT64_MAX / SECTOR
+      || ADD_OVERFLOW (e->file_offset, sectors * SECTOR, &need))
+    return vdk__ext_err (e, EINVAL, "extent offset overflows");
+  if (vdk__io_size (e->io, &size) == -1)
+    return -1;
+  if (size < need && (vdk__io_truncate (e->io, need) == -1
+                      || vdk__io_flush (e->io) == -1))
+    return -1;
+  return 0;
+}
+
+/* The one thing to check in plain bytes: the file holds the extent. */
+static int
+flat_check (struct vdk_extent *e, bool repair,
+            const struct vdk_check_sink *sink)
+{
+  uint64_t size, need;
+  char msg[256];
+  if (vdk__io_size (e->io, &size) == -1)
+    return -1;
+  if (ADD_OVERFLOW (e->file_offset, e->length, &need) || size >= need
+      || e->whole_file)
+    return 0;
+  snprintf (msg, sizeof msg, "extent size differs: the file is %" PRIu64
+            " bytes, the descriptor needs %" PRIu64, size, need);
+  if (e->kind == VDK_EXT_VMFSRDM || e->kind == VDK_EXT_VMFSRAW) {
+    sink->problem (sink->ctx, 0, 0, msg);   /* a device: not ours to grow */
+    return 0;
+  }
+  sink->problem (sink->ctx, 1, repair, msg);
+  if (!repair)
+    return 0;
+  if (vdk__io_truncate (e->io, need) == -1 || vdk__io_flush (e->io) == -1)
+    return -1;
+  snprintf (msg, sizeof msg, "extended the file to %" PRIu64 " bytes (the "
+            "missing part read as zeroes and still does)", need);
+  sink->change (sink->ctx, msg);
+  return 0;
+}
+
 const struct vdk_extent_ops vdk__flat_ops = {
   .name = "flat",
   .open = flat_open,
@@ -93,6 +151,12 @@ const struct vdk_extent_ops vdk__flat_ops = {
   .flush = flat_flush,
   .close = flat_close,
   .trim = flat_trim,
+  .kinds = 1u << VDK_EXT_FLAT | 1u << VDK_EXT_VMFS | 1u << VDK_EXT_VMFSRDM
+    | 1u << VDK_EXT_VMFSRAW,
+  .caps = VDK_FMT_PREALLOCATED | VDK_FMT_AT_OFFSET,
+  .create = flat_create,
+  .grow = flat_grow,
+  .check = flat_check,
 };
 
 static int
@@ -111,9 +175,19 @@ zero_map (struct vdk_extent *e, uint64_t off, uint64_t len, uint64_t *pnum,
   return 0;
 }
 
+/* The descriptor says it all. */
+static int
+zero_grow (struct vdk_extent *e, uint64_t sectors)
+{
+  return 0;
+}
+
 const struct vdk_extent_ops vdk__zero_ops = {
   .name = "zero",
   .open = zero_open,
   .map = zero_map,
   .close = flat_close,
+  .kinds = 1u << VDK_EXT_ZERO,
+  .caps = VDK_FMT_PREALLOCATED | VDK_FMT_NO_FILE,
+  .grow = zero_grow,
 };

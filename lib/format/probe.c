@@ -122,3 +122,20 @@ vdk__probe (struct vdk_io *io, char *kind)
   }
   return 0;
 }
+
+const struct vdk_extent_ops *
+vdk__probe_format (struct vdk_io *io)
+{
+  uint8_t buf[VDK__PROBE_BYTES];
+  uint64_t size;
+  size_t n;
+
+  if (vdk__io_size (io, &size) == -1
+      || vdk__io_pread (io, buf, sizeof buf, 0) == -1)
+    return NULL;
+  n = (size_t) MIN (size, sizeof buf);
+  for (size_t i = 0; vdk__formats[i]; i++)
+    if (vdk__formats[i]->probe && vdk__formats[i]->probe (buf, n, size))
+      return vdk__formats[i];
+  return NULL;
+}

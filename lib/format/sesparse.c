@@ -247,6 +247,15 @@ sesparse_close (struct vdk_extent *e)
   e->priv = NULL;
 }
 
+/* The constant header's magic and version: the first two u64. */
+static bool
+sesparse_probe (const uint8_t *buf, size_t len, uint64_t size)
+{
+  (void) size;
+  return len >= 16 && le64_get (buf) == SE_MAGIC
+    && le64_get (buf + 8) == SE_VERSION;
+}
+
 const struct vdk_extent_ops vdk__sesparse_ops = {
   .name = "seSparse",
   .open = sesparse_open,
@@ -254,4 +263,7 @@ const struct vdk_extent_ops vdk__sesparse_ops = {
   .pwrite = sesparse_pwrite,
   .begin_write = sesparse_begin_write,
   .close = sesparse_close,
+  .kinds = 1u << VDK_EXT_SESPARSE,
+  .caps = VDK_FMT_READ_ONLY,
+  .probe = sesparse_probe,
 };

@@ -702,6 +702,20 @@ sparse_close (struct vdk_extent *e)
   e->priv = NULL;
 }
 
+/* A new grain is appended whole for each grain holding data. */
+static uint64_t
+sparse_copy_bytes (uint64_t grain_bytes, uint64_t grains, uint64_t regions)
+{
+  return grains * grain_bytes;
+}
+
+static int
+sparse_create (struct vdk_io *io, const struct vdk_ext_params *p)
+{
+  return vdk__sparse_create (io, p->sectors, p->grain, p->zeroed_grain,
+                             p->desc);
+}
+
 const struct vdk_extent_ops vdk__sparse_ops = {
   .name = "sparse",
   .open = sparse_open,
@@ -712,6 +726,17 @@ const struct vdk_extent_ops vdk__sparse_ops = {
   .begin_write = sparse_begin_write,
   .close = sparse_close,
   .trim = sparse_trim,
+  .kinds = 1u << VDK_EXT_SPARSE,
+  .caps = VDK_FMT_REWRITABLE,
+  .probe = vdk__kdmv_probe_sparse,
+  .create = sparse_create,
+  .params = vdk__kdmv_params,
+  .check = vdk__kdmv_check,
+  .desc_read = vdk__sparse_read_desc,
+  .desc_write = vdk__sparse_write_desc,
+  .describe = vdk__kdmv_describe,
+  .copy_bytes = sparse_copy_bytes,
+  .max_sectors = VDK_SPARSE_MAX_SECTORS,
 };
 
 /* ---- creation and the embedded descriptor ---- */

@@ -480,6 +480,39 @@ stream_close (struct vdk_extent *e)
   e->priv = NULL;
 }
 
+static int
+stream_set_level (struct vdk_extent *e, int level)
+{
+  struct stream *s = e->priv;
+  if (!s)
+    return vdk__ext_err (e, EINVAL, "not an open streamOptimized extent");
+  SCOPED_LOCK (&s->lock);
+  s->level = level;
+  if (s->w)
+    vdk__stream_w_set_level (s, level);
+  return 0;
+}
+
+static int
+stream_create (struct vdk_io *io, const struct vdk_ext_params *p)
+{
+  return vdk__stream_create (io, p->sectors, p->grain, p->desc);
+}
+
+/* Per grain holding data: its marker and deflate's worst case, sector
+ * rounded; per region that holds one: a GT marker and the table. */
+static uint64_t
+stream_copy_bytes (uint64_t grain_bytes, uint64_t grains, uint64_t regions)
+{
+  struct libdeflate_compressor *z = libdeflate_alloc_compressor (1);
+  uint64_t b = grain_bytes + grain_bytes / 8 + 1024;   /* if no memory */
+  if (z) {
+    b = libdeflate_zlib_compress_bound (z, grain_bytes);
+    libdeflate_free_compressor (z);
+  }
+  return grains * ROUND_UP (12 + b, SECTOR) + regions * (SECTOR + 2048);
+}
+
 const struct vdk_extent_ops vdk__stream_ops = {
   .name = "streamOptimized",
   .open = stream_open,
@@ -490,31 +523,16 @@ const struct vdk_extent_ops vdk__stream_ops = {
   .flush = stream_flush,
   .begin_write = stream_begin_write,
   .close = stream_close,
+  .kinds = 1u << VDK_EXT_SPARSE,
+  .caps = VDK_FMT_ORDERED_WRITES,
+  .probe = vdk__kdmv_probe_stream,
+  .create = stream_create,
+  .params = vdk__kdmv_params,
+  .check = vdk__kdmv_check,
+  .desc_read = vdk__sparse_read_desc,
+  .desc_write = vdk__sparse_write_desc,
+  .describe = vdk__kdmv_describe,
+  .set_level = stream_set_level,
+  .copy_bytes = stream_copy_bytes,
+  .max_sectors = VDK_SPARSE_MAX_SECTORS,
 };
-
-bool
-vdk__stream_probe (struct vdk_io *io)
-{
-  uint8_t hb[16];
-  if (vdk__io_pread (io, hb, sizeof hb, 0) == -1
-      || le32_get (hb) != KDMV_MAGIC)
-    return false;
-  return (le32_get (hb + 8) & (SPARSE_FLAG_COMPRESSED | SPARSE_FLAG_MARKERS))
-    != 0;
-}
-
-int
-vdk__stream_set_level (struct vdk_extent *e, int level)
-{
-  struct stream *s = e->priv;
-  if (e->ops != &vdk__stream_ops || !s)
-    return vdk__err (EINVAL, "%s: not a streamOptimized extent", e->path);
-  if (level < 1 || level > 12)
-    return vdk__err (EINVAL, "%s: compression level %d is not between 1 "
-                     "and 12", e->path, level);
-  SCOPED_LOCK (&s->lock);
-  s->level = level;
-  if (s->w)
-    vdk__stream_w_set_level (s, level);
-  return 0;
-}

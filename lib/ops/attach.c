@@ -92,7 +92,7 @@ relink (const char *child, struct vdk_link *np, unsigned open_flags,
 
   if (!c)
     return -1;
-  if (!c->desc || c->type == VDK_TYPE_RAW)
+  if (!c->desc)
     vdk__err (ENOTSUP, "%s: a raw image cannot have a parent", child);
   else if (dry_run)
     r = 0;

@@ -5,9 +5,10 @@
  *   parsed and its files opened (read-only unless repairing, with the
  *   usual locks, so a disk in use is not checked behind its writer's
  *   back), but the extent readers are not started, since they refuse
- *   exactly the damage check has to describe.  Sparse extents go to the
- *   structural walker (format/sparse-check.c); flat extents are checked
- *   for their size against the descriptor.
+ *   exactly the damage check has to describe.  Each extent goes to its
+ *   format's check (vdk__ext_check): the structural walker for sparse
+ *   extents (format/sparse-check.c), the size against the descriptor
+ *   for flat ones, the format's own reader over every byte otherwise.
  * - The chain is followed through parentFileNameHint; a parent whose CID
  *   differs from the child's parentCID is a problem (repair does not
  *   guess which side is right).
@@ -89,60 +90,6 @@ add_note (void *ctx, const char *text)
   add_line (p, &p->r->notes, &p->r->nnotes, text);
 }
 
-static int
-check_flat (struct rep *p, struct vdk_extent *e, bool repair)
-{
-  uint64_t size, need;
-  char msg[256];
-  if (vdk__io_size (e->io, &size) == -1)
-    return -1;
-  if (ADD_OVERFLOW (e->file_offset, e->length, &need) || size >= need
-      || e->link->type == VDK_TYPE_RAW)
-    return 0;
-  snprintf (msg, sizeof msg, "extent size differs: the file is %" PRIu64
-            " bytes, the descriptor needs %" PRIu64, size, need);
-  add_problem (p, 1, repair, msg);
-  if (!repair)
-    return 0;
-  if (vdk__io_truncate (e->io, need) == -1 || vdk__io_flush (e->io) == -1)
-    return -1;
-  snprintf (msg, sizeof msg, "extended the file to %" PRIu64 " bytes (the "
-            "missing part read as zeroes and still does)", need);
-  add_change (p, msg);
-  return 0;
-}
-
-/* Formats without a structure walker here (COWD, seSparse): let their
- * own reader validate the extent (its open checks the header and
- * directory against the file) and map every byte of it (which checks
- * each table entry it meets).  Whatever either refuses is a problem. */
-static int
-check_by_reader (struct rep *p, struct vdk_extent *e)
-{
-  uint64_t off = 0, pnum, host;
-  int st, r = 0;
-  char msg[768];
-
-  if (!e->ops || !e->ops->open || !e->ops->map)
-    return 0;
-  if (e->ops->open (e) == -1)
-    r = -1;
-  while (r == 0 && off < e->length) {
-    if (e->ops->map (e, off, MIN (e->length - off, (uint64_t) 1 << 30),
-                     &pnum, &st, &host) == -1 || pnum == 0)
-      r = -1;
-    off += pnum;
-  }
-  if (r == -1) {
-    snprintf (msg, sizeof msg, "the %s reader refuses the extent: %s",
-              e->ops->name, vdk_last_error ());
-    add_problem (p, 0, 0, msg);
-  }
-  e->ops->close (e);
-  e->priv = NULL;
-  return 0;
-}
-
 /* NAME.vdk-new-XXXXXX beside an extent is what an interrupted shrink,
  * defrag or grow left (ops/rewrite.c): never in use once the link is
  * ours (we hold its lock), so repair removes it. */
@@ -196,15 +143,10 @@ check_extents (struct rep *p, struct vdk_link *l, bool repair)
     if (!e->io)
       continue;
     p->file = e->path;
-    if (e->kind == VDK_EXT_SPARSE)
-      r = vdk__sparse_check (e->io, e->length / SECTOR, repair, &sink);
-    else if (e->kind == VDK_EXT_FLAT || e->kind == VDK_EXT_VMFS)
-      r = check_flat (p, e, repair);
-    else
-      r = check_by_reader (p, e);
+    r = vdk__ext_check (e, repair, &sink);
     if (r == -1)
       return -1;
-    if (e->kind == VDK_EXT_SPARSE)
+    if (!vdk__ext_can (e, VDK_FMT_PREALLOCATED))
       leftovers (p, e, repair);
   }
   return 0;

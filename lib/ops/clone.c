@@ -415,14 +415,26 @@ copy_parallel (vdk_disk *src, vdk_disk *dst, const struct vdk_clone_params *p)
   return 0;
 }
 
+/* Parallel stripes only where writes allocate nothing: a sparse output
+ * would be laid out in the order the threads happen to finish, and a
+ * stream takes its grains in order only. */
 static bool
 takes_any_order (vdk_disk *dst)
 {
   for (size_t i = 0; i < dst->top->nextents; i++)
-    if (dst->top->extents[i].ops != &vdk__flat_ops
-        && dst->top->extents[i].ops != &vdk__zero_ops)
+    if (!vdk__ext_can (&dst->top->extents[i], VDK_FMT_PREALLOCATED))
       return false;
   return true;
+}
+
+/* The compression level, for every extent whose format compresses. */
+static int
+set_level (vdk_disk *dst, int level)
+{
+  for (size_t i = 0; i < dst->top->nextents; i++)
+    if (vdk__ext_set_level (&dst->top->extents[i], level) == -1)
+      return -1;
+  return 0;
 }
 
 /* The parameters vdk_clone creates its output with (also measure.c). */
@@ -476,9 +488,7 @@ vdk_clone (vdk_disk *src, const char *dst_path,
                               ? VDK_OPEN_FORMAT_RAW : VDK_OPEN_FORMAT_VMDK)))
     goto out;
   if (params->version >= 2 && params->compress_level
-      && cp.type == VDK_TYPE_STREAM_OPTIMIZED
-      && vdk__stream_set_level (&dst->top->extents[0],
-                                params->compress_level) == -1)
+      && set_level (dst, params->compress_level) == -1)
     goto out;
   r = takes_any_order (dst) ? copy_parallel (src, dst, params)
     : copy_data (src, dst, params);

@@ -22,7 +22,6 @@
 #include "ops/ops.h"
 
 #define SPLIT_SECTORS 4192256u
-#define MAX_SPARSE_SECTORS ((uint64_t) UINT32_MAX * 128 / 2) /* ~2 TiB */
 /* A split disk of 2048 extents is ~4 TiB, twice what VMware's hosted
  * products allow; its descriptor stays far below VDK_DESC_MAX, and every
  * file a failed create made can be tracked and removed. */
@@ -247,30 +246,22 @@ made_finish (struct made *m, bool failed)
   }
 }
 
+/* One file of a disk: a new, empty extent of format f (a raw image is
+ * one of the raw format). */
 static int
-create_raw (struct made *m, const char *path, uint64_t capacity)
-{
-  struct vdk_io *io = make_file (m, path);
-  int r = io ? vdk__io_truncate (io, capacity) : -1;
-  vdk__io_close (io);
-  return r;
-}
-
-/* One data file of a flat or split disk. */
-static int
-create_data_file (struct made *m, const char *path, bool sparse,
-                  uint64_t sectors, const struct vdk_create_params *p)
+create_data_file (struct made *m, const char *path,
+                  const struct vdk_extent_ops *f,
+                  const struct vdk_ext_params *ep)
 {
   struct vdk_io *io = make_file (m, path);
   int r;
   if (!io)
     return -1;
-  if (sparse)
-    r = vdk__sparse_create (io, sectors, p->grain_sectors,
-                            (p->flags & VDK_CREATE_ZEROED_GRAIN) != 0, NULL);
-  else if ((r = vdk__io_truncate (io, sectors * SECTOR)) == 0
-           && (p->flags & VDK_CREATE_PREALLOC))
-    r = preallocate (m, io, sectors * SECTOR);
+  r = vdk__fmt_create (f, io, ep);
+  /* VDK_CREATE_PREALLOC (m->total set): formats whose bytes have their
+   * place before they are written get their blocks allocated now. */
+  if (r == 0 && m->total && (vdk__fmt_caps (f) & VDK_FMT_PREALLOCATED))
+    r = preallocate (m, io, ep->sectors * SECTOR);
   if (r == 0)
     r = vdk__io_flush (io);
   vdk__io_close (io);
@@ -294,93 +285,67 @@ write_new_desc (struct made *m, const char *path, struct vdk_desc *d)
   return r;
 }
 
+static struct vdk_ext_params
+ext_params (const struct vdk_create_params *p, uint64_t sectors)
+{
+  return (struct vdk_ext_params) {
+    .sectors = sectors, .grain = p->grain_sectors,
+    .zeroed_grain = (p->flags & VDK_CREATE_ZEROED_GRAIN) != 0,
+  };
+}
+
 /* One file with the descriptor embedded: monolithicSparse, or an empty
  * true stream (lib/format/stream-write.c writes the grains later). */
 static int
 create_embedded (struct made *m, const char *path, struct vdk_desc *d,
-                 const struct vdk_create_params *p, bool stream)
+                 const struct vdk_create_params *p,
+                 const struct vdk_type_info *t)
 {
   CLEANUP_FREE char *text = NULL;
-  struct vdk_io *io;
-  int r;
+  struct vdk_ext_params ep = ext_params (p, p->capacity / SECTOR);
 
   if (vdk__desc_add_extent (d, VDK_ACCESS_RW, p->capacity / SECTOR,
-                            VDK_EXT_SPARSE, vdk__path_base (path), 0,
+                            t->kind, vdk__path_base (path), 0,
                             false) == -1
       || !(text = vdk__desc_format (d)))
     return vdk__err (ENOMEM, "out of memory");
-  if (!(io = make_file (m, path)))
-    return -1;
-  r = stream
-    ? vdk__stream_create (io, p->capacity / SECTOR, p->grain_sectors, text)
-    : vdk__sparse_create (io, p->capacity / SECTOR, p->grain_sectors,
-                          (p->flags & VDK_CREATE_ZEROED_GRAIN) != 0, text);
-  if (r == 0)
-    r = vdk__io_flush (io);
-  vdk__io_close (io);
-  return r;
+  ep.desc = text;
+  return create_data_file (m, path, t->fmt, &ep);
 }
 
-/* vmfsSparse child: descriptor NAME.vmdk + COWD extent NAME-delta.vmdk,
- * as ESX snapshots are laid out. */
+/* Data files + descriptor: monolithicFlat and vmfs (NAME-flat.vmdk),
+ * twoGbMaxExtent* (NAME-s001.vmdk, NAME-f001.vmdk, ...), a vmfsSparse
+ * child (NAME-delta.vmdk, as ESX snapshots are laid out). */
 static int
-create_cowd_child (struct made *m, const char *path, struct vdk_desc *d,
-                   const struct vdk_create_params *p)
+create_with_extents (struct made *m, const char *path,
+                     const struct vdk_type_info *t, struct vdk_desc *d,
+                     const struct vdk_create_params *p)
 {
-  CLEANUP_FREE char *stem = vdk__path_stem (path);
-  CLEANUP_FREE char *name = NULL, *fp = NULL;
-  struct vdk_io *io;
-  int r;
-
-  if (!stem || asprintf (&name, "%s-delta.vmdk", stem) == -1
-      || !(fp = sibling (path, name)))
-    return vdk__err (ENOMEM, "out of memory");
-  if (vdk__desc_set (d, "createType", "vmfsSparse", true) == -1
-      || vdk__desc_add_extent (d, VDK_ACCESS_RW, p->capacity / SECTOR,
-                               VDK_EXT_VMFSSPARSE, name, 0, false) == -1)
-    return vdk__err (ENOMEM, "out of memory");
-  if (!(io = make_file (m, fp)))
-    return -1;
-  r = vdk__cowd_create (io, p->capacity / SECTOR);
-  if (r == 0)
-    r = vdk__io_flush (io);
-  vdk__io_close (io);
-  return r == -1 ? -1 : write_new_desc (m, path, d);
-}
-
-/* monolithicFlat, vmfs, twoGbMaxExtent*: data files + descriptor. */
-static int
-create_with_extents (struct made *m, const char *path, int type,
-                     struct vdk_desc *d, const struct vdk_create_params *p)
-{
-  bool split = type == VDK_TYPE_SPLIT_SPARSE || type == VDK_TYPE_SPLIT_FLAT;
-  bool sparse = type == VDK_TYPE_SPLIT_SPARSE;
+  bool split = (t->flags & VDK_TYPE_F_SPLIT) != 0;
   uint64_t total = p->capacity / SECTOR, each = split ? SPLIT_SECTORS : total;
-  int kind = sparse ? VDK_EXT_SPARSE
-    : type == VDK_TYPE_VMFS || type == VDK_TYPE_VMFS_THIN ? VDK_EXT_VMFS
-    : VDK_EXT_FLAT;
   CLEANUP_FREE char *stem = vdk__path_stem (path);
 
   if (!stem)
     return vdk__err (ENOMEM, "out of memory");
   for (uint64_t i = 0, done = 0; done < total; i++) {
     uint64_t n = MIN (each, total - done);
+    struct vdk_ext_params ep = ext_params (p, n);
     char name[4096];
     CLEANUP_FREE char *fp = NULL;
     if (split)
       snprintf (name, sizeof name, "%s-%c%03" PRIu64 ".vmdk", stem,
-                sparse ? 's' : 'f', i + 1);
+                t->split_letter, i + 1);
     else
-      snprintf (name, sizeof name, "%s-flat.vmdk", stem);
+      snprintf (name, sizeof name, "%s%s.vmdk", stem, t->suffix);
     if (!(fp = sibling (path, name)))
       return vdk__err (ENOMEM, "out of memory");
-    if (create_data_file (m, fp, sparse, n, p) == -1
-        || vdk__desc_add_extent (d, VDK_ACCESS_RW, n, kind, name, 0,
-                                 kind == VDK_EXT_FLAT) == -1)
+    if (create_data_file (m, fp, t->fmt, &ep) == -1
+        || vdk__desc_add_extent (d, VDK_ACCESS_RW, n, t->kind, name, 0,
+                                 vdk__ext_kind_has_offset (t->kind)) == -1)
       return -1;
     done += n;
   }
-  if (type == VDK_TYPE_VMFS_THIN
+  if ((t->flags & VDK_TYPE_F_THIN)
       && vdk__desc_set (d, "ddb.thinProvisioned", "1", true) == -1)
     return vdk__err (ENOMEM, "out of memory");
   return write_new_desc (m, path, d);
@@ -413,11 +378,13 @@ vdk__check_flags (const char *what, unsigned flags, unsigned known)
 static int
 check_params (const char *path, const struct vdk_create_params *p)
 {
+  const struct vdk_type_info *t;
   struct stat st;
   if (vdk__check_version ("create", p, p ? p->version : 0,
                           VDK_CREATE_PARAMS_VERSION) == -1
       || vdk__check_flags ("create", p->flags, VDK__CREATE_FLAGS) == -1)
     return -1;
+  t = vdk__type_info (p->type);
   if (p->capacity == 0 || p->capacity % SECTOR
       || p->capacity > (uint64_t) INT64_MAX)
     return vdk__err (EINVAL, "%s: capacity %" PRIu64 " is not a positive "
@@ -430,15 +397,15 @@ check_params (const char *path, const struct vdk_create_params *p)
     return vdk__err (EINVAL, "%s: grain size %" PRIu32 " is not a power of "
                      "two between 8 and 2097152 sectors", path,
                      p->grain_sectors);
-  if ((p->type == VDK_TYPE_SPLIT_SPARSE || p->type == VDK_TYPE_SPLIT_FLAT)
+  if (t && (t->flags & VDK_TYPE_F_SPLIT)
       && vdk__check_split_size (path, p->capacity) == -1)
     return -1;
-  if ((p->type == VDK_TYPE_MONOLITHIC_SPARSE
-       || p->type == VDK_TYPE_STREAM_OPTIMIZED)
-      && p->capacity / SECTOR > MAX_SPARSE_SECTORS)
-    return vdk__errc (VDK_E_INVALID_ARG, EFBIG, "%s: a monolithicSparse "
-                      "disk holds at most %" PRIu64 " sectors; use "
-                      "twoGbMaxExtentSparse", path, MAX_SPARSE_SECTORS);
+  if (t && !(t->flags & VDK_TYPE_F_SPLIT) && t->fmt
+      && vdk__fmt_max_sectors (t->fmt)
+      && p->capacity / SECTOR > vdk__fmt_max_sectors (t->fmt))
+    return vdk__errc (VDK_E_INVALID_ARG, EFBIG, "%s: a %s disk holds at "
+                      "most %" PRIu64 " sectors; use twoGbMaxExtentSparse",
+                      path, t->name, vdk__fmt_max_sectors (t->fmt));
   if (lstat (path, &st) == 0)
     return vdk__err (EEXIST, "%s: file exists", path);
   return 0;
@@ -447,6 +414,7 @@ check_params (const char *path, const struct vdk_create_params *p)
 VDK_API int
 vdk_create (const char *path, const struct vdk_create_params *params)
 {
+  const struct vdk_type_info *t;
   struct vdk_create_params p;
   struct made m = { .n = 0 };
   struct vdk_desc *d = NULL;
@@ -464,29 +432,19 @@ vdk_create (const char *path, const struct vdk_create_params *params)
   m.progress = p.progress, m.opaque = p.opaque;
   if (p.flags & VDK_CREATE_PREALLOC)
     m.total = p.capacity;
-  switch (p.type) {
-  case VDK_TYPE_RAW:
-    r = create_raw (&m, path, p.capacity);
-    break;
-  case VDK_TYPE_MONOLITHIC_SPARSE: case VDK_TYPE_MONOLITHIC_FLAT:
-  case VDK_TYPE_SPLIT_SPARSE: case VDK_TYPE_SPLIT_FLAT:
-  case VDK_TYPE_VMFS: case VDK_TYPE_VMFS_THIN:
-    if (!(d = new_desc (p.type, &p))) {
-      r = -1;                   /* error set */
-      break;
-    }
-    r = p.type == VDK_TYPE_MONOLITHIC_SPARSE
-      ? create_embedded (&m, path, d, &p, false)
-      : create_with_extents (&m, path, p.type, d, &p);
-    break;
-  case VDK_TYPE_STREAM_OPTIMIZED:
-    r = (d = new_desc (p.type, &p)) ? create_embedded (&m, path, d, &p, true)
-      : -1;                     /* error set */
-    break;
-  default:
+  t = vdk__type_info (p.type);
+  if (!t || !(t->flags & VDK_TYPE_F_CREATE))
     r = vdk__err (ENOTSUP, "%s: cannot create disks of type %s", path,
-                  vdk_type_name (p.type) ? vdk_type_name (p.type) : "?");
-  }
+                  t ? t->name : "?");
+  else if (t->flags & VDK_TYPE_F_NO_DESC) {
+    struct vdk_ext_params ep = ext_params (&p, p.capacity / SECTOR);
+    r = create_data_file (&m, path, t->fmt, &ep);
+  } else if (!(d = new_desc (p.type, &p)))
+    r = -1;                     /* error set */
+  else if (t->flags & VDK_TYPE_F_EMBEDDED)
+    r = create_embedded (&m, path, d, &p, t);
+  else
+    r = create_with_extents (&m, path, t, d, &p);
   if (r == 0 && p.progress && (m.total == 0 || m.done < m.total)
       && p.progress (p.opaque, m.total ? m.total : p.capacity,
                      m.total ? m.total : p.capacity))
@@ -539,20 +497,21 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
                       int type)
 {
   struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  const struct vdk_type_info *t;
   struct made m = { .n = 0 };
   struct vdk_desc *d;
   struct stat st;
   uint32_t cid;
   int r;
 
-  if (type == VDK_TYPE_DEFAULT)
-    type = VDK_TYPE_MONOLITHIC_SPARSE;
-  if (type != VDK_TYPE_MONOLITHIC_SPARSE && type != VDK_TYPE_VMFS_SPARSE)
+  t = vdk__type_info (type == VDK_TYPE_DEFAULT ? VDK_TYPE_MONOLITHIC_SPARSE
+                      : type);
+  if (!t || !(t->flags & VDK_TYPE_F_CHILD))
     return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: children of type %s "
                       "are not supported (monolithicSparse or vmfsSparse)",
                       child_path, vdk_type_name (type) ? vdk_type_name (type)
                       : "?");
-  if (parent->type == VDK_TYPE_RAW)
+  if (!parent->desc)
     return vdk__err (ENOTSUP, "%s: a raw image cannot be a parent (it has "
                      "no CID); convert it to VMDK first", parent->path);
   if (lstat (child_path, &st) == 0)
@@ -564,10 +523,12 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
                      child_path);
   p.capacity = parent->capacity;
   p.grain_sectors = 128;
-  if (type == VDK_TYPE_VMFS_SPARSE)
-    r = create_cowd_child (&m, child_path, d, &p);
+  if (vdk__desc_set (d, "createType", t->name, true) == -1)
+    r = vdk__err (ENOMEM, "out of memory");
+  else if (t->flags & VDK_TYPE_F_EMBEDDED)
+    r = create_embedded (&m, child_path, d, &p, t);
   else
-    r = create_embedded (&m, child_path, d, &p, false);
+    r = create_with_extents (&m, child_path, t, d, &p);
   vdk__desc_free (d);
   made_finish (&m, r == -1);
   return r;

@@ -32,7 +32,7 @@ vdk_unlink (const char *path)
     return path ? -1 : vdk__err (EINVAL, "no file name");
   for (size_t i = 0; i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
-    if (e->path && !(l->embedded && i == 0) && l->type != VDK_TYPE_RAW
+    if (e->path && !(l->embedded && i == 0) && !e->whole_file
         && vdk__fs_unlink (e->path) == -1 && errno != ENOENT)
       r = -1;
   }
@@ -160,7 +160,7 @@ vdk_rename (const char *src, const char *dst)
     return vdk__err (EEXIST, "%s: file exists", dst);
   if (!(l = vdk__link_open (src, VDK_OPEN_SINGLE_LINK)))
     return -1;
-  if (l->type == VDK_TYPE_RAW) {
+  if (!l->desc) {                    /* a raw image: one file */
     vdk__link_close (l, NULL);
     return vdk__fs_rename (src, dst) == -1 ? -1 : vdk__fs_sync_dir (dst);
   }

@@ -25,48 +25,47 @@
 
 #include "maint.h"
 
-/* Create one new extent file of `sectors` for a split disk. */
+/* Create one new extent file of `sectors` for a split disk of type t,
+ * made like the last extent (`like`: grain size, zeroed grains). */
 static int
-add_extent (struct vdk_link *l, int kind, uint64_t sectors,
-            const struct sparse_header *like)
+add_extent (struct vdk_link *l, const struct vdk_type_info *t,
+            uint64_t sectors, const struct vdk_ext_params *like)
 {
   CLEANUP_FREE char *stem = vdk__path_stem (l->path);
   CLEANUP_FREE char *path = NULL;
+  struct vdk_ext_params p = *like;
   char name[512];
   struct vdk_io *io;
   int r;
 
   if (!stem)
     return vdk__err (ENOMEM, "out of memory");
-  snprintf (name, sizeof name, "%s-%c%03zu.vmdk", stem,
-            kind == VDK_EXT_SPARSE ? 's' : 'f', l->desc->nextents + 1);
+  snprintf (name, sizeof name, "%s-%c%03zu.vmdk", stem, t->split_letter,
+            l->desc->nextents + 1);
   if (!(path = vdk__path_resolve (l->dir, name, false)))
     return -1;
   if (!(io = vdk__io_open (path, VDK_IO_CREATE)))
     return -1;
-  r = kind == VDK_EXT_SPARSE
-    ? vdk__sparse_create (io, sectors, (uint32_t) like->grain_size,
-                          (like->flags & SPARSE_FLAG_ZERO_GRAIN) != 0, NULL)
-    : vdk__io_truncate (io, sectors * SECTOR);
+  p.sectors = sectors, p.desc = NULL;
+  r = vdk__fmt_create (t->fmt, io, &p);
   if (r == 0)
     r = vdk__io_flush (io);
   vdk__io_close (io);
   if (r == 0)
-    r = vdk__desc_add_extent (l->desc, VDK_ACCESS_RW, sectors, kind, name, 0,
-                              kind == VDK_EXT_FLAT);
+    r = vdk__desc_add_extent (l->desc, VDK_ACCESS_RW, sectors, t->kind, name,
+                              0, vdk__ext_kind_has_offset (t->kind));
   if (r == -1)
     vdk__fs_discard (path);
   return r;
 }
 
 /* Grow the last extent's file to `sectors` (its descriptor entry is
- * already updated). */
+ * already updated): in place where the format can, else by rewrite. */
 static int
 grow_last (struct vdk_link *l, struct vdk_extent *e, uint64_t sectors,
            struct maint_progress *progress)
 {
-  uint64_t size, need;
-  if (e->kind == VDK_EXT_SPARSE) {
+  if (vdk__ext_can (e, VDK_FMT_REWRITABLE)) {
     CLEANUP_FREE char *desc = NULL;
     struct rewrite_opts o = {
       .new_sectors = sectors,
@@ -77,38 +76,27 @@ grow_last (struct vdk_link *l, struct vdk_extent *e, uint64_t sectors,
     if (l->embedded && !(desc = vdk__desc_format (l->desc)))
       return vdk__err (ENOMEM, "out of memory");
     o.desc = desc;
-    return vdk__rewrite_sparse (e, &o);
+    return vdk__rewrite_extent (e, &o);
   }
-  if (e->kind == VDK_EXT_FLAT || e->kind == VDK_EXT_VMFS) {
-    if (ADD_OVERFLOW (e->file_offset, sectors * SECTOR, &need))
-      return vdk__err (EFSCORRUPTED, "%s: extent offset overflows",
-                       e->path);
-    if (vdk__io_size (e->io, &size) == -1)
-      return -1;
-    if (size < need && (vdk__io_truncate (e->io, need) == -1
-                        || vdk__io_flush (e->io) == -1))
-      return -1;
-    return 0;
-  }
-  return 0;                            /* ZERO: the descriptor says it all */
+  return vdk__ext_grow (e, sectors);
 }
 
 static int
-grow_link (struct vdk_link *l, uint64_t newcap,
-           struct maint_progress *progress)
+grow_link (struct vdk_link *l, const struct vdk_type_info *t,
+           uint64_t newcap, struct maint_progress *progress)
 {
-  bool split = l->type == VDK_TYPE_SPLIT_SPARSE
-    || l->type == VDK_TYPE_SPLIT_FLAT;
+  bool split = t && (t->flags & VDK_TYPE_F_SPLIT);
   uint64_t limit = split ? vdk__split_extent_sectors () : UINT64_MAX / SECTOR;
   size_t last = l->nextents - 1;
   struct vdk_extent *e = &l->extents[last];
   uint64_t want = (newcap - l->capacity) / SECTOR, grow;
   uint64_t old = l->desc->extents[last].sectors, sectors;
-  struct sparse_header like = { .grain_size = 128 };
+  struct vdk_ext_params like;
 
-  if (e->kind == VDK_EXT_SPARSE && (!e->io || vdk__sparse_read_header (e->io, &like)))
-    return e->io ? -1 : vdk__err (EACCES, "%s: last extent is not "
-                                  "accessible", l->path);
+  if (vdk__ext_params (e, &like) == -1)
+    return -1;
+  if (!like.grain)
+    like.grain = 128;
   grow = MIN (want, limit > old ? limit - old : 0);
   sectors = old + grow;
   l->desc->extents[last].sectors = sectors;  /* add_extent reallocates */
@@ -117,8 +105,7 @@ grow_link (struct vdk_link *l, uint64_t newcap,
     uint64_t n = MIN (want, limit);
     if (!split)
       return vdk__err (ENOTSUP, "%s: cannot grow this extent", l->path);
-    if (add_extent (l, e->kind == VDK_EXT_SPARSE ? VDK_EXT_SPARSE
-                    : VDK_EXT_FLAT, n, &like) == -1)
+    if (add_extent (l, t, n, &like) == -1)
       return -1;
     want -= n;
   }
@@ -128,11 +115,11 @@ grow_link (struct vdk_link *l, uint64_t newcap,
   return l->embedded ? 0 : vdk__link_write_desc (l);
 }
 
-/* Grow the link at path; progress as the rewrite copies, then the end. */
 static int
 grow (const char *path, uint64_t newcap, unsigned open_flags,
       struct maint_progress *progress)
 {
+  const struct vdk_type_info *t;
   struct vdk_link *l;
   int r;
 
@@ -141,24 +128,23 @@ grow (const char *path, uint64_t newcap, unsigned open_flags,
                      "multiple of 512", path ? path : "", newcap);
   if (!(l = vdk__maint_open_link (path, open_flags, false)))
     return -1;
+  t = vdk__type_info (l->type);
   if (newcap < l->capacity)
     r = vdk__err (EINVAL, "%s: new size %" PRIu64 " is smaller than the "
                   "disk (%" PRIu64 " bytes); disks only grow", path, newcap,
                   l->capacity);
   else if (newcap == l->capacity)
     r = 0;
-  else if ((l->type == VDK_TYPE_SPLIT_SPARSE || l->type == VDK_TYPE_SPLIT_FLAT)
+  else if (t && (t->flags & VDK_TYPE_F_SPLIT)
            && vdk__check_split_size (path, newcap) == -1)
     r = -1;
-  else if (l->type == VDK_TYPE_RAW)
-    r = vdk__io_truncate (l->extents[0].io, newcap) == -1 ? -1
-      : vdk__io_flush (l->extents[0].io);
-  else if (l->type == VDK_TYPE_STREAM_OPTIMIZED
-           || l->type == VDK_TYPE_VMFS_SPARSE || l->type == VDK_TYPE_SESPARSE)
+  else if (!t || !(t->flags & VDK_TYPE_F_GROW))
     r = vdk__err (ENOTSUP, "%s: cannot grow a %s disk", path,
                   vdk_type_name (l->type));
+  else if (!l->desc)                   /* a raw image: the file itself */
+    r = vdk__ext_grow (&l->extents[0], newcap / SECTOR);
   else
-    r = grow_link (l, newcap, progress);
+    r = grow_link (l, t, newcap, progress);
   vdk__link_close (l, NULL);
   /* the end, once (a cancel now comes too late to matter) */
   if (r == 0 && progress->fn

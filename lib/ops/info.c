@@ -45,7 +45,7 @@ fill_extents (struct vdk_link *l, struct vdk_info *in)
     x->access = strdup (vdk__access_name (e->access));
     if (!x->type || !x->access)
       return -1;
-    if (e->kind != VDK_EXT_ZERO) {
+    if (!vdk__ext_can (e, VDK_FMT_NO_FILE)) {
       x->file = strdup (e->name);
       x->path = dup_or_null (e->path);
       if (!x->file || (e->path && !x->path))
@@ -70,12 +70,11 @@ static void
 fill_grain (struct vdk_link *l, struct vdk_info *in)
 {
   for (size_t i = 0; i < l->nextents; i++) {
-    struct sparse_header h;
+    struct vdk_ext_params p;
     struct vdk_extent *e = &l->extents[i];
-    if (e->kind != VDK_EXT_SPARSE || !e->io)
+    if (!e->io || vdk__ext_params (e, &p) == -1 || !p.grain)
       continue;
-    if (vdk__sparse_read_header (e->io, &h) == 0)
-      in->grain_sectors = (uint32_t) h.grain_size;
+    in->grain_sectors = p.grain;
     return;
   }
 }

@@ -23,16 +23,17 @@ struct rewrite_opts {
   struct maint_progress *progress;
 };
 
-/* Copy the hosted sparse extent `old` (opened, format open done) into a
- * new file beside it, grains in LBA order after preallocated tables,
- * fsync it, rename it over old->path and fsync the folder.  The old
+/* Copy the extent `old` of a REWRITABLE format (opened, format open
+ * done) into a new file beside it, grains in LBA order after
+ * preallocated tables, fsync it, rename it over old->path and fsync the
+ * folder.  The old
  * file stays open (and unchanged) in `old` until the caller closes the
  * link.  A crash at any point leaves either the old or the new file at
  * old->path, both complete. */
-int vdk__rewrite_sparse (struct vdk_extent *old, const struct rewrite_opts *o);
+int vdk__rewrite_extent (struct vdk_extent *old, const struct rewrite_opts *o);
 
 /* Shrink (drop_zero) and defrag: rewrite every sparse extent of the
- * link at path with vdk__rewrite_sparse. */
+ * link at path with vdk__rewrite_extent. */
 int vdk__rewrite_link (const char *path, unsigned open_flags, bool drop_zero,
                        vdk_progress_fn fn, void *opaque);
 

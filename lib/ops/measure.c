@@ -6,12 +6,14 @@
  * is written into descriptors), in a private temporary folder - and
  * its files' sizes summed, so descriptor text, grain directories and
  * tables and flat file sizes are exact by construction.  Then what the
- * copy adds:
- * - raw, flat, vmfs: nothing (the files already have their full size);
- * - hosted sparse: one grain per source grain holding a non-zero byte
- *   (vdk_clone writes only non-zero 64 KiB blocks, and a new grain is
- *   appended whole), exact;
- * - streamOptimized: per non-zero grain its marker and deflate's worst
+ * copy adds, as the output's format says (its copy_bytes, given the
+ * source grains holding a non-zero byte - vdk_clone writes only non-zero
+ * 64 KiB blocks):
+ * - raw, flat, vmfs (preallocated): nothing, the files already have
+ *   their full size;
+ * - hosted sparse: one grain per such grain (a new grain is appended
+ *   whole), exact;
+ * - streamOptimized: per such grain its marker and deflate's worst
  *   case, sector rounded, plus a GT marker and table per region that
  *   holds one: an upper bound.
  * Finding non-zero grains reads the source's allocated data once,
@@ -19,7 +21,6 @@
  * memory does not depend on the disk size. */
 #include <dirent.h>
 #include <errno.h>
-#include <libdeflate.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -141,23 +142,12 @@ count_grains (vdk_disk *src, bool top_only, struct count *c)
   return 0;
 }
 
-static uint64_t
-stream_record_bound (uint64_t grain_bytes)
-{
-  struct libdeflate_compressor *z = libdeflate_alloc_compressor (1);
-  uint64_t b = grain_bytes + grain_bytes / 8 + 1024;   /* if no memory */
-  if (z) {
-    b = libdeflate_zlib_compress_bound (z, grain_bytes);
-    libdeflate_free_compressor (z);
-  }
-  return ROUND_UP (12 + b, SECTOR);
-}
-
 VDK_API int
 vdk_measure (vdk_disk *src, const char *dst,
              const struct vdk_clone_params *params, uint64_t *bytes)
 {
   const char *name = dst ? vdk__path_base (dst) : "disk.vmdk";
+  const struct vdk_type_info *t;
   struct vdk_create_params cp;
   struct count c = { .last_g = UINT64_MAX, .last_region = UINT64_MAX };
   uint64_t total = 0;
@@ -177,20 +167,12 @@ vdk_measure (vdk_disk *src, const char *dst,
   c.grain_bytes = (uint64_t) cp.grain_sectors * SECTOR;
   if (template_size (&cp, name, &total) == -1)
     return -1;
-  switch (cp.type) {
-  case VDK_TYPE_MONOLITHIC_SPARSE: case VDK_TYPE_SPLIT_SPARSE:
+  t = vdk__type_info (cp.type);
+  if (t && t->fmt && !(vdk__fmt_caps (t->fmt) & VDK_FMT_PREALLOCATED)) {
     if (count_grains (src, top_only, &c) == -1)
       return -1;
-    total += c.grains * c.grain_bytes;
-    break;
-  case VDK_TYPE_STREAM_OPTIMIZED:
-    if (count_grains (src, top_only, &c) == -1)
-      return -1;
-    total += c.grains * stream_record_bound (c.grain_bytes)
-      + c.regions * (SECTOR + 2048);
-    break;
-  default:
-    break;
+    total += vdk__fmt_copy_bytes (t->fmt, c.grain_bytes, c.grains,
+                                  c.regions);
   }
   *bytes = total;
   return 0;

@@ -1,5 +1,6 @@
-/* Rewriting a hosted sparse extent into a new file: the engine under
- * shrink, defrag and grow (of sparse extents).
+/* Rewriting an extent into a new file: the engine under shrink, defrag
+ * and grow of the formats that say they can be rewritten
+ * (VDK_FMT_REWRITABLE: hosted sparse today).
  *
  * Design
  * - Crash safety by replacement, the simplest order that is obviously
@@ -8,11 +9,12 @@
  *   directory) and fdatasync'd, then renamed over NAME and the folder is
  *   fsync'd.  Until the rename the old file is untouched; after it the
  *   new file is complete.  A crash leaves at worst the temporary file.
- * - The new extent is made by vdk__sparse_create (all grain tables
- *   preallocated right after the header, both copies) and filled through
- *   the sparse ops table with grains in LBA order, so the result is
- *   defragmented: tables first, then grains in address order, each run
- *   of whole grains written with one pwrite.
+ * - The new extent is made by its format's create with the old one's
+ *   parameters (for sparse: all grain tables preallocated right after
+ *   the header, both copies) and filled through the checked wrappers
+ *   with grains in LBA order, so the result is defragmented: tables
+ *   first, then grains in address order, each run of whole grains
+ *   written with one pwrite.
  * - States are kept: HOLE stays unallocated (it falls through to a
  *   parent), ZERO (zeroed-grain entry) stays ZERO, DATA is copied.  With
  *   drop_zero (shrink) an all-zero data grain becomes a hole in a link
@@ -101,9 +103,9 @@ write_dropping_zero (struct rw *w, const uint8_t *buf, uint64_t n,
     }
     int r = 0;
     if (!zero || (w->o->has_parent && !w->zero_grain))
-      r = w->ne.ops->pwrite (&w->ne, buf + i, j - i, off + i, NULL, NULL);
+      r = vdk__ext_pwrite (&w->ne, buf + i, j - i, off + i, NULL, NULL);
     else if (w->o->has_parent)
-      r = w->ne.ops->zero (&w->ne, off + i, j - i, NULL, NULL);
+      r = vdk__ext_zero (&w->ne, off + i, j - i, NULL, NULL);
     if (r == -1)
       return -1;
     i = j;
@@ -121,7 +123,7 @@ copy_data (struct rw *w, uint64_t off, uint64_t n, uint64_t host)
         : vdk__ext_pread (w->old, w->buf, k, off) == -1)
       return -1;
     if (w->o->drop_zero ? write_dropping_zero (w, w->buf, k, off) == -1
-        : w->ne.ops->pwrite (&w->ne, w->buf, k, off, NULL, NULL) == -1)
+        : vdk__ext_pwrite (&w->ne, w->buf, k, off, NULL, NULL) == -1)
       return -1;
     off += k, n -= k;
     if (host != UINT64_MAX)
@@ -143,7 +145,7 @@ copy_all (struct rw *w)
     if (st == VDK_BLOCK_DATA && copy_data (w, off, pnum, host) == -1)
       return -1;
     if (st == VDK_BLOCK_ZERO && !(w->o->drop_zero && !w->o->has_parent)
-        && w->ne.ops->zero (&w->ne, off, pnum, NULL, NULL) == -1)
+        && vdk__ext_zero (&w->ne, off, pnum, NULL, NULL) == -1)
       return -1;
     if (vdk__maint_progress (w->o->progress, pnum) == -1)
       return -1;
@@ -152,11 +154,12 @@ copy_all (struct rw *w)
   return 0;
 }
 
-/* Create the new extent beside the old one (its name in *tmp) and open
- * it through the sparse ops. */
+/* Create the new extent beside the old one (its name in *tmp), of the
+ * old one's format, and open it. */
 static int
-make_new (struct rw *w, const struct sparse_header *h, char **tmp)
+make_new (struct rw *w, const struct vdk_ext_params *op, char **tmp)
 {
+  struct vdk_ext_params np = *op;
   struct vdk_fs_stat st;
   struct vdk_io *io;
 
@@ -166,24 +169,25 @@ make_new (struct rw *w, const struct sparse_header *h, char **tmp)
                                   st.exists ? st.mode : 0644, tmp)))
     return -1;
   w->ne = (struct vdk_extent) {
-    .ops = &vdk__sparse_ops, .link = w->old->link,
-    .owner_path = w->old->owner_path, .kind = VDK_EXT_SPARSE,
+    .ops = w->old->ops, .link = w->old->link,
+    .owner_path = w->old->owner_path, .kind = w->old->kind,
     .access = VDK_ACCESS_RW, .length = w->o->new_sectors * SECTOR,
     .name = w->old->name, .path = *tmp, .io = io,
   };
-  if (vdk__sparse_create (io, w->o->new_sectors, (uint32_t) h->grain_size,
-                          w->zero_grain, w->o->desc) == -1
+  np.sectors = w->o->new_sectors;
+  np.desc = w->o->desc;
+  if (vdk__ext_create_like (w->old, io, &np) == -1
       || vdk__io_flush (io) == -1)
     return -1;
-  return w->ne.ops->open (&w->ne);
+  return vdk__ext_open (&w->ne);
 }
 
 static int
 finish (struct rw *w, const char *tmp)
 {
-  if (w->ne.ops->flush (&w->ne) == -1 || vdk__io_flush (w->ne.io) == -1)
+  if (vdk__ext_flush (&w->ne) == -1 || vdk__io_flush (w->ne.io) == -1)
     return -1;
-  w->ne.ops->close (&w->ne);
+  vdk__ext_close (&w->ne);
   vdk__io_close (w->ne.io);
   w->ne.io = NULL;
   if (vdk__fs_rename (tmp, w->old->path) == -1)
@@ -192,32 +196,32 @@ finish (struct rw *w, const char *tmp)
 }
 
 int
-vdk__rewrite_sparse (struct vdk_extent *old, const struct rewrite_opts *o)
+vdk__rewrite_extent (struct vdk_extent *old, const struct rewrite_opts *o)
 {
-  struct sparse_header h;
+  struct vdk_ext_params op;
   struct rw w = { .old = old, .o = o };
   CLEANUP_FREE char *tmp = NULL;
   int r = -1;
 
-  if (vdk__sparse_read_header (old->io, &h) == -1)
+  if (!vdk__ext_can (old, VDK_FMT_REWRITABLE))
+    return vdk__err (ENOTSUP, "%s: %s extents are not rewritten in place; "
+                     "convert the disk instead", old->path,
+                     vdk__ext_format_name (old));
+  if (vdk__ext_params (old, &op) == -1)
     return -1;
-  if (h.flags & SPARSE_FLAG_COMPRESSED || h.gd_offset == SPARSE_GD_AT_END)
-    return vdk__err (ENOTSUP, "%s: compressed (streamOptimized) extents are "
-                     "not rewritten in place; convert the disk instead",
-                     old->path);
-  w.grain = h.grain_size * SECTOR;
-  w.zero_grain = (h.flags & SPARSE_FLAG_ZERO_GRAIN) != 0;
+  w.grain = (uint64_t) (op.grain ? op.grain : 1) * SECTOR;
+  w.zero_grain = op.zeroed_grain;
   if (w.grain > MAX_COPY_GRAIN)
     return vdk__err (ENOTSUP, "%s: grains of %" PRIu64 " bytes are too "
                      "large to rewrite", old->path, w.grain);
   w.bufsize = MAX (COPY_CHUNK, w.grain);
   if (!(w.buf = malloc (w.bufsize)))
     return vdk__err (ENOMEM, "out of memory");
-  if (make_new (&w, &h, &tmp) == 0 && copy_all (&w) == 0
+  if (make_new (&w, &op, &tmp) == 0 && copy_all (&w) == 0
       && finish (&w, tmp) == 0)
     r = 0;
   if (w.ne.io) {
-    w.ne.ops->close (&w.ne);
+    vdk__ext_close (&w.ne);
     vdk__io_close (w.ne.io);
   }
   if (r == -1 && tmp)
@@ -226,7 +230,16 @@ vdk__rewrite_sparse (struct vdk_extent *old, const struct rewrite_opts *o)
   return r;
 }
 
-/* Shrink and defrag: rewrite every sparse extent of the link at path. */
+/* Extents whose format allocates: shrink and defrag rewrite them, or
+ * refuse if the format cannot be rewritten (a stream, COWD, seSparse). */
+static bool
+rewrites (struct vdk_extent *e)
+{
+  return e->io && !vdk__ext_can (e, VDK_FMT_PREALLOCATED);
+}
+
+/* Shrink and defrag: rewrite every extent of the link at path that
+ * allocates (flat and zero extents have nothing to give back). */
 int
 vdk__rewrite_link (const char *path, unsigned open_flags, bool drop_zero,
                    vdk_progress_fn fn, void *opaque)
@@ -238,7 +251,7 @@ vdk__rewrite_link (const char *path, unsigned open_flags, bool drop_zero,
   if (!l)
     return -1;
   for (size_t i = 0; i < l->nextents; i++)
-    if (l->extents[i].kind == VDK_EXT_SPARSE && l->extents[i].io)
+    if (rewrites (&l->extents[i]))
       p.total += l->extents[i].length;
   for (size_t i = 0; r == 0 && i < l->nextents; i++) {
     struct vdk_extent *e = &l->extents[i];
@@ -248,13 +261,13 @@ vdk__rewrite_link (const char *path, unsigned open_flags, bool drop_zero,
       .has_parent = vdk__desc_get (l->desc, "parentFileNameHint") != NULL,
       .progress = &p,
     };
-    if (e->kind != VDK_EXT_SPARSE || !e->io)
+    if (!rewrites (e))
       continue;                 /* flat and zero extents: nothing to do */
     if (l->embedded && !(desc = vdk__maint_desc_text (l)))
       r = -1;
     o.desc = desc;
     if (r == 0)
-      r = vdk__rewrite_sparse (e, &o);
+      r = vdk__rewrite_extent (e, &o);
   }
   vdk__link_close (l, NULL);
   return r;
