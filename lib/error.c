@@ -255,7 +255,7 @@ vdk__err_save (struct vdk__saved_err *s)
 {
   s->code = err_code;
   s->errnum = err_num;
-  snprintf (s->msg, sizeof s->msg, "%.1023s", err_msg);
+  snprintf (s->msg, sizeof s->msg, "%s", err_msg);
 }
 
 int

@@ -94,7 +94,7 @@ int vdk__err_recode (int code);
  * error, the calling thread raises it again, code and all. */
 struct vdk__saved_err {
   int code, errnum;
-  char msg[1024];
+  char msg[2048];
 };
 void vdk__err_save (struct vdk__saved_err *s);
 int vdk__err_restore (const struct vdk__saved_err *s);

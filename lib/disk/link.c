@@ -157,7 +157,7 @@ load_descriptor (struct vdk_link *l, struct vdk_io *io,
   return vdk__io_pread (io, *text, size, 0);
 }
 
-/* Raw device mappings and device disks (vmdk_format.md §4.2): by their
+/* Raw device mappings and device disks (docs/vmdk-format.md §4.2): by their
  * type, or by an extent of a kind that only such types use. */
 static bool
 needs_external (const struct vdk_link *l)

@@ -1,7 +1,7 @@
 /* vmfsSparse extents: the ESX redo log ("COWD"), read, written and
  * created as the delta of a child link.
  *
- * Facts (vmdk_format.md §4.1): a 2048-byte little-endian header (magic
+ * Facts (docs/vmdk-format.md §4.1): a 2048-byte little-endian header (magic
  * "COWD", version, flags, capacity u32 sectors, grainSize sectors,
  * gdOffset sectors, numGDEntries, freeSector, ..., uncleanShutdown at
  * byte 1648); a grain directory of numGDEntries u32 sector numbers

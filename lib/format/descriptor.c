@@ -1,6 +1,6 @@
 /* VMDK descriptor text: a tolerant reader and a strict writer.
  *
- * Facts (shared/reference/vmdk_format.md §1): line based, LF or CRLF;
+ * Facts (docs/vmdk-format.md §1): line based, LF or CRLF;
  * '#' lines are comments (the section headings are comments too);
  * header entries `key=value` (strings quoted, CIDs bare hex); extent
  * lines `ACCESS SIZE TYPE ["FILE" [OFFSET [more fields]]]`; DDB entries

@@ -3,7 +3,7 @@
  * probing, creation parameters, the structure walker behind check and
  * the descriptor of a file that embeds none.
  *
- * Facts (vmdk_format.md §2.1, §3): both start with the 512-byte KDMV
+ * Facts (docs/vmdk-format.md §2.1, §3): both start with the 512-byte KDMV
  * header; a stream is told apart by the compressed or markers flag (a
  * true stream, or QEMU's layout of one).  The grain size and the
  * zeroed-grain flag of an existing extent are in its header. */

@@ -1,6 +1,6 @@
 /* seSparse extents (vSphere's space-efficient sparse delta): read-only.
  *
- * Facts (vmdk_format.md §4.3, known from QEMU's read-only driver):
+ * Facts (docs/vmdk-format.md §4.3, known from QEMU's read-only driver):
  * - a constant header of u64 fields at offset 0: magic 0xCAFEBABE,
  *   version 0x200000001, capacity, grain size 8 sectors, grain table
  *   size 64 sectors, flags 0, four reserved zeros, then offset/size

@@ -1,6 +1,6 @@
 /* Checking (and repairing) one hosted sparse extent without trusting it.
  *
- * Facts (vmdk_format.md §2, §3): the header is validated by the same
+ * Facts (docs/vmdk-format.md §2, §3): the header is validated by the same
  * decoder the reader uses (sparse-header.c); the grain directory (GD)
  * and its redundant copy (RGD) hold the sectors of grain tables (GT,
  * numGTEsPerGT u32 entries); a GT entry is 0 (unallocated), 1 with the
@@ -356,7 +356,7 @@ sweep (struct ck *c)
 }
 
 /* streamOptimized: footer marker, footer header, end-of-stream marker
- * in the last three sectors (vmdk_format.md §3). */
+ * in the last three sectors (docs/vmdk-format.md §3). */
 static void
 check_stream (struct ck *c)
 {

@@ -1,7 +1,7 @@
 /* The hosted sparse extent header (KDMV): decode, validate, encode and
  * lay out a new extent.
  *
- * Facts (vmdk_format.md §2.1, §2.4, §2.8): 512 packed little-endian
+ * Facts (docs/vmdk-format.md §2.1, §2.4, §2.8): 512 packed little-endian
  * bytes at offset 0; sizes and offsets in sectors; grain size a power of
  * two; numGTEsPerGT at most 512 (QEMU's limit, which every writer uses);
  * the redundant GD and its GTs sit before the primary pair; overHead is

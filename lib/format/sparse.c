@@ -1,7 +1,7 @@
 /* Hosted sparse extents (KDMV): grain lookup, allocation, write-back of
  * grain tables in crash-safe order.
  *
- * Facts (vmdk_format.md §2): a grain directory (GD) of u32 sector
+ * Facts (docs/vmdk-format.md §2): a grain directory (GD) of u32 sector
  * numbers points at grain tables (GT) of numGTEsPerGT u32 entries; an
  * entry is 0 (unallocated: read the parent), 1 with the zeroed-grain
  * flag (reads as zero, parent not consulted) or the sector of the

@@ -2,7 +2,7 @@
  * from overHead to EOS as a streaming consumer (an OVF importer,
  * VirtualBox's sequential mode) reads it, without seeking back.
  *
- * Rules checked (vmdk_format.md §3.1-3.2): the header is version >= 1
+ * Rules checked (docs/vmdk-format.md §3.1-3.2): the header is version >= 1
  * with compressed + markers flags and GD_AT_END; every record starts on
  * a sector; grain markers carry LBAs on grain boundaries, strictly
  * increasing, inside the capacity, with a sane size, and their data

@@ -1,7 +1,7 @@
 /* Writing a streamOptimized extent: a true stream, appended in order,
  * with grains compressed on all cores.
  *
- * Facts (vmdk_format.md §3.2): after the header and the embedded
+ * Facts (docs/vmdk-format.md §3.2): after the header and the embedded
  * descriptor, from overHead on: for each grain-table region in LBA
  * order its compressed grains (all-zero grains omitted), then a GT
  * marker and the table (regions without grains omitted, GD entry 0);

@@ -1,7 +1,7 @@
 /* streamOptimized extents: compressed hosted sparse (KDMV with the
  * compressed and markers flags), read through the grain directory.
  *
- * Facts (vmdk_format.md §3):
+ * Facts (docs/vmdk-format.md §3):
  * - A true stream has gdOffset = GD_AT_END in its header; the real
  *   header is the footer: file_size-1536 holds a FOOTER marker, -1024
  *   the footer header (which wins over the first one), -512 the EOS

@@ -1,7 +1,7 @@
 /* Private to the streamOptimized extent: lib/format/stream.c (open,
  * lookup, inflate), stream-write.c (the append-only writer and its
  * compression pipeline) and stream-walk.c (the strict sequential
- * reader).  Facts: vmdk_format.md §3. */
+ * reader).  Facts: docs/vmdk-format.md §3. */
 #ifndef VDK_FORMAT_STREAM_H
 #define VDK_FORMAT_STREAM_H
 

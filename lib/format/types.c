@@ -3,7 +3,7 @@
  * create, child creation, grow and link opening instead of comparisons
  * on the type.
  *
- * Facts (vmdk_format.md §1.4, §4): monolithic types are one file
+ * Facts (docs/vmdk-format.md §1.4, §4): monolithic types are one file
  * (sparse ones embed their descriptor); twoGbMaxExtent* split into
  * extents of at most 2 GiB named NAME-s001.vmdk / NAME-f001.vmdk; flat
  * data of a monolithic or ESX flat disk is NAME-flat.vmdk, a vmfsSparse

@@ -1,6 +1,6 @@
 /* GPT partition tables.
  *
- * On-disk facts (shared/reference/volumes.md section 2; UEFI 2.x 5.3):
+ * On-disk facts (docs/volumes-format.md §2; UEFI 2.x 5.3):
  * - Header at LBA 1 (primary) and at the last LBA (backup), 92 bytes:
  *   "EFI PART" at 0, header size u32 at 12, header CRC32 at 16 (over
  *   `size` bytes with the field zeroed), MyLBA u64 at 24, AlternateLBA

@@ -1,8 +1,8 @@
 /* Windows LDM (dynamic disks): PRIVHEAD, TOCBLOCK, VMDB and VBLK
  * records, resolved into volumes.
  *
- * On-disk facts (shared/reference/volumes.md section 4; checked against
- * the Windows 2003 R2 / 2008 R2 images in shared/fixtures/ldm).  Every
+ * On-disk facts (docs/volumes-format.md §4; checked against
+ * the Windows 2003 R2 / 2008 R2 images in tests/data/ldm).  Every
  * number is BIG-endian.
  * - PRIVHEAD: sector 6 of an MBR dynamic disk (MBR slot 1 type 0x42;
  *   a copy sits in the disk's last sector and is used when sector 6 is

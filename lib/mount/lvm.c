@@ -2,7 +2,7 @@
  * volumes as volume maps.
  *
  * On-disk facts (lvm2 lib/format_text/layout.h, format_text.c; libvslvm
- * docs; shared/reference/volumes.md section 3).  All little-endian.
+ * docs; docs/volumes-format.md §3).  All little-endian.
  * - Label in one of sectors 0-3: "LABELONE" at 0, u64 sector number of
  *   itself at 8, u32 CRC at 16 over bytes 20-511, u32 offset of the
  *   pv_header at 20, "LVM2 001" at 24.

@@ -1,7 +1,7 @@
 /* The LVM2 text metadata format, parsed into a small tree.
  *
  * Format facts (lvm2 lib/format_text/import_vsn1.c, config.c; libvslvm
- * documentation; shared/reference/volumes.md section 3):
+ * documentation; docs/volumes-format.md §3):
  *   file    := item*
  *   item    := key '=' value | key '{' item* '}'
  *   value   := integer | "string" | '[' [value (',' value)*] ']'

@@ -1,6 +1,6 @@
 /* MBR (DOS) partition tables with extended/logical partitions.
  *
- * On-disk facts (docs: shared/reference/volumes.md section 1):
+ * On-disk facts (docs: docs/volumes-format.md §1):
  * - Sector 0: disk signature u32 LE at 0x1B8, four 16-byte entries at
  *   0x1BE, 0x55 0xAA at 510.  Entry: status (0x00/0x80, anything else
  *   means "not an MBR"), CHS (ignored), type at +4, LBA start u32 at +8,

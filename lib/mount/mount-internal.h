@@ -30,10 +30,7 @@
 #include "vdk-mount.h"
 
 /* The public calls here name themselves with vdk__set_call (error.h)
- * and read messages with vdk_last_error (), which carries no call name.
- * These two older names stay while work begun on them lands. */
-#define vdk__vol_call(name) vdk__set_call (name)
-#define vdk__vol_last_msg() vdk_last_error ()
+ * and read messages with vdk_last_error (), which carries no call name. */
 
 /* ---- maps (map.c) ----------------------------------------------------- */
 

@@ -179,7 +179,7 @@ vdk_mount_volume (vdk_diskset *set, const char *volume,
 {
   struct vdk_mount_params defaults = VDK_MOUNT_PARAMS_INIT;
   const struct vdk_mount_params *p = params ? params : &defaults;
-  vdk__mfs_call ("vdk_mount_volume");
+  vdk__set_call ("vdk_mount_volume");
   if (set == NULL) {
     vdk__errc (VDK_E_INVALID_ARG, EINVAL, "set must not be NULL");
     return NULL;
@@ -192,14 +192,9 @@ vdk_mount_volume (vdk_diskset *set, const char *volume,
                "holds the child");
     return NULL;
   }
-  if (!set->scanned && vdk_diskset_scan (set, 0) == -1) {
-    vdk__mfs_err_raise (NULL);
+  if (!set->scanned && vdk_diskset_scan (set, 0) == -1)
     return NULL;
-  }
-  vdk_mount *m = serve_here (set, volume, mountpoint, p);
-  if (m == NULL)
-    vdk__mfs_err_raise (NULL);
-  return m;
+  return serve_here (set, volume, mountpoint, p);
 }
 
 /* ---- the daemon ------------------------------------------------------- */
@@ -298,10 +293,10 @@ daemon_finish (struct vdk__mfs_session *s, vdk_diskset *set, bool stopped)
 static void __attribute__ ((noreturn))
 daemon_fail (int fd, vdk_diskset *set)
 {
-  struct vdk__mfs_err saved;
-  vdk__mfs_err_save (&saved);
+  struct vdk__saved_err saved;
+  vdk__err_save (&saved);
   vdk_diskset_close (set);
-  vdk__mfs_err_raise (&saved);
+  vdk__err_restore (&saved);
   send_report (fd, NULL);
   _exit (1);
 }
@@ -334,7 +329,7 @@ daemon_main (int fd, const struct daemon_args *a)
   signal (SIGTERM, SIG_DFL);
   signal (SIGINT, SIG_DFL);
   signal (SIGHUP, SIG_DFL);
-  vdk__mfs_call ("vdk_mount_daemon");
+  vdk__set_call ("vdk_mount_daemon");
   vdk_diskset *set = vdk_diskset_open (a->paths, a->n, a->open_flags);
   if (set == NULL || vdk_diskset_scan (set, 0) == -1) {
     daemon_fail (fd, set);
@@ -382,9 +377,9 @@ start_daemon (const struct daemon_args *a, char *id, size_t idsize)
                       "it served the mount");
   if (r.code != 0) {
     r.msg[sizeof r.msg - 1] = 0;
-    struct vdk__mfs_err e = { .code = r.code, .errnum = r.errnum };
+    struct vdk__saved_err e = { .code = r.code, .errnum = r.errnum };
     snprintf (e.msg, sizeof e.msg, "%s", r.msg);
-    return vdk__mfs_err_raise (&e);
+    return vdk__err_restore (&e);
   }
   snprintf (id, idsize, "%.31s", r.id);
   return 0;
@@ -477,10 +472,10 @@ mount_daemon (const char *const *paths, size_t n, const char *volume,
   if (start_daemon (&a, id, sizeof id) == 0)
     m = handle_load (id);
   if (m == NULL && p->redo) {
-    struct vdk__mfs_err saved;
-    vdk__mfs_err_save (&saved);
+    struct vdk__saved_err saved;
+    vdk__err_save (&saved);
     vdk_unlink (redo);
-    vdk__mfs_err_raise (&saved);
+    vdk__err_restore (&saved);
   }
  out:
   for (size_t i = 0; i <= n; i++)
@@ -495,14 +490,11 @@ vdk_mount_daemon (const char *const *paths, size_t n, const char *volume,
 {
   struct vdk_mount_params defaults = VDK_MOUNT_PARAMS_INIT;
   const struct vdk_mount_params *p = params ? params : &defaults;
-  vdk__mfs_call ("vdk_mount_daemon");
+  vdk__set_call ("vdk_mount_daemon");
   if (check_daemon_args (paths, n, p) == -1
       || daemon_preflight (volume, mountpoint) == -1)
     return NULL;
-  vdk_mount *m = mount_daemon (paths, n, volume, mountpoint, p);
-  if (m == NULL)
-    vdk__mfs_err_raise (NULL);
-  return m;
+  return mount_daemon (paths, n, volume, mountpoint, p);
 }
 
 /* ---- handles ---------------------------------------------------------- */
@@ -525,7 +517,7 @@ VDK_API vdk_mount *
 vdk_mount_find (const char *path)
 {
   struct vdk__mfs_state st;
-  vdk__mfs_call ("vdk_mount_find");
+  vdk__set_call ("vdk_mount_find");
   if (path == NULL) {
     vdk__errc (VDK_E_INVALID_ARG, EINVAL, "path must not be NULL");
     return NULL;
@@ -547,7 +539,7 @@ VDK_API int
 vdk_mount_list (vdk_mount ***mounts, size_t *n)
 {
   char **ids;
-  vdk__mfs_call ("vdk_mount_list");
+  vdk__set_call ("vdk_mount_list");
   if (mounts == NULL || n == NULL)
     return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "NULL out-parameter");
   *mounts = NULL;
@@ -582,7 +574,7 @@ VDK_API int
 vdk_unmount (vdk_mount *m, unsigned flags)
 {
   const unsigned known = VDK_UNMOUNT_FORCE | VDK_UNMOUNT_DISCARD;
-  vdk__mfs_call ("vdk_unmount");
+  vdk__set_call ("vdk_unmount");
   if (m == NULL)
     return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "mount must not be NULL");
   if (flags & ~known)
@@ -593,7 +585,7 @@ vdk_unmount (vdk_mount *m, unsigned flags)
     : vdk__mfs_teardown (&m->st, force, flags & VDK_UNMOUNT_DISCARD);
   if (r == -1) {
     fill_info (m);
-    return vdk__mfs_err_raise (NULL);
+    return -1;
   }
   mount_free (m);
   return 0;
@@ -613,7 +605,7 @@ VDK_API int
 vdk_mount_cleanup (unsigned *cleaned, unsigned *in_use)
 {
   unsigned c = 0, a = 0, failed = 0;
-  vdk__mfs_call ("vdk_mount_cleanup");
+  vdk__set_call ("vdk_mount_cleanup");
   if (vdk__mfs_check_root () == -1)
     return -1;
   int r = vdk__mfs_cleanup (&c, &a, &failed);

@@ -154,8 +154,8 @@ attach_and_mount (const struct vdk__mfs_request *req,
 static int
 start_failed (struct vdk__mfs_session *s)
 {
-  struct vdk__mfs_err saved;
-  vdk__mfs_err_save (&saved);
+  struct vdk__saved_err saved;
+  vdk__err_save (&saved);
   if (s->lock_fd >= 0) {
     vdk__mfs_undo_fs_and_loop (&s->st, true);
     if (s->srv) {
@@ -170,7 +170,7 @@ start_failed (struct vdk__mfs_session *s)
   }
   vdk__mfs_files_free (&s->files);
   vdk__mfs_state_free (&s->st);
-  return vdk__mfs_err_raise (&saved);
+  return vdk__err_restore (&saved);
 }
 
 int
@@ -225,13 +225,13 @@ vdk__mfs_session_stop (struct vdk__mfs_session *s, bool force)
     s->srv = NULL;
   }
   int r = vdk__mfs_files_flush (&s->files);
-  struct vdk__mfs_err saved;
-  vdk__mfs_err_save (&saved);
+  struct vdk__saved_err saved;
+  vdk__err_save (&saved);
   vdk__mfs_files_free (&s->files);
   vdk__mfs_state_remove (&s->st);
   vdk__mfs_state_free (&s->st);
   if (s->lock_fd >= 0)
     close (s->lock_fd);
   s->lock_fd = -1;
-  return r == -1 ? vdk__mfs_err_raise (&saved) : 0;
+  return r == -1 ? vdk__err_restore (&saved) : 0;
 }

@@ -21,39 +21,6 @@
 
 #include "mountfs.h"
 
-void
-vdk__mfs_err_save (struct vdk__mfs_err *saved)
-{
-  saved->code = vdk_last_error_code ();
-  saved->errnum = vdk_last_errno ();
-  snprintf (saved->msg, sizeof saved->msg, "%s", vdk_last_error ());
-}
-
-/* Skip leading "vdk_name: " call names. */
-static const char *
-strip_calls (const char *msg)
-{
-  while (strncmp (msg, "vdk_", 4) == 0) {
-    size_t n = 4 + strspn (msg + 4, "abcdefghijklmnopqrstuvwxyz0123456789_");
-    if (strncmp (msg + n, ": ", 2) != 0)
-      break;
-    msg += n + 2;
-  }
-  return msg;
-}
-
-int
-vdk__mfs_err_raise (const struct vdk__mfs_err *saved)
-{
-  struct vdk__mfs_err now;
-  if (saved == NULL) {
-    vdk__mfs_err_save (&now);
-    saved = &now;
-  }
-  return vdk__errc (saved->code, saved->errnum ? saved->errnum : EIO, "%s",
-                    strip_calls (saved->msg));
-}
-
 /* /dev/fuse etc., below $VDK_TEST_SYSROOT when the tests set it. */
 static const char *
 sys_path (const char *path, char *buf, size_t size)

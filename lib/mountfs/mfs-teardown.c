@@ -133,25 +133,25 @@ vdk__mfs_teardown (struct vdk__mfs_state *st, bool force, bool discard)
     return -1;
   }
   int r = daemon_log_error (st);
-  struct vdk__mfs_err saved;
-  vdk__mfs_err_save (&saved);
+  struct vdk__saved_err saved;
+  vdk__err_save (&saved);
   if ((discard || st->discard) && st->redo[0]
       && vdk_unlink (st->redo) == -1) {
-    vdk__mfs_err_save (&saved);
+    vdk__err_save (&saved);
     snprintf (saved.msg, sizeof saved.msg, "cannot discard the redo disk "
               "%.1000s: %.900s", st->redo, vdk_last_error ());
     r = -1;
   }
   if (vdk__mfs_state_remove (st) == -1 && r == 0)
     return -1;
-  return r == -1 ? vdk__mfs_err_raise (&saved) : 0;
+  return r == -1 ? vdk__err_restore (&saved) : 0;
 }
 
 int
 vdk__mfs_cleanup (unsigned *cleaned, unsigned *alive, unsigned *failed)
 {
   char **ids;
-  struct vdk__mfs_err first = { 0 };
+  struct vdk__saved_err first = { 0 };
   int n = vdk__mfs_state_list (&ids);
   *cleaned = *alive = *failed = 0;
   if (n < 0)
@@ -166,7 +166,7 @@ vdk__mfs_cleanup (unsigned *cleaned, unsigned *alive, unsigned *failed)
       else {
         (*failed)++;
         if (*failed == 1) {
-          vdk__mfs_err_save (&first);
+          vdk__err_save (&first);
           snprintf (first.msg, sizeof first.msg, "%s: %.2000s", ids[i],
                     vdk_last_error ());
         }
@@ -177,6 +177,6 @@ vdk__mfs_cleanup (unsigned *cleaned, unsigned *alive, unsigned *failed)
   }
   free (ids);
   if (*failed)
-    return vdk__mfs_err_raise (&first);
+    return vdk__err_restore (&first);
   return 0;
 }

@@ -44,19 +44,8 @@
 
 /* ---- errors (mfs-sys.c) ---------------------------------------------- */
 
-/* Name the public mount call in progress: vdk__set_call, a scope that
- * lasts to the end of the enclosing block. */
-#define vdk__mfs_call(name) vdk__set_call (name)
-/* The thread's error, kept across cleanup that may fail as well. */
-struct vdk__mfs_err {
-  int code, errnum;
-  char msg[2048];
-};
-void vdk__mfs_err_save (struct vdk__mfs_err *saved);
-/* Raise `saved` (NULL: the current error) again, after cleanup that
- * may have failed (or succeeded: nested calls do not clear it, but a
- * failing one replaces it).  Returns -1. */
-int vdk__mfs_err_raise (const struct vdk__mfs_err *saved);
+/* The thread's error, kept across cleanup that may fail as well:
+ * vdk__err_save and vdk__err_restore (lib/error.h). */
 
 /* ---- files served over FUSE (mfs-files.c) ---------------------------- */
 

@@ -1,6 +1,6 @@
 /* Creating disks: raw, monolithic and split, sparse and flat; children.
  *
- * Facts (vmdk_format.md §1.4, §1.8, §2.4):
+ * Facts (docs/vmdk-format.md §1.4, §1.8, §2.4):
  * - twoGbMaxExtent* split at 4192256 sectors (2047 MiB), as VMware and
  *   VirtualBox do; names are NAME-s001.vmdk / NAME-f001.vmdk, flat data
  *   of monolithicFlat is NAME-flat.vmdk.

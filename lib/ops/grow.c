@@ -1,6 +1,6 @@
 /* vdk_grow: make a disk larger (vmware-vdiskmanager -x, VixDiskLib_Grow).
  *
- * Facts (vmdk_format.md §1.4, §2): the capacity of a link is the sum of
+ * Facts (docs/vmdk-format.md §1.4, §2): the capacity of a link is the sum of
  * its extents; a sparse extent's capacity is also in its header, and its
  * grain directory was sized for it, so a sparse extent cannot grow in
  * place; split types hold at most 4192256 sectors per extent.

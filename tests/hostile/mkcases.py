@@ -2,7 +2,7 @@
 """mkcases.py OUTDIR - make the hostile catalog (issue 9).
 
 Every case is a folder OUTDIR/NAME holding crafted files, made here from
-the documented layouts (shared/reference: vmdk_format.md, volumes.md)
+the documented layouts (docs/vmdk-format.md, docs/volumes-format.md)
 rather than kept as blobs.  The manifest OUTDIR/cases lists one case a
 line, tab-separated:
 

@@ -4,7 +4,7 @@
 # partition tables, lvm2 on loop devices for LVM metadata (root needed;
 # skipped otherwise).  LDM databases cannot be made on Linux and the
 # Windows sample images stay out of the repository, so the LDM seeds are
-# synthesised here from the documented record layouts (volumes.md §4).
+# synthesised here from the documented record layouts (docs/volumes-format.md §4).
 # Each seed is at most 64 KiB.  Run from anywhere; rewrites the folders.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

@@ -116,7 +116,7 @@ test_defaults (void)
 static const struct vdk_extent_ops *
 probe_file (const char *path, bool *descriptor)
 {
-  struct vdk_io *io = vdk__io_open_file (path, VDK_IO_READONLY);
+  struct vdk_io *io = vdk__io_open (path, VDK_IO_READONLY);
   const struct vdk_extent_ops *f = NULL;
   char kind = 0;
   if (!io || vdk__probe (io, &kind) == -1) {
@@ -198,9 +198,9 @@ test_probe_sesparse (void)
 static void
 test_for_extent (void)
 {
-  struct vdk_io *s = vdk__io_open_file (P ("s.vmdk"), VDK_IO_READONLY);
-  struct vdk_io *so = vdk__io_open_file (P ("so.vmdk"), VDK_IO_READONLY);
-  struct vdk_io *r = vdk__io_open_file (P ("r.img"), VDK_IO_READONLY);
+  struct vdk_io *s = vdk__io_open (P ("s.vmdk"), VDK_IO_READONLY);
+  struct vdk_io *so = vdk__io_open (P ("so.vmdk"), VDK_IO_READONLY);
+  struct vdk_io *r = vdk__io_open (P ("r.img"), VDK_IO_READONLY);
 
   ok (s && vdk__format_for_extent (VDK_EXT_SPARSE, s) == fmt ("sparse"),
       "SPARSE extent in a sparse file: sparse");
