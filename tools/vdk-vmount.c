@@ -135,6 +135,14 @@ do_mount (const char *disk, const char *part, const char *mp, bool ro,
   p.options = opts;
   m = vdk_mount_daemon (paths, 1, part, mp, &p);
   free (dflt);
+  if (!m && vdk_last_error_code () == VDK_E_LOCKED) {
+    /* Each mount's daemon opens the disk itself: read-only ones share
+     * it, a read-write one holds it alone. */
+    fprintf (stderr, "%s: %s: %s; several partitions of one disk can be "
+             "mounted at once only read-only (-r)\n", prog, disk,
+             vdk_last_error ());
+    return 1;
+  }
   if (!m)
     return lib_failed (disk);
   vdk_mount_release (m);

@@ -30,23 +30,34 @@ check "-p header in vmware-mount's columns" \
 check "-p lists partition 1" grep -Eq '^ 1 +2048 +81920 BIOS 83 Linux' parts.txt
 check "-p lists partition 2" grep -Eq '^ 2 +83968 +81920 BIOS 83 Linux' parts.txt
 
-# diskPath partNum mountPoint: read-write by default.
+# diskPath partNum mountPoint: read-write by default.  The disk is then
+# the mount's alone: a second mount of it is refused, saying why.
 vmware-mount disk.vmdk 1 m1
 check_files m1 "partition 1 mounted"
 check "read-write by default" sh -c 'echo written > m1/new.txt && sync'
-vmware-mount -r -o noatime disk.vmdk 2 m2
-check_files m2 "partition 2 mounted"
+check "-l lists the mount" sh -c "vmware-mount -l disk.vmdk | grep -q '$T/m1'"
+rc=0; vmware-mount -r disk.vmdk 2 m2 2> err.txt || rc=$?
+check_eq "a second mount of a disk mounted read-write fails" 1 "$rc"
+check "saying what to do" grep -q "read-only" err.txt
+vmware-mount -d m1
+check "-d unmounts" sh -c "! grep -q ' $T/m1 ' /proc/mounts"
+assert_nothing_left "-d"
+check "qemu-img check after the rw mount" qemu-img check -q disk.vmdk
+
+# Two partitions of one disk at once, read-only.
+vmware-mount -r -o noatime disk.vmdk 1 m1
+vmware-mount -r disk.vmdk 2 m2
+check_files m2 "partition 2 mounted beside partition 1"
 check "-r mounts read-only" sh -c '! touch m2/x 2>/dev/null'
-check "-o reaches mount(8)" grep -q " $T/m2 .*noatime" /proc/mounts
+check "-o reaches mount(8)" grep -q " $T/m1 .*noatime" /proc/mounts
 check "-l lists both mounts" sh -c \
   "vmware-mount -l disk.vmdk | grep -q '$T/m1' && vmware-mount -l disk.vmdk | grep -q '$T/m2'"
 check "-L lists the disk" sh -c "vmware-mount -L | grep -q '$T/disk.vmdk'"
 vmware-mount -d m2
-check "-d unmounts" sh -c "! grep -q ' $T/m2 ' /proc/mounts"
+check "-d unmounts one" sh -c "! grep -q ' $T/m2 ' /proc/mounts"
 vmware-mount -k disk.vmdk
 check "-k unmounts the rest of the disk" sh -c "! grep -q ' $T/m1 ' /proc/mounts"
 assert_nothing_left "-d and -k"
-check "qemu-img check after the rw mount" qemu-img check -q disk.vmdk
 
 # What the rw mount wrote is there; mount with the default partition.
 vmware-mount -r disk.vmdk m1
