@@ -35,6 +35,7 @@
 
 #include "vdk-common.h"
 #include "vdk-tool.h"
+#include "cmd-serve.h"
 
 const char *tool_name = "vdk";
 
@@ -654,6 +655,12 @@ static const struct subcmd subcmds[] = {
     "  --json                  a JSON array\n"
     "  --top-only              the top link alone (parents count as holes)\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_map, NULL },
+#ifdef VDK_HAVE_NBD
+  { "serve", "export disks over NBD (nbdkit)", NULL, NULL, 0, 0, NULL, NULL,
+    cmd_serve },
+  { "ticket", "mint, list, revoke tickets for vdk serve", NULL, NULL, 0, 0,
+    NULL, NULL, cmd_ticket },
+#endif
 #ifdef VDK_HAVE_MOUNT
   { "volumes", "list the volumes of disks", NULL, NULL, 0, 0, NULL, NULL,
     cmd_volumes },

@@ -1,0 +1,434 @@
+/* vdk serve: export disks over NBD with nbdkit and the vdk plugin.
+ *
+ * Design
+ * - nbdkit does everything on the wire (protocol, TLS, sockets,
+ *   threads); this command only turns its options into an nbdkit
+ *   command line, runs it, and prints the URI clients use once the
+ *   server is ready (nbdkit writes its pid file after it has bound its
+ *   sockets, so that is the signal).
+ * - Foreground (the default): nbdkit runs as a child in the foreground;
+ *   SIGINT, SIGTERM and SIGHUP are passed on to it, nbdkit closes the
+ *   connections and unloads the plugin, which flushes and closes the
+ *   disks; the exit status is nbdkit's.  --daemon: nbdkit forks into
+ *   the background itself and writes --pid-file; this command returns
+ *   once it is ready.
+ * - The plugin is looked for in $VDK_NBDKIT_PLUGIN, then beside this
+ *   program in the build tree (../plugins/nbdkit/), then in nbdkit's
+ *   plugin folder where `meson install` puts it.
+ * - With TLS the server requires it (nbdkit --tls=require): nothing,
+ *   not even the list of exports, is reachable without a valid
+ *   identity.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vdk.h>
+
+#include "vdk-common.h"
+#include "vdk-tool.h"
+#include "cmd-serve.h"
+
+#ifndef VDK_NBDKIT_PLUGINDIR
+#define VDK_NBDKIT_PLUGINDIR "/usr/lib/nbdkit/plugins"
+#endif
+#define PLUGIN_NAME "nbdkit-vdk-plugin.so"
+/* How long to wait for nbdkit to become ready. */
+#define START_TIMEOUT_MS 60000
+#define MAX_DATASTORES 64
+
+static const char serve_usage[] =
+  "Usage: vdk serve [-r] [--port N | --unix PATH] [--bind ADDR]\n"
+  "                 [--tls-psk FILE | --tls-certificates DIR]\n"
+  "                 [--tickets DIR] [--datastore NAME=DIR ...]\n"
+  "                 [--daemon --pid-file FILE] [DISK]\n"
+  "Export DISK (the default export) and the disks of each datastore (as\n"
+  "\"[NAME] path/to/disk.vmdk\") over NBD, with nbdkit and the vdk plugin.\n"
+  "Prints the URI clients use once the server is ready.\n"
+  "  -r, --read-only         refuse writes\n"
+  "  --port N                TCP port (default 10809)\n"
+  "  --bind ADDR             listen on ADDR only (e.g. 127.0.0.1)\n"
+  "  --unix PATH             a unix socket instead of TCP\n"
+  "  --tls-psk FILE          require TLS with pre-shared keys (psktool)\n"
+  "  --tls-certificates DIR  require TLS with X.509 certificates\n"
+  "                          (ca-cert.pem, server-cert.pem, server-key.pem)\n"
+  "  --tls-verify-peer       with certificates: require client certificates\n"
+  "  --tickets DIR           serve only the live tickets of DIR (vdk ticket)\n"
+  "  --datastore NAME=DIR    serve the disks under DIR as \"[NAME] path\"\n"
+  "  --allow-external-paths  let descriptors name files outside their folder\n"
+  "  --threads N             nbdkit worker threads per connection\n"
+  "  --daemon                run in the background (needs --pid-file)\n"
+  "  --pid-file FILE         write the server's pid to FILE\n"
+  "  -v, --verbose           nbdkit's debug messages\n"
+  "  -h, --help              show this help\n"
+  "  -V, --version           show the version\n";
+
+struct serve_opts {
+  bool readonly, daemon, verbose, verify_peer, external;
+  const char *port, *bind, *unix_path, *psk, *certs, *tickets;
+  const char *pid_file, *threads, *disk;
+  const char *ds[MAX_DATASTORES];
+  int nds;
+};
+
+enum {
+  O_PORT = 256, O_BIND, O_UNIX, O_PSK, O_CERTS, O_VERIFY, O_TICKETS,
+  O_DATASTORE, O_EXTERNAL, O_THREADS, O_DAEMON, O_PIDFILE,
+};
+
+static int
+parse_serve (int argc, char **argv, struct serve_opts *o, int *rc)
+{
+  static const struct option lo[] = {
+    { "read-only", no_argument, NULL, 'r' },
+    { "port", required_argument, NULL, O_PORT },
+    { "bind", required_argument, NULL, O_BIND },
+    { "unix", required_argument, NULL, O_UNIX },
+    { "tls-psk", required_argument, NULL, O_PSK },
+    { "tls-certificates", required_argument, NULL, O_CERTS },
+    { "tls-verify-peer", no_argument, NULL, O_VERIFY },
+    { "tickets", required_argument, NULL, O_TICKETS },
+    { "datastore", required_argument, NULL, O_DATASTORE },
+    { "allow-external-paths", no_argument, NULL, O_EXTERNAL },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "daemon", no_argument, NULL, O_DAEMON },
+    { "pid-file", required_argument, NULL, O_PIDFILE },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  memset (o, 0, sizeof *o);
+  *rc = 1;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, ":rvhV", lo, NULL)) != -1) {
+    switch (c) {
+    case 'r': o->readonly = true; break;
+    case 'v': o->verbose = true; break;
+    case O_PORT: o->port = optarg; break;
+    case O_BIND: o->bind = optarg; break;
+    case O_UNIX: o->unix_path = optarg; break;
+    case O_PSK: o->psk = optarg; break;
+    case O_CERTS: o->certs = optarg; break;
+    case O_VERIFY: o->verify_peer = true; break;
+    case O_TICKETS: o->tickets = optarg; break;
+    case O_EXTERNAL: o->external = true; break;
+    case O_THREADS: o->threads = optarg; break;
+    case O_DAEMON: o->daemon = true; break;
+    case O_PIDFILE: o->pid_file = optarg; break;
+    case O_DATASTORE:
+      if (o->nds == MAX_DATASTORES)
+        return tool_usage_error ("serve", serve_usage, "more than %d "
+                                 "datastores", MAX_DATASTORES), -1;
+      if (!strchr (optarg, '=') || optarg[0] == '=')
+        return tool_usage_error ("serve", serve_usage, "--datastore %s: "
+                                 "expected NAME=DIR", optarg), -1;
+      o->ds[o->nds++] = optarg;
+      break;
+    case 'h': fputs (serve_usage, stdout); *rc = 0; return -1;
+    case 'V': tool_print_version (); *rc = 0; return -1;
+    case ':':
+      return tool_usage_error ("serve", serve_usage, "option '%s' needs a "
+                               "value", argv[optind - 1]), -1;
+    default:
+      return tool_usage_error ("serve", serve_usage, "unknown option '%s'",
+                               argv[optind - 1]), -1;
+    }
+  }
+  if (optind < argc)
+    o->disk = argv[optind++];
+  if (optind < argc)
+    return tool_usage_error ("serve", serve_usage, "one DISK at most"), -1;
+  if (!o->disk && !o->nds && !o->tickets)
+    return tool_usage_error ("serve", serve_usage, "give a DISK, "
+                             "--datastore or --tickets"), -1;
+  if (o->port && o->unix_path)
+    return tool_usage_error ("serve", serve_usage, "--port and --unix "
+                             "exclude each other"), -1;
+  if (o->psk && o->certs)
+    return tool_usage_error ("serve", serve_usage, "--tls-psk and "
+                             "--tls-certificates exclude each other"), -1;
+  if (o->daemon && !o->pid_file)
+    return tool_usage_error ("serve", serve_usage, "--daemon needs "
+                             "--pid-file"), -1;
+  return 0;
+}
+
+/* The plugin's path (malloc'd), or NULL with a message. */
+static char *
+find_plugin (void)
+{
+  const char *env = getenv ("VDK_NBDKIT_PLUGIN");
+  char exe[PATH_MAX], *p, *slash;
+  ssize_t n;
+
+  if (env && *env)
+    return strdup (env);
+  n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    if ((slash = strrchr (exe, '/')))
+      *slash = '\0';
+    if (asprintf (&p, "%s/../plugins/nbdkit/" PLUGIN_NAME, exe) >= 0) {
+      if (access (p, R_OK) == 0)
+        return p;
+      free (p);
+    }
+  }
+  if (access (VDK_NBDKIT_PLUGINDIR "/" PLUGIN_NAME, R_OK) == 0)
+    return strdup (VDK_NBDKIT_PLUGINDIR "/" PLUGIN_NAME);
+  tool_error ("serve: cannot find %s (set VDK_NBDKIT_PLUGIN)", PLUGIN_NAME);
+  return NULL;
+}
+
+/* argv for nbdkit; strings it makes are leaked (the process execs or
+ * exits soon after). */
+static char **
+build_argv (const struct serve_opts *o, const char *plugin,
+            const char *pid_file)
+{
+  char **av = calloc (64 + MAX_DATASTORES, sizeof *av);
+  char *s;
+  int n = 0;
+
+  if (!av)
+    return NULL;
+  av[n++] = "nbdkit";
+  if (!o->daemon)
+    av[n++] = "--foreground";
+  if (o->verbose)
+    av[n++] = "--verbose";
+  if (o->readonly)
+    av[n++] = "--readonly";
+  if (o->unix_path) {
+    av[n++] = "--unix";
+    av[n++] = (char *) o->unix_path;
+  } else {
+    av[n++] = "--port";
+    av[n++] = (char *) (o->port ? o->port : "10809");
+    if (o->bind) {
+      av[n++] = "--ipaddr";
+      av[n++] = (char *) o->bind;
+    }
+  }
+  if (o->psk || o->certs) {
+    av[n++] = "--tls=require";
+    if (asprintf (&s, "--tls-%s=%s", o->psk ? "psk" : "certificates",
+                  o->psk ? o->psk : o->certs) < 0)
+      return NULL;
+    av[n++] = s;
+    if (o->verify_peer)
+      av[n++] = "--tls-verify-peer";
+  }
+  if (o->threads) {
+    av[n++] = "--threads";
+    av[n++] = (char *) o->threads;
+  }
+  av[n++] = "--pidfile";
+  av[n++] = (char *) pid_file;
+  av[n++] = (char *) plugin;
+  if (o->disk) {
+    char *real = realpath (o->disk, NULL);
+    if (!real) {
+      tool_error ("%s: %s", o->disk, strerror (errno));
+      return NULL;
+    }
+    if (asprintf (&s, "disk=%s", real) < 0)
+      return NULL;
+    av[n++] = s;
+  }
+  for (int i = 0; i < o->nds; i++)
+    if (asprintf (&av[n++], "datastore=%s", o->ds[i]) < 0)
+      return NULL;
+  if (o->tickets && asprintf (&av[n++], "tickets=%s", o->tickets) < 0)
+    return NULL;
+  if (o->external)
+    av[n++] = "allow-external=true";
+  if (o->readonly)
+    av[n++] = "readonly=true";
+  return av;
+}
+
+/* The first identity of a psktool key file, or NULL. */
+static char *
+psk_identity (const char *file)
+{
+  FILE *f = fopen (file, "re");
+  char line[512], *colon;
+  if (!f)
+    return NULL;
+  colon = fgets (line, sizeof line, f) ? strchr (line, ':') : NULL;
+  fclose (f);
+  return colon ? strndup (line, colon - line) : NULL;
+}
+
+static void
+print_uri (const struct serve_opts *o)
+{
+  const char *scheme = o->psk || o->certs ? "nbds" : "nbd";
+  char *user = o->psk ? psk_identity (o->psk) : NULL;
+  char *abs = o->psk ? realpath (o->psk, NULL) : NULL;
+  char query[PATH_MAX + 32] = "";
+
+  if (abs)
+    snprintf (query, sizeof query, "%stls-psk-file=%s",
+              o->unix_path ? "&" : "?", abs);
+  else if (o->certs)
+    snprintf (query, sizeof query, "%stls-certificates=%s",
+              o->unix_path ? "&" : "?", o->certs);
+  if (o->unix_path)
+    printf ("%s+unix:///?socket=%s%s\n", scheme, o->unix_path, query);
+  else
+    printf ("%s://%s%s%s:%s/%s\n", scheme, user ? user : "",
+            user ? "@" : "", o->bind ? o->bind : "localhost",
+            o->port ? o->port : "10809", query);
+  if (o->nds || o->tickets)
+    fprintf (stderr, "%s: serve: exports are %s (percent-encoded in the "
+             "URI's path)\n", tool_name, o->tickets ? "ticket ids"
+             : "\"[DATASTORE] path/to/disk.vmdk\"");
+  fflush (stdout);
+  free (user);
+  free (abs);
+}
+
+/* ---- running nbdkit ---- */
+
+static volatile sig_atomic_t child_pid;
+
+static void
+forward_signal (int sig)
+{
+  if (child_pid > 0)
+    kill (child_pid, sig);
+}
+
+static pid_t
+spawn (char **av)
+{
+  pid_t pid = fork ();
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    execvp (av[0], av);
+    fprintf (stderr, "%s: serve: cannot run nbdkit: %s\n", tool_name,
+             strerror (errno));
+    _exit (127);
+  }
+  if (pid == -1)
+    tool_error ("serve: fork: %s", strerror (errno));
+  return pid;
+}
+
+/* Wait until pid_file holds a pid.  While `pid` (the process started)
+ * runs, or after it exited 0 when it was a daemonising parent.
+ * Returns 0 when ready, else the exit status to use. */
+static int
+wait_ready (pid_t pid, const char *pid_file, bool daemonizes)
+{
+  struct timespec tick = { 0, 10 * 1000 * 1000 };
+  int status;
+
+  for (int ms = 0; ms < START_TIMEOUT_MS; ms += 10) {
+    struct stat st;
+    if (stat (pid_file, &st) == 0 && st.st_size > 0)
+      return 0;
+    if (pid > 0 && waitpid (pid, &status, WNOHANG) == pid) {
+      pid = 0;
+      if (!daemonizes || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+        tool_error ("serve: nbdkit could not start (its message is above)");
+        return 1;
+      }
+    }
+    nanosleep (&tick, NULL);
+  }
+  tool_error ("serve: nbdkit did not become ready in %d s",
+              START_TIMEOUT_MS / 1000);
+  if (pid > 0)
+    kill (pid, SIGTERM);
+  return 1;
+}
+
+static int
+run_foreground (char **av, const char *pid_file, const struct serve_opts *o)
+{
+  struct sigaction sa = { .sa_handler = forward_signal };
+  int status, rc;
+  pid_t pid, w;
+
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGHUP, &sa, NULL);
+  if ((pid = spawn (av)) == -1)
+    return 1;
+  child_pid = pid;
+  if ((rc = wait_ready (pid, pid_file, false)) != 0)
+    return rc;
+  print_uri (o);
+  while ((w = waitpid (pid, &status, 0)) == -1 && errno == EINTR)
+    ;
+  if (w == -1)
+    return 1;
+  if (WIFSIGNALED (status))
+    return WTERMSIG (status) == SIGTERM || WTERMSIG (status) == SIGINT
+      ? 0 : 1;
+  return WEXITSTATUS (status);
+}
+
+static int
+run_serve (const struct serve_opts *o)
+{
+  CLEANUP_FREE char *plugin = find_plugin ();
+  char tmp_pid[] = "/tmp/vdk-serve-XXXXXX";
+  const char *pid_file = o->pid_file;
+  char **av;
+  int rc;
+
+  if (!plugin)
+    return 1;
+  if (!pid_file) {
+    int fd = mkstemp (tmp_pid);
+    if (fd == -1) {
+      tool_error ("serve: temporary file: %s", strerror (errno));
+      return 1;
+    }
+    close (fd);
+    pid_file = tmp_pid;
+  }
+  unlink (pid_file);                /* its appearance is the signal */
+  if (!(av = build_argv (o, plugin, pid_file)))
+    return 1;
+  if (o->daemon) {
+    pid_t pid = spawn (av);
+    rc = pid == -1 ? 1 : wait_ready (pid, pid_file, true);
+    if (rc == 0)
+      print_uri (o);
+  } else
+    rc = run_foreground (av, pid_file, o);
+  if (pid_file == tmp_pid)
+    unlink (tmp_pid);
+  free (av);
+  return rc;
+}
+
+int
+cmd_serve (int argc, char **argv)
+{
+  struct serve_opts o;
+  int rc;
+  if (parse_serve (argc, argv, &o, &rc) == -1)
+    return rc;
+  return run_serve (&o);
+}
