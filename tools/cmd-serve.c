@@ -205,8 +205,10 @@ build_argv (const struct serve_opts *o, const char *plugin,
   if (!av)
     return NULL;
   av[n++] = "nbdkit";
-  if (!o->daemon)
+  if (!o->daemon) {
     av[n++] = "--foreground";
+    av[n++] = "--exit-with-parent";   /* never outlives this process */
+  }
   if (o->verbose)
     av[n++] = "--verbose";
   if (o->readonly)
