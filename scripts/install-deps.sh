@@ -7,10 +7,12 @@ packages=(
   # build
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libdeflate-dev libfuse3-dev fuse3 libblkid-dev
+  libnbd-dev nbdkit nbdkit-plugin-dev
   # test peers and fixture tools
   qemu-utils libvmdk-utils libnbd-bin fdisk gdisk lvm2 e2fsprogs
   dosfstools mtools exfatprogs ntfs-3g xfsprogs ldmtool jq valgrind python3
   g++ xz-utils util-linux time
+  gnutls-bin fio
 )
 
 if [ "$(id -u)" -ne 0 ]; then
