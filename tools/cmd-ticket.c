@@ -274,6 +274,11 @@ cmd_ticket (int argc, char **argv)
     fputs (ticket_usage, stdout);
     return 0;
   }
+  if (argc >= 2 && (strcmp (argv[1], "--version") == 0
+                    || strcmp (argv[1], "-V") == 0)) {
+    tool_print_version ();
+    return 0;
+  }
   if (argc < 2 || argv[1][0] == '-')
     return usage_err ("%s", "missing action (create, list or revoke)");
   verb = argv[1];
