@@ -191,7 +191,7 @@ print_info_text (const struct vdk_info *in)
 
   human_size (in->capacity, human, sizeof human);
   printf ("%-14s %s\n", "format:", in->type == VDK_TYPE_RAW ? "raw" : "vmdk");
-  printf ("%-14s %s\n", "create type:", in->create_type);
+  printf ("%-14s %s\n", "create type:", tool_safe (in->create_type));
   printf ("%-14s %" PRIu64 " (%s)\n", "capacity:", in->capacity, human);
   printf ("%-14s %s\n", "adapter:", adapter ? adapter : "unknown");
   printf ("%-14s %" PRIu32 "\n", "hw version:", in->hw_version);
@@ -206,9 +206,9 @@ print_info_text (const struct vdk_info *in)
   if (in->has_parent && in->parent_cid != 0xffffffffu)
     printf ("%-14s %08" PRIx32 "\n", "parent cid:", in->parent_cid);
   if (in->parent_hint)
-    printf ("%-14s %s\n", "parent:", in->parent_hint);
+    printf ("%-14s %s\n", "parent:", tool_safe (in->parent_hint));
   if (in->uuid)
-    printf ("%-14s %s\n", "uuid:", in->uuid);
+    printf ("%-14s %s\n", "uuid:", tool_safe (in->uuid));
   printf ("%-14s %d\n", "links:", in->links);
   if (in->grain_sectors)
     printf ("%-14s %" PRIu32 " sectors\n", "grain:", in->grain_sectors);
@@ -219,7 +219,7 @@ print_info_text (const struct vdk_info *in)
     const struct vdk_extent_info *e = in->extents[i];
 
     printf ("  %-8s %-12" PRIu64 " %-8s %s", e->access, e->sectors,
-            e->type, e->file ? e->file : "");
+            e->type, e->file ? tool_safe (e->file) : "");
     if (e->offset)
       printf (" +%" PRIu64, e->offset);
     putchar ('\n');
@@ -500,7 +500,7 @@ meta_list (vdk_disk *disk)
       vdk_free_strings (keys);
       return tool_lib_error ();
     }
-    printf ("%s=%s\n", keys[i], value);
+    printf ("%s=%s\n", tool_safe (keys[i]), tool_safe (value));
     free (value);
   }
   vdk_free_strings (keys);
@@ -526,7 +526,7 @@ run_meta (const struct cmd_opts *o)
     if (vdk_meta_get (disk, o->args[1], &value) == -1)
       ret = tool_lib_error ();
     else
-      printf ("%s\n", value);
+      printf ("%s\n", tool_safe (value));
     free (value);
   }
   else if (vdk_meta_set (disk, o->args[1], o->args[2]) == -1)

@@ -75,18 +75,18 @@ print_check_text (const char *file, const struct vdk_check_report *r)
     const struct vdk_check_item *p = r->problems[i];
 
     printf ("%s: %s: %s%s\n", p->repaired ? "repaired" : "problem",
-            p->file ? p->file : file, p->what,
+            tool_safe (p->file ? p->file : file), tool_safe (p->what),
             !p->repaired && p->repairable ? " (--repair can fix it)" : "");
   }
   for (size_t i = 0; i < r->nchanges; i++)
-    printf ("changed: %s\n", r->changes[i]);
+    printf ("changed: %s\n", tool_safe (r->changes[i]));
   for (size_t i = 0; i < r->nnotes; i++)
-    printf ("note: %s\n", r->notes[i]);
+    printf ("note: %s\n", tool_safe (r->notes[i]));
   if (left == 0)
-    printf ("%s: no problems found%s\n", file,
+    printf ("%s: no problems found%s\n", tool_safe (file),
             r->nproblems ? " after repair" : "");
   else
-    printf ("%s: %zu problem%s found\n", file, left, left == 1 ? "" : "s");
+    printf ("%s: %zu problem%s found\n", tool_safe (file), left, left == 1 ? "" : "s");
 }
 
 int

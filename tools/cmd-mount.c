@@ -33,20 +33,11 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
+/* Always valid UTF-8 JSON, whatever bytes a label holds (text.c). */
 static void
 json_str (FILE *f, const char *s)
 {
-  fputc ('"', f);
-  for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p;
-       p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf (f, "\\%c", *p);
-    else if (*p < 0x20)
-      fprintf (f, "\\u%04x", *p);
-    else
-      fputc (*p, f);
-  }
-  fputc ('"', f);
+  tool_json_string (f, s ? s : "");
 }
 
 static void
@@ -172,12 +163,13 @@ print_volumes_table (const vdk_diskset *set, const struct mounts *m)
     human_size (v->size, size, sizeof size);
     const char *at = mounted_at (m, v->name);
     printf ("%-10s %-4s %-9s %14" PRIu64 " %8s  %-20s %-11s %-12s %s%s%s\n",
-            v->name, v->kind, v->layout, v->start, size,
-            v->type_name[0] ? v->type_name : v->part_type,
+            tool_safe (v->name), v->kind, v->layout, v->start, size,
+            tool_safe (v->type_name[0] ? v->type_name : v->part_type),
             (v->flags & VDK_VOLUME_CONTAINER) ? "(container)"
-            : v->fs_type[0] ? v->fs_type : "-",
-            v->fs_label[0] ? v->fs_label : "-", at ? at : "-",
-            v->problem ? "  ! " : "", v->problem ? v->problem : "");
+            : v->fs_type[0] ? tool_safe (v->fs_type) : "-",
+            v->fs_label[0] ? tool_safe (v->fs_label) : "-",
+            at ? tool_safe (at) : "-",
+            v->problem ? "  ! " : "", v->problem ? tool_safe (v->problem) : "");
   }
 }
 
@@ -591,10 +583,12 @@ print_mount_line (const struct vdk_mount_info *mi)
     snprintf (loop, sizeof loop, "/dev/loop%d", mi->loop);
   printf ("%-10s %-7d %-5s %-10s %-7s %-12s %-3s %s <- %s%s\n", mi->id,
           mi->pid, mi->alive ? "yes" : "DEAD",
-          mi->flat ? "(flat)" : mi->volume, mi->fstype[0] ? mi->fstype : "-",
+          mi->flat ? "(flat)" : tool_safe (mi->volume),
+          mi->fstype[0] ? tool_safe (mi->fstype) : "-",
           loop, mi->writable ? "rw" : "ro",
-          mi->flat ? mi->fuse_dir : mi->mountpoint,
-          mi->ndisks ? mi->disks[0] : "?", mi->ndisks > 1 ? " ..." : "");
+          tool_safe (mi->flat ? mi->fuse_dir : mi->mountpoint),
+          mi->ndisks ? tool_safe (mi->disks[0]) : "?",
+          mi->ndisks > 1 ? " ..." : "");
 }
 
 int

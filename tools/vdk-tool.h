@@ -127,6 +127,10 @@ vdk_disk *tool_open (const char *path, unsigned flags);
 
 /* Print `s` as a JSON string (escaped), or null for NULL. */
 void tool_json_string (FILE *fp, const char *s);
+/* Untrusted text for a terminal (tools/text.c): `s` itself when it is
+ * valid UTF-8 without control characters, else an escaped copy ("\xHH",
+ * "\\") that lives until eight more calls. */
+const char *tool_safe (const char *s);
 
 /* Mount subcommands, defined in tools/cmd-mount.c and dispatched only
  * when the tool is built with VDK_HAVE_MOUNT. */

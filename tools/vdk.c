@@ -46,11 +46,14 @@ tool_error (const char *fmt, ...)
 {
   va_list ap;
 
-  fprintf (stderr, "%s: ", tool_name);
+  char msg[4096];
+
+  /* Messages carry names from the disk (extent files, parents):
+   * control characters are escaped (tools/text.c). */
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
-  fputc ('\n', stderr);
+  fprintf (stderr, "%s: %s\n", tool_name, tool_safe (msg));
 }
 
 /* Does the running subcommand take --allow-external-paths?  (The
@@ -130,31 +133,6 @@ tool_print_version (void)
 {
   printf ("%s %s (libvdk %s)\n", tool_name, VDK_VERSION_STRING,
           vdk_version ());
-}
-
-void
-tool_json_string (FILE *fp, const char *s)
-{
-  if (s == NULL) {
-    fputs ("null", fp);
-    return;
-  }
-  putc ('"', fp);
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-    switch (*p) {
-    case '"': fputs ("\\\"", fp); break;
-    case '\\': fputs ("\\\\", fp); break;
-    case '\n': fputs ("\\n", fp); break;
-    case '\r': fputs ("\\r", fp); break;
-    case '\t': fputs ("\\t", fp); break;
-    default:
-      if (*p < 0x20 || *p == 0x7f)
-        fprintf (fp, "\\u%04x", *p);
-      else
-        putc (*p, fp);
-    }
-  }
-  putc ('"', fp);
 }
 
 int

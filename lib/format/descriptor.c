@@ -88,11 +88,26 @@ vdk__desc_free (struct vdk_desc *d)
   free (d);
 }
 
+/* Room for element n of an array that holds n: arrays grow to powers
+ * of two (their capacity is implied by n: removals only shrink n), so a
+ * descriptor of N lines costs O(N) copying, not O(N^2) (a 1 MiB
+ * descriptor has tens of thousands of lines).  NULL when out of
+ * memory. */
+static void *
+room_for (void *arr, size_t n, size_t elem)
+{
+  size_t cap;
+  if (n != 0 && (n & (n - 1)) != 0)
+    return arr;                   /* n is not a power of two: room left */
+  cap = n < 4 ? 4 : n * 2;
+  return realloc (arr, cap * elem);
+}
+
 static int
 kv_append (struct vdk_desc_kv **arr, size_t *n, const char *key,
            size_t klen, const char *value, size_t vlen, bool quoted)
 {
-  struct vdk_desc_kv *p = realloc (*arr, (*n + 1) * sizeof *p);
+  struct vdk_desc_kv *p = room_for (*arr, *n, sizeof *p);
   if (!p)
     return -1;
   *arr = p;
@@ -248,7 +263,7 @@ parse_extent (struct parser *p, const char *s, const char *end)
     free (e.extra);
     return -1;
   }
-  if (!(arr = realloc (d->extents, (d->nextents + 1) * sizeof *arr))) {
+  if (!(arr = room_for (d->extents, d->nextents, sizeof *arr))) {
     free (e.file);
     free (e.extra);
     return poom (p);
@@ -297,6 +312,19 @@ parse_kv (struct parser *p, const char *s, const char *end)
     ? poom (p) : 0;
 }
 
+/* The grammar quotes file names and string values with '"' and has no
+ * escapes; a line ends at a newline.  A name holding '"', a line break,
+ * a NUL or another control character cannot be written so that it reads
+ * back the same. */
+bool
+vdk__desc_name_ok (const char *name)
+{
+  for (const unsigned char *c = (const unsigned char *) name; *c; c++)
+    if (*c == '"' || *c < 0x20 || *c == 0x7f)
+      return false;
+  return true;
+}
+
 static bool
 starts_with_access (const char *s, const char *end)
 {
@@ -315,8 +343,15 @@ parse_line (struct parser *p, const char *s, const char *end)
     end--;
   if (s == end || *s == '#')
     return 0;
-  if (starts_with_access (s, end) && !memchr (s, '=', (size_t) (end - s)))
-    return parse_extent (p, s, end);
+  /* An extent line may hold '=' inside its quoted file name (qemu
+   * writes "x=y-flat.vmdk" for x=y.vmdk): only an '=' before the first
+   * quote makes a key=value line. */
+  if (starts_with_access (s, end)) {
+    const char *eq = memchr (s, '=', (size_t) (end - s));
+    const char *qt = memchr (s, '"', (size_t) (end - s));
+    if (!eq || (qt && qt < eq))
+      return parse_extent (p, s, end);
+  }
   return parse_kv (p, s, end);
 }
 
@@ -523,8 +558,8 @@ vdk__desc_add_extent (struct vdk_desc *d, int access, uint64_t sectors,
                       int kind, const char *file, uint64_t offset,
                       bool has_offset)
 {
-  struct vdk_desc_extent *arr = realloc (d->extents,
-                                         (d->nextents + 1) * sizeof *arr);
+  struct vdk_desc_extent *arr = room_for (d->extents, d->nextents,
+                                          sizeof *arr);
   if (!arr)
     return -1;
   d->extents = arr;

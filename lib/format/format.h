@@ -57,6 +57,10 @@ struct vdk_desc *vdk__desc_parse (const char *text, size_t len,
  * Data Base", "#DDB", ddb keys in stored order.  Returns malloc'd,
  * NUL-terminated text. */
 char *vdk__desc_format (const struct vdk_desc *d);
+/* Can `name` be written as a quoted descriptor string (extent file,
+ * parentFileNameHint) and read back the same?  No '"', no control
+ * characters: the grammar has no escapes. */
+bool vdk__desc_name_ok (const char *name);
 struct vdk_desc *vdk__desc_new (void);
 void vdk__desc_free (struct vdk_desc *d);
 /* Header key or ddb key ("ddb." prefix included); NULL if absent. */

@@ -17,6 +17,11 @@
  *   data sector = grains_offset + index * 8.
  * Writing is refused with a "read-only format" error before anything
  * is touched (begin_write fails, so the CID is not changed either).
+ * Costs follow the data, not the claims: the grain directory read is
+ * the part the extent's size needs (the descriptor's size or the
+ * header's capacity, whichever is smaller), and map steps over an
+ * unallocated directory entry's 16 MiB at once, so an empty 64 TiB disk
+ * maps in milliseconds, not a minute of 4 KiB steps.
  * Locking: one mutex guards the one-table cache. */
 #include <errno.h>
 #include <stdarg.h>
@@ -129,6 +134,11 @@ sesparse_open (struct vdk_extent *e)
   if (e->length != se->capacity * SECTOR)
     vdk__warn ("%s: descriptor gives the extent %" PRIu64 " sectors, its "
                "header %" PRIu64, e->path, e->length / SECTOR, se->capacity);
+  /* Only the entries the extent can reach (see the design note). */
+  se->ngd = MIN (se->ngd, MAX (1, DIV_ROUND_UP (MIN (e->length / SECTOR,
+                                                     se->capacity),
+                                                (uint64_t) SE_GTES
+                                                * SE_GRAIN)));
   if (!(se->gd = malloc (se->ngd * 8)) || !(se->gt = malloc (SE_GT_BYTES)))
     return seerr (e, ENOMEM, "out of memory");
   if (vdk__io_pread (e->io, se->gd, se->ngd * 8, se->gd_off * SECTOR) == -1)
@@ -138,16 +148,18 @@ sesparse_open (struct vdk_extent *e)
   return 0;
 }
 
-/* State of grain g: DATA with *host, ZERO or HOLE. */
+/* State of grain g: DATA with *host, ZERO or HOLE; *no_table when its
+ * whole directory entry is unallocated. */
 static int
 lookup (struct vdk_extent *e, struct sesparse *se, uint64_t g, int *state,
-        uint64_t *host)
+        uint64_t *host, bool *no_table)
 {
   uint64_t gdi = g / SE_GTES, v, idx, gts;
 
   *host = UINT64_MAX;
   *state = VDK_BLOCK_HOLE;
-  if (gdi >= se->ngd || se->gd[gdi] == 0)
+  *no_table = gdi >= se->ngd || se->gd[gdi] == 0;
+  if (*no_table)
     return 0;
   if (se->gd[gdi] >> 32 != 0x10000000u)
     return sebad (e, "grain directory entry %" PRIu64 " (%#" PRIx64
@@ -202,19 +214,22 @@ sesparse_map (struct vdk_extent *e, uint64_t off, uint64_t len,
   int st0 = -1;
 
   while (done < len) {
-    uint64_t o = off + done, h;
+    uint64_t o = off + done, h, step = gb - o % gb;
+    bool no_table = false;
     int st;
     if (o >= se->capacity * SECTOR)
-      st = VDK_BLOCK_HOLE, h = UINT64_MAX;
-    else if (lookup (e, se, o / gb, &st, &h) == -1)
+      st = VDK_BLOCK_HOLE, h = UINT64_MAX, step = len - done;
+    else if (lookup (e, se, o / gb, &st, &h, &no_table) == -1)
       return -1;
+    if (no_table)               /* the entry's whole span at once */
+      step = (uint64_t) SE_GTES * gb - o % ((uint64_t) SE_GTES * gb);
     if (h != UINT64_MAX)
       h += o % gb;
     if (st0 != -1 && (st != st0 || (st == VDK_BLOCK_DATA && h != h0 + done)))
       break;
     if (st0 == -1)
       st0 = st, h0 = h;
-    done += MIN (gb - o % gb, len - done);
+    done += MIN (step, len - done);
   }
   *pnum = done, *state = st0, *host = h0;
   return 0;

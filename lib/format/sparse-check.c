@@ -15,9 +15,14 @@
  * - The walk reads the header, the directories and every table itself:
  *   the extent reader (sparse.c) refuses files with entries past the end,
  *   and check must describe exactly those.  Every number is checked
- *   against the file size before it is used as an offset or a count;
- *   the interval list is bounded by the number of GT entries, which the
- *   header decoder capped.
+ *   against the file size before it is used as an offset or a count.
+ *   The interval list is bounded by the file's real data, not its
+ *   apparent size (a sparse tail of 64 GiB would otherwise let one
+ *   table, named by every directory entry, cost gigabytes): intervals
+ *   that do not overlap are grains holding an allocated sector, or
+ *   grains in holes, each named by a non-zero entry of a table that is
+ *   itself real data (128 entries a sector).  More than that and the
+ *   overlap is certain, so collecting stops.
  * - Overlaps are found with one sort of all intervals (metadata, tables,
  *   grains) and one sweep.
  * - Repair changes only what needs no guess about data: entries past end
@@ -47,6 +52,7 @@ struct ck {
   bool repair;
   struct sparse_header h;
   uint64_t fsize, fsec, gt_sectors, gd_sectors;
+  uint64_t max_iv;         /* intervals that can exist without overlap */
   uint32_t ngd, unfixed;
   uint32_t *gd, *rgd, *gt, *rgt;
   bool gd_changed, rgd_changed, unclean, too_many;
@@ -83,10 +89,10 @@ static int
 add_iv (struct ck *c, uint64_t start, uint64_t len, uint32_t kind,
         uint32_t gdi, uint32_t gi)
 {
-  /* Intervals that do not overlap number at most the file's sectors;
-   * beyond that (a hostile file repeating one table) stop collecting:
-   * the overlap is certain and memory stays bounded by the file. */
-  if (c->niv > c->fsec + 8) {
+  /* Beyond max_iv (a hostile file repeating one table) stop collecting:
+   * the overlap is certain and memory stays bounded by the file's real
+   * data (see the design note). */
+  if (c->niv > c->max_iv) {
     c->too_many = true;
     return 0;
   }
@@ -147,9 +153,54 @@ iv_name (const struct iv *v, char *buf, size_t n)
   return buf;
 }
 
-/* Entries of one primary GT (already read into c->gt). */
+/* The data a dropped entry held is gone: say which bytes. */
+static void
+lost (struct ck *c, uint32_t gdi, uint32_t i)
+{
+  uint64_t gb = c->h.grain_size * SECTOR;
+  uint64_t at = ((uint64_t) gdi * c->h.num_gtes + i) * gb;
+  problem (c, false, "data lost: bytes %" PRIu64 "..%" PRIu64 " of the "
+           "extent (grain table %" PRIu32 " entry %" PRIu32 ") have no valid "
+           "copy and %s", at, at + gb - 1, gdi, i,
+           c->repair ? "now read as unallocated" : "cannot be recovered");
+}
+
+/* Entry i of the primary table is past the end of the file: take the
+ * redundant table's entry when that one is valid (repair restores it),
+ * else the grain is lost. */
+static void
+bad_grain (struct ck *c, uint32_t gdi, uint32_t i, const uint32_t *rgt,
+           bool *gt_changed)
+{
+  uint64_t g = c->gt[i];
+  bool zg = (c->h.flags & SPARSE_FLAG_ZERO_GRAIN) != 0;
+  uint32_t alt = rgt ? rgt[i] : 0;
+  bool alt_ok = alt != 0 && !(alt == 1 && zg) && alt >= c->h.overhead
+    && (uint64_t) alt + c->h.grain_size <= c->fsec;
+
+  problem (c, true, "grain table %" PRIu32 " entry %" PRIu32 ": grain at "
+           "sector %" PRIu64 " lies beyond end of file (%" PRIu64
+           " sectors)%s", gdi, i, g, c->fsec, alt_ok ? "; the redundant "
+           "table's entry is intact" : "");
+  if (!alt_ok)
+    lost (c, gdi, i);
+  if (!c->repair)
+    return;
+  c->gt[i] = alt_ok ? alt : 0, *gt_changed = true;
+  if (alt_ok)
+    change (c, "grain table %" PRIu32 " entry %" PRIu32 ": restored from "
+            "the redundant table (sector %" PRIu32 ", was %" PRIu64 ")", gdi,
+            i, alt, g);
+  else
+    change (c, "grain table %" PRIu32 " entry %" PRIu32 ": dropped (was "
+            "sector %" PRIu64 ", past end of file)", gdi, i, g);
+}
+
+/* Entries of one primary GT (already read into c->gt; rgt is the
+ * redundant table when it was readable, else NULL). */
 static int
-check_grains (struct ck *c, uint32_t gdi, bool *gt_changed)
+check_grains (struct ck *c, uint32_t gdi, const uint32_t *rgt,
+              bool *gt_changed)
 {
   bool zg = (c->h.flags & SPARSE_FLAG_ZERO_GRAIN) != 0;
   /* A compressed grain's length is in its marker: check its first
@@ -160,15 +211,10 @@ check_grains (struct ck *c, uint32_t gdi, bool *gt_changed)
     if (g == 0 || (g == 1 && zg))
       continue;
     if (g >= c->fsec) {
-      problem (c, true, "grain table %" PRIu32 " entry %" PRIu32 ": grain "
-               "at sector %" PRIu64 " lies beyond end of file (%" PRIu64
-               " sectors)", gdi, i, g, c->fsec);
-      if (c->repair) {
-        c->gt[i] = 0, *gt_changed = true;
-        change (c, "grain table %" PRIu32 " entry %" PRIu32 ": dropped "
-                "(was sector %" PRIu64 ", past end of file)", gdi, i, g);
-      }
-      continue;
+      bad_grain (c, gdi, i, rgt, gt_changed);
+      g = c->gt[i], end = g + glen;
+      if (g == 0)
+        continue;
     }
     if (end > c->fsec) {
       problem (c, true, "grain table %" PRIu32 " entry %" PRIu32 ": grain "
@@ -208,23 +254,53 @@ table_over_meta (const struct ck *c, uint64_t sector)
         && end > c->h.rgd_offset);
 }
 
-/* Drop a directory entry whose table lies past the end of the file. */
+/* Is a directory entry's table inside the file?  One past the end is
+ * reported here; check_table decides what repair does with it. */
 static bool
-table_ok (struct ck *c, uint32_t *dir, uint32_t gdi, bool redundant)
+table_ok (struct ck *c, uint32_t *dir, uint32_t gdi, bool redundant,
+          bool *bad)
 {
+  *bad = false;
   if (dir[gdi] == 0 || table_inside (c, dir[gdi]))
     return dir[gdi] != 0;
   problem (c, true, "%sgrain directory entry %" PRIu32 ": grain table at "
            "sector %" PRIu32 " lies beyond end of file (%" PRIu64 " sectors)",
            redundant ? "redundant " : "", gdi, dir[gdi], c->fsec);
-  if (c->repair) {
-    change (c, "%sgrain directory entry %" PRIu32 ": dropped (was sector %"
-            PRIu32 ", past end of file)", redundant ? "redundant " : "", gdi,
-            dir[gdi]);
-    dir[gdi] = 0;
-    *(redundant ? &c->rgd_changed : &c->gd_changed) = true;
-  }
+  *bad = true;
   return false;
+}
+
+/* Drop a bad directory entry (repair). */
+static void
+drop_entry (struct ck *c, uint32_t *dir, uint32_t gdi, bool redundant)
+{
+  change (c, "%sgrain directory entry %" PRIu32 ": dropped (was sector %"
+          PRIu32 ", past end of file)", redundant ? "redundant " : "", gdi,
+          dir[gdi]);
+  dir[gdi] = 0;
+  *(redundant ? &c->rgd_changed : &c->gd_changed) = true;
+}
+
+/* The primary directory entry is bad, the redundant one intact: repair
+ * gives the primary directory a copy of the redundant table at the end
+ * of the file (the two copies stay separate, as the format wants). */
+static int
+restore_gt (struct ck *c, uint32_t gdi)
+{
+  uint64_t at = c->fsec;
+  uint32_t was = c->gd[gdi];
+
+  if (at + c->gt_sectors > UINT32_MAX)
+    return vdk__err (ENOSPC, "%s: no room for a restored table",
+                     c->io->path);
+  if (write_u32s (c, c->rgt, c->h.num_gtes, at) == -1)
+    return -1;
+  c->fsec += c->gt_sectors;
+  c->gd[gdi] = (uint32_t) at, c->gd_changed = true;
+  change (c, "grain directory entry %" PRIu32 ": restored from the "
+          "redundant directory (its table copied to sector %" PRIu64 ", was "
+          "%" PRIu32 ")", gdi, at, was);
+  return 0;
 }
 
 /* Rebuild redundant table gdi from the primary one (c->gt). */
@@ -266,11 +342,46 @@ only_unrecorded (const struct ck *c)
   return true;
 }
 
+/* A primary directory entry is bad (past the end): the redundant table
+ * replaces it if it is intact, else every grain it held is lost. */
+static int
+primary_bad (struct ck *c, uint32_t gdi, bool rok, bool *pok)
+{
+  if (rok) {
+    if (read_u32s (c, c->rgt, c->h.num_gtes, c->rgd[gdi]) == -1)
+      return -1;
+    if (!c->repair)
+      return 0;
+    if (restore_gt (c, gdi) == -1)
+      return -1;
+    memcpy (c->gt, c->rgt, (size_t) c->h.num_gtes * 4);
+    *pok = true;
+    return 0;
+  }
+  problem (c, false, "data lost: grain table %" PRIu32 " (bytes %" PRIu64
+           "..%" PRIu64 " of the extent) has no valid copy and %s", gdi,
+           (uint64_t) gdi * c->h.num_gtes * c->h.grain_size * SECTOR,
+           ((uint64_t) gdi + 1) * c->h.num_gtes * c->h.grain_size * SECTOR
+           - 1, c->repair ? "now reads as unallocated" : "cannot be "
+           "recovered");
+  if (c->repair)
+    drop_entry (c, c->gd, gdi, false);
+  return 0;
+}
+
 static int
 check_table (struct ck *c, uint32_t gdi)
 {
-  bool gt_changed = false, pok = table_ok (c, c->gd, gdi, false);
-  bool rok = c->rgd && table_ok (c, c->rgd, gdi, true);
+  bool gt_changed = false, pbad, rbad = false, restored = false;
+  bool pok, rok;
+
+  /* Past the interval bound the overlap is certain and repair will not
+   * run: walking the remaining tables (one table named by every entry)
+   * would only cost time. */
+  if (c->too_many)
+    return 0;
+  pok = table_ok (c, c->gd, gdi, false, &pbad);
+  rok = c->rgd && table_ok (c, c->rgd, gdi, true, &rbad);
 
   if ((pok && table_over_meta (c, c->gd[gdi]))
       || (rok && table_over_meta (c, c->rgd[gdi]))) {
@@ -281,13 +392,27 @@ check_table (struct ck *c, uint32_t gdi)
     c->unfixed++;               /* the sweep names the overlap */
     return 0;
   }
-
-  if (pok && (read_u32s (c, c->gt, c->h.num_gtes, c->gd[gdi]) == -1
-              || add_iv (c, c->gd[gdi], c->gt_sectors, IV_GT, gdi, 0) == -1
-              || check_grains (c, gdi, &gt_changed) == -1))
+  if (rbad && c->repair)
+    drop_entry (c, c->rgd, gdi, true);
+  if (pbad) {
+    if (primary_bad (c, gdi, rok, &pok) == -1)
+      return -1;
+    restored = pok;
+    if (!pok && !rok)
+      return 0;
+    if (!pok)                   /* check only: the redundant copy serves */
+      return add_iv (c, c->rgd[gdi], c->gt_sectors, IV_RGT, gdi, 0);
+  }
+  if (rok && !restored
+      && read_u32s (c, c->rgt, c->h.num_gtes, c->rgd[gdi]) == -1)
     return -1;
-  if (rok && (read_u32s (c, c->rgt, c->h.num_gtes, c->rgd[gdi]) == -1
-              || add_iv (c, c->rgd[gdi], c->gt_sectors, IV_RGT, gdi, 0)))
+  if (pok && ((!restored
+               && read_u32s (c, c->gt, c->h.num_gtes, c->gd[gdi]) == -1)
+              || add_iv (c, c->gd[gdi], c->gt_sectors, IV_GT, gdi, 0) == -1
+              || check_grains (c, gdi, rok ? c->rgt : NULL,
+                               &gt_changed) == -1))
+    return -1;
+  if (rok && add_iv (c, c->rgd[gdi], c->gt_sectors, IV_RGT, gdi, 0))
     return -1;
   if (gt_changed && write_u32s (c, c->gt, c->h.num_gtes, c->gd[gdi]) == -1)
     return -1;
@@ -379,9 +504,35 @@ check_stream (struct ck *c)
              "marker): the file is truncated or was not finished");
 }
 
+/* Sectors of real data (SEEK_DATA/SEEK_HOLE; the whole file where the
+ * host cannot tell), walked run by run: runs number at most the real
+ * data, so the walk costs what the file does. */
+static int
+real_sectors (struct ck *c, uint64_t *out)
+{
+  uint64_t off = 0, data, hole, n = 0;
+
+  while (off < c->fsize) {
+    if (vdk__io_next_data (c->io, off, &data, &hole) == -1)
+      return -1;
+    if (data >= c->fsize || hole <= data)
+      break;
+    hole = MIN (hole, c->fsize);
+    n += DIV_ROUND_UP (hole, SECTOR) - data / SECTOR;
+    off = hole;
+  }
+  *out = MIN (n, c->fsec);
+  return 0;
+}
+
 static int
 load_dirs (struct ck *c)
 {
+  uint64_t real;
+
+  if (real_sectors (c, &real) == -1)
+    return -1;
+  c->max_iv = MIN (c->fsec, real * 129) + 8;   /* see the design note */
   c->gt_sectors = DIV_ROUND_UP ((uint64_t) c->h.num_gtes * 4, SECTOR);
   c->ngd = (uint32_t) DIV_ROUND_UP (c->h.capacity,
                                     (uint64_t) c->h.num_gtes

@@ -54,7 +54,16 @@ struct sparse {
   int32_t *slot_of;        /* per GD entry: cache slot or -1 */
   uint64_t tick;
   uint8_t *scratch;        /* one grain, for partial writes */
+  struct meta_iv *meta;    /* metadata sectors, sorted by start */
+  uint32_t nmeta, capmeta;
   pthread_mutex_t lock;
+};
+
+/* Sectors [start, end) holding metadata; maxend = the largest end of
+ * this and every earlier interval, so one binary search answers "does
+ * [a, b) touch metadata?" even when hostile intervals overlap. */
+struct meta_iv {
+  uint64_t start, end, maxend;
 };
 
 /* "PATH: message" errors (format/extent.c). */
@@ -97,6 +106,80 @@ out:
 }
 
 static int
+cmp_meta (const void *a, const void *b)
+{
+  const struct meta_iv *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int
+add_meta (struct vdk_extent *e, struct sparse *s, uint64_t start,
+          uint64_t len)
+{
+  if (len == 0)
+    return 0;
+  if (s->nmeta == s->capmeta) {
+    uint32_t cap = s->capmeta ? s->capmeta * 2 : 16;
+    struct meta_iv *m = realloc (s->meta, cap * sizeof *m);
+    if (!m)
+      return serr (e, ENOMEM, "out of memory");
+    s->meta = m, s->capmeta = cap;
+  }
+  s->meta[s->nmeta++] = (struct meta_iv) { start, start + len, 0 };
+  return 0;
+}
+
+static void
+finish_meta (struct sparse *s)
+{
+  qsort (s->meta, s->nmeta, sizeof *s->meta, cmp_meta);
+  for (uint32_t i = 0; i < s->nmeta; i++)
+    s->meta[i].maxend = MAX (s->meta[i].end,
+                             i ? s->meta[i - 1].maxend : 0);
+}
+
+/* Does the grain at sector g overlap the header, the descriptor, a
+ * directory or a table?  A write there would destroy metadata (an entry
+ * crafted, or damaged, to point at the grain directory): refused before
+ * anything is written, whatever overHead says. */
+static bool
+grain_on_meta (const struct sparse *s, uint64_t g)
+{
+  uint64_t end = g + s->h.grain_size;
+  uint32_t lo = 0, hi = s->nmeta;
+
+  while (lo < hi) {                 /* first interval starting at >= end */
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (s->meta[mid].start < end)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo > 0 && s->meta[lo - 1].maxend > g;
+}
+
+/* Every metadata interval of the extent (all in the file: the header
+ * decoder and load_gd checked them). */
+static int
+collect_meta (struct vdk_extent *e, struct sparse *s)
+{
+  uint64_t gds = DIV_ROUND_UP ((uint64_t) s->ngd * 4, SECTOR);
+  uint64_t gts = DIV_ROUND_UP ((uint64_t) s->gt_bytes, SECTOR);
+
+  if (add_meta (e, s, 0, 1) == -1
+      || add_meta (e, s, s->h.desc_offset, s->h.desc_size) == -1
+      || add_meta (e, s, s->h.gd_offset, gds) == -1
+      || (s->rgd && add_meta (e, s, s->h.rgd_offset, gds) == -1))
+    return -1;
+  for (uint32_t i = 0; i < s->ngd; i++)
+    if ((s->gd[i] && add_meta (e, s, s->gd[i], gts) == -1)
+        || (s->rgd && s->rgd[i] && add_meta (e, s, s->rgd[i], gts) == -1))
+      return -1;
+  finish_meta (s);
+  return 0;
+}
+
+static int
 sparse_open_tables (struct vdk_extent *e, struct sparse *s)
 {
   /* Sized by the extent the descriptor gives (never more than the
@@ -107,7 +190,9 @@ sparse_open_tables (struct vdk_extent *e, struct sparse *s)
   s->ngd = (uint32_t) MAX (1, DIV_ROUND_UP (e->length, s->cover_bytes));
   if (load_gd (e, s, s->h.gd_offset, &s->gd, "grain directory") == -1)
     return -1;
-  if ((s->h.flags & SPARSE_FLAG_RGD)
+  /* Only writes keep the redundant copy in step; a reader never needs
+   * it (and a hostile header's directories cost memory). */
+  if ((s->h.flags & SPARSE_FLAG_RGD) && !e->readonly
       && load_gd (e, s, s->h.rgd_offset, &s->rgd,
                   "redundant grain directory") == -1)
     return -1;
@@ -118,6 +203,10 @@ sparse_open_tables (struct vdk_extent *e, struct sparse *s)
     return serr (e, ENOMEM, "out of memory for grain tables");
   for (uint32_t i = 0; i < s->ngd; i++)
     s->slot_of[i] = -1;
+  /* Writes check grains against the metadata; read-only opens never
+   * write, so they skip the cost. */
+  if (!e->readonly && collect_meta (e, s) == -1)
+    return -1;
   return 0;                      /* slot tables: allocated on first use */
 }
 
@@ -347,8 +436,11 @@ alloc_gt (struct vdk_extent *e, struct sparse *s, uint32_t gdi)
     if (vdk__io_pwrite (e->io, zero, bytes, s->fsize) == -1)
       return -1;
     (c == 0 ? s->gd : s->rgd)[gdi] = (uint32_t) (s->fsize / SECTOR);
+    if (add_meta (e, s, s->fsize / SECTOR, bytes / SECTOR) == -1)
+      return -1;
     s->fsize += bytes;
   }
+  finish_meta (s);          /* appended at the end: a cheap re-sort */
   s->gd_dirty = true;
   return 0;
 }
@@ -415,6 +507,16 @@ write_step (struct vdk_extent *e, struct sparse *s, const uint8_t *buf,
       || classify (e, s, gt[gi], g, &st) == -1)
     return -1;
   if (st == VDK_BLOCK_DATA) {
+    uint64_t gend = ((uint64_t) gt[gi] + s->h.grain_size) * SECTOR;
+    if (grain_on_meta (s, gt[gi]))
+      return serr (e, EINVAL, "grain %" PRIu64 " at sector %" PRIu32
+                   " overlaps the extent's metadata (header, descriptor, "
+                   "grain directory or a grain table): not written; run "
+                   "vdk check", g, gt[gi]);
+    /* A grain cut short by the end of the file: new grains and tables
+     * go after it, not into it. */
+    if (gend > s->fsize)
+      s->fsize = gend;
     *done = n;
     return vdk__io_pwrite (e->io, buf, n, (uint64_t) gt[gi] * SECTOR + inoff);
   }
@@ -697,6 +799,7 @@ sparse_close (struct vdk_extent *e)
   free (s->gd);
   free (s->rgd);
   free (s->scratch);
+  free (s->meta);
   pthread_mutex_destroy (&s->lock);
   free (s);
   e->priv = NULL;

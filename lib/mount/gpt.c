@@ -163,6 +163,10 @@ utf16_name (const uint8_t *p, size_t units, char *out, size_t outlen)
         i++;
       }
     }
+    /* A surrogate left unpaired has no UTF-8 form (encoding it would
+     * make invalid UTF-8, which JSON parsers reject): U+FFFD. */
+    if (c >= 0xD800 && c < 0xE000)
+      c = 0xFFFD;
     if (o + 5 > outlen)
       break;
     if (c < 0x80)

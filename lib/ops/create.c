@@ -408,6 +408,13 @@ check_params (const char *path, const struct vdk_create_params *p)
                       path, t->name, vdk__fmt_max_sectors (t->fmt));
   if (lstat (path, &st) == 0)
     return vdk__err (EEXIST, "%s: file exists", path);
+  /* Extent names are made from the base name (d-flat.vmdk): refuse one
+   * the descriptor cannot hold before any file exists. */
+  if (p->type != VDK_TYPE_RAW && !vdk__desc_name_ok (vdk__path_base (path)))
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a VMDK descriptor "
+                      "cannot name this file (it holds a '\"' or a control "
+                      "character, which the descriptor grammar cannot "
+                      "quote)", path);
   return 0;
 }
 
@@ -516,6 +523,11 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
                      "no CID); convert it to VMDK first", parent->path);
   if (lstat (child_path, &st) == 0)
     return vdk__err (EEXIST, "%s: file exists", child_path);
+  if (!vdk__desc_name_ok (child_path) || !vdk__desc_name_ok (parent->path))
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a VMDK descriptor "
+                      "cannot name the child or its parent (a '\"' or a "
+                      "control character in the path, which the descriptor "
+                      "grammar cannot quote)", child_path);
   if (new_cid (&cid) == -1)
     return -1;
   if (!(d = child_desc (parent, child_path, cid)))

@@ -160,6 +160,13 @@ vdk_rename (const char *src, const char *dst)
     return vdk__err (EEXIST, "%s: file exists", dst);
   if (!(l = vdk__link_open (src, VDK_OPEN_SINGLE_LINK)))
     return -1;
+  if (l->desc && !vdk__desc_name_ok (vdk__path_base (dst))) {
+    vdk__link_close (l, NULL);
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a VMDK descriptor "
+                      "cannot name this file (a '\"' or a control "
+                      "character, which the descriptor grammar cannot "
+                      "quote)", dst);
+  }
   if (!l->desc) {                    /* a raw image: one file */
     vdk__link_close (l, NULL);
     return vdk__fs_rename (src, dst) == -1 ? -1 : vdk__fs_sync_dir (dst);

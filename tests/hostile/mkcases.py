@@ -189,6 +189,8 @@ def descriptors():
         put(name, "d.vmdk", descriptor(lines, ctype, extra))
         for rel, data in (files or {}).items():
             put(name, rel, data)
+        if cmd == "write":
+            put(name, "stdin", b"vdk was here" * 100)
         case(name, rc, regex, cmd, "d.vmdk")
 
     desc_case("desc-no-extents", [], "no extents")
@@ -298,12 +300,150 @@ def esx():
         case(name, 1, regex, "read", "d.vmdk")
 
 
+def grain_on_metadata():
+    """Defect 7: grain entries that point at metadata must not be written
+    through, whatever overHead says (here 0)."""
+    for what in ("gd", "rgd", "gt", "desc"):
+        name = "sparse-grain-on-" + what
+        img, r, g = kdmv(2048)
+        gt0 = struct.unpack_from("<I", img, g * SECTOR)[0]
+        rgt0 = struct.unpack_from("<I", img, r * SECTOR)[0]
+        target = {"gd": g, "rgd": r, "gt": gt0 + 1,
+                  "desc": 2}[what]
+        for t in (gt0, rgt0):
+            struct.pack_into("<I", img, t * SECTOR, target)
+        patch(img, overhead=0)
+        embed(img, descriptor(['RW 2048 SPARSE "d.vmdk"']))
+        put(name, "d.vmdk", bytes(img))
+        put(name, "stdin", b"x" * 512)
+        case(name, 1, "metadata", "write", "d.vmdk")
+
+
+def check_cases():
+    """Defect 6: `vdk check` must cost what the file holds, not its
+    apparent size.  A 64 GiB file (a sparse tail) whose grain directory
+    names one grain table 262144 times, that table naming 512 grains."""
+    name = "check-one-table-everywhere"
+    cap = 1 << 27                        # sectors: 64 GiB, grain 1 sector
+    ngd = cap // 512
+    gd_secs = ngd * 4 // SECTOR
+    gd, gt = 2, 2 + gd_secs
+    first = gt + 4
+    h = struct.pack("<IIIQQQQIQQQB4sH", 0x564d444b, 1, 1, cap, 1, 0, 0, 512,
+                    0, gd, first, 0, b"\n \r\n", 0)
+    img = bytearray((first + 512) * SECTOR)
+    img[:len(h)] = h
+    struct.pack_into("<%dI" % ngd, img, gd * SECTOR, *([gt] * ngd))
+    struct.pack_into("<512I", img, gt * SECTOR,
+                     *[first + i for i in range(512)])
+    path = put(name, "d.vmdk", bytes(img))
+    os.truncate(path, cap * SECTOR)
+    case(name, 2, "overlap", "check", "d.vmdk")
+
+
+# ---- LVM2 (volumes.md) ------------------------------------------------------
+
+def lvm_crc(data):
+    """LVM2's CRC-32: zlib's polynomial, initial 0xf597a6cf, no final
+    inversion."""
+    return (~zlib.crc32(data, 0xf597a6cf ^ 0xffffffff)) & 0xffffffff
+
+
+PV_UUID = "hostilePVhostilePVhostilePV00001"
+
+
+def lvm_disk(name, lvs_text, extents=16):
+    """A raw disk holding one PV (label in sector 1, metadata area at
+    4 KiB, extents of 8 sectors from 1 MiB) whose VG text lists the
+    given logical_volumes body."""
+    pe_start = 2048
+    size = (pe_start + extents * 8) * SECTOR
+    dashed = "-".join([PV_UUID[0:6], PV_UUID[6:10], PV_UUID[10:14],
+                       PV_UUID[14:18], PV_UUID[18:22], PV_UUID[22:26],
+                       PV_UUID[26:32]])
+    text = ('vg0 {\nid = "hostileVGhostileVGhostileVG00001"\nseqno = 1\n'
+            'format = "lvm2"\nstatus = ["RESIZEABLE", "READ", "WRITE"]\n'
+            'extent_size = 8\nmax_lv = 0\nmax_pv = 0\n'
+            'physical_volumes {\npv0 {\nid = "%s"\ndevice = "/dev/x"\n'
+            'status = ["ALLOCATABLE"]\ndev_size = %d\npe_start = %d\n'
+            'pe_count = %d\n}\n}\nlogical_volumes {\n%s}\n}\n'
+            % (dashed, size // SECTOR, pe_start, extents, lvs_text)).encode()
+    img = bytearray(size)
+    lab = bytearray(SECTOR)
+    lab[0:8] = b"LABELONE"
+    struct.pack_into("<Q", lab, 8, 1)
+    struct.pack_into("<I", lab, 20, 32)
+    lab[24:32] = b"LVM2 001"
+    lab[32:64] = PV_UUID.encode()
+    struct.pack_into("<Q", lab, 64, size)
+    # data area list, then metadata area list, each ending in 0,0
+    struct.pack_into("<QQQQQQQQ", lab, 72, pe_start * SECTOR, 0, 0, 0,
+                     4096, pe_start * SECTOR - 4096, 0, 0)
+    struct.pack_into("<I", lab, 16, lvm_crc(bytes(lab[20:])))
+    img[SECTOR:2 * SECTOR] = lab
+    mda = bytearray(SECTOR)
+    mda[4:20] = b" LVM2 x[5A%r0N*>"
+    struct.pack_into("<IQQ", mda, 20, 1, 4096, pe_start * SECTOR - 4096)
+    struct.pack_into("<QQII", mda, 40, SECTOR, len(text), lvm_crc(text), 0)
+    struct.pack_into("<I", mda, 0, lvm_crc(bytes(mda[4:])))
+    img[4096:4096 + SECTOR] = mda
+    img[4096 + SECTOR:4096 + SECTOR + len(text)] = text
+    put(name, "disk.img", bytes(img))
+
+
+def lv(name, seg, visible=False, extents=1):
+    st = '"READ", "WRITE"' + (', "VISIBLE"' if visible else "")
+    return ('%s {\nid = "%s-id"\nstatus = [%s]\nsegment_count = 1\n'
+            'segment1 {\nstart_extent = 0\nextent_count = %d\n%s}\n}\n'
+            % (name, name, st, extents, seg))
+
+
+def linear(pe):
+    return 'type = "striped"\nstripe_count = 1\nstripes = ["pv0", %d]\n' % pe
+
+
+def mirror(images):
+    return ('type = "mirror"\nmirror_count = %d\nmirrors = [%s]\n'
+            % (len(images), ", ".join('"%s", 0' % i for i in images)))
+
+
+def volumes_cases():
+    # Defect 6: images nest four deep, 20 per level, shared names: 20^4
+    # map leaves per top LV from 2 KiB of text.
+    f = 20
+    body = lv("d0", linear(0))
+    for lvl, child in (("c", "d"), ("b", "c"), ("a", "b")):
+        kids = ["%s0" % child] * f
+        body += lv("%s0" % lvl, mirror(kids))
+    for i in range(4):
+        body += lv("top%d" % i, mirror(["a0"] * f), visible=True)
+    lvm_disk("lvm-nested-mirrors", body)
+    case("lvm-nested-mirrors", 0, "more than 65536 nodes", "volumes",
+         "disk.img")
+    # Defect 8: raid5 with two images (the message read the freed map).
+    body = lv("r0", linear(0)) + lv("r1", linear(1))
+    body += lv("bad5", 'type = "raid5"\nstripe_size = 8\n'
+               'raids = ["m0", "r0", "m1", "r1"]\n', visible=True)
+    lvm_disk("lvm-raid5-two-images", body)
+    case("lvm-raid5-two-images", 0, "2 images cannot hold", "volumes",
+         "disk.img")
+    # An LV whose image is itself (a loop) and one naming a missing LV.
+    body = lv("self", mirror(["self", "self"]), visible=True)
+    body += lv("ghost", mirror(["nope"]), visible=True)
+    lvm_disk("lvm-self-and-missing", body)
+    case("lvm-self-and-missing", 0, "nest too deeply|no valid segment",
+         "volumes", "disk.img")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     foreign_formats()
     sparse_headers()
     descriptors()
     esx()
+    check_cases()
+    grain_on_metadata()
+    volumes_cases()
     with open(os.path.join(OUT, "cases"), "w") as f:
         f.write("\n".join(MANIFEST) + "\n")
 

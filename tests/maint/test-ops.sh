@@ -7,10 +7,22 @@
 source "$(dirname "$0")/../lib.sh"
 require qemu-img qemu-io python3 jq
 
+# setup CMD...: a step that makes a fixture.  Its failure is a test
+# failure, reported with the command's own error: an unchecked step once
+# let a create that failed under load (a full /dev/shm while the suite
+# ran beside others) surface later as "No such file or directory" from
+# shrink, which looked like a race in vdk (issue 9, defect 15).
+setup () {
+  if ! "$@" >"$T/.setup.out" 2>&1; then
+    fail "setup step failed (exit $?): $*"
+    sed 's/^/    | /' "$T/.setup.out" | head -5
+  fi
+}
+
 # put DISK RAW OFFSET LEN: random data into the disk and the raw twin.
 put () {
   head -c "$4" /dev/urandom >"$T/chunk"
-  "$VDK" write "$1" --offset "$3" <"$T/chunk" >/dev/null
+  setup "$VDK" write "$1" --offset "$3" <"$T/chunk"
   raw_put "$2" "$T/chunk" "$3"
 }
 
@@ -70,10 +82,10 @@ check_eq "grow split flat: extents added" 2 \
 # A child grows past its parent: the new part reads as zero.
 mkdir -p "$T/grow-child"
 p="$T/grow-child/p.vmdk" c="$T/grow-child/c.vmdk" e="$T/grow-child/exp.raw"
-"$VDK" create "$p" 32M >/dev/null
+setup "$VDK" create "$p" 32M
 truncate -s 32M "$e"
 put "$p" "$e" $((31 * MiB)) $MiB
-"$VDK" child "$p" "$c" >/dev/null
+setup "$VDK" child "$p" "$c"
 put "$c" "$e" 0 $MiB
 check_vdk "grow a child past its parent" grow "$c" 64M
 truncate -s 64M "$e"
@@ -92,10 +104,10 @@ check_eq "grow refuses to shrink" 1 "$rc"
 # ---- shrink -------------------------------------------------------------
 mkdir -p "$T/shrink"
 d="$T/shrink/d.vmdk" e="$T/shrink/exp.raw"
-"$VDK" create "$d" 64M >/dev/null
+setup "$VDK" create "$d" 64M
 truncate -s 64M "$e"
 put "$d" "$e" 0 $((2 * MiB))
-qemu-io -f vmdk -c "write -P 0 $((8 * MiB)) $((8 * MiB))" "$d" >/dev/null
+setup qemu-io -f vmdk -c "write -P 0 $((8 * MiB)) $((8 * MiB))" "$d"
 put "$d" "$e" $((20 * MiB)) $((64 * 1024))
 before=$(stat -c %s "$d")
 check_vdk "shrink" shrink "$d"
@@ -108,8 +120,8 @@ check "shrink: qemu-img check" qemu-img check -q "$d"
 
 # A child's zero grains over parent data must keep reading as zero.
 c="$T/shrink/c.vmdk"
-"$VDK" child "$d" "$c" >/dev/null
-qemu-io -f vmdk -c "write -P 0 0 $MiB" "$c" >/dev/null
+setup "$VDK" child "$d" "$c"
+setup qemu-io -f vmdk -c "write -P 0 0 $MiB" "$c"
 head -c $MiB /dev/zero | raw_put "$e" /dev/stdin 0
 check_vdk "shrink a child" shrink "$c"
 check_qemu_same "shrink child: zeros over parent data stay zero" "$c" "$e"
@@ -118,11 +130,11 @@ check "shrink child: qemu-img check" qemu-img check -q "$c"
 # Split sparse: every extent is rewritten.
 mkdir -p "$T/shrink-split"
 d="$T/shrink-split/d.vmdk" e="$T/shrink-split/exp.raw"
-"$VDK" create -t twoGbMaxExtentSparse "$d" 2100M >/dev/null
+setup "$VDK" create -t twoGbMaxExtentSparse "$d" 2100M
 truncate -s 2100M "$e"
 put "$d" "$e" $((2040 * MiB)) $((16 * MiB))      # across the extent boundary
-qemu-io -f vmdk -c "write -P 0 $((100 * MiB)) $((4 * MiB))" \
-  -c "write -P 0 $((2060 * MiB)) $((4 * MiB))" "$d" >/dev/null
+setup qemu-io -f vmdk -c "write -P 0 $((100 * MiB)) $((4 * MiB))" \
+  -c "write -P 0 $((2060 * MiB)) $((4 * MiB))" "$d"
 before=$(du -b --apparent-size -c "$T"/shrink-split/d-s*.vmdk | tail -1 | cut -f1)
 check_vdk "shrink split sparse" shrink "$d"
 after=$(du -b --apparent-size -c "$T"/shrink-split/d-s*.vmdk | tail -1 | cut -f1)
@@ -142,7 +154,7 @@ check_eq "shrink refuses a streamOptimized disk" 1 "$rc"
 # ---- defrag -------------------------------------------------------------
 mkdir -p "$T/defrag"
 d="$T/defrag/d.vmdk" e="$T/defrag/exp.raw"
-"$VDK" create "$d" 64M >/dev/null
+setup "$VDK" create "$d" 64M
 truncate -s 64M "$e"
 for i in 15 12 9 6 3 0; do                    # allocate in reverse order
   put "$d" "$e" $((i * MiB + 4096)) $((MiB / 2))
@@ -160,10 +172,10 @@ check "defrag: qemu-img check" qemu-img check -q "$d"
 # ---- commit and attach --------------------------------------------------
 mkdir -p "$T/commit"
 p="$T/commit/p.vmdk" c="$T/commit/c.vmdk" e="$T/commit/exp.raw"
-"$VDK" create "$p" 64M >/dev/null
+setup "$VDK" create "$p" 64M
 truncate -s 64M "$e"
 put "$p" "$e" 0 $((4 * MiB))
-"$VDK" child "$p" "$c" >/dev/null
+setup "$VDK" child "$p" "$c"
 put "$c" "$e" $((2 * MiB)) $((3 * MiB))
 put "$c" "$e" $((40 * MiB + 512)) 4096
 check_eq "commit: map agrees with qemu-img on a chain" \
@@ -187,7 +199,7 @@ check_eq "map --json agrees with qemu-img map on data" \
   "$(qemu_data "$d")" "$(vdk_data "$d")"
 d2="$T/map/z.vmdk"
 qemu-img create -q -f vmdk -o zeroed_grain=on "$d2" 64M
-qemu-io -f vmdk -c "write -P 1 0 1M" -c "write -z 4M 2M" "$d2" >/dev/null
+setup qemu-io -f vmdk -c "write -P 1 0 1M" -c "write -z 4M 2M" "$d2"
 check_eq "map: zeroed grains are not data (zeroed_grain=on)" \
   "$(qemu_data "$d2")" "$(vdk_data "$d2")"
 check_eq "map: zeroed grains reported as zero" "4194304+2097152" \

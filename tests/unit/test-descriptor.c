@@ -147,9 +147,41 @@ test_limits (void)
   vdk__desc_free (d);
 }
 
+/* Names the grammar can and cannot hold (issue 9, defect 10). */
+static void
+test_names (void)
+{
+  char err[256];
+  static const char qemu[] =
+    "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
+    "createType=\"monolithicFlat\"\nRW 2048 FLAT \"x=y-flat.vmdk\" 0\n";
+  struct vdk_desc *d = vdk__desc_parse (qemu, sizeof qemu - 1, err,
+                                        sizeof err);
+  char *text;
+
+  ok (d && d->nextents == 1 && strcmp (d->extents[0].file, "x=y-flat.vmdk")
+      == 0, "qemu's extent name with '=' reads as an extent (%s)",
+      d ? "" : err);
+  text = d ? vdk__desc_format (d) : NULL;
+  ok (text && strstr (text, "\"x=y-flat.vmdk\""), "and is written back");
+  free (text);
+  vdk__desc_free (d);
+  d = vdk__desc_parse ("version=1\nRW = 5\n", 18, err, sizeof err);
+  ok (d && d->nextents == 0 && vdk__desc_get (d, "RW")
+      && strcmp (vdk__desc_get (d, "RW"), "5") == 0,
+      "\"RW = 5\" is still a key=value line");
+  vdk__desc_free (d);
+  ok (vdk__desc_name_ok ("a=b-flat.vmdk") && vdk__desc_name_ok ("sp ace"),
+      "'=' and spaces are representable");
+  ok (!vdk__desc_name_ok ("a\"b.vmdk") && !vdk__desc_name_ok ("a\nb.vmdk")
+      && !vdk__desc_name_ok ("a\rb") && !vdk__desc_name_ok ("\x1b[2J"),
+      "quotes, line breaks and control characters are not");
+}
+
 int
 main (void)
 {
+  test_names ();
   test_parse_sample ();
   test_round_trip ();
   test_set_and_remove ();

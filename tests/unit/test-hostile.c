@@ -1,0 +1,82 @@
+/* Unit tests for hostile input at the API (issue 9): names the
+ * descriptor grammar cannot hold are refused before any file exists
+ * (defect 10), names it can hold round-trip. */
+#include <errno.h>
+#include <glob.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "tmpdir.h"
+#include "ops/ops.h"
+
+static size_t
+files_in_dir (void)
+{
+  glob_t g;
+  size_t n = 0;
+  char pat[PATH_MAX * 2];
+  snprintf (pat, sizeof pat, "%s/*", dir);
+  if (glob (pat, 0, NULL, &g) == 0)
+    n = g.gl_pathc;
+  globfree (&g);
+  return n;
+}
+
+static void
+test_create_names (void)
+{
+  static const int types[] = {
+    VDK_TYPE_MONOLITHIC_FLAT, VDK_TYPE_MONOLITHIC_SPARSE,
+    VDK_TYPE_SPLIT_SPARSE, VDK_TYPE_STREAM_OPTIMIZED, VDK_TYPE_VMFS,
+  };
+  static const char *const bad[] = { "q\"uote.vmdk", "new\nline.vmdk",
+                                     "esc\x1b[2J.vmdk" };
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  p.capacity = 1 << 20;
+
+  for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+    p.type = types[t];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+      size_t before = files_in_dir ();
+      int r = vdk_create (P (bad[i]), &p);
+      ok (r == -1 && vdk_last_error_code () == VDK_E_INVALID_ARG
+          && files_in_dir () == before,
+          "%s, name %zu: refused before any file exists",
+          vdk_type_name (types[t]), i);
+    }
+  }
+  p.type = VDK_TYPE_MONOLITHIC_FLAT;
+  ok (vdk_create (P ("a=b.vmdk"), &p) == 0, "a=b.vmdk created");
+  vdk_disk *d = vdk_open (P ("a=b.vmdk"), 0);
+  ok (d != NULL, "and reopens (%s)", d ? "" : vdk_last_error ());
+  ok (d && vdk_pwrite (d, "hi", 2, 0) == 0, "and takes a write");
+  vdk_close (d);
+  ok (vdk_rename (P ("a=b.vmdk"), P ("bad\"name.vmdk")) == -1
+      && access (P ("a=b.vmdk"), F_OK) == 0
+      && access (P ("a=b-flat.vmdk"), F_OK) == 0,
+      "rename to an unrepresentable name refused, nothing moved (%s)",
+      vdk_last_error ());
+  ok (vdk_create_child_path (P ("a=b.vmdk"), P ("c\nhild.vmdk"), 0, 0) == -1
+      && access (P ("c\nhild.vmdk"), F_OK) == -1,
+      "child with an unrepresentable name refused");
+  ok (vdk_create_child_path (P ("a=b.vmdk"), P ("c=1.vmdk"), 0, 0) == 0,
+      "child named c=1.vmdk of a=b.vmdk made");
+  d = vdk_open (P ("c=1.vmdk"), VDK_OPEN_READ_ONLY);
+  char buf[2] = { 0 };
+  ok (d && vdk_pread (d, buf, 2, 0) == 0 && memcmp (buf, "hi", 2) == 0,
+      "the child opens with its parent and reads its data");
+  vdk_close (d);
+}
+
+int
+main (void)
+{
+  if (tmpdir_make ("vdk-hostile") == -1)
+    return 1;
+  vdk__set_call ("test");
+  test_create_names ();
+  tmpdir_remove ();
+  return tap_done ();
+}
