@@ -212,9 +212,9 @@ check_grains (struct ck *c, uint32_t gdi, const uint32_t *rgt,
       continue;
     if (g >= c->fsec) {
       bad_grain (c, gdi, i, rgt, gt_changed);
-      g = c->gt[i], end = g + glen;
-      if (g == 0)
-        continue;
+      if (c->gt[i] == 0 || c->gt[i] >= c->fsec)
+        continue;               /* dropped, or left for check only */
+      g = c->gt[i], end = g + glen;   /* restored: inside the file */
     }
     if (end > c->fsec) {
       problem (c, true, "grain table %" PRIu32 " entry %" PRIu32 ": grain "

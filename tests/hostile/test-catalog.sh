@@ -140,6 +140,42 @@ busy shrink "$T/busy/s.vmdk"
 exec 9>&-
 wait "$holder"
 
+# ---- check --repair restores from the intact copy (defect 2) -------------
+mkdir -p "$T/repair"
+head -c 1M /dev/urandom >"$T/repair/pat"
+vdk create "$T/repair/orig.vmdk" 64M >/dev/null
+vdk write "$T/repair/orig.vmdk" <"$T/repair/pat" >/dev/null
+# repair_case NAME DAMAGE... : damage a copy, repair it, compare.
+repair_case () {
+  local name=$1 d="$T/repair/$1.vmdk"
+  shift
+  ncases=$((ncases + 1))
+  cp "$T/repair/orig.vmdk" "$d"
+  python3 "$HERE/damage-tables.py" "$d" "$@"
+  run_vdk check --repair "$d"
+  cp "$T/out" "$T/repair/$name.out"
+  repair_rc=$rc
+  vdk read "$d" 2>/dev/null | head -c 1M >"$T/repair/$name.got"
+}
+repair_case gd gd
+[ "$repair_rc" -eq 0 ] && grep -q "restored from the redundant directory" \
+  "$T/repair/gd.out" && cmp -s "$T/repair/gd.got" "$T/repair/pat" \
+  && pass "bad primary GD entry: restored from the redundant copy, data intact" \
+  || fail "bad primary GD entry: exit $repair_rc, data $(cmp "$T/repair/gd.got" "$T/repair/pat" 2>&1 | head -1): $(head -3 "$T/repair/gd.out")"
+repair_case gte gte:3 rgte:5
+[ "$repair_rc" -eq 0 ] && grep -q "entry 3: restored from the redundant" \
+  "$T/repair/gte.out" && cmp -s "$T/repair/gte.got" "$T/repair/pat" \
+  && pass "bad GT entries in either copy: restored from the other, data intact" \
+  || fail "bad GT entries: exit $repair_rc: $(head -3 "$T/repair/gte.out")"
+repair_case lost gte:9 rgte:9
+[ "$repair_rc" -eq 2 ] \
+  && grep -q "data lost: bytes 589824..655359" "$T/repair/lost.out" \
+  && cmp -s <(head -c 589824 "$T/repair/lost.got") <(head -c 589824 "$T/repair/pat") \
+  && pass "both copies bad: repair says which bytes are lost and exits 2" \
+  || fail "both copies bad: exit $repair_rc: $(grep -m2 lost "$T/repair/lost.out")"
+run_vdk check "$T/repair/gd.vmdk"
+check_eq "after repair the disk checks clean" 0 "$rc"
+
 echo "# $ncases hostile cases"
 [ "$ncases" -ge 1 ] || fail "no cases were made"
 finish
