@@ -51,6 +51,7 @@ struct cowd {
   uint32_t *gd;
   bool gd_dirty, began;
   struct cslot slots[SLOTS];
+  uint32_t mru;          /* slot of the last lookup: reads are sequential */
   uint64_t tick;
   uint8_t *scratch;
   pthread_mutex_t lock;
@@ -154,11 +155,9 @@ cowd_open (struct vdk_extent *e)
   if (e->length != c->cap_bytes)
     vdk__warn ("%s: descriptor gives the extent %" PRIu64 " sectors, its "
                "header %" PRIu64, e->path, e->length / SECTOR, c->capacity);
-  if (!(c->scratch = malloc (c->grain_bytes)))
-    return cerr (e, ENOMEM, "out of memory");
-  for (uint32_t i = 0; i < SLOTS; i++)
-    if (!(c->slots[i].gt = malloc (COWD_GT_BYTES)))
-      return cerr (e, ENOMEM, "out of memory for grain tables");
+  /* The grain buffer (up to 1 GiB for a hostile header) and the table
+   * slots are allocated on first use: opening costs what the file
+   * holds, and a reader never needs the buffer. */
   return load_gd (e, c);
 }
 
@@ -181,13 +180,22 @@ write_gt (struct vdk_extent *e, struct cowd *c, struct cslot *sl)
 static uint32_t *
 get_gt (struct vdk_extent *e, struct cowd *c, uint32_t gdi, bool dirty)
 {
-  struct cslot *sl = NULL;
+  struct cslot *sl = &c->slots[c->mru];
 
+  /* 512-byte grains: a read looks up the same table thousands of times
+   * in a row; the last slot answers without scanning all 64. */
+  if (sl->valid && sl->gdi == gdi) {
+    sl->tick = ++c->tick;
+    sl->dirty |= dirty;
+    return sl->gt;
+  }
+  sl = NULL;
   for (uint32_t i = 0; i < SLOTS; i++) {
     struct cslot *s = &c->slots[i];
     if (s->valid && s->gdi == gdi) {
       s->tick = ++c->tick;
       s->dirty |= dirty;
+      c->mru = i;
       return s->gt;
     }
     if (!sl || !s->valid || (sl->valid && s->tick < sl->tick))
@@ -197,12 +205,17 @@ get_gt (struct vdk_extent *e, struct cowd *c, uint32_t gdi, bool dirty)
       && (vdk__io_flush (e->io) == -1 || write_gt (e, c, sl) == -1))
     return NULL;
   sl->valid = false;
+  if (!sl->gt && !(sl->gt = malloc (COWD_GT_BYTES))) {
+    cerr (e, ENOMEM, "out of memory for grain tables");
+    return NULL;
+  }
   if (vdk__io_pread (e->io, sl->gt, COWD_GT_BYTES,
                      (uint64_t) c->gd[gdi] * SECTOR) == -1)
     return NULL;
   for (uint32_t i = 0; i < COWD_GTES; i++)
     sl->gt[i] = le32_get ((uint8_t *) &sl->gt[i]);
   sl->gdi = gdi, sl->valid = true, sl->dirty = dirty, sl->tick = ++c->tick;
+  c->mru = (uint32_t) (sl - c->slots);
   return sl->gt;
 }
 
@@ -322,6 +335,8 @@ write_step (struct vdk_extent *e, struct cowd *c, const uint8_t *buf,
     *done = k * c->grain_bytes;
   } else {
     uint64_t valid = MIN (c->grain_bytes, c->cap_bytes - (o - inoff));
+    if (!c->scratch && !(c->scratch = malloc (c->grain_bytes)))
+      return cerr (e, ENOMEM, "out of memory");
     memset (c->scratch, 0, c->grain_bytes);
     if (fill && fill (ctx, c->scratch, valid, e->start + o - inoff) == -1)
       return -1;
