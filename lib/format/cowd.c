@@ -359,7 +359,7 @@ cowd_pwrite (struct vdk_extent *e, const void *buf, uint64_t len,
   struct cowd *c = e->priv;
   SCOPED_LOCK (&c->lock);
   const uint8_t *p = buf;
-  uint64_t done;
+  uint64_t done = 0;
 
   if (off + len > c->cap_bytes)
     return cerr (e, ENOSPC, "write at byte %" PRIu64 " is beyond the COWD "

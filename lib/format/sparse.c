@@ -546,7 +546,7 @@ sparse_pwrite (struct vdk_extent *e, const void *buf, uint64_t len,
   struct sparse *s = e->priv;
   SCOPED_LOCK (&s->lock);
   const uint8_t *p = buf;
-  uint64_t done;
+  uint64_t done = 0;
 
   if (off + len > s->cap_bytes)
     return serr (e, ENOSPC, "write at byte %" PRIu64 " is beyond the sparse "
