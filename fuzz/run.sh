@@ -44,9 +44,8 @@ for t in "$@"; do
      ASAN_OPTIONS=detect_leaks=1 "$bin" -fork=1 -ignore_crashes=1 \
        -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
        -print_final_stats=1 "$work" "$seeds" >"$log" 2>&1)
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" \
-            | awk '{ s += $2 } END { print s + 0 }')
-  [ "$execs" -gt 0 ] || execs=$(grep -o 'exec/s: [0-9]*' "$log" | tail -1)
+  # -fork=1 status lines: "#N: cov: C ft: F corp: ... exec/s E ..."
+  execs=$(grep -o '^#[0-9]*:' "$log" | tail -1 | tr -d '#:')
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
   crashes=$(ls "$build/campaign/crashes-$t" 2>/dev/null | grep -c . || true)
   echo "$t: ${secs}s, executions $execs, ${cov:-cov: ?}, crash files $crashes"
