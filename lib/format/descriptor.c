@@ -313,16 +313,14 @@ parse_kv (struct parser *p, const char *s, const char *end)
 }
 
 /* The grammar quotes file names and string values with '"' and has no
- * escapes; a line ends at a newline.  A name holding '"', a line break,
- * a NUL or another control character cannot be written so that it reads
- * back the same. */
+ * escapes; a line ends at a newline (or CR LF).  A name holding '"' or
+ * a line break cannot be written so that it reads back the same; any
+ * other byte (tabs, spaces, '=', control characters) stays inside the
+ * quotes and reads back as written. */
 bool
 vdk__desc_name_ok (const char *name)
 {
-  for (const unsigned char *c = (const unsigned char *) name; *c; c++)
-    if (*c == '"' || *c < 0x20 || *c == 0x7f)
-      return false;
-  return true;
+  return strpbrk (name, "\"\n\r") == NULL;
 }
 
 static bool

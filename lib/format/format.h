@@ -58,8 +58,8 @@ struct vdk_desc *vdk__desc_parse (const char *text, size_t len,
  * NUL-terminated text. */
 char *vdk__desc_format (const struct vdk_desc *d);
 /* Can `name` be written as a quoted descriptor string (extent file,
- * parentFileNameHint) and read back the same?  No '"', no control
- * characters: the grammar has no escapes. */
+ * parentFileNameHint) and read back the same?  No '"', no line break:
+ * the grammar has no escapes. */
 bool vdk__desc_name_ok (const char *name);
 struct vdk_desc *vdk__desc_new (void);
 void vdk__desc_free (struct vdk_desc *d);

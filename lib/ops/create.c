@@ -412,9 +412,9 @@ check_params (const char *path, const struct vdk_create_params *p)
    * the descriptor cannot hold before any file exists. */
   if (p->type != VDK_TYPE_RAW && !vdk__desc_name_ok (vdk__path_base (path)))
     return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a VMDK descriptor "
-                      "cannot name this file (it holds a '\"' or a control "
-                      "character, which the descriptor grammar cannot "
-                      "quote)", path);
+                      "cannot name this file (it holds a '\"' or a line "
+                      "break, which the descriptor grammar cannot quote)",
+                      path);
   return 0;
 }
 
@@ -526,7 +526,7 @@ create_child_of_link (struct vdk_link *parent, const char *child_path,
   if (!vdk__desc_name_ok (child_path) || !vdk__desc_name_ok (parent->path))
     return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a VMDK descriptor "
                       "cannot name the child or its parent (a '\"' or a "
-                      "control character in the path, which the descriptor "
+                      "line break in the path, which the descriptor "
                       "grammar cannot quote)", child_path);
   if (new_cid (&cid) == -1)
     return -1;

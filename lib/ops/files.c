@@ -163,9 +163,8 @@ vdk_rename (const char *src, const char *dst)
   if (l->desc && !vdk__desc_name_ok (vdk__path_base (dst))) {
     vdk__link_close (l, NULL);
     return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a VMDK descriptor "
-                      "cannot name this file (a '\"' or a control "
-                      "character, which the descriptor grammar cannot "
-                      "quote)", dst);
+                      "cannot name this file (a '\"' or a line break, "
+                      "which the descriptor grammar cannot quote)", dst);
   }
   if (!l->desc) {                    /* a raw image: one file */
     vdk__link_close (l, NULL);

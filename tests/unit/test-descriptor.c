@@ -174,8 +174,9 @@ test_names (void)
   ok (vdk__desc_name_ok ("a=b-flat.vmdk") && vdk__desc_name_ok ("sp ace"),
       "'=' and spaces are representable");
   ok (!vdk__desc_name_ok ("a\"b.vmdk") && !vdk__desc_name_ok ("a\nb.vmdk")
-      && !vdk__desc_name_ok ("a\rb") && !vdk__desc_name_ok ("\x1b[2J"),
-      "quotes, line breaks and control characters are not");
+      && !vdk__desc_name_ok ("a\rb"), "quotes and line breaks are not");
+  ok (vdk__desc_name_ok ("t\tab\x1b[2J.vmdk"),
+      "tabs and other control characters stay inside the quotes");
 }
 
 int

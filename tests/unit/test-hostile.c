@@ -32,7 +32,7 @@ test_create_names (void)
     VDK_TYPE_SPLIT_SPARSE, VDK_TYPE_STREAM_OPTIMIZED, VDK_TYPE_VMFS,
   };
   static const char *const bad[] = { "q\"uote.vmdk", "new\nline.vmdk",
-                                     "esc\x1b[2J.vmdk" };
+                                     "cr\rreturn.vmdk" };
   struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
   p.capacity = 1 << 20;
 
