@@ -15,9 +15,10 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
  * allocate and clear all of that on every run.  The failure paths are
  * worth fuzzing too. */
 static int
-full_past_16m (struct vdk_io *io, int op, uint64_t off, size_t n)
+full_past_16m (struct vdk_io *io, const char *path, int op, uint64_t off,
+               size_t n)
 {
-  (void) io;
+  (void) io, (void) path;
   return op == 'w' && off + n > (16u << 20) ? ENOSPC : 0;
 }
 
