@@ -352,8 +352,8 @@ vdk__link_close (struct vdk_link *l, bool *flush_failed)
     bool shared = false;
     for (size_t j = 0; j < i && e->io; j++)
       shared |= e->io == l->extents[j].io;
-    if (e->ops && e->io)
-      vdk__ext_close (e);
+    if (e->ops && e->io && vdk__ext_close (e) == -1 && flush_failed)
+      *flush_failed = true;
     if (!shared)
       vdk__io_close (e->io);
     free (e->name);

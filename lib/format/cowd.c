@@ -455,14 +455,15 @@ cowd_begin_write (struct vdk_extent *e)
   return 0;
 }
 
-static void
+static int
 cowd_close (struct vdk_extent *e)
 {
   struct cowd *c = e->priv;
+  int r = 0;
   if (!c)
-    return;
-  if (c->began && c->gd && cowd_flush (e) == 0)
-    set_unclean (e, 0);
+    return 0;
+  if (c->began && c->gd && (cowd_flush (e) == -1 || set_unclean (e, 0) == -1))
+    r = -1;
   for (uint32_t i = 0; i < SLOTS; i++)
     free (c->slots[i].gt);
   free (c->gd);
@@ -470,6 +471,7 @@ cowd_close (struct vdk_extent *e)
   pthread_mutex_destroy (&c->lock);
   free (c);
   e->priv = NULL;
+  return r;
 }
 
 int

@@ -187,12 +187,12 @@ vdk__ext_open (struct vdk_extent *e)
 }
 
 /* Safe on an extent whose open never ran, and twice. */
-void
+int
 vdk__ext_close (struct vdk_extent *e)
 {
-  if (e->ops && e->ops->close)
-    e->ops->close (e);
+  int r = e->ops && e->ops->close ? e->ops->close (e) : 0;
   e->priv = NULL;
+  return r;
 }
 
 int

@@ -81,9 +81,10 @@ flat_flush (struct vdk_extent *e)
   return vdk__io_flush (e->io);
 }
 
-static void
+static int
 flat_close (struct vdk_extent *e)
 {
+  return 0;
 }
 
 static int

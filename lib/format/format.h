@@ -150,8 +150,11 @@ struct vdk_ext_params {
  *   durable.  Optional: the core flushes e->io.
  * - begin_write: called once before the first write (e.g. set the
  *   unclean-shutdown mark).  Optional.
- * - close: clean close (clear unclean marks if flushed); frees state.
- *   Must accept an extent whose open was never called (priv NULL).
+ * - close: clean close (write back what is cached, then clear the
+ *   unclean-shutdown mark); frees state whatever happens.  -1 when the
+ *   extent could not be left clean (the mark stays set, the caller's
+ *   close fails).  Must accept an extent whose open was never called
+ *   (priv NULL).
  * - trim: give back the space of [off, off+len) as `how` (VDK__TRIM_*)
  *   allows.  Whole grains are deallocated: unallocated (GTE 0) where
  *   nothing shows through, a zeroed grain where the links below hold
@@ -210,7 +213,7 @@ struct vdk_extent_ops {
                vdk_fill_fn fill, void *ctx);
   int (*flush) (struct vdk_extent *e);
   int (*begin_write) (struct vdk_extent *e);
-  void (*close) (struct vdk_extent *e);
+  int (*close) (struct vdk_extent *e);
   int (*trim) (struct vdk_extent *e, uint64_t off, uint64_t len,
                unsigned how, const struct vdk_below *below);
   /* ---- the registry's part ---- */
@@ -265,7 +268,7 @@ int vdk__ext_err (struct vdk_extent *e, int errnum, const char *fmt, ...)
 /* Checked wrappers (format/extent.c): the only way into a format's
  * table from outside lib/format. */
 int vdk__ext_open (struct vdk_extent *e);
-void vdk__ext_close (struct vdk_extent *e);
+int vdk__ext_close (struct vdk_extent *e);
 int vdk__ext_map (struct vdk_extent *e, uint64_t off, uint64_t len,
                   uint64_t *pnum, int *state, uint64_t *host);
 int vdk__ext_pread (struct vdk_extent *e, void *buf, uint64_t len,

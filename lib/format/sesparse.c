@@ -249,17 +249,18 @@ sesparse_pwrite (struct vdk_extent *e, const void *buf, uint64_t len,
   return sesparse_begin_write (e);
 }
 
-static void
+static int
 sesparse_close (struct vdk_extent *e)
 {
   struct sesparse *se = e->priv;
   if (!se)
-    return;
+    return 0;
   free (se->gd);
   free (se->gt);
   pthread_mutex_destroy (&se->lock);
   free (se);
   e->priv = NULL;
+  return 0;
 }
 
 /* The constant header's magic and version: the first two u64. */

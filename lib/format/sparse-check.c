@@ -600,10 +600,21 @@ check_header (struct ck *c, uint64_t desc_sectors, bool *walk)
     problem (c, false, "sparse header: %s", msg);
     return 0;
   }
-  if (c->h.capacity != desc_sectors)
+  /* A header larger than the descriptor's extent is what a grow leaves
+   * when it stops between replacing the extent and the descriptor: the
+   * descriptor's size is the disk's (the reader sizes its tables by it),
+   * the rest is unused.  Smaller: the reader refuses the extent. */
+  if (c->h.capacity < desc_sectors)
     problem (c, false, "extent size differs: the descriptor gives %" PRIu64
              " sectors, the sparse header %" PRIu64, desc_sectors,
              c->h.capacity);
+  else if (c->h.capacity > desc_sectors && c->sink->note) {
+    snprintf (msg, sizeof msg, "the sparse header holds %" PRIu64
+              " sectors, the descriptor uses %" PRIu64 " (an interrupted "
+              "grow leaves this; the rest reads as nothing and `vdk grow` "
+              "can complete it)", c->h.capacity, desc_sectors);
+    c->sink->note (c->sink->ctx, msg);
+  }
   if (c->h.gd_offset == SPARSE_GD_AT_END) {
     check_stream (c);              /* its tables are found via the footer */
     return 0;

@@ -780,14 +780,16 @@ sparse_begin_write (struct vdk_extent *e)
   return 0;
 }
 
-static void
+static int
 sparse_close (struct vdk_extent *e)
 {
   struct sparse *s = e->priv;
+  int r = 0;
   if (!s)
-    return;
-  if (s->began && s->slots && sparse_flush (e) == 0)
-    set_unclean (e, 0);
+    return 0;
+  if (s->began && s->slots
+      && (sparse_flush (e) == -1 || set_unclean (e, 0) == -1))
+    r = -1;
   if (s->slots)
     for (uint32_t i = 0; i < s->nslots; i++)
       if (s->slots[i].gt) {
@@ -803,6 +805,7 @@ sparse_close (struct vdk_extent *e)
   pthread_mutex_destroy (&s->lock);
   free (s);
   e->priv = NULL;
+  return r;
 }
 
 /* A new grain is appended whole for each grain holding data. */

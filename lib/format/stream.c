@@ -451,15 +451,16 @@ stream_flush (struct vdk_extent *e)
   return vdk__stream_w_flush (e, s);
 }
 
-static void
+static int
 stream_close (struct vdk_extent *e)
 {
   struct stream *s = e->priv;
+  int r = 0;
   if (!s)
-    return;
+    return 0;
   if (s->w) {
     pthread_mutex_lock (&s->lock);
-    vdk__stream_w_flush (e, s);
+    r = vdk__stream_w_flush (e, s);
     pthread_mutex_unlock (&s->lock);
     vdk__stream_w_free (s);
   }
@@ -478,6 +479,7 @@ stream_close (struct vdk_extent *e)
   pthread_mutex_destroy (&s->lock);
   free (s);
   e->priv = NULL;
+  return r;
 }
 
 static int

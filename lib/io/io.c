@@ -130,22 +130,53 @@ check_range (struct vdk_io *io, const char *what, size_t n, uint64_t off)
   return 0;
 }
 
+/* The fault hook's answer for one operation: 0 to go ahead, else the
+ * errno to fail with; *short_io is set when the hook asked for a short
+ * transfer (a negative answer): half the bytes move, then it fails. */
+static int
+fault_torn (struct vdk_io *io, const char *path, int op, uint64_t off,
+            size_t n, bool *short_io)
+{
+  int e = vdk__io_fault_hook ? vdk__io_fault_hook (io, path, op, off, n) : 0;
+  *short_io = e < 0;
+  return e < 0 ? -e : e;
+}
+
 static int
 fault (struct vdk_io *io, const char *path, int op, uint64_t off, size_t n)
 {
-  int e;
-  if (vdk__io_fault_hook
-      && (e = vdk__io_fault_hook (io, path, op, off, n)) != 0)
+  bool short_io;
+  int e = fault_torn (io, path, op, off, n, &short_io);
+  if (e != 0)
     return vdk__err (e, "%s: injected fault (%s)", path, strerror (e));
   return 0;
+}
+
+/* A short read or write injected by the hook: the first half of the
+ * range (whole sectors) moves, as when a device fails mid-request. */
+static int
+torn (struct vdk_io *io, int op, void *buf, size_t n, uint64_t off, int e)
+{
+  size_t half = n / 2 & ~(size_t) 511;
+  if (half > 0)
+    (void) (op == 'r' ? io->ops->pread (io, buf, half, off)
+            : io->ops->pwrite (io, buf, half, off));
+  return vdk__err (e, "%s: injected short %s of %zu of %zu bytes at offset "
+                   "%" PRIu64 " (%s)", io->path, op == 'r' ? "read" : "write",
+                   half, n, off, strerror (e));
 }
 
 int
 vdk__io_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
 {
-  if (check_range (io, "read", n, off) == -1
-      || fault (io, io->path, 'r', off, n) == -1)
+  bool short_io;
+  int e;
+
+  if (check_range (io, "read", n, off) == -1)
     return -1;
+  if ((e = fault_torn (io, io->path, 'r', off, n, &short_io)) != 0)
+    return short_io ? torn (io, 'r', buf, n, off, e)
+      : vdk__err (e, "%s: injected fault (%s)", io->path, strerror (e));
   __atomic_add_fetch (&io->reads, 1, __ATOMIC_RELAXED);
   if (io->ops->pread (io, buf, n, off) == -1)
     return vdk__err (errno, "%s: read of %zu bytes at offset %" PRIu64
@@ -158,11 +189,16 @@ vdk__io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
 {
   if (io->readonly)
     return vdk__err (EROFS, "%s: write refused: opened read-only", io->path);
-  if (check_range (io, "write", n, off) == -1
-      || fault (io, io->path, 'w', off, n) == -1)
+  bool short_io;
+  int e;
+
+  if (check_range (io, "write", n, off) == -1)
     return -1;
-  __atomic_add_fetch (&io->writes, 1, __ATOMIC_RELAXED);
   __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
+  if ((e = fault_torn (io, io->path, 'w', off, n, &short_io)) != 0)
+    return short_io ? torn (io, 'w', (void *) buf, n, off, e)
+      : vdk__err (e, "%s: injected fault (%s)", io->path, strerror (e));
+  __atomic_add_fetch (&io->writes, 1, __ATOMIC_RELAXED);
   if (io->ops->pwrite (io, buf, n, off) == -1)
     return vdk__err (errno, "%s: write of %zu bytes at offset %" PRIu64
                      ": %s", io->path, n, off, strerror (errno));
@@ -208,6 +244,8 @@ vdk__io_truncate (struct vdk_io *io, uint64_t size)
   if (!io->ops->truncate)
     return vdk__err (ENOTSUP, "%s: cannot truncate", io->path);
   __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
+  if (fault (io, io->path, 'z', size, 0) == -1)
+    return -1;
   if (io->ops->truncate (io, size) == -1)
     return vdk__err (errno, "%s: truncate to %" PRIu64 ": %s", io->path,
                      size, strerror (errno));

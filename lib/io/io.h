@@ -109,9 +109,11 @@ int vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off,
 /* A descriptor to mmap the store's bytes from, or -1 (not a file). */
 int vdk__io_map_fd (struct vdk_io *io);
 
-/* Test hook: called before every operation; a nonzero return fails the
- * operation with that errno.  op is 'r' read, 'w' write, 'f' flush, 'p' punch
- * (with io set), or, for name operations (io NULL, path the name):
+/* Test hook: called before every operation; a positive return fails the
+ * operation with that errno, a negative one (reads and writes) moves the
+ * first half of the bytes and then fails with -errno (a short transfer,
+ * as a device failing mid-request).  op is 'r' read, 'w' write, 'f'
+ * flush, 'p' punch, 'z' truncate (off: the new size) (with io set), or, for name operations (io NULL, path the name):
  * 'n' rename (of path), 'u' unlink, 'd' folder sync, 't' temporary
  * file creation. */
 typedef int (*vdk_io_fault_fn) (struct vdk_io *io, const char *path, int op,

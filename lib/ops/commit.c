@@ -7,11 +7,15 @@
  *   files, shared on the grandparents).  Every range the child holds is
  *   written into the parent: DATA as data, ZERO (zeroed grains) as
  *   zeroes; holes are skipped.
- * - The parent's first write gives it a new CID, so if the commit is cut
- *   short the child refuses to open (its parentCID no longer matches):
- *   a half-merged parent is never silently read under the child.  When
- *   the parent is flushed, the child's parentCID is set to the parent's
- *   new CID; the child stays a valid (now redundant) link and may be
+ * - The parent's first write gives it a new CID, so its other children
+ *   (and any copy of it) refuse it from then on.  The child itself reads
+ *   the same over a parent merged in full or in part (its own grains
+ *   come first, and commit writes only ranges the child holds), so once
+ *   the parent is closed its child's parentCID is set to the CID the
+ *   parent has on disk, also when the merge stopped half-way: the
+ *   commit can then be run again.  Only if that descriptor write fails
+ *   too does the child refuse to open (CID mismatch), with its data
+ *   intact.  The child stays a valid (now redundant) link and may be
  *   removed.
  * - Progress counts bytes of the child's address space. */
 #include <errno.h>
@@ -83,16 +87,33 @@ parent_path (const char *child, unsigned open_flags)
   return p;
 }
 
-/* After the merge: record the parent's new CID in the child. */
-static int
-relink_child (const char *child, unsigned open_flags, uint32_t cid)
+/* The CID in the descriptor of the link at `path` as it is on disk,
+ * UINT32_MAX if unreadable. */
+static uint32_t
+cid_on_disk (const char *path)
 {
-  struct vdk_link *c = vdk__maint_open_link (child, open_flags, false);
-  int r;
-  if (!c)
+  struct vdk_link *l = vdk__link_open (path, VDK_OPEN_READ_ONLY
+                                       | VDK_OPEN_SINGLE_LINK);
+  uint32_t cid = l && l->desc ? vdk__desc_cid (l->desc, "CID") : UINT32_MAX;
+  vdk__link_close (l, NULL);
+  return cid;
+}
+
+/* After the merge: record the parent's CID in the child, if it changed. */
+static int
+relink_child (const char *child, unsigned open_flags, const char *parent)
+{
+  struct vdk_link *c;
+  uint32_t cid = cid_on_disk (parent);
+  int r = 0;
+  if (cid == UINT32_MAX)
     return -1;
-  vdk__desc_set_cid (c->desc, "parentCID", cid);
-  r = vdk__link_write_desc (c);
+  if (!(c = vdk__maint_open_link (child, open_flags, false)))
+    return -1;
+  if (vdk__desc_cid (c->desc, "parentCID") != cid) {
+    vdk__desc_set_cid (c->desc, "parentCID", cid);
+    r = vdk__link_write_desc (c);
+  }
   vdk__link_close (c, NULL);
   return r;
 }
@@ -105,8 +126,7 @@ vdk_commit (const char *child, unsigned open_flags, vdk_progress_fn fn,
   CLEANUP_FREE char *ppath = NULL;
   struct vdk_link *c = NULL;
   struct vdk_disk *pd = NULL;
-  bool failed = false;
-  uint32_t cid = UINT32_MAX;
+  bool failed = false, merging = false;
   int r = -1;
 
   vdk__set_call ("vdk_commit");
@@ -124,17 +144,21 @@ vdk_commit (const char *child, unsigned open_flags, vdk_progress_fn fn,
     goto out;
   }
   p.total = c->capacity;
-  if (merge (c, pd->top, &p) == -1)
-    goto out;
-  if (pd->top->desc)
-    cid = vdk__desc_cid (pd->top->desc, "CID");
-  r = 0;
+  merging = pd->top->desc != NULL;
+  if (merge (c, pd->top, &p) == 0)
+    r = 0;
 out:
   vdk__link_close (c, NULL);
   vdk__disk_free (pd, &failed);
   if (r == 0 && failed)
     r = -1;
-  if (r == 0 && cid != UINT32_MAX)
-    r = relink_child (child, open_flags, cid);
+  if (merging && r == 0)
+    r = relink_child (child, open_flags, ppath);
+  else if (merging) {               /* keep the merge's error */
+    struct vdk__saved_err saved;
+    vdk__err_save (&saved);
+    (void) relink_child (child, open_flags, ppath);
+    vdk__err_restore (&saved);
+  }
   return r;
 }

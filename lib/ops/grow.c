@@ -10,12 +10,15 @@
  *   (up to the split limit for split types), then new extents are
  *   added (NAME-s00N.vmdk / NAME-f00N.vmdk), and the geometry in the
  *   DDB is recomputed for the new size as VMware does.
- * - Files are then changed in an order where a crash leaves the old
- *   disk intact: new extent files first (complete and fsync'd), then the
- *   last extent (a flat file is extended; a sparse one is rewritten into
- *   a new file renamed over the old, ops/rewrite.c, with the new
+ * - Files are then changed in an order where a crash (or a failure)
+ *   leaves the old disk readable as it was: new extent files first
+ *   (complete and fsync'd; the old descriptor names none of them), then
+ *   the last extent (a flat file is extended; a sparse one is rewritten
+ *   into a new file renamed over the old, ops/rewrite.c, with the new
  *   descriptor embedded when it lives there), and the separate
- *   descriptor last, replaced atomically.
+ *   descriptor last, replaced atomically.  Stopped before that, the
+ *   last extent is larger than the descriptor says: readers size it by
+ *   the descriptor, check notes it, and a second grow completes it.
  * - The CID stays: the old contents are unchanged and the new space
  *   reads as zero. */
 #include <errno.h>

@@ -185,9 +185,10 @@ make_new (struct rw *w, const struct vdk_ext_params *op, char **tmp)
 static int
 finish (struct rw *w, const char *tmp)
 {
-  if (vdk__ext_flush (&w->ne) == -1 || vdk__io_flush (w->ne.io) == -1)
+  /* Closed before the rename: its clean mark must be on disk first. */
+  if (vdk__ext_flush (&w->ne) == -1 || vdk__ext_close (&w->ne) == -1
+      || vdk__io_flush (w->ne.io) == -1)
     return -1;
-  vdk__ext_close (&w->ne);
   vdk__io_close (w->ne.io);
   w->ne.io = NULL;
   if (vdk__fs_rename (tmp, w->old->path) == -1)
