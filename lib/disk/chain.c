@@ -295,19 +295,21 @@ static int
 guard_probe_window (struct vdk_link *l, const uint8_t *buf, uint64_t len,
                     uint64_t off)
 {
-  uint8_t head[VDK__PROBE_BYTES];
+  CLEANUP_FREE uint8_t *head = calloc (1, VDK__PROBE_BYTES);
   uint64_t n = MIN (l->capacity, (uint64_t) VDK__PROBE_BYTES);
   uint64_t end = MIN (off + len, n);          /* off < n <= capacity */
+  const char *other = "another image format";
   char kind;
 
-  memset (head, 0, sizeof head);
+  if (!head)
+    return vdk__err (ENOMEM, "out of memory");
   if (vdk__link_pread (l, head, n, 0) == -1)
     return -1;
   if (buf)
     memcpy (head + off, buf, end - off);
   else
     memset (head + off, 0, end - off);
-  kind = vdk__probe_buf (head, l->capacity);
+  kind = vdk__probe_buf (head, l->capacity, &other);
   if (kind == 'R')
     return 0;
   return vdk__errc (VDK_E_ACCESS_DENIED, EPERM, "%s: write to the first "
@@ -317,7 +319,7 @@ guard_probe_window (struct vdk_link *l, const uint8_t *buf, uint64_t len,
                     l->path, VDK__PROBE_BYTES,
                     kind == 'D' ? "a VMDK descriptor"
                     : kind == 'K' ? "a VMDK sparse extent"
-                    : kind == 'C' ? "a VMDK COWD extent" : "another format");
+                    : kind == 'C' ? "a VMDK COWD extent" : other);
 }
 
 static int

@@ -479,13 +479,17 @@ int vdk__probe (struct vdk_io *io, char *kind);
 /* The registered format of a file vdk__probe called 'K' or 'C' (the
  * first whose probe accepts it), or NULL. */
 const struct vdk_extent_ops *vdk__probe_format (struct vdk_io *io);
-/* How many leading bytes of a file the probe looks at.  A format whose
- * magic lies further in must raise this: the write guard of probed raw
- * images (disk/chain.c) checks exactly this window. */
-#define VDK__PROBE_BYTES 4096u
+/* How many leading bytes of a file the probe decides on (ISO 9660 and
+ * UDF put theirs at 32 KiB).  A format whose magic lies further in must
+ * raise this: the write guard of probed raw images (disk/chain.c)
+ * checks exactly this window. */
+#define VDK__PROBE_BYTES 0x8800u
 /* The same decision on the first VDK__PROBE_BYTES bytes of a file of
- * `size` bytes (zero-filled past its end): what vdk__probe would say. */
-char vdk__probe_buf (const uint8_t head[VDK__PROBE_BYTES], uint64_t size);
+ * `size` bytes (zero-filled past its end): 'K', 'C', 'D', 'R' as
+ * vdk__probe, or 'F' for another format's magic (its name in *foreign
+ * if not NULL). */
+char vdk__probe_buf (const uint8_t *head, uint64_t size,
+                     const char **foreign);
 /* The name of another image format whose magic the file carries (qcow2,
  * VHD, ISO 9660, ...), or NULL: vdk__probe refuses those. */
 const char *vdk__probe_foreign (struct vdk_io *io, uint64_t size);
