@@ -102,8 +102,26 @@ run_vdk write guest.img --offset 2 < half2
 printf 'hello, guest' > hello
 check_vdk "an ordinary write at 0 of a probed raw image" write guest.img \
   --offset 0 < hello
-check_vdk "KDMV at 4096 (past the probe window)" write guest.img \
+check_vdk "KDMV at 4096 (no probe looks for it there)" write guest.img \
   --offset 4096 < kdmv.sector
+# Other formats' magic: a guest must not make its raw disk open as qcow2
+# (refused by name from then on) or as an ISO 9660 / UDF image (magic at
+# 32 KiB + 1, inside the 34 KiB probe window).
+cp guest.img guest.before
+printf 'QFI\xfb\0\0\0\3' > qcow.magic
+run_vdk write guest.img --offset 0 < qcow.magic
+[ "$rc" -eq 1 ] && grep -q "probed as raw" err \
+  && pass "qcow2 magic at 0 of a probed raw image refused" \
+  || fail "qcow2 magic write to probed raw: exit $rc, $(cat err)"
+for magic in CD001 BEA01; do
+  printf "$magic" > iso.magic
+  run_vdk write guest.img --offset 32769 < iso.magic
+  [ "$rc" -eq 1 ] && grep -q "probed as raw" err \
+    && pass "$magic at 32769 of a probed raw image refused" \
+    || fail "$magic write to probed raw: exit $rc, $(cat err)"
+done
+check_same "the refused magic writes wrote nothing" guest.img guest.before
+check_vdk "the image still opens as raw" info guest.img
 check_vdk "with -f raw the KDMV write is allowed" write -f raw guest.img \
   --offset 0 < kdmv.sector
 cmp -n 512 guest.img kdmv.sector >/dev/null \
