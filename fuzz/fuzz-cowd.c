@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "ops/ops.h"
+#include "fuzz-walk.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -20,25 +21,6 @@ full_past_16m (struct vdk_io *io, const char *path, int op, uint64_t off,
 {
   (void) io, (void) path;
   return op == 'w' && off + n > (16u << 20) ? ENOSPC : 0;
-}
-
-static void
-read_through (struct vdk_extent *e)
-{
-  uint64_t off = 0;
-  int calls = 0;
-  while (off < e->length && calls++ < 2048) {
-    uint64_t pnum, host;
-    int st;
-    uint8_t b[512];
-    if (vdk__ext_map (e, off, MIN (e->length - off, 1u << 20), &pnum, &st,
-                      &host) == -1)
-      return;
-    if (st == VDK_BLOCK_DATA && host != UINT64_MAX
-        && vdk__io_pread (e->io, b, MIN (pnum, sizeof b), host) == -1)
-      return;
-    off += pnum;
-  }
 }
 
 static void
@@ -60,7 +42,7 @@ run (const uint8_t *data, size_t size, bool write)
     e.length = (uint64_t) le32_get (data + 12) * SECTOR;
   if (e.length && vdk__cowd_ops.open (&e) == 0) {
     if (!write)
-      read_through (&e);
+      fuzz_read_through (&e, 1u << 20, false, 2048);
     else if (vdk__cowd_ops.begin_write (&e) == 0) {
       vdk__ext_pwrite (&e, pattern, MIN (sizeof pattern, e.length), 0, NULL,
                        NULL);

@@ -9,26 +9,9 @@
 #include <stdlib.h>
 
 #include "ops/ops.h"
+#include "fuzz-walk.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-static void
-read_through (struct vdk_extent *e)
-{
-  uint8_t buf[4096];
-  uint64_t off = 0;
-  int calls = 0;
-  while (off < e->length && calls++ < 4096) {
-    uint64_t pnum, host;
-    int st;
-    if (vdk__ext_map (e, off, e->length - off, &pnum, &st, &host) == -1)
-      return;
-    if (st == VDK_BLOCK_DATA && host != UINT64_MAX
-        && vdk__io_pread (e->io, buf, MIN (pnum, sizeof buf), host) == -1)
-      return;
-    off += pnum;
-  }
-}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -48,7 +31,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (size >= 24)               /* capacity in sectors (u64 field 2) */
     e.length = MIN (le64_get (data + 16), (uint64_t) 1 << 31) * SECTOR;
   if (e.length && vdk__sesparse_ops.open (&e) == 0) {
-    read_through (&e);
+    fuzz_read_through (&e, 0, false, 4096);
     if (vdk__sesparse_ops.begin_write (&e) == 0)
       vdk__ext_pwrite (&e, pattern, MIN (sizeof pattern, e.length), 0, NULL,
                        NULL);

@@ -6,27 +6,9 @@
 #include <stdlib.h>
 
 #include "ops/ops.h"
+#include "fuzz-walk.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-static void
-read_through (struct vdk_extent *e)
-{
-  uint8_t buf[65536];
-  uint64_t off = 0;
-  int reads = 0;
-  while (off < e->length && reads++ < 4096) {
-    uint64_t pnum, host;
-    int st;
-    uint64_t n = MIN (e->length - off, sizeof buf);
-    if (vdk__ext_map (e, off, n, &pnum, &st, &host) == -1)
-      return;
-    if (st == VDK_BLOCK_DATA && host != UINT64_MAX
-        && vdk__io_pread (e->io, buf, MIN (pnum, sizeof buf), host) == -1)
-      return;
-    off += pnum;
-  }
-}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -54,7 +36,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (vdk__sparse_read_desc (io, &text) == 0)
     free (text);
   if (e.length && vdk__sparse_ops.open (&e) == 0)
-    read_through (&e);
+    fuzz_read_through (&e, 65536, false, 4096);
   vdk__sparse_ops.close (&e);
   vdk__io_close (io);
   return 0;

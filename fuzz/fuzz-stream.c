@@ -7,30 +7,9 @@
 #include <stdlib.h>
 
 #include "ops/ops.h"
+#include "fuzz-walk.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-static void
-read_through (struct vdk_extent *e)
-{
-  static uint8_t buf[1 << 17];
-  uint64_t off = 0;
-  int calls = 0;
-  while (off < e->length && calls++ < 2048) {
-    uint64_t pnum, host;
-    int st;
-    uint64_t n = MIN (e->length - off, sizeof buf);
-    if (vdk__ext_map (e, off, n, &pnum, &st, &host) == -1)
-      return;
-    if (st == VDK_BLOCK_DATA
-        && vdk__ext_pread (e, buf, MIN (pnum, 4096), off) == -1)
-      return;
-    if (st == VDK_BLOCK_DATA && pnum > 4096 + 100
-        && vdk__ext_pread (e, buf, 100, off + 4096) == -1)
-      return;                          /* a partial grain too */
-    off += pnum;
-  }
-}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -51,7 +30,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (size >= 20)     /* capacity in sectors; cap the walk at 1 TiB */
     e.length = MIN (le64_get (data + 12), (uint64_t) 1 << 31) * SECTOR;
   if (e.length && vdk__stream_probe (io) && vdk__stream_ops.open (&e) == 0)
-    read_through (&e);
+    fuzz_read_through (&e, 1u << 17, true, 2048);
   vdk__stream_ops.close (&e);
   vdk__stream_walk (io, &grains, err, sizeof err);
   vdk__io_close (io);
