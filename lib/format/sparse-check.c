@@ -358,12 +358,12 @@ primary_bad (struct ck *c, uint32_t gdi, bool rok, bool *pok)
     *pok = true;
     return 0;
   }
+  uint64_t span = (uint64_t) c->h.num_gtes * c->h.grain_size * SECTOR;
+  uint64_t end = MIN (((uint64_t) gdi + 1) * span, c->h.capacity * SECTOR);
   problem (c, false, "data lost: grain table %" PRIu32 " (bytes %" PRIu64
            "..%" PRIu64 " of the extent) has no valid copy and %s", gdi,
-           (uint64_t) gdi * c->h.num_gtes * c->h.grain_size * SECTOR,
-           ((uint64_t) gdi + 1) * c->h.num_gtes * c->h.grain_size * SECTOR
-           - 1, c->repair ? "now reads as unallocated" : "cannot be "
-           "recovered");
+           (uint64_t) gdi * span, end - 1, c->repair
+           ? "now reads as unallocated" : "cannot be recovered");
   if (c->repair)
     drop_entry (c, c->gd, gdi, false);
   return 0;

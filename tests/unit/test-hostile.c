@@ -58,10 +58,12 @@ test_create_names (void)
       && access (P ("a=b-flat.vmdk"), F_OK) == 0,
       "rename to an unrepresentable name refused, nothing moved (%s)",
       vdk_last_error ());
-  ok (vdk_create_child_path (P ("a=b.vmdk"), P ("c\nhild.vmdk"), 0, 0) == -1
+  ok (vdk_create_child_path (P ("a=b.vmdk"), P ("c\nhild.vmdk"),
+                              VDK_TYPE_DEFAULT, 0) == -1
       && access (P ("c\nhild.vmdk"), F_OK) == -1,
       "child with an unrepresentable name refused");
-  ok (vdk_create_child_path (P ("a=b.vmdk"), P ("c=1.vmdk"), 0, 0) == 0,
+  ok (vdk_create_child_path (P ("a=b.vmdk"), P ("c=1.vmdk"),
+                              VDK_TYPE_DEFAULT, 0) == 0,
       "child named c=1.vmdk of a=b.vmdk made");
   d = vdk_open (P ("c=1.vmdk"), VDK_OPEN_READ_ONLY);
   char buf[2] = { 0 };
