@@ -67,10 +67,11 @@ lib_fail (void)
 static const char volumes_usage[] =
   "Usage: vdk volumes [-f FORMAT] [--json] DISK...\n"
   "List the partitions and volumes of a set of disks.\n"
-  "  -f, --format FORMAT  raw, vmdk or auto (default): how the disks are\n"
-  "              read (see vdk --help)\n"
-  "  --json      one JSON object\n"
-  "  --help      this text\n";
+  "  -f, --format FORMAT     raw, vmdk or auto (default): how the disks\n"
+  "                          are read (see vdk help info)\n"
+  "  --json                  one JSON object\n"
+  "  -h, --help              show this help\n"
+  "  -V, --version           show the version\n";
 
 static vdk_diskset *
 open_scanned (char **paths, int n, unsigned flags)
@@ -259,7 +260,7 @@ cmd_volumes (int argc, char **argv)
   bool json = false;
   unsigned format = 0;
   int c;
-  while ((c = getopt_long (argc, argv, "+jf:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "+f:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 'j': json = true; break;
     case 'f':
@@ -302,17 +303,23 @@ static const char mount_usage[] =
   "       vdk mount [-w] --flat DISK... DIR\n"
   "       vdk mount --cleanup\n"
   "Mount a volume of a set of disks (read-only unless -w, -o rw or --redo).\n"
-  "  -r, --read-only   read-only (the default)\n"
-  "  -w, --rw          read-write: writes go to the disk\n"
-  "  -f, --format F    raw, vmdk or auto (default): how the disks are read\n"
-  "  -t, --type FS     file system type (default: what libblkid found)\n"
-  "  -o, --options O   mount options, passed through\n"
-  "      --redo FILE   write to a new child disk FILE; the base is not "
-  "changed\n"
-  "      --discard     with --redo: delete FILE at unmount\n"
-  "      --flat        only serve the disk and volume files in DIR\n"
-  "      --max-read N  largest FUSE read (default 1M)\n"
-  "      --cleanup     remove what crashed mount processes left behind\n";
+  "  -r, --read-only         read-only (the default)\n"
+  "  -w, --rw                read-write: writes go to the disk\n"
+  "  -f, --format FORMAT     raw, vmdk or auto (default): how the disks\n"
+  "                          are read\n"
+  "  -t, --type FSTYPE       file system type (default: what libblkid\n"
+  "                          found)\n"
+  "  -o, --options OPTS      mount options (ro, rw, noexec, ... become\n"
+  "                          flags; the rest go to the file system)\n"
+  "  --redo FILE             write to a new child disk FILE; the base is\n"
+  "                          not changed\n"
+  "  --discard               with --redo: delete FILE at unmount\n"
+  "  --flat                  only serve the disk and volume files in DIR\n"
+  "  --max-read N            largest FUSE read (default 1M)\n"
+  "  --cleanup               remove what crashed mount processes left\n"
+  "                          behind\n"
+  "  -h, --help              show this help\n"
+  "  -V, --version           show the version\n";
 
 struct mount_opts {
   bool ro, rw, flat, cleanup, discard;
@@ -324,8 +331,7 @@ struct mount_opts {
   const char *volume, *target;
 };
 
-enum { OPT_REDO = 256, OPT_DISCARD, OPT_FLAT, OPT_CLEANUP, OPT_MAX_READ,
-       OPT_VERSION };
+enum { OPT_REDO = 256, OPT_DISCARD, OPT_FLAT, OPT_CLEANUP, OPT_MAX_READ };
 
 static bool
 has_option (const char *opts, const char *name)
@@ -383,16 +389,16 @@ parse_mount_args (int argc, char **argv, struct mount_opts *o)
     { "cleanup", no_argument, NULL, OPT_CLEANUP },
     { "max-read", required_argument, NULL, OPT_MAX_READ },
     { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, OPT_VERSION },
+    { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
   int c;
-  while ((c = getopt_long (argc, argv, "rwf:t:o:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "rwf:t:o:hV", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs (mount_usage, stdout);
       return 2;
     }
-    if (c == OPT_VERSION) {
+    if (c == 'V') {
       tool_print_version ();
       return 2;
     }
@@ -497,8 +503,10 @@ static const char umount_usage[] =
   "Usage: vdk umount [--force] [--discard] MOUNTPOINT\n"
   "Unmount what vdk mount mounted: file system, loop device, FUSE folder,\n"
   "mount process (which flushes and closes the disks).\n"
-  "  --force     unmount lazily even while files are open\n"
-  "  --discard   delete the --redo child disk\n";
+  "  -f, --force             unmount lazily even while files are open\n"
+  "  --discard               delete the --redo child disk\n"
+  "  -h, --help              show this help\n"
+  "  -V, --version           show the version\n";
 
 int
 cmd_umount (int argc, char **argv)
@@ -512,7 +520,7 @@ cmd_umount (int argc, char **argv)
   };
   bool force = false, discard = false;
   int c;
-  while ((c = getopt_long (argc, argv, "fh", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "fhV", longopts, NULL)) != -1) {
     switch (c) {
     case 'f': force = true; break;
     case 'd': discard = true; break;
@@ -542,7 +550,10 @@ cmd_umount (int argc, char **argv)
 
 static const char mounts_usage[] =
   "Usage: vdk mounts [--json]\n"
-  "List the mounts made by vdk mount.\n";
+  "List the mounts made by vdk mount.\n"
+  "  --json                  a JSON array\n"
+  "  -h, --help              show this help\n"
+  "  -V, --version           show the version\n";
 
 static void
 print_mount_json (const struct vdk_mount_info *mi, bool first)
@@ -602,7 +613,7 @@ cmd_mounts (int argc, char **argv)
   };
   bool json = false;
   int c;
-  while ((c = getopt_long (argc, argv, "jh", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "hV", longopts, NULL)) != -1) {
     switch (c) {
     case 'j': json = true; break;
     case 'h': fputs (mounts_usage, stdout); return 0;

@@ -47,10 +47,12 @@ int tool_usage_error (const char *subcmd, const char *usage,
 /* "vdk 0.1.0 (libvdk 0.1.0)" on stdout. */
 void tool_print_version (void);
 
-/* Parse a byte count: decimal digits with an optional K, M, G or T
+/* Parse a byte count: a decimal number with an optional K, M, G or T
  * suffix (powers of 1024, case-insensitive, optionally followed by "B"
- * or "iB").  Signs, spaces, empty strings and values over 2^63 - 1 are
- * rejected.  On error returns -1 and sets *why to a static reason. */
+ * or "iB").  A fraction is allowed when the result is a whole number of
+ * bytes ("1.5G", "0.5K"; not "1.5" or "1.1K").  Signs, spaces, empty
+ * strings and values over 2^63 - 1 are rejected.  On error returns -1
+ * and sets *why to a static reason. */
 int tool_parse_bytes (const char *text, uint64_t *bytes, const char **why);
 
 /* Parse a disk size for `file`: tool_parse_bytes plus "greater than 0"

@@ -185,10 +185,48 @@ suffix_multiplier (const char *s)
   return 0;
 }
 
+/* The bytes of the fraction `frac` / 10^digits of `mult`, when that is a
+ * whole number.  mult is a power of 1024, so the product is whole only
+ * if 5^digits divides frac; then it is (frac / 5^digits) * (mult /
+ * 2^digits), which cannot overflow: frac / 5^digits < 2^digits. */
+static int
+fraction_bytes (uint64_t frac, unsigned digits, uint64_t mult,
+                uint64_t *bytes)
+{
+  uint64_t pow5 = 1;
+
+  while (digits > 0 && frac % 10 == 0) {        /* "1.50" is "1.5" */
+    frac /= 10;
+    digits--;
+  }
+  if (digits > 10 || (UINT64_C (1) << digits) > mult)
+    return -1;
+  for (unsigned i = 0; i < digits; i++)
+    pow5 *= 5;
+  if (frac % pow5 != 0)
+    return -1;
+  *bytes = (frac / pow5) * (mult >> digits);
+  return 0;
+}
+
+/* Decimal digits at *p into *value; advances *p.  -1 on overflow. */
+static int
+parse_digits (const char **p, uint64_t *value, unsigned *ndigits)
+{
+  *value = 0;
+  *ndigits = 0;
+  for (; **p >= '0' && **p <= '9'; (*p)++, (*ndigits)++)
+    if (MUL_OVERFLOW (*value, 10, value)
+        || ADD_OVERFLOW (*value, (uint64_t) (**p - '0'), value))
+      return -1;
+  return 0;
+}
+
 int
 tool_parse_bytes (const char *text, uint64_t *bytes, const char **why)
 {
-  uint64_t value = 0, mult;
+  uint64_t value, frac = 0, mult, part = 0;
+  unsigned ndigits, fdigits = 0;
   const char *p = text;
 
   if (*p == '-') {
@@ -199,10 +237,15 @@ tool_parse_bytes (const char *text, uint64_t *bytes, const char **why)
     *why = "not a number";
     return -1;
   }
-  for (; *p >= '0' && *p <= '9'; p++) {
-    if (MUL_OVERFLOW (value, 10, &value)
-        || ADD_OVERFLOW (value, (uint64_t) (*p - '0'), &value)) {
-      *why = "too large";
+  if (parse_digits (&p, &value, &ndigits) == -1) {
+    *why = "too large";
+    return -1;
+  }
+  if (*p == '.') {
+    p++;
+    /* More than 19 digits cannot make a whole number of bytes. */
+    if (parse_digits (&p, &frac, &fdigits) == -1 || fdigits == 0) {
+      *why = fdigits ? "not a whole number of bytes" : "not a number";
       return -1;
     }
   }
@@ -211,7 +254,12 @@ tool_parse_bytes (const char *text, uint64_t *bytes, const char **why)
     *why = "unknown suffix (use K, M, G or T)";
     return -1;
   }
-  if (MUL_OVERFLOW (value, mult, &value) || value > INT64_MAX) {
+  if (fdigits > 0 && fraction_bytes (frac, fdigits, mult, &part) == -1) {
+    *why = "not a whole number of bytes";
+    return -1;
+  }
+  if (MUL_OVERFLOW (value, mult, &value) || ADD_OVERFLOW (value, part, &value)
+      || value > INT64_MAX) {
     *why = "too large";
     return -1;
   }
@@ -524,6 +572,8 @@ static const struct option map_long[] = {
 #define PROGRESS_HELP \
   "  -p, --progress          progress bar on a terminal\n"
 
+static int cmd_help (int argc, char **argv);
+
 static const struct subcmd subcmds[] = {
   { "create", "create an empty disk", ":t:a:H:hV", create_long, 2, 2,
     "Usage: vdk create [-t TYPE] [-a ADAPTER] [-H HWVERSION] FILE SIZE\n"
@@ -551,7 +601,8 @@ static const struct subcmd subcmds[] = {
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_info, NULL },
   { "convert", "copy a disk (and its chain) into a new disk", ":f:pt:a:c:hV",
     convert_long, 2, 2,
-    "Usage: vdk convert [-f FORMAT] [-p] [-t TYPE] [-a ADAPTER] [-c LEVEL] SRC DST\n"
+    "Usage: vdk convert [-f FORMAT] [-p] [-t TYPE] [-a ADAPTER] [-c LEVEL]\n"
+    "                   [--single-link] SRC DST\n"
     "Copy the contents of SRC (with its parents) into a new disk DST.\n"
     "Without -t, DST is raw if named .raw, .img or .bin, otherwise\n"
     "monolithicSparse.\n"
@@ -576,10 +627,13 @@ static const struct subcmd subcmds[] = {
   { "read", "write disk contents to stdout", ":f:hV", read_long, 1, 1,
     "Usage: vdk read [-f FORMAT] FILE [--offset BYTES] [--length BYTES]\n"
     "Write the disk's contents (default: all of it) to standard output.\n"
+    "  --offset BYTES          start there (default 0)\n"
+    "  --length BYTES          write that many bytes (default: to the end)\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_read, NULL },
   { "write", "write stdin into a disk", ":f:hV", write_long, 1, 1,
     "Usage: vdk write [-f FORMAT] FILE --offset BYTES\n"
     "Write standard input into the disk at BYTES (default 0).\n"
+    "  --offset BYTES          where the first byte goes (default 0)\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_write, NULL },
   { "meta", "list, get or set disk database keys", ":f:hV", open_long, 1, 3,
     "Usage: vdk meta [-f FORMAT] FILE [KEY [VALUE]]\n"
@@ -639,6 +693,8 @@ static const struct subcmd subcmds[] = {
   { "ticket", "mint, list, revoke tickets for vdk serve", NULL, NULL, 0, 0,
     NULL, NULL, cmd_ticket },
 #endif
+  { "help", "show the help of the tool or of a command", NULL, NULL, 0, 0,
+    NULL, NULL, cmd_help },
 #ifdef VDK_HAVE_MOUNT
   { "volumes", "list the volumes of disks", NULL, NULL, 0, 0, NULL, NULL,
     cmd_volumes },
@@ -651,6 +707,38 @@ static const struct subcmd subcmds[] = {
 #endif
 };
 
+static int run_subcmd (int argc, char **argv);
+static void print_top_usage (FILE *fp);
+
+/* `vdk help [COMMAND]`: the tool's usage, or `vdk COMMAND --help`. */
+static int
+cmd_help (int argc, char **argv)
+{
+  char *args[3];
+
+  if (argc > 2 || (argc == 2 && argv[1][0] == '-'
+                   && strcmp (argv[1], "--help") && strcmp (argv[1], "-h"))) {
+    fprintf (stderr, "%s help: give at most one COMMAND\n"
+             "Usage: vdk help [COMMAND]\n", tool_name);
+    return 1;
+  }
+  if (argc < 2) {
+    print_top_usage (stdout);
+    return 0;
+  }
+  if (strcmp (argv[1], "help") == 0 || strcmp (argv[1], "--help") == 0
+      || strcmp (argv[1], "-h") == 0) {
+    fputs ("Usage: vdk help [COMMAND]\n"
+           "Show the usage of the tool, or the options of COMMAND (the same\n"
+           "as vdk COMMAND --help).\n", stdout);
+    return 0;
+  }
+  args[0] = argv[1];
+  args[1] = (char *) "--help";
+  args[2] = NULL;
+  return run_subcmd (2, args);
+}
+
 static void
 print_top_usage (FILE *fp)
 {
@@ -659,7 +747,8 @@ print_top_usage (FILE *fp)
          "\nCommands:\n", fp);
   for (size_t i = 0; i < ARRAY_SIZE (subcmds); i++)
     fprintf (fp, "  %-9s %s\n", subcmds[i].name, subcmds[i].summary);
-  fputs ("\nRun 'vdk COMMAND --help' for the options of a command.\n", fp);
+  fputs ("\nRun 'vdk help COMMAND' (or 'vdk COMMAND --help') for the options\n"
+         "of a command; man vdk and man vdk-mount describe them all.\n", fp);
 }
 
 /* ---- main ----------------------------------------------------------- */
