@@ -473,11 +473,14 @@ struct vdk_clone_params {
   /* version 2 */
   int compress_level;    /* streamOptimized output: 1 (fast) .. 12 (small);
                             0 = the default, 3 */
+  /* version 3 */
+  int out_fd;            /* -1, or write the output to this descriptor
+                            (see vdk_clone) */
 };
-#define VDK_CLONE_PARAMS_VERSION 2
+#define VDK_CLONE_PARAMS_VERSION 3
 #define VDK_CLONE_PARAMS_INIT \
   { VDK_CLONE_PARAMS_VERSION, VDK_TYPE_MONOLITHIC_SPARSE, -1, 0, 0, NULL, \
-    NULL, 0 }
+    NULL, 0, -1 }
 
 /* Copy the guest-visible contents of `src` into a new disk at `dst`.
  * Unallocated and all-zero data is not written.  An existing `dst` is
@@ -486,7 +489,14 @@ struct vdk_clone_params {
  * when complete (a one-file output replaces the old disk atomically),
  * and the old disk's files the new one does not use are removed.  A
  * destination in use (open for writing) is refused with VDK_E_LOCKED,
- * one that is part of the source chain with VDK_E_INVALID_ARG. */
+ * one that is part of the source chain with VDK_E_INVALID_ARG.
+ *
+ * With out_fd >= 0 (version 3) nothing is created at `dst`: the output,
+ * one streamOptimized or raw file, is written to out_fd in order, so it
+ * may be a pipe or standard output; `dst` only names it (its base name
+ * goes into the descriptor, and into messages).  Other types, which are
+ * several files or not written in order, fail with VDK_E_INVALID_ARG.
+ * Bytes already written to out_fd stay written when the copy fails. */
 VDK_API int vdk_clone(vdk_disk *src, const char *dst,
                       const struct vdk_clone_params *params);
 

@@ -18,12 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vdk-common.h"
 #include "vdk-tool.h"
 
 #define CHUNK_SIZE (1024 * 1024)
+
+static ssize_t read_full (int fd, char *buf, size_t len);
 
 /* Type from -t (or `fallback`), adapter from -a.  Print one message
  * and return -1 on a bad name. */
@@ -271,6 +274,79 @@ default_output_type (const char *dst)
   return VDK_TYPE_MONOLITHIC_SPARSE;
 }
 
+/* Copy standard input into a new sparse temporary file (all-zero
+ * chunks become holes); its name in *spool.  0 or the exit status 1. */
+static int
+spool_stdin (char **spool)
+{
+  const char *dir = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
+  CLEANUP_FREE char *buf = malloc (CHUNK_SIZE);
+  uint64_t total = 0;
+  int fd;
+
+  if (buf == NULL || asprintf (spool, "%s/vdk-stdin-XXXXXX", dir) < 0) {
+    tool_error ("standard input: %s", strerror (ENOMEM));
+    return 1;
+  }
+  if ((fd = mkstemp (*spool)) == -1) {
+    tool_error ("%s: %s", *spool, strerror (errno));
+    return 1;
+  }
+  for (;;) {
+    ssize_t n = read_full (STDIN_FILENO, buf, CHUNK_SIZE);
+    if (n <= 0) {
+      if (n == -1)
+        tool_error ("reading standard input: %s", strerror (errno));
+      else if (ftruncate (fd, (off_t) total) == -1 || close (fd) == -1)
+        tool_error ("%s: %s", *spool, strerror (errno));
+      else
+        return 0;
+      close (fd);
+      return 1;
+    }
+    if (!is_zero (buf, (size_t) n)
+        && pwrite (fd, buf, (size_t) n, (off_t) total) != n) {
+      tool_error ("%s: %s", *spool, strerror (errno ? errno : ENOSPC));
+      close (fd);
+      return 1;
+    }
+    total += (uint64_t) n;
+  }
+}
+
+/* SRC "-": standard input.  A file or a device redirected to it is
+ * opened as it is; a pipe is spooled to a temporary file first (the
+ * size of the disk must be known before the output's header is
+ * written), which is removed once open.  NULL after printing. */
+static vdk_disk *
+open_stdin (unsigned flags)
+{
+  CLEANUP_FREE char *spool = NULL;
+  struct stat st;
+  vdk_disk *disk;
+
+  if (fstat (STDIN_FILENO, &st) == -1 || isatty (STDIN_FILENO)) {
+    tool_error ("standard input: %s", isatty (STDIN_FILENO)
+                ? "is a terminal: redirect a disk or a pipe to it"
+                : strerror (errno));
+    return NULL;
+  }
+  if (S_ISREG (st.st_mode) || S_ISBLK (st.st_mode))
+    disk = tool_open ("/dev/stdin", flags);
+  else if (spool_stdin (&spool) != 0) {
+    if (spool)
+      unlink (spool);
+    return NULL;
+  }
+  else {
+    disk = tool_open (spool, flags);
+    unlink (spool);
+  }
+  if (disk == NULL)
+    tool_lib_error ();
+  return disk;
+}
+
 int
 run_convert (const struct cmd_opts *o)
 {
@@ -280,7 +356,9 @@ run_convert (const struct cmd_opts *o)
   vdk_disk *disk;
   int ret = 0;
 
-  params.type = parse_type (dst, o->type, default_output_type (dst));
+  params.type = parse_type (dst, o->type, strcmp (dst, "-") == 0
+                           ? VDK_TYPE_STREAM_OPTIMIZED
+                           : default_output_type (dst));
   if (params.type < 0)
     return 1;
   params.adapter = parse_adapter (dst, o->adapter, -1);
@@ -298,12 +376,27 @@ run_convert (const struct cmd_opts *o)
   }
   if (o->single_link)
     params.flags |= VDK_CLONE_SINGLE_LINK;
+  if (strcmp (dst, "-") == 0) {
+    /* The library writes the stream to the descriptor; the name only
+     * goes into the embedded descriptor and messages. */
+    if (isatty (STDOUT_FILENO)) {
+      tool_error ("standard output is a terminal: redirect it to a file "
+                  "or a pipe");
+      return 1;
+    }
+    params.out_fd = STDOUT_FILENO;
+    dst = "stdout.vmdk";
+  }
   tool_progress_init (&progress, "convert", o->progress);
   params.progress = tool_progress_cb;
   params.opaque = &progress;
 
-  disk = tool_open (src, VDK_OPEN_READ_ONLY | o->open_flags);
-  if (disk == NULL)
+  if (strcmp (src, "-") == 0) {
+    if ((disk = open_stdin (VDK_OPEN_READ_ONLY | o->open_flags)) == NULL)
+      return 1;
+  }
+  else if ((disk = tool_open (src, VDK_OPEN_READ_ONLY | o->open_flags))
+           == NULL)
     return tool_lib_error ();
   if (vdk_clone (disk, dst, &params) == -1) {
     tool_progress_end (&progress);

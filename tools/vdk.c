@@ -605,7 +605,8 @@ static const struct subcmd subcmds[] = {
     "                   [--single-link] SRC DST\n"
     "Copy the contents of SRC (with its parents) into a new disk DST.\n"
     "Without -t, DST is raw if named .raw, .img or .bin, otherwise\n"
-    "monolithicSparse.\n"
+    "monolithicSparse.  DST - writes a streamOptimized (or -t raw) disk\n"
+    "to standard output; SRC - reads a disk from standard input.\n"
     PROGRESS_HELP
     "  -t, --type TYPE         type of DST (see vdk create --help)\n"
     "  -a, --adapter ADAPTER   adapter of DST (default: as SRC)\n"
@@ -716,6 +717,11 @@ cmd_help (int argc, char **argv)
 {
   char *args[3];
 
+  if (argc == 2 && (strcmp (argv[1], "--version") == 0
+                    || strcmp (argv[1], "-V") == 0)) {
+    tool_print_version ();
+    return 0;
+  }
   if (argc > 2 || (argc == 2 && argv[1][0] == '-'
                    && strcmp (argv[1], "--help") && strcmp (argv[1], "-h"))) {
     fprintf (stderr, "%s help: give at most one COMMAND\n"

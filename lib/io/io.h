@@ -208,6 +208,21 @@ const struct vdk_io_backend *vdk__io_backend (const char *spec);
 extern const struct vdk_io_backend vdk__io_file_backend;
 extern const struct vdk_io_backend vdk__io_mem_backend;
 
+/* ---- forward-only output (io/sink.c) ----------------------------------- */
+
+/* A store whose bytes go out through `fd` (a pipe, standard output) in
+ * offset order; the last few MiB written stay in memory, where they can
+ * still be rewritten and read back, and anything earlier is refused
+ * with ESPIPE.  vdk__sink_new registers it under a new spec,
+ * "sink://N/BASENAME-OF-NAME", which vdk__io_open (create included)
+ * finds while the owner holds it; the stores opened on it must be
+ * closed before vdk__sink_finish, which sends the rest (when `send`),
+ * forgets the spec and frees the sink; -1 if a send failed. */
+struct vdk__sink;
+struct vdk__sink *vdk__sink_new (int fd, const char *name);
+const char *vdk__sink_spec (const struct vdk__sink *s);
+int vdk__sink_finish (struct vdk__sink *s, bool send);
+
 /* ---- crash simulation (io/crash.c, tests only) ------------------------- */
 
 /* Like SQLite's test6.c.  vdk__crash_install() registers a wrapper in

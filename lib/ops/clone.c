@@ -458,13 +458,75 @@ vdk__clone_create_params (vdk_disk *src, const struct vdk_clone_params *p,
   cp->hw_version = p->hw_version ? p->hw_version : source_hw (src);
 }
 
+/* Create `spec` as `cp` says and copy src into it.  *created tells
+ * whether there is an output to remove after a failure. */
+static int
+clone_into (vdk_disk *src, const char *spec,
+            const struct vdk_clone_params *params,
+            const struct vdk_create_params *cp, bool in_order,
+            bool *created)
+{
+  vdk_disk *dst = NULL;
+  int r = -1;
+
+  /* A nested public call: its errors report as vdk_clone's. */
+  if (vdk_create (spec, cp) == -1)
+    return -1;
+  *created = true;
+  /* The output is what we just made: never probe it (a raw copy of a
+   * disk that starts with KDMV is still raw). */
+  if (!(dst = vdk__disk_open (spec, cp->type == VDK_TYPE_RAW
+                              ? VDK_OPEN_FORMAT_RAW : VDK_OPEN_FORMAT_VMDK)))
+    return -1;
+  if (params->version >= 2 && params->compress_level
+      && set_level (dst, params->compress_level) == -1)
+    goto out;
+  r = takes_any_order (dst) && !in_order ? copy_parallel (src, dst, params)
+    : copy_data (src, dst, params);
+  if (r == 0 && vdk__link_flush (dst->top) == -1)
+    r = -1;
+out:
+  {
+    bool failed = false;
+    vdk__disk_free (dst, &failed);
+    if (failed)
+      r = -1;
+  }
+  return r;
+}
+
+/* vdk_clone to a descriptor: through a sink store (io/sink.c), in
+ * order.  Only one-file outputs written front to back can go there. */
+static int
+clone_to_fd (vdk_disk *src, const char *dst_path,
+             const struct vdk_clone_params *params)
+{
+  struct vdk_create_params cp;
+  struct vdk__sink *sink;
+  bool created = false;
+  int r;
+
+  vdk__clone_create_params (src, params, &cp);
+  if (cp.type != VDK_TYPE_STREAM_OPTIMIZED && cp.type != VDK_TYPE_RAW)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a %s disk cannot be "
+                      "written to a pipe or standard output (only "
+                      "streamOptimized and raw are one file written in "
+                      "order)", dst_path, vdk_type_name (cp.type));
+  if (!(sink = vdk__sink_new (params->out_fd, dst_path)))
+    return -1;
+  r = clone_into (src, vdk__sink_spec (sink), params, &cp, true, &created);
+  if (vdk__sink_finish (sink, r == 0) == -1)
+    r = -1;
+  return r;
+}
+
 VDK_API int
 vdk_clone (vdk_disk *src, const char *dst_path,
            const struct vdk_clone_params *params)
 {
   struct vdk_create_params cp = VDK_CREATE_PARAMS_INIT;
-  vdk_disk *dst = NULL;
-  int r = -1;
+  bool created = false;
+  int r;
 
   vdk__set_call ("vdk_clone");
   if (!src || !dst_path)
@@ -475,33 +537,14 @@ vdk_clone (vdk_disk *src, const char *dst_path,
       && (params->compress_level < 0 || params->compress_level > 12))
     return vdk__err (EINVAL, "%s: compression level %d is not between 1 and "
                      "12", dst_path, params->compress_level);
+  if (params->version >= 3 && params->out_fd >= 0)
+    return clone_to_fd (src, dst_path, params);
   if ((params->flags & VDK_CLONE_OVERWRITE)
       && lstat (dst_path, &(struct stat) { 0 }) == 0)
     return vdk__clone_replace (src, dst_path, params);
   vdk__clone_create_params (src, params, &cp);
-  /* A nested public call: its errors report as vdk_clone's. */
-  if (vdk_create (dst_path, &cp) == -1)
-    return -1;
-  /* The output is what we just made: never probe it (a raw copy of a
-   * disk that starts with KDMV is still raw). */
-  if (!(dst = vdk__disk_open (dst_path, cp.type == VDK_TYPE_RAW
-                              ? VDK_OPEN_FORMAT_RAW : VDK_OPEN_FORMAT_VMDK)))
-    goto out;
-  if (params->version >= 2 && params->compress_level
-      && set_level (dst, params->compress_level) == -1)
-    goto out;
-  r = takes_any_order (dst) ? copy_parallel (src, dst, params)
-    : copy_data (src, dst, params);
-  if (r == 0 && vdk__link_flush (dst->top) == -1)
-    r = -1;
-out:
-  if (dst) {
-    bool failed = false;
-    vdk__disk_free (dst, &failed);
-    if (failed)
-      r = -1;
-  }
-  if (r == -1) {
+  r = clone_into (src, dst_path, params, &cp, false, &created);
+  if (r == -1 && created) {
     struct vdk__saved_err saved;
     vdk__err_save (&saved);
     /* The output is removed by its descriptor alone (vdk_unlink reads
