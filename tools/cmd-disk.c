@@ -63,7 +63,9 @@ int
 run_create (const struct cmd_opts *o)
 {
   struct vdk_create_params params = VDK_CREATE_PARAMS_INIT;
+  struct tool_progress progress;
   const char *file = o->args[0];
+  int r;
 
   params.type = parse_type (file, o->type, VDK_TYPE_MONOLITHIC_SPARSE);
   if (params.type < 0)
@@ -87,9 +89,12 @@ run_create (const struct cmd_opts *o)
   }
   if (tool_parse_disk_size (file, o->args[1], &params.capacity) == -1)
     return 1;
-  if (vdk_create (file, &params) == -1)
-    return tool_lib_error ();
-  return 0;
+  tool_progress_init (&progress, "create", o->progress);
+  params.progress = tool_progress_cb;
+  params.opaque = &progress;
+  r = vdk_create (file, &params);
+  tool_progress_end (&progress);
+  return r == -1 ? tool_lib_error () : 0;
 }
 
 int

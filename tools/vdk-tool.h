@@ -61,13 +61,18 @@ int tool_parse_bytes (const char *text, uint64_t *bytes, const char **why);
 int tool_parse_disk_size (const char *file, const char *text,
                           uint64_t *bytes);
 
-/* Progress bar on stderr, drawn only when stderr is a terminal and the
- * user asked for it.  Pass tool_progress_cb and a struct tool_progress
- * as the vdk_progress_fn and its opaque pointer. */
+/* Progress bar on stderr (tools/progress.c), drawn only when stderr is
+ * a terminal and the user asked for it: one line that fits the
+ * terminal, redrawn in place, with the rate and the time left.  Pass
+ * tool_progress_cb and a struct tool_progress as the vdk_progress_fn
+ * and its opaque pointer; tool_progress_end ends the line. */
 struct tool_progress {
   const char *label;  /* "convert" */
   int enabled;        /* set by tool_progress_init */
   int last_permille;  /* last value drawn, -1 before the first */
+  uint64_t done, total;
+  double start, last_draw; /* monotonic seconds */
+  int drawn_len;      /* characters of the line on the screen */
 };
 void tool_progress_init (struct tool_progress *p, const char *label,
                          int requested);

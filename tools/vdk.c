@@ -289,49 +289,6 @@ tool_parse_disk_size (const char *file, const char *text, uint64_t *bytes)
   return 0;
 }
 
-void
-tool_progress_init (struct tool_progress *p, const char *label,
-                    int requested)
-{
-  p->label = label;
-  p->enabled = requested && isatty (STDERR_FILENO);
-  p->last_permille = -1;
-}
-
-int
-tool_progress_cb (void *opaque, uint64_t done, uint64_t total)
-{
-  struct tool_progress *p = opaque;
-  enum { WIDTH = 40 };
-  char bar[WIDTH + 1];
-  int permille, filled;
-
-  if (p == NULL || !p->enabled)
-    return 0;
-  permille = total == 0 ? 1000
-    : (int) ((double) MIN (done, total) * 1000.0 / (double) total);
-  if (permille == p->last_permille)
-    return 0;
-  p->last_permille = permille;
-  filled = permille * WIDTH / 1000;
-  memset (bar, '#', (size_t) filled);
-  memset (bar + filled, ' ', (size_t) (WIDTH - filled));
-  bar[WIDTH] = '\0';
-  fprintf (stderr, "\r%s: [%s] %3d.%d%%", p->label, bar,
-           permille / 10, permille % 10);
-  fflush (stderr);
-  return 0;
-}
-
-void
-tool_progress_end (struct tool_progress *p)
-{
-  if (p->enabled && p->last_permille >= 0) {
-    fputc ('\n', stderr);
-    fflush (stderr);
-  }
-}
-
 /* The library's info messages are chatter for a command line tool. */
 static void
 log_discard (const char *fmt, va_list ap)
@@ -491,6 +448,7 @@ static const struct option create_long[] = {
   { "type", required_argument, NULL, 't' },
   { "adapter", required_argument, NULL, 'a' },
   { "hw-version", required_argument, NULL, 'H' },
+  { "progress", no_argument, NULL, 'p' },
   END_LONG_OPTS
 };
 static const struct option open_long[] = {
@@ -575,8 +533,8 @@ static const struct option map_long[] = {
 static int cmd_help (int argc, char **argv);
 
 static const struct subcmd subcmds[] = {
-  { "create", "create an empty disk", ":t:a:H:hV", create_long, 2, 2,
-    "Usage: vdk create [-t TYPE] [-a ADAPTER] [-H HWVERSION] FILE SIZE\n"
+  { "create", "create an empty disk", ":t:a:H:phV", create_long, 2, 2,
+    "Usage: vdk create [-p] [-t TYPE] [-a ADAPTER] [-H HWVERSION] FILE SIZE\n"
     "Create an empty disk of SIZE bytes (K, M, G, T suffixes; a multiple\n"
     "of 512).\n"
     "  -t, --type TYPE         raw, monolithicSparse (default),\n"
@@ -586,7 +544,7 @@ static const struct subcmd subcmds[] = {
     "  -a, --adapter ADAPTER   ide (default), buslogic, lsilogic, pvscsi,\n"
     "                          legacyESX\n"
     "  -H, --hw-version N      virtual hardware version (default 4)\n"
-    COMMON_HELP, run_create, NULL },
+    PROGRESS_HELP COMMON_HELP, run_create, NULL },
   { "child", "create a child (snapshot) disk", ":f:t:hV", child_long, 2, 2,
     "Usage: vdk child [-f FORMAT] [-t TYPE] PARENT CHILD\n"
     "Create a sparse child disk CHILD on top of PARENT.\n"
