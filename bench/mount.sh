@@ -54,7 +54,7 @@ reader_cpu () { awk '{ printf "%.2f", $1 + $2 }' "$B/rt"; }
 read_vdk_flat () {
   "$VDK" mount --flat "$B/disk.vmdk" "$B/f"
   local pid t0 t1
-  pid=$("$VDK" mounts --json | sed 's/.*"pid":\([0-9]*\).*/\1/')
+  pid=$("$VDK" mounts --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -1)
   t0=$(now); timed dd if="$B/f/disk" of=/dev/null bs=1M status=none; t1=$(now)
   echo "$(echo "$t1 - $t0" | bc -l) $(echo "$(reader_cpu) + $(cpu_of "$pid")" | bc -l)"
   "$VDK" umount "$B/f"
@@ -71,7 +71,7 @@ read_vmdkmount () {
 copy_vdk () {
   "$VDK" mount "$B/disk.vmdk" 1 "$B/m"
   local pid t0 t1
-  pid=$("$VDK" mounts --json | sed 's/.*"pid":\([0-9]*\).*/\1/')
+  pid=$("$VDK" mounts --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -1)
   t0=$(now); timed cat "$B/m/big.bin" > /dev/null; t1=$(now)
   echo "$(echo "$t1 - $t0" | bc -l) $(echo "$(reader_cpu) + $(cpu_of "$pid")" | bc -l)"
   "$VDK" umount "$B/m"

@@ -442,9 +442,28 @@ struct vdk_info {
    * (ddb.physicalSectorSize). */
   uint32_t logical_sector_size;
   uint32_t physical_sector_size;
+  /* Appended in 0.2 (the library allocates the struct, so it grows at
+   * its end): */
+  int depth;                /* of the link described, 0 = top */
+  char *path;               /* the link's file (descriptor, or the one
+                               file of a raw or sparse disk) as opened */
+  uint64_t allocated_bytes; /* host storage the link's files take
+                               (descriptor and extents, each file once,
+                               st_blocks * 512); 0 where the store
+                               cannot tell (mem, remote) */
+  int unclean;              /* an extent of the link carries the
+                               unclean-shutdown (dirty) mark: it was
+                               not closed cleanly, see vdk_check */
 };
 
+/* Information about the top link of the open disk (links: the links of
+ * the open chain). */
 VDK_API int vdk_get_info(vdk_disk *disk, struct vdk_info **info);
+/* The same for one link of the open chain: depth 0 is the top, then
+ * its parent, ...; links counts this link and those below it.  A depth
+ * beyond the chain fails with VDK_E_INVALID_ARG. */
+VDK_API int vdk_get_link_info(vdk_disk *disk, int depth,
+                              struct vdk_info **info);
 VDK_API void vdk_free_info(struct vdk_info *info);
 
 /* ddb keys of the top link, e.g. "ddb.adapterType" or "adapterType"

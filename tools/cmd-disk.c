@@ -118,59 +118,83 @@ adapter_name_or_null (int adapter)
   return adapter < 0 ? NULL : vdk_adapter_name (adapter);
 }
 
+/* A geometry, or null where the disk has none (raw, no ddb keys). */
 static void
-json_geometry (const char *key, const struct vdk_geometry *g)
+json_geometry (struct tool_json *j, const char *key,
+               const struct vdk_geometry *g)
 {
-  printf ("  \"%s\": {\"cylinders\": %" PRIu32 ", \"heads\": %" PRIu32
-          ", \"sectors\": %" PRIu32 "},\n",
-          key, g->cylinders, g->heads, g->sectors);
+  if (g->cylinders == 0 && g->heads == 0 && g->sectors == 0) {
+    tool_json_null (j, key);
+    return;
+  }
+  tool_json_object (j, key);
+  tool_json_uint (j, "cylinders", g->cylinders);
+  tool_json_uint (j, "heads", g->heads);
+  tool_json_uint (j, "sectors", g->sectors);
+  tool_json_object_end (j);
 }
 
 static void
-print_info_json (const struct vdk_info *in)
+json_extents (struct tool_json *j, const struct vdk_info *in)
 {
-  bool raw = in->type == VDK_TYPE_RAW;
-
-  printf ("{\n  \"format\": \"%s\",\n  \"create_type\": ",
-          raw ? "raw" : "vmdk");
-  tool_json_string (stdout, in->create_type);
-  printf (",\n  \"capacity\": %" PRIu64 ",\n  \"adapter\": ", in->capacity);
-  tool_json_string (stdout, adapter_name_or_null (in->adapter));
-  printf (",\n  \"hw_version\": %" PRIu32 ",\n", in->hw_version);
-  json_geometry ("geometry", in->physical);
-  json_geometry ("bios_geometry", in->bios);
-  if (raw)
-    fputs ("  \"cid\": null,\n", stdout);
-  else
-    printf ("  \"cid\": \"%08" PRIx32 "\",\n", in->cid);
-  if (in->has_parent && in->parent_cid != 0xffffffffu)
-    printf ("  \"parent_cid\": \"%08" PRIx32 "\",\n", in->parent_cid);
-  else
-    fputs ("  \"parent_cid\": null,\n", stdout);
-  fputs ("  \"parent\": ", stdout);
-  tool_json_string (stdout, in->parent_hint);
-  fputs (",\n  \"uuid\": ", stdout);
-  tool_json_string (stdout, in->uuid);
-  printf (",\n  \"links\": %d,\n  \"grain_sectors\": %" PRIu32 ",\n",
-          in->links, in->grain_sectors);
-  printf ("  \"thin_provisioned\": %s,\n",
-          in->thin_provisioned ? "true" : "false");
-  fputs ("  \"extents\": [", stdout);
+  tool_json_array (j, "extents");
   for (size_t i = 0; i < in->num_extents; i++) {
     const struct vdk_extent_info *e = in->extents[i];
 
-    fputs (i ? ",\n    {\"file\": " : "\n    {\"file\": ", stdout);
-    tool_json_string (stdout, e->file);
-    fputs (", \"path\": ", stdout);
-    tool_json_string (stdout, e->path);
-    fputs (", \"type\": ", stdout);
-    tool_json_string (stdout, e->type);
-    fputs (", \"access\": ", stdout);
-    tool_json_string (stdout, e->access);
-    printf (", \"sectors\": %" PRIu64 ", \"offset\": %" PRIu64 "}",
-            e->sectors, e->offset);
+    tool_json_object (j, NULL);
+    tool_json_str (j, "file", e->file);
+    tool_json_path (j, "path", e->path);
+    tool_json_str (j, "type", e->type);
+    tool_json_str (j, "access", e->access);
+    tool_json_uint (j, "size", e->sectors * VDK_SECTOR_SIZE);
+    tool_json_uint (j, "offset", e->offset * VDK_SECTOR_SIZE);
+    tool_json_object_end (j);
   }
-  fputs (in->num_extents ? "\n  ]\n}\n" : "]\n}\n", stdout);
+  tool_json_array_end (j);
+}
+
+/* One link: the object of docs/json.md ("vdk info"). */
+static void
+print_info_json (struct tool_json *j, const struct vdk_info *in)
+{
+  bool raw = in->type == VDK_TYPE_RAW;
+
+  tool_json_object (j, NULL);
+  tool_json_path (j, "path", in->path);
+  tool_json_int (j, "depth", in->depth);
+  tool_json_str (j, "format", raw ? "raw" : "vmdk");
+  tool_json_str (j, "create_type", in->create_type);
+  tool_json_uint (j, "capacity", in->capacity);
+  tool_json_uint (j, "allocated", in->allocated_bytes);
+  tool_json_bool (j, "dirty", in->unclean);
+  tool_json_str (j, "adapter", adapter_name_or_null (in->adapter));
+  if (in->hw_version)
+    tool_json_uint (j, "hw_version", in->hw_version);
+  else
+    tool_json_null (j, "hw_version");
+  json_geometry (j, "geometry", in->physical);
+  json_geometry (j, "bios_geometry", in->bios);
+  if (raw)
+    tool_json_null (j, "cid");
+  else
+    tool_json_hex32 (j, "cid", in->cid);
+  if (in->has_parent && in->parent_cid != 0xffffffffu)
+    tool_json_hex32 (j, "parent_cid", in->parent_cid);
+  else
+    tool_json_null (j, "parent_cid");
+  tool_json_str (j, "parent", in->parent_hint);
+  tool_json_str (j, "uuid", in->uuid);
+  tool_json_int (j, "links", in->links);
+  if (in->grain_sectors)
+    tool_json_uint (j, "grain_size",
+                    (uint64_t) in->grain_sectors * VDK_SECTOR_SIZE);
+  else
+    tool_json_null (j, "grain_size");
+  tool_json_bool (j, "thin_provisioned", in->thin_provisioned);
+  tool_json_uint (j, "logical_sector_size", in->logical_sector_size);
+  tool_json_uint (j, "physical_sector_size", in->physical_sector_size);
+  json_extents (j, in);
+  tool_json_object_end (j);
 }
 
 /* "1.5 GiB" style rendering of a byte count. */
@@ -192,6 +216,21 @@ human_size (uint64_t bytes, char *buf, size_t len)
 }
 
 static void
+print_extents_text (const struct vdk_info *in)
+{
+  printf ("%-14s %zu\n", "extents:", in->num_extents);
+  for (size_t i = 0; i < in->num_extents; i++) {
+    const struct vdk_extent_info *e = in->extents[i];
+
+    printf ("  %-8s %-12" PRIu64 " %-8s %s", e->access, e->sectors,
+            e->type, e->file ? tool_safe (e->file) : "");
+    if (e->offset)
+      printf (" +%" PRIu64, e->offset);
+    putchar ('\n');
+  }
+}
+
+static void
 print_info_text (const struct vdk_info *in)
 {
   const char *adapter = adapter_name_or_null (in->adapter);
@@ -201,6 +240,11 @@ print_info_text (const struct vdk_info *in)
   printf ("%-14s %s\n", "format:", in->type == VDK_TYPE_RAW ? "raw" : "vmdk");
   printf ("%-14s %s\n", "create type:", tool_safe (in->create_type));
   printf ("%-14s %" PRIu64 " (%s)\n", "capacity:", in->capacity, human);
+  human_size (in->allocated_bytes, human, sizeof human);
+  printf ("%-14s %" PRIu64 " (%s on the host)\n", "allocated:",
+          in->allocated_bytes, human);
+  printf ("%-14s %s\n", "dirty:", in->unclean ? "yes (not closed cleanly: "
+          "vdk check tells whether it is intact)" : "no");
   printf ("%-14s %s\n", "adapter:", adapter ? adapter : "unknown");
   printf ("%-14s %" PRIu32 "\n", "hw version:", in->hw_version);
   printf ("%-14s %" PRIu32 "/%" PRIu32 "/%" PRIu32 "\n", "geometry:",
@@ -222,35 +266,51 @@ print_info_text (const struct vdk_info *in)
     printf ("%-14s %" PRIu32 " sectors\n", "grain:", in->grain_sectors);
   if (in->thin_provisioned)
     printf ("%-14s %s\n", "thin:", "yes (ddb.thinProvisioned)");
-  printf ("%-14s %zu\n", "extents:", in->num_extents);
-  for (size_t i = 0; i < in->num_extents; i++) {
-    const struct vdk_extent_info *e = in->extents[i];
+  print_extents_text (in);
+}
 
-    printf ("  %-8s %-12" PRIu64 " %-8s %s", e->access, e->sectors,
-            e->type, e->file ? tool_safe (e->file) : "");
-    if (e->offset)
-      printf (" +%" PRIu64, e->offset);
-    putchar ('\n');
+/* The links of the disk, top first (one without --chain). */
+static int
+print_info (vdk_disk *disk, const struct cmd_opts *o)
+{
+  int nlinks = 1;
+  struct tool_json j;
+
+  tool_json_init (&j, stdout);
+  for (int depth = 0; depth < nlinks; depth++) {
+    struct vdk_info *info = NULL;
+
+    if (vdk_get_link_info (disk, depth, &info) == -1)
+      return tool_lib_error ();
+    if (depth == 0 && o->chain)
+      nlinks = info->links;
+    if (o->json && o->chain && depth == 0)
+      tool_json_array (&j, NULL);
+    if (o->json)
+      print_info_json (&j, info);
+    else {
+      if (o->chain)
+        printf ("%slink %d: %s\n", depth ? "\n" : "", depth,
+                tool_safe (info->path));
+      print_info_text (info);
+    }
+    vdk_free_info (info);
   }
+  if (o->json && o->chain)
+    tool_json_array_end (&j);
+  return 0;
 }
 
 int
 run_info (const struct cmd_opts *o)
 {
-  struct vdk_info *info = NULL;
   vdk_disk *disk;
-  int ret = 0;
+  int ret;
 
   disk = tool_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
   if (disk == NULL)
     return tool_lib_error ();
-  if (vdk_get_info (disk, &info) == -1)
-    ret = tool_lib_error ();
-  else if (o->json)
-    print_info_json (info);
-  else
-    print_info_text (info);
-  vdk_free_info (info);
+  ret = print_info (disk, o);
   vdk_close (disk);
   if (ret == 0 && (fflush (stdout) == EOF || ferror (stdout))) {
     tool_error ("%s: writing to standard output: %s", o->args[0],

@@ -31,39 +31,40 @@ problems_left (const struct vdk_check_report *r)
 }
 
 static void
-json_string_list (const char *key, char **items, size_t n)
+json_string_list (struct tool_json *j, const char *key, char **items,
+                  size_t n)
 {
-  printf ("  \"%s\": [", key);
-  for (size_t i = 0; i < n; i++) {
-    fputs (i ? ", " : "", stdout);
-    tool_json_string (stdout, items[i]);
-  }
-  fputs ("]", stdout);
+  tool_json_array (j, key);
+  for (size_t i = 0; i < n; i++)
+    tool_json_str (j, NULL, items[i]);
+  tool_json_array_end (j);
 }
 
 static void
 print_check_json (const char *file, const struct vdk_check_report *r)
 {
-  fputs ("{\n  \"file\": ", stdout);
-  tool_json_string (stdout, file);
-  printf (",\n  \"clean\": %s,\n  \"problems\": [",
-          problems_left (r) ? "false" : "true");
+  struct tool_json j;
+
+  tool_json_init (&j, stdout);
+  tool_json_object (&j, NULL);
+  tool_json_str (&j, "file", file);
+  tool_json_path (&j, "path", file);
+  tool_json_bool (&j, "clean", problems_left (r) == 0);
+  tool_json_array (&j, "problems");
   for (size_t i = 0; i < r->nproblems; i++) {
     const struct vdk_check_item *p = r->problems[i];
 
-    fputs (i ? ",\n    {\"file\": " : "\n    {\"file\": ", stdout);
-    tool_json_string (stdout, p->file);
-    fputs (", \"what\": ", stdout);
-    tool_json_string (stdout, p->what);
-    printf (", \"repairable\": %s, \"repaired\": %s}",
-            p->repairable ? "true" : "false",
-            p->repaired ? "true" : "false");
+    tool_json_object (&j, NULL);
+    tool_json_path (&j, "path", p->file);
+    tool_json_str (&j, "what", p->what);
+    tool_json_bool (&j, "repairable", p->repairable);
+    tool_json_bool (&j, "repaired", p->repaired);
+    tool_json_object_end (&j);
   }
-  fputs (r->nproblems ? "\n  ],\n" : "],\n", stdout);
-  json_string_list ("changes", r->changes, r->nchanges);
-  fputs (",\n", stdout);
-  json_string_list ("notes", r->notes, r->nnotes);
-  fputs ("\n}\n", stdout);
+  tool_json_array_end (&j);
+  json_string_list (&j, "changes", r->changes, r->nchanges);
+  json_string_list (&j, "notes", r->notes, r->nnotes);
+  tool_json_object_end (&j);
 }
 
 static void
@@ -185,26 +186,34 @@ state_name (int state)
   }
 }
 
+/* One run: a row of the table, or an element of "runs". */
 static void
-print_run (bool json, bool first, uint64_t start, uint64_t len, int state,
+print_run (struct tool_json *j, uint64_t start, uint64_t len, int state,
            int depth)
 {
-  if (json)
-    printf ("%s  {\"start\": %" PRIu64 ", \"length\": %" PRIu64
-            ", \"state\": \"%s\", \"depth\": %d}",
-            first ? "" : ",\n", start, len, state_name (state), depth);
-  else
+  if (j == NULL) {
     printf ("%16" PRIu64 " %16" PRIu64 "  %-5s %d\n", start, len,
             state_name (state), depth);
+    return;
+  }
+  tool_json_object (j, NULL);
+  tool_json_uint (j, "start", start);
+  tool_json_uint (j, "length", len);
+  tool_json_str (j, "state", state_name (state));
+  if (depth >= 0)
+    tool_json_int (j, "depth", depth);
+  else
+    tool_json_null (j, "depth");
+  tool_json_object_end (j);
 }
 
 /* Walk the disk; print merged runs.  Returns 0 or the exit status 1. */
 static int
-map_disk (vdk_disk *disk, const char *file, bool json, bool top_only)
+map_disk (vdk_disk *disk, const char *file, struct tool_json *j,
+          bool top_only)
 {
   uint64_t cap = vdk_capacity (disk), off = 0, run_start = 0, run_len = 0;
   int run_state = -1, run_depth = 0;
-  bool first = true;
 
   while (off < cap) {
     uint64_t len = 0;
@@ -222,14 +231,13 @@ map_disk (vdk_disk *disk, const char *file, bool json, bool top_only)
       run_len += len;
     else {
       if (run_state >= 0)
-        print_run (json, first, run_start, run_len, run_state, run_depth),
-          first = false;
+        print_run (j, run_start, run_len, run_state, run_depth);
       run_start = off, run_len = len, run_state = state, run_depth = depth;
     }
     off += len;
   }
   if (run_state >= 0)
-    print_run (json, first, run_start, run_len, run_state, run_depth);
+    print_run (j, run_start, run_len, run_state, run_depth);
   return 0;
 }
 
@@ -237,17 +245,19 @@ int
 run_map (const struct cmd_opts *o)
 {
   vdk_disk *disk = tool_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  struct tool_json j;
   int ret;
 
   if (disk == NULL)
     return tool_lib_error ();
+  tool_json_init (&j, stdout);
   if (o->json)
-    fputs ("[\n", stdout);
+    tool_json_array (&j, NULL);
   else
     printf ("%16s %16s  %-5s %s\n", "start", "length", "state", "depth");
-  ret = map_disk (disk, o->args[0], o->json, o->top_only);
+  ret = map_disk (disk, o->args[0], o->json ? &j : NULL, o->top_only);
   if (o->json && ret == 0)
-    fputs ("\n]\n", stdout);
+    tool_json_array_end (&j);
   vdk_close (disk);
   return ret;
 }

@@ -36,10 +36,14 @@ run_measure (const struct cmd_opts *o)
                    &bytes) == -1)
     ret = tool_lib_error ();
   else if (o->json) {
-    printf ("{\"type\": ");
-    tool_json_string (stdout, vdk_type_name (params.type));
-    printf (", \"bytes\": %" PRIu64 ", \"exact\": %s}\n", bytes,
-            params.type == VDK_TYPE_STREAM_OPTIMIZED ? "false" : "true");
+    struct tool_json j;
+
+    tool_json_init (&j, stdout);
+    tool_json_object (&j, NULL);
+    tool_json_str (&j, "create_type", vdk_type_name (params.type));
+    tool_json_uint (&j, "required", bytes);
+    tool_json_bool (&j, "exact", params.type != VDK_TYPE_STREAM_OPTIMIZED);
+    tool_json_object_end (&j);
   } else
     printf ("%" PRIu64 "\n", bytes);
   vdk_close (disk);

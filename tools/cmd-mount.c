@@ -35,12 +35,6 @@
 
 /* Always valid UTF-8 JSON, whatever bytes a label holds (text.c). */
 static void
-json_str (FILE *f, const char *s)
-{
-  tool_json_string (f, s ? s : "");
-}
-
-static void
 human_size (uint64_t bytes, char *buf, size_t size)
 {
   static const char units[] = "BKMGTPE";
@@ -175,76 +169,66 @@ print_volumes_table (const vdk_diskset *set, const struct mounts *m)
 }
 
 static void
-print_volume_json (const struct vdk_volume_info *v, const char *at)
+print_volume_json (struct tool_json *j, const struct vdk_volume_info *v,
+                   const char *at)
 {
-  printf ("{\"name\":");
-  json_str (stdout, v->name);
-  printf (",\"kind\":");
-  json_str (stdout, v->kind);
-  printf (",\"layout\":");
-  json_str (stdout, v->layout);
-  printf (",\"disk\":%d,\"start\":%" PRIu64 ",\"size\":%" PRIu64,
-          v->disk, v->start, v->size);
-  printf (",\"part_type\":");
-  json_str (stdout, v->part_type);
-  printf (",\"type_name\":");
-  json_str (stdout, v->type_name);
-  printf (",\"part_label\":");
-  json_str (stdout, v->part_label);
-  printf (",\"uuid\":");
-  json_str (stdout, v->uuid);
-  printf (",\"fs_type\":");
-  json_str (stdout, v->fs_type);
-  printf (",\"fs_label\":");
-  json_str (stdout, v->fs_label);
-  printf (",\"fs_uuid\":");
-  json_str (stdout, v->fs_uuid);
-  printf (",\"group\":");
-  json_str (stdout, v->group);
-  printf (",\"parent\":");
-  json_str (stdout, v->parent);
-  printf (",\"container\":%s,\"complete\":%s,\"degraded\":%s,"
-          "\"readable\":%s,\"problem\":",
-          (v->flags & VDK_VOLUME_CONTAINER) ? "true" : "false",
-          v->complete ? "true" : "false", v->degraded ? "true" : "false",
-          v->readable ? "true" : "false");
-  if (v->problem)
-    json_str (stdout, v->problem);
-  else
-    printf ("null");
-  printf (",\"mounted\":%s,\"mountpoint\":", at ? "true" : "false");
-  if (at)
-    json_str (stdout, at);
-  else
-    printf ("null");
-  printf ("}");
+  tool_json_object (j, NULL);
+  tool_json_str (j, "name", v->name);
+  tool_json_str (j, "kind", v->kind);
+  tool_json_str (j, "layout", v->layout);
+  tool_json_int (j, "disk", v->disk);
+  tool_json_uint (j, "start", v->start);
+  tool_json_uint (j, "size", v->size);
+  tool_json_str_or_null (j, "part_type", v->part_type);
+  tool_json_str_or_null (j, "type_name", v->type_name);
+  tool_json_str_or_null (j, "part_label", v->part_label);
+  tool_json_str_or_null (j, "uuid", v->uuid);
+  tool_json_str_or_null (j, "fs_type", v->fs_type);
+  tool_json_str_or_null (j, "fs_label", v->fs_label);
+  tool_json_str_or_null (j, "fs_uuid", v->fs_uuid);
+  tool_json_str_or_null (j, "group", v->group);
+  tool_json_str_or_null (j, "parent", v->parent);
+  tool_json_bool (j, "container", (v->flags & VDK_VOLUME_CONTAINER) != 0);
+  tool_json_bool (j, "complete", v->complete);
+  tool_json_bool (j, "degraded", v->degraded);
+  tool_json_bool (j, "readable", v->readable);
+  tool_json_str_or_null (j, "problem", v->problem);
+  tool_json_bool (j, "mounted", at != NULL);
+  tool_json_str (j, "mountpoint", at);
+  tool_json_object_end (j);
 }
 
 static void
-print_volumes_json (const vdk_diskset *set, const struct mounts *m)
+print_volumes_json (const vdk_diskset *set, const struct mounts *m,
+                    char **paths)
 {
-  printf ("{\"disks\":[");
+  struct tool_json j;
+
+  tool_json_init (&j, stdout);
+  tool_json_object (&j, NULL);
+  tool_json_array (&j, "disks");
   for (size_t i = 0; i < vdk_diskset_count (set); i++) {
     const struct vdk_disk_layout *d = vdk_diskset_disk_layout (set, i);
-    printf ("%s{\"name\":", i ? "," : "");
-    json_str (stdout, d ? d->name : "");
-    printf (",\"size\":%" PRIu64 ",\"table\":", d ? d->size : 0);
-    json_str (stdout, d ? d->table : "");
-    printf (",\"table_id\":");
-    json_str (stdout, d ? d->table_id : "");
-    printf ("}");
+    tool_json_object (&j, NULL);
+    tool_json_str (&j, "name", d ? d->name : NULL);
+    tool_json_path (&j, "path", paths[i]);
+    if (d)
+      tool_json_uint (&j, "size", d->size);
+    else
+      tool_json_null (&j, "size");
+    tool_json_str_or_null (&j, "table", d ? d->table : NULL);
+    tool_json_str_or_null (&j, "table_id", d ? d->table_id : NULL);
+    tool_json_object_end (&j);
   }
-  printf ("],\"volumes\":[");
-  bool first = true;
+  tool_json_array_end (&j);
+  tool_json_array (&j, "volumes");
   for (size_t i = 0; i < vdk_volume_count (set); i++) {
     const struct vdk_volume_info *v = vdk_volume_get_info (set, i);
-    if (!volume_listed (v))
-      continue;
-    printf ("%s", first ? "" : ",");
-    first = false;
-    print_volume_json (v, mounted_at (m, v->name));
+    if (volume_listed (v))
+      print_volume_json (&j, v, mounted_at (m, v->name));
   }
-  printf ("]}\n");
+  tool_json_array_end (&j);
+  tool_json_object_end (&j);
 }
 
 int
@@ -286,7 +270,7 @@ cmd_volumes (int argc, char **argv)
   }
   mounts_load (m, argv + optind, argc - optind);
   if (json)
-    print_volumes_json (set, m);
+    print_volumes_json (set, m, argv + optind);
   else
     print_volumes_table (set, m);
   mounts_free (m);
@@ -556,34 +540,29 @@ static const char mounts_usage[] =
   "  -V, --version           show the version\n";
 
 static void
-print_mount_json (const struct vdk_mount_info *mi, bool first)
+print_mount_json (struct tool_json *j, const struct vdk_mount_info *mi)
 {
-  printf ("%s{\"id\":", first ? "" : ",");
-  json_str (stdout, mi->id);
-  printf (",\"pid\":%d,\"alive\":%s,\"disks\":[", mi->pid,
-          mi->alive ? "true" : "false");
-  for (size_t i = 0; i < mi->ndisks; i++) {
-    printf ("%s", i ? "," : "");
-    json_str (stdout, mi->disks[i]);
-  }
-  printf ("],\"volume\":");
-  json_str (stdout, mi->volume);
-  printf (",\"fstype\":");
-  json_str (stdout, mi->fstype);
-  printf (",\"mountpoint\":");
-  json_str (stdout, mi->mountpoint);
-  printf (",\"fuse\":");
-  json_str (stdout, mi->fuse_dir);
-  printf (",\"volume_file\":");
-  json_str (stdout, mi->volume_file);
-  if (mi->loop >= 0)
-    printf (",\"loop\":\"/dev/loop%d\"", mi->loop);
-  else
-    printf (",\"loop\":null");
-  printf (",\"writable\":%s,\"flat\":%s,\"redo\":",
-          mi->writable ? "true" : "false", mi->flat ? "true" : "false");
-  json_str (stdout, mi->redo);
-  printf ("}");
+  char loop[32];
+
+  tool_json_object (j, NULL);
+  tool_json_str (j, "id", mi->id);
+  tool_json_int (j, "pid", mi->pid);
+  tool_json_bool (j, "alive", mi->alive);
+  tool_json_array (j, "disks");
+  for (size_t i = 0; i < mi->ndisks; i++)
+    tool_json_path (j, NULL, mi->disks[i]);
+  tool_json_array_end (j);
+  tool_json_str_or_null (j, "volume", mi->flat ? NULL : mi->volume);
+  tool_json_str_or_null (j, "fs_type", mi->fstype);
+  tool_json_str_or_null (j, "mountpoint", mi->flat ? NULL : mi->mountpoint);
+  tool_json_str_or_null (j, "fuse", mi->fuse_dir);
+  tool_json_str_or_null (j, "volume_file", mi->volume_file);
+  snprintf (loop, sizeof loop, "/dev/loop%d", mi->loop);
+  tool_json_str (j, "loop", mi->loop >= 0 ? loop : NULL);
+  tool_json_bool (j, "writable", mi->writable);
+  tool_json_bool (j, "flat", mi->flat);
+  tool_json_str_or_null (j, "redo", mi->redo);
+  tool_json_object_end (j);
 }
 
 static void
@@ -628,20 +607,22 @@ cmd_mounts (int argc, char **argv)
   size_t n;
   if (vdk_mount_list (&list, &n) == -1)
     return lib_fail ();
+  struct tool_json j;
+  tool_json_init (&j, stdout);
   if (json)
-    printf ("[");
+    tool_json_array (&j, NULL);
   else
     printf ("%-10s %-7s %-5s %-10s %-7s %-12s %-3s %s\n", "ID", "PID",
             "ALIVE", "VOLUME", "FS", "LOOP", "RW", "MOUNTPOINT <- DISK");
   for (size_t i = 0; i < n; i++) {
     const struct vdk_mount_info *mi = vdk_mount_get_info (list[i]);
     if (json)
-      print_mount_json (mi, i == 0);
+      print_mount_json (&j, mi);
     else
       print_mount_line (mi);
   }
   vdk_mount_list_free (list, n);
   if (json)
-    printf ("]\n");
+    tool_json_array_end (&j);
   return 0;
 }

@@ -94,6 +94,7 @@ struct cmd_opts {
   bool unsafe;            /* attach --unsafe */
   bool top_only;          /* map --top-only */
   bool single_link;       /* convert, measure --single-link */
+  bool chain;             /* info --chain */
   const char *level;      /* convert -c */
   unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL, VDK_OPEN_FORMAT_* */
   int nargs;
@@ -138,6 +139,41 @@ void tool_json_string (FILE *fp, const char *s);
  * valid UTF-8 without control characters, else an escaped copy ("\xHH",
  * "\\") that lives until eight more calls. */
 const char *tool_safe (const char *s);
+
+/* The one JSON writer (tools/json.c; the style and the rules of every
+ * command's output are docs/json.md).  Begin with tool_json_init, then
+ * one value: an object or array whose members are written with a key
+ * (inside objects) or NULL (inside arrays); the last end prints the
+ * final newline. */
+#define TOOL_JSON_MAX_DEPTH 8
+struct tool_json {
+  FILE *fp;
+  int depth;
+  bool done;                              /* the top value was begun */
+  bool is_object[TOOL_JSON_MAX_DEPTH];
+  bool has_member[TOOL_JSON_MAX_DEPTH];
+};
+void tool_json_init (struct tool_json *j, FILE *fp);
+void tool_json_object (struct tool_json *j, const char *key);
+void tool_json_object_end (struct tool_json *j);
+void tool_json_array (struct tool_json *j, const char *key);
+void tool_json_array_end (struct tool_json *j);
+void tool_json_str (struct tool_json *j, const char *key, const char *value);
+/* An empty string is absent: null. */
+void tool_json_str_or_null (struct tool_json *j, const char *key,
+                            const char *value);
+void tool_json_uint (struct tool_json *j, const char *key, uint64_t value);
+void tool_json_int (struct tool_json *j, const char *key, int64_t value);
+void tool_json_bool (struct tool_json *j, const char *key, bool value);
+void tool_json_null (struct tool_json *j, const char *key);
+/* An ID as 8 lowercase hex digits in a string ("0a1b2c3d"). */
+void tool_json_hex32 (struct tool_json *j, const char *key, uint32_t value);
+/* A path made absolute (tool_abs_path); NULL is null. */
+void tool_json_path (struct tool_json *j, const char *key, const char *path);
+/* `path` made absolute: resolved (realpath) when it exists, else the
+ * current folder in front; a URI ("nbd://...") as it is.  malloc'd;
+ * NULL for NULL. */
+char *tool_abs_path (const char *path);
 
 /* Mount subcommands, defined in tools/cmd-mount.c and dispatched only
  * when the tool is built with VDK_HAVE_MOUNT. */

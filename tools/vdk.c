@@ -355,6 +355,7 @@ enum {
   OPT_UNSAFE,
   OPT_TOP_ONLY,
   OPT_SINGLE_LINK,
+  OPT_CHAIN,
 };
 
 #define COMMON_LONG_OPTS \
@@ -412,6 +413,7 @@ parse_cmd_args (const struct subcmd *sc, int argc, char **argv,
     case OPT_UNSAFE: o->unsafe = true; break;
     case OPT_TOP_ONLY: o->top_only = true; break;
     case OPT_SINGLE_LINK: o->single_link = true; break;
+    case OPT_CHAIN: o->chain = true; break;
     case 'c': o->level = optarg; break;
     case 't': o->type = optarg; break;
     case 'a': o->adapter = optarg; break;
@@ -457,9 +459,10 @@ static const struct option open_long[] = {
 static const struct option path_long[] = {      /* rename, rm */
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, END_LONG_OPTS
 };
-static const struct option json_long[] = {
+static const struct option info_long[] = {
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "json", no_argument, NULL, OPT_JSON },
+  { "chain", no_argument, NULL, OPT_CHAIN },
   END_LONG_OPTS
 };
 static const struct option convert_long[] = {
@@ -551,11 +554,14 @@ static const struct subcmd subcmds[] = {
     "  -t, --type TYPE         monolithicSparse (default) or vmfsSparse\n"
     "                          (an ESX redo log: CHILD + CHILD-delta.vmdk)\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_child, NULL },
-  { "info", "show type, size, geometry, CIDs, extents", ":f:hV", json_long,
+  { "info", "show type, size, geometry, CIDs, extents", ":f:hV", info_long,
     1, 1,
-    "Usage: vdk info [-f FORMAT] [--json] FILE\n"
-    "Show the type, size, geometry, content IDs and extents of a disk.\n"
-    "  --json                  one JSON object\n"
+    "Usage: vdk info [-f FORMAT] [--json] [--chain] FILE\n"
+    "Show the type, size, space taken on the host, unclean-shutdown mark,\n"
+    "geometry, content IDs and extents of a disk.\n"
+    "  --json                  one JSON object (see docs/json.md)\n"
+    "  --chain                 every link of the chain, top first (JSON:\n"
+    "                          an array of objects)\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_info, NULL },
   { "convert", "copy a disk (and its chain) into a new disk", ":f:pt:a:c:hV",
     convert_long, 2, 2,

@@ -506,6 +506,17 @@ cowd_probe (const uint8_t *buf, size_t len, uint64_t size)
   return len >= 4 && le32_get (buf) == COWD_MAGIC;
 }
 
+/* uncleanShutdown, a u32 at byte 1648 of the header. */
+static int
+cowd_unclean (struct vdk_extent *e, bool *unclean)
+{
+  uint8_t b[4];
+  if (vdk__io_pread (e->io, b, 4, C_UNCLEAN) == -1)
+    return -1;
+  *unclean = le32_get (b) != 0;
+  return 0;
+}
+
 static int
 cowd_create (struct vdk_io *io, const struct vdk_ext_params *p)
 {
@@ -524,4 +535,5 @@ const struct vdk_extent_ops vdk__cowd_ops = {
   .kinds = 1u << VDK_EXT_VMFSSPARSE,
   .probe = cowd_probe,
   .create = cowd_create,
+  .unclean = cowd_unclean,
 };

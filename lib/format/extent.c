@@ -277,6 +277,15 @@ vdk__ext_set_level (struct vdk_extent *e, int level)
   return e->ops->set_level ? e->ops->set_level (e, level) : 0;
 }
 
+int
+vdk__ext_unclean (struct vdk_extent *e, bool *unclean)
+{
+  *unclean = false;
+  if (!e->io || !e->ops->unclean)
+    return 0;
+  return e->ops->unclean (e, unclean);
+}
+
 /* The default check of a format without a structure walker (COWD,
  * seSparse): its own reader validates the extent (open checks the
  * header and directory against the file) and maps every byte of it

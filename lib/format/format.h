@@ -197,7 +197,10 @@ struct vdk_ext_params {
  *   Optional: the format does not compress and ignores it.
  * - copy_bytes: an upper bound of the bytes a copy appends to a new
  *   empty extent for `grains` grains holding data, spread over
- *   `regions` grain-table regions (vdk_measure).  Optional: 0. */
+ *   `regions` grain-table regions (vdk_measure).  Optional: 0.
+ * - unclean: is the file's unclean-shutdown mark set (as the file holds
+ *   it now; vdk sets it at the first write and clears it at a clean
+ *   close)?  Optional: the format has no such mark (false). */
 /* The largest hosted sparse extent VMware makes (~2 TiB). */
 #define VDK_SPARSE_MAX_SECTORS ((uint64_t) UINT32_MAX * 128 / 2)
 struct vdk_check_sink;
@@ -233,6 +236,7 @@ struct vdk_extent_ops {
   uint64_t (*copy_bytes) (uint64_t grain_bytes, uint64_t grains,
                           uint64_t regions);
   uint64_t max_sectors;  /* largest extent it holds; 0: no limit */
+  int (*unclean) (struct vdk_extent *e, bool *unclean);
 };
 #define VDK__TRIM_ZERO  0x1u  /* the range must read as zero afterwards */
 #define VDK__TRIM_KEEP  0x4u  /* keep host blocks allocated */
@@ -311,6 +315,8 @@ int vdk__ext_desc_write (struct vdk_extent *e, const char *text);
 uint64_t vdk__ext_lock_len (const struct vdk_extent *e);
 /* Compression level for formats that compress; others ignore it. */
 int vdk__ext_set_level (struct vdk_extent *e, int level);
+/* The extent's unclean-shutdown mark (false for formats without one). */
+int vdk__ext_unclean (struct vdk_extent *e, bool *unclean);
 
 /* ---- the registry of formats (format/registry.c) -------------------- */
 
@@ -408,6 +414,7 @@ bool vdk__stream_probe (struct vdk_io *io);
 bool vdk__kdmv_probe_sparse (const uint8_t *buf, size_t len, uint64_t size);
 bool vdk__kdmv_probe_stream (const uint8_t *buf, size_t len, uint64_t size);
 int vdk__kdmv_params (struct vdk_extent *e, struct vdk_ext_params *p);
+int vdk__kdmv_unclean (struct vdk_extent *e, bool *unclean);
 int vdk__kdmv_check (struct vdk_extent *e, bool repair,
                      const struct vdk_check_sink *sink);
 int vdk__kdmv_describe (struct vdk_io *io, const char *name,

@@ -62,6 +62,16 @@ vdk__kdmv_params (struct vdk_extent *e, struct vdk_ext_params *p)
 }
 
 int
+vdk__kdmv_unclean (struct vdk_extent *e, bool *unclean)
+{
+  struct sparse_header h;
+  if (vdk__sparse_read_header (e->io, &h) == -1)
+    return -1;
+  *unclean = h.unclean != 0;
+  return 0;
+}
+
+int
 vdk__kdmv_check (struct vdk_extent *e, bool repair,
                  const struct vdk_check_sink *sink)
 {

@@ -843,6 +843,7 @@ const struct vdk_extent_ops vdk__sparse_ops = {
   .describe = vdk__kdmv_describe,
   .copy_bytes = sparse_copy_bytes,
   .max_sectors = VDK_SPARSE_MAX_SECTORS,
+  .unclean = vdk__kdmv_unclean,
 };
 
 /* ---- creation and the embedded descriptor ---- */

@@ -537,4 +537,5 @@ const struct vdk_extent_ops vdk__stream_ops = {
   .set_level = stream_set_level,
   .copy_bytes = stream_copy_bytes,
   .max_sectors = VDK_SPARSE_MAX_SECTORS,
+  .unclean = vdk__kdmv_unclean,
 };

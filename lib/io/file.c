@@ -388,6 +388,10 @@ file_stat (const char *path, struct vdk_fs_stat *st)
   st->regular = S_ISREG (s.st_mode);
   st->size = (uint64_t) s.st_size;
   st->mode = s.st_mode & 07777;
+  /* what the name leads to holds the data, not the symlink */
+  if (S_ISLNK (s.st_mode) && stat (path, &s) == -1)
+    return 0;
+  st->allocated = (uint64_t) s.st_blocks * 512;
   return 0;
 }
 

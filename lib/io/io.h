@@ -128,6 +128,9 @@ struct vdk_fs_stat {
   bool regular;          /* a regular file (else a device, folder, ...) */
   uint64_t size;
   unsigned mode;         /* permission bits */
+  uint64_t allocated;    /* bytes of host storage the file takes (of the
+                            file a final symlink names); 0 where the
+                            store cannot tell */
 };
 
 /* Operations on the names of a backend's stores, after SQLite's VFS

@@ -79,31 +79,59 @@ fill_grain (struct vdk_link *l, struct vdk_info *in)
   }
 }
 
-VDK_API int
-vdk_get_info (vdk_disk *disk, struct vdk_info **out)
+/* Host bytes of the link's files: a separate descriptor, then each
+ * extent file once (the extents of a partitionedDevice share one). */
+static uint64_t
+allocated_bytes (const struct vdk_link *l)
 {
-  struct vdk_info *in;
-  struct vdk_link *l;
-  const struct vdk_desc *d;
-  const char *a;
+  struct vdk_fs_stat st;
+  uint64_t total = 0;
 
-  vdk__set_call ("vdk_get_info");
-  if (!disk || !out)
-    return vdk__err (EINVAL, "no disk");
-  l = disk->top, d = l->desc;
-  if (!(in = calloc (1, sizeof *in)))
-    return vdk__err (ENOMEM, "out of memory");
+  if (l->desc && !l->embedded && vdk__fs_stat (l->path, &st) == 0)
+    total += st.allocated;
+  for (size_t i = 0; i < l->nextents; i++) {
+    const struct vdk_extent *e = &l->extents[i];
+    bool seen = false;
+    if (!e->path)
+      continue;
+    for (size_t k = 0; k < i && !seen; k++)
+      seen = l->extents[k].path && strcmp (l->extents[k].path, e->path) == 0;
+    if (!seen && vdk__fs_stat (e->path, &st) == 0)
+      total += st.allocated;
+  }
+  return total;
+}
+
+static int
+link_unclean (struct vdk_link *l, int *unclean)
+{
+  for (size_t i = 0; i < l->nextents; i++) {
+    bool u = false;
+    if (vdk__ext_unclean (&l->extents[i], &u) == -1)
+      return -1;
+    *unclean |= u;
+  }
+  return 0;
+}
+
+static int
+fill_info (struct vdk_link *l, int links, struct vdk_info *in)
+{
+  const struct vdk_desc *d = l->desc;
+  const char *a = d ? vdk__desc_get (d, "ddb.adapterType") : NULL;
+
   in->type = l->type;
   in->create_type = strdup (d ? vdk__desc_get (d, "createType") : "raw");
   in->capacity = l->capacity;
-  a = d ? vdk__desc_get (d, "ddb.adapterType") : NULL;
   in->adapter = a ? vdk_adapter_from_name (a) : -1;
   in->hw_version = ddb_u32 (d, "ddb.virtualHWVersion");
   in->physical = geometry (d, "ddb.geometry.cylinders", "ddb.geometry.heads",
                            "ddb.geometry.sectors");
   in->bios = geometry (d, "ddb.geometry.biosCylinders",
                        "ddb.geometry.biosHeads", "ddb.geometry.biosSectors");
-  in->links = disk->nlinks;
+  in->links = links;
+  in->depth = l->depth;
+  in->path = strdup (l->path);
   in->cid = d ? vdk__desc_cid (d, "CID") : UINT32_MAX;
   in->parent_cid = d ? vdk__desc_cid (d, "parentCID") : UINT32_MAX;
   in->parent_hint = d ? dup_or_null (vdk__desc_get (d, "parentFileNameHint"))
@@ -116,15 +144,45 @@ vdk_get_info (vdk_disk *disk, struct vdk_info **out)
     in->logical_sector_size = in->physical_sector_size = SECTOR;
   in->thin_provisioned = d && vdk__desc_get (d, "ddb.thinProvisioned")
     && strcmp (vdk__desc_get (d, "ddb.thinProvisioned"), "1") == 0;
-  if (!in->create_type || !in->physical || !in->bios
+  in->allocated_bytes = allocated_bytes (l);
+  if (!in->create_type || !in->physical || !in->bios || !in->path
       || (d && vdk__desc_get (d, "parentFileNameHint") && !in->parent_hint)
       || (d && vdk__desc_get (d, "ddb.uuid") && !in->uuid)
-      || fill_extents (l, in) == -1) {
-    vdk_free_info (in);
+      || fill_extents (l, in) == -1)
     return vdk__err (ENOMEM, "out of memory");
+  return link_unclean (l, &in->unclean);
+}
+
+VDK_API int
+vdk_get_link_info (vdk_disk *disk, int depth, struct vdk_info **out)
+{
+  struct vdk_info *in;
+  struct vdk_link *l;
+
+  vdk__set_call ("vdk_get_link_info");
+  if (!disk || !out)
+    return vdk__err (EINVAL, "no disk");
+  *out = NULL;
+  if (depth < 0 || depth >= disk->nlinks)
+    return vdk__err (EINVAL, "%s: no link at depth %d (the open chain has "
+                     "%d)", disk->top->path, depth, disk->nlinks);
+  for (l = disk->top; l->depth < depth; l = l->parent)
+    ;
+  if (!(in = calloc (1, sizeof *in)))
+    return vdk__err (ENOMEM, "out of memory");
+  if (fill_info (l, disk->nlinks - depth, in) == -1) {
+    vdk_free_info (in);
+    return -1;
   }
   *out = in;
   return 0;
+}
+
+VDK_API int
+vdk_get_info (vdk_disk *disk, struct vdk_info **out)
+{
+  vdk__set_call ("vdk_get_info");
+  return vdk_get_link_info (disk, 0, out);
 }
 
 VDK_API void
@@ -145,6 +203,7 @@ vdk_free_info (struct vdk_info *in)
   free (in->bios);
   free (in->parent_hint);
   free (in->uuid);
+  free (in->path);
   free (in);
 }
 

@@ -60,7 +60,7 @@ for type in monolithicSparse twoGbMaxExtentSparse monolithicFlat; do
   check_eq "grow $type: vdk sees the new size" $((2 * GiB + 512 * MiB)) \
     "$(jq -r .capacity "$T/out")"
   check_eq "grow $type: extents add up" $(((2 * GiB + 512 * MiB) / 512)) \
-    "$(jq '[.extents[].sectors] | add' "$T/out")"
+    "$(jq '[.extents[].size / 512] | add' "$T/out")"
   check "grow $type: qemu-img check" qemu-img check -q -f vmdk "$g"
   check_vdk_read "grow $type: old data intact" "$g" "$T/r2" \
     --offset 4096 --length 2M

@@ -58,7 +58,7 @@ one_type () {
   check_eq "$type: parent_cid" null "$(jq -r .parent_cid "$T/out")"
   check_eq "$type: parent" null "$(jq -r .parent "$T/out")"
   check_eq "$type: links" 1 "$(jq -r .links "$T/out")"
-  ext_sum=$(jq '[.extents[].sectors] | add' "$T/out")
+  ext_sum=$(jq '[.extents[].size / 512] | add' "$T/out")
   check_eq "$type: extent sectors add up to the capacity" \
     $((size / 512)) "$ext_sum"
   n_ext=$(jq '.extents | length' "$T/out")

@@ -23,7 +23,7 @@ assert len(ms) == 2, ms
 by = {m["mountpoint"]: m for m in ms}
 for mp, vol, fs in ((t + "/mnt", "1", "ext4"), (t + "/mnt2", "2", "xfs")):
     m = by[mp]
-    assert m["volume"] == vol and m["fstype"] == fs and m["alive"], m
+    assert m["volume"] == vol and m["fs_type"] == fs and m["alive"], m
     assert m["disks"] == [t + "/disk.vmdk"], m
     assert m["loop"].startswith("/dev/loop"), m
     assert os.path.exists("/sys/block/" + m["loop"][5:] + "/loop/backing_file")

@@ -41,8 +41,8 @@ for n in 1 2 5 6; do
   python3 - "$T/vols.json" "$n" "$label" "$uuid" <<'PY' || die "volume $n: label/uuid differ from blkid"
 import json, sys
 v = {v["name"]: v for v in json.load(open(sys.argv[1]))["volumes"]}[sys.argv[2]]
-assert v["fs_label"] == sys.argv[3], (v["fs_label"], sys.argv[3])
-assert v["fs_uuid"] == sys.argv[4], (v["fs_uuid"], sys.argv[4])
+assert (v["fs_label"] or "") == sys.argv[3], (v["fs_label"], sys.argv[3])
+assert (v["fs_uuid"] or "") == sys.argv[4], (v["fs_uuid"], sys.argv[4])
 PY
 done
 pass "volumes: file system types ext4 xfs vfat ntfs; labels and UUIDs as blkid"
