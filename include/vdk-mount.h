@@ -199,7 +199,9 @@ VDK_API size_t vdk_volume_count(const vdk_diskset *set);
 VDK_API const struct vdk_volume_info *
 vdk_volume_get_info(const vdk_diskset *set, size_t i);
 /* Look a volume up by name, by "D:N"/"N" where unambiguous, or by its
- * uuid.  NULL (ENOENT) if none matches. */
+ * uuid; or, as mount(8) takes them, by "UUID=..." or "LABEL=..." of its
+ * file system or "PARTUUID=..." or "PARTLABEL=..." (UUIDs in any case).
+ * NULL (ENOENT) if none matches, or if a tag matches several. */
 VDK_API const struct vdk_volume_info *
 vdk_volume_find(const vdk_diskset *set, const char *name);
 

@@ -14,6 +14,7 @@
  * A parser that meets damaged metadata records a warning and lets the
  * scan go on; only I/O and memory errors stop the scan. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,15 +216,61 @@ vdk_volume_find (const vdk_diskset *set, const char *name)
   return vdk__vol_find (set, name);
 }
 
+/* "UUID=..." (file system UUID, any case), "LABEL=..." (file system
+ * label), "PARTUUID=..." and "PARTLABEL=..." as mount(8) and fstab
+ * take them; NULL with *tagged false when `name` has no such tag. */
+static const struct vdk_volume_info *
+find_tagged (const vdk_diskset *set, const char *name, bool *tagged)
+{
+  static const struct { const char *tag; size_t off; bool icase; } tags[] = {
+    { "UUID=", offsetof (struct vdk_volume_info, fs_uuid), true },
+    { "LABEL=", offsetof (struct vdk_volume_info, fs_label), false },
+    { "PARTUUID=", offsetof (struct vdk_volume_info, uuid), true },
+    { "PARTLABEL=", offsetof (struct vdk_volume_info, part_label), false },
+  };
+  const struct vdk_volume_info *hit = NULL;
+
+  *tagged = false;
+  for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++) {
+    size_t n = strlen (tags[t].tag);
+    const char *want = name + n;
+    if (strncmp (name, tags[t].tag, n) != 0)
+      continue;
+    *tagged = true;
+    for (size_t i = 0; i < set->nvols; i++) {
+      const struct vdk_volume_info *v = &set->vols[i]->info;
+      const char *have = *(const char *const *) (const void *)
+        ((const char *) v + tags[t].off);
+      if (v->flags & VDK_VOLUME_HIDDEN || !*want || !have
+          || (tags[t].icase ? strcasecmp (have, want) : strcmp (have, want)))
+        continue;
+      if (hit) {
+        vdk__err (ENOENT, "%s names volumes %s and %s; name one of them",
+                  name, hit->name, v->name);
+        return NULL;
+      }
+      hit = v;
+    }
+    if (!hit)
+      vdk__err (ENOENT, "no volume has %s (vdk volumes lists the file "
+                "systems' labels and UUIDs)", name);
+  }
+  return hit;
+}
+
 const struct vdk_volume_info *
 vdk__vol_find (const vdk_diskset *set, const char *name)
 {
   const struct vdk_volume_info *hit;
+  bool tagged;
 
   if (!set || !name || !name[0]) {
     vdk__err (EINVAL, "no volume name given");
     return NULL;
   }
+  hit = find_tagged (set, name, &tagged);
+  if (tagged)
+    return hit;
   for (size_t i = 0; i < set->nvols; i++)
     if (strcmp (set->vols[i]->info.name, name) == 0)
       return &set->vols[i]->info;

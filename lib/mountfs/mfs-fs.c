@@ -1,7 +1,8 @@
 /* Mount a file system from a loop device, unmount it.
  *
- * -o text is split into MS_* flags (ro, noexec, ...) and the file
- * system's own data string, as mount(8) does.  Read-only mounts of
+ * -o text is split into MS_* flags (ro, noexec, nosymfollow, ...: the
+ * generic options mount(8) turns into flags) and the file system's own
+ * data string, as mount(8) does.  Read-only mounts of
  * journalling file systems add the option that skips journal replay
  * (ext3/4 noload, xfs norecovery, btrfs rescue=nologreplay): replay would
  * have to write to a read-only device.  nosuid,nodev are the default for
@@ -23,6 +24,11 @@
 
 #include "mountfs.h"
 
+/* Linux 5.10; older C libraries lack the name. */
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
+
 struct flag_name {
   const char *name;
   unsigned long set, clear;
@@ -38,6 +44,12 @@ static const struct flag_name flag_names[] = {
   { "nodiratime", MS_NODIRATIME, 0 }, { "relatime", MS_RELATIME, 0 },
   { "strictatime", MS_STRICTATIME, 0 }, { "dirsync", MS_DIRSYNC, 0 },
   { "lazytime", MS_LAZYTIME, 0 }, { "defaults", 0, 0 },
+  { "nolazytime", 0, MS_LAZYTIME }, { "norelatime", 0, MS_RELATIME },
+  { "diratime", 0, MS_NODIRATIME }, { "nostrictatime", 0, MS_STRICTATIME },
+  { "nodirsync", 0, MS_DIRSYNC },
+  { "iversion", MS_I_VERSION, 0 }, { "noiversion", 0, MS_I_VERSION },
+  { "silent", MS_SILENT, 0 },     { "loud", 0, MS_SILENT },
+  { "nosymfollow", MS_NOSYMFOLLOW, 0 }, { "symfollow", 0, MS_NOSYMFOLLOW },
 };
 
 static void

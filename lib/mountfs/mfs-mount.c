@@ -269,21 +269,44 @@ daemon_wait (struct vdk__mfs_session *s, const sigset_t *stop)
   return stopped;
 }
 
-/* After the loop: flush, close, log what failed; never returns. */
+/* Did `vdk umount --force` detach the mount while it was busy?  Then
+ * nobody waits for this daemon: it removes the state itself. */
+static bool
+detached_by_umount (const struct vdk__mfs_session *s)
+{
+  struct vdk__mfs_state now;
+  bool detached;
+
+  if (vdk__mfs_state_load (s->st.id, &now) == -1)
+    return false;
+  detached = now.detached;
+  vdk__mfs_state_free (&now);
+  return detached;
+}
+
+/* After the loop: flush, close, log what failed; never returns.  A
+ * failure keeps the state (with its log) for `vdk mounts` and
+ * --cleanup when nobody waits to report it. */
 static void
 daemon_finish (struct vdk__mfs_session *s, vdk_diskset *set, bool stopped)
 {
+  bool failed = false;
+
   vdk__mfs_server_join (s->srv, -1);
   vdk__mfs_server_free (s->srv);
   s->srv = NULL;
-  if (vdk__mfs_files_flush (&s->files) == -1)
+  if (vdk__mfs_files_flush (&s->files) == -1) {
     vdk__mfs_state_log (&s->st, "error: flushing the disks failed: %s",
                         vdk_last_error ());
+    failed = true;
+  }
   vdk__mfs_files_free (&s->files);
-  if (vdk_diskset_close (set) == -1)
+  if (vdk_diskset_close (set) == -1) {
     vdk__mfs_state_log (&s->st, "error: closing the disks failed: %s",
                         vdk_last_error ());
-  if (stopped)
+    failed = true;
+  }
+  if (stopped || (!failed && detached_by_umount (s)))
     vdk__mfs_state_remove (&s->st);
   _exit (0);
 }
@@ -550,7 +573,9 @@ vdk_mount_list (vdk_mount ***mounts, size_t *n)
   vdk_mount **v = calloc ((size_t) count + 1, sizeof *v);
   for (int i = 0; i < count; i++) {
     vdk_mount *m = v ? handle_load (ids[i]) : NULL;
-    if (m)
+    if (m && m->st.detached && vdk__mfs_state_alive (&m->st))
+      vdk_mount_release (m);      /* umount --force: no longer mounted */
+    else if (m)
       v[(*n)++] = m;
     free (ids[i]);
   }

@@ -39,6 +39,8 @@ check_volume (const struct vdk__mfs_request *req,
               const struct vdk_volume_info *v, char *fstype, size_t size,
               bool *ntfs3g)
 {
+  if (v == NULL && strchr (req->volume, '='))
+    return -1;        /* UUID=, LABEL=: the lookup said what is wrong */
   if (v == NULL)
     return vdk__errc (VDK_E_NOT_FOUND, ENOENT, "no volume \"%s\" in the "
                       "set (vdk volumes lists them)", req->volume);
@@ -192,8 +194,11 @@ vdk__mfs_session_start (const struct vdk__mfs_request *req,
   }
   if (vdk__mfs_state_create (&s->st, &s->lock_fd) == -1)
     return -1;
-  if (fill_state (req, &s->st, fstype) == -1
-      || make_folders (req, &s->st) == -1
+  if (fill_state (req, &s->st, fstype) == -1)
+    return start_failed (s);
+  if (v)              /* its name, however the caller named it */
+    snprintf (s->st.volume, sizeof s->st.volume, "%s", v->name);
+  if (make_folders (req, &s->st) == -1
       || vdk__mfs_state_save (&s->st) == -1
       || vdk__mfs_files_build (req->set, v, req->writable, &s->files) == -1)
     return start_failed (s);

@@ -91,10 +91,10 @@ write_state (FILE *f, const struct vdk__mfs_state *st)
     fprintf (f, "disk=%s\n", st->disks[i]);
   fprintf (f, "volume=%s\nvolfile=%s\nfuse=%s\nmountpoint=%s\n"
            "fstype=%s\nloop=%d\nwritable=%d\nflat=%d\ndiscard=%d\n"
-           "mounted=%d\nredo=%s\n",
+           "mounted=%d\nredo=%s\ndetached=%d\n",
            st->volume, st->volfile, st->fuse, st->mountpoint, st->fstype,
            st->loop, st->writable, st->flat, st->discard, st->mounted,
-           st->redo);
+           st->redo, st->detached);
 }
 
 int
@@ -150,6 +150,8 @@ parse_line (struct vdk__mfs_state *st, const char *key, const char *val)
     st->discard = atoi (val) != 0;
   else if (strcmp (key, "mounted") == 0)
     st->mounted = atoi (val) != 0;
+  else if (strcmp (key, "detached") == 0)
+    st->detached = atoi (val) != 0;
 }
 
 int
@@ -290,7 +292,8 @@ vdk__mfs_state_find (const char *path, struct vdk__mfs_state *st)
   for (int i = 0; i < n; i++) {
     if (found == -1 && vdk__mfs_state_load (ids[i], st) == 0) {
       const char *mp = st->flat ? st->fuse : st->mountpoint;
-      if ((*mp && same_path (mp, path)) || strcmp (st->id, path) == 0)
+      if (!st->detached
+          && ((*mp && same_path (mp, path)) || strcmp (st->id, path) == 0))
         found = i;
       else
         vdk__mfs_state_free (st);

@@ -10,6 +10,7 @@
  * Also here: vdk__mfs_is_mounted (/proc/self/mountinfo, with its octal
  * escapes).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -165,6 +166,32 @@ vdk__mfs_is_mounted (const char *dir)
   return vdk__mfs_mount_source (dir, src, sizeof src);
 }
 
+/* A mount hides what its folder holds (and a user who mounts onto a
+ * full folder by mistake would think the files gone): refuse, as the
+ * man page says. */
+static int
+check_empty (const char *dir, const char *what)
+{
+  DIR *d = opendir (dir);
+  struct dirent *e;
+  const char *first = NULL;
+
+  if (d == NULL)
+    return vdk__err (errno, "%s %s: %s", what, dir, strerror (errno));
+  while (first == NULL && (e = readdir (d)) != NULL)
+    if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+      first = e->d_name;
+  if (first) {
+    vdk__errc (VDK_E_INVALID_ARG, ENOTEMPTY, "%s %s is not empty (it holds "
+               "\"%s\"): a mount would hide what it holds; use an empty "
+               "folder", what, dir, first);
+    closedir (d);
+    return -1;
+  }
+  closedir (d);
+  return 0;
+}
+
 int
 vdk__mfs_check_dir (const char *dir, const char *what)
 {
@@ -185,7 +212,7 @@ vdk__mfs_check_dir (const char *dir, const char *what)
                       "%s %s is already a mount point; unmount it first "
                        "or choose another folder", what, dir);
   }
-  return 0;
+  return check_empty (dir, what);
 }
 
 static bool

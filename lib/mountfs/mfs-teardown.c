@@ -9,9 +9,10 @@
  * Busy: umount2 without MNT_DETACH fails with EBUSY while files are open
  * under the mount point; that stops the teardown with a message and
  * changes nothing.  --force detaches lazily instead: the kernel finishes
- * when the last user goes, and the daemon exits after that.  The state
- * is then kept while the daemon lives, so that `vdk mounts` still shows
- * it and --cleanup removes it later.
+ * when the last user goes, and the daemon exits after that, removing the
+ * state.  Until then the state is kept, marked detached: `vdk mounts`
+ * no longer lists it (nothing is mounted where the user looks), and
+ * --cleanup still finds it should the daemon die.
  *
  * A loop device is only detached if its backing file is this mount's
  * volume file (/sys/block/loopN/loop/backing_file), so a stale state
@@ -125,12 +126,22 @@ vdk__mfs_teardown (struct vdk__mfs_state *st, bool force, bool discard)
     return -1;
   if (vdk__mfs_state_wait_exit (st, force ? FORCE_EXIT_MS
                              : DAEMON_EXIT_MS) == -1) {
-    if (force)
-      return vdk__errc (VDK_E_LOCKED, EBUSY, "unmounted lazily; the mount "
-                        "process %d exits when the last file under it is "
-                        "closed (then run vdk mount --cleanup)",
+    if (!force)
+      return -1;
+    /* Nothing is mounted where the user looks any more: that is what
+     * --force asked for.  The daemon serves the last user, then removes
+     * the state itself; until then the state is kept, marked, for
+     * --cleanup.  A redo child to discard cannot go yet: say so. */
+    if ((discard || st->discard) && st->redo[0])
+      return vdk__errc (VDK_E_LOCKED, EBUSY, "unmounted lazily; the redo "
+                        "disk %s is discarded when the mount process %d "
+                        "has ended (when the last file under the mount is "
+                        "closed): then run vdk mount --cleanup", st->redo,
                         (int) st->pid);
-    return -1;
+    st->detached = true;
+    st->discard = st->discard || discard;
+    vdk__mfs_state_save (st);
+    return 0;
   }
   int r = daemon_log_error (st);
   struct vdk__saved_err saved;

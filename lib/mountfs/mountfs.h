@@ -169,6 +169,10 @@ struct vdk__mfs_state {
   int loop;               /* -1 if none */
   bool writable, flat, discard, mounted;
   char redo[4096];        /* child disk of a redo mount, "" if none */
+  bool detached;          /* unmounted lazily (umount --force) while
+                             busy: the daemon ends with the last user and
+                             removes the state; vdk_mount_list and
+                             vdk_mount_find no longer show it */
 };
 
 const char *vdk__mfs_rundir (void);
