@@ -172,12 +172,40 @@ vdk__mfs_mount_fs (int loopnr, const char *dir, const char *fstype,
   return mount_error (dev, dir, fstype, errno);
 }
 
+/* A user's FUSE mount: fusermount3 -u (-z: lazily) unmounts it. */
+static int
+fusermount_u (const char *dir, bool force)
+{
+  const char *fm = vdk__mfs_fusermount ();
+  int status;
+  pid_t pid;
+
+  if (fm == NULL || (pid = fork ()) == -1)
+    return -1;
+  if (pid == 0) {
+    int null = open ("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2 (null, STDOUT_FILENO);
+      dup2 (null, STDERR_FILENO);
+    }
+    execl (fm, "fusermount3", force ? "-uqz" : "-uq", "--", dir,
+           (char *) NULL);
+    _exit (127);
+  }
+  while (waitpid (pid, &status, 0) == -1)
+    if (errno != EINTR)
+      return -1;
+  return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
+}
+
 int
 vdk__mfs_umount (const char *dir, bool force, const char *what)
 {
   if (umount2 (dir, force ? MNT_DETACH : 0) == 0)
     return 0;
   int e = errno;
+  if (e == EPERM && geteuid () != 0 && fusermount_u (dir, force) == 0)
+    return 0;
   if ((e == EINVAL || e == ENOENT) && !vdk__mfs_is_mounted (dir))
     return 0;
   errno = e;

@@ -412,7 +412,8 @@ start_daemon (const struct daemon_args *a, char *id, size_t idsize)
 static int
 daemon_preflight (const char *volume, const char *mountpoint)
 {
-  if (vdk__mfs_check_root () == -1 || vdk__mfs_check_fuse () == -1)
+  if ((volume && vdk__mfs_check_root () == -1)
+      || vdk__mfs_check_fuse () == -1)
     return -1;
   if (volume && vdk__mfs_check_loop () == -1)
     return -1;

@@ -406,14 +406,17 @@ static const struct fuse_lowlevel_ops ops = {
 
 /* "allow_other,max_read=N,fsname=vdk,subtype=vdk[,ro]"; allow_other
  * because the loop driver's kernel threads must reach the files, as
- * vmware-mount does. */
+ * vmware-mount does.  A user who is not root mounts only flat folders,
+ * for herself: allow_other would need user_allow_other in
+ * /etc/fuse.conf. */
 static int
 mount_options (char *buf, size_t size, bool writable, unsigned max_read)
 {
   int n = snprintf (buf, size,
-                    "allow_other,default_permissions,max_read=%u,"
+                    "%sdefault_permissions,max_read=%u,"
                     "fsname=vdk,subtype=vdk%s",
-                    max_read, writable ? "" : ",ro");
+                    geteuid () == 0 ? "allow_other," : "", max_read,
+                    writable ? "" : ",ro");
   return n > 0 && (size_t) n < size ? 0 : -1;
 }
 
@@ -570,10 +573,10 @@ vdk__mfs_server_free (struct vdk__mfs_server *srv)
     return;
   if (srv->started) {
     /* Still serving: unmount lazily, and stop waiting for users. */
-    umount2 (srv->dir, MNT_DETACH);
+    vdk__mfs_umount (srv->dir, true, "FUSE folder");
     vdk__mfs_server_join (srv, 0);
   } else if (vdk__mfs_is_mounted (srv->dir))
-    umount2 (srv->dir, MNT_DETACH);
+    vdk__mfs_umount (srv->dir, true, "FUSE folder");
   fuse_session_destroy (srv->se);
   server_free_mem (srv);
 }

@@ -66,7 +66,10 @@ check_volume (const struct vdk__mfs_request *req,
 static int
 preflight (const struct vdk__mfs_request *req)
 {
-  if (vdk__mfs_check_root () == -1 || vdk__mfs_check_fuse () == -1)
+  /* A flat mount is FUSE alone, which a user may mount where the
+   * machine allows it; a volume needs a loop device and mount(2). */
+  if ((req->volume && vdk__mfs_check_root () == -1)
+      || vdk__mfs_check_fuse () == -1)
     return -1;
   if (req->volume && vdk__mfs_check_loop () == -1)
     return -1;

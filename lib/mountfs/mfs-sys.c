@@ -52,6 +52,18 @@ kernel_has_fs (const char *name)
   return found;
 }
 
+const char *
+vdk__mfs_fusermount (void)
+{
+  static const char *const paths[] = {
+    "/usr/bin/fusermount3", "/bin/fusermount3", "/usr/local/bin/fusermount3",
+  };
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+    if (access (paths[i], X_OK) == 0)
+      return paths[i];
+  return NULL;
+}
+
 int
 vdk__mfs_check_root (void)
 {
@@ -85,10 +97,15 @@ vdk__mfs_check_fuse (void)
                        "it with `mknod -m 0666 /dev/fuse c 10 229` (in a "
                        "container, pass --device /dev/fuse)", dev);
   int fd = open (dev, O_RDWR | O_CLOEXEC);
+  /* A user who cannot open it mounts through libfuse's setuid helper. */
+  if (fd == -1 && errno == EACCES && geteuid () != 0
+      && vdk__mfs_fusermount () != NULL)
+    return 0;
   if (fd == -1) {
     int e = errno;
-    return vdk__err (e, "cannot open %s: %s (run as root; in a container "
-                       "pass --device /dev/fuse --cap-add SYS_ADMIN)", dev,
+    return vdk__err (e, "cannot open %s: %s (run as root, or install "
+                       "fusermount3; in a container pass --device "
+                       "/dev/fuse --cap-add SYS_ADMIN)", dev,
                        strerror (e));
   }
   close (fd);

@@ -138,6 +138,9 @@ bool vdk__mfs_loop_in_use (int loopnr);
 int vdk__mfs_check_fuse (void);
 int vdk__mfs_check_loop (void);
 int vdk__mfs_check_root (void);
+/* libfuse's setuid helper (fusermount3), through which a user who is not
+ * root mounts and unmounts FUSE folders; NULL if not installed. */
+const char *vdk__mfs_fusermount (void);
 int vdk__mfs_check_dir (const char *dir, const char *what);
 /* The file system can be mounted here: in /proc/filesystems, or NTFS with
  * ntfs-3g installed.  ntfs (and ntfs-3g) set *use_ntfs3g. */
