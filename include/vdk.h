@@ -615,6 +615,19 @@ VDK_API void vdk_free_block_list(struct vdk_block_list *list);
 
 #define VDK_CHECK_REPAIR 0x01u
 
+/* What vdk_check_ex does: vdk_check's flags and open flags, and a
+ * progress callback over the bytes of the chain's extents checked (it
+ * moves once per extent; nonzero cancels: VDK_E_CANCELLED). */
+struct vdk_check_params {
+  uint32_t version;      /* VDK_CHECK_PARAMS_VERSION */
+  unsigned flags;        /* VDK_CHECK_* */
+  unsigned open_flags;   /* VDK_OPEN_ALLOW_EXTERNAL, VDK_OPEN_FORMAT_* */
+  vdk_progress_fn progress; /* may be NULL */
+  void *opaque;
+};
+#define VDK_CHECK_PARAMS_VERSION 1
+#define VDK_CHECK_PARAMS_INIT { VDK_CHECK_PARAMS_VERSION, 0, 0, NULL, NULL }
+
 struct vdk_check_item {
   char *file;     /* the file concerned */
   char *what;     /* one line */
@@ -636,6 +649,10 @@ struct vdk_check_report {
  * VDK_CHECK_REPAIR the files are opened read-only. */
 VDK_API int vdk_check(const char *path, unsigned flags, unsigned open_flags,
                        struct vdk_check_report **report);
+/* vdk_check with parameters (progress). */
+VDK_API int vdk_check_ex(const char *path,
+                         const struct vdk_check_params *params,
+                         struct vdk_check_report **report);
 VDK_API void vdk_free_check_report(struct vdk_check_report *report);
 
 #ifdef __cplusplus

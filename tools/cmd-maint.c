@@ -93,12 +93,21 @@ print_check_text (const char *file, const struct vdk_check_report *r)
 int
 run_check (const struct cmd_opts *o)
 {
+  struct vdk_check_params params = VDK_CHECK_PARAMS_INIT;
   struct vdk_check_report *report = NULL;
+  struct tool_progress progress;
   const char *file = o->args[0];
   size_t left;
+  int r;
 
-  if (vdk_check (file, o->repair ? VDK_CHECK_REPAIR : 0, o->open_flags,
-                 &report) == -1)
+  params.flags = o->repair ? VDK_CHECK_REPAIR : 0;
+  params.open_flags = o->open_flags;
+  tool_progress_init (&progress, "check", o->progress);
+  params.progress = tool_progress_cb;
+  params.opaque = &progress;
+  r = vdk_check_ex (file, &params, &report);
+  tool_progress_end (&progress);
+  if (r == -1)
     return tool_lib_error ();
   if (o->json)
     print_check_json (file, report);

@@ -506,6 +506,7 @@ static const struct option check_long[] = {
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
   { "json", no_argument, NULL, OPT_JSON },
   { "repair", no_argument, NULL, OPT_REPAIR },
+  { "progress", no_argument, NULL, 'p' },
   END_LONG_OPTS
 };
 static const struct option attach_long[] = {
@@ -612,14 +613,15 @@ static const struct subcmd subcmds[] = {
     "Usage: vdk rm FILE\n"
     "Remove a disk: its descriptor and all its extent files.\n"
     EXTERNAL_HELP COMMON_HELP, run_rm, NULL },
-  { "check", "check (and repair) every link of a disk", ":f:hV", check_long,
-    1, 1,
-    "Usage: vdk check [-f FORMAT] [--repair] [--json] FILE\n"
+  { "check", "check (and repair) every link of a disk", ":f:phV",
+    check_long, 1, 1,
+    "Usage: vdk check [-f FORMAT] [-p] [--repair] [--json] FILE\n"
     "Check the structure, sizes and CIDs of every link of a disk.\n"
     "Exit status: 0 no problems (or all repaired), 2 problems remain,\n"
     "1 the check could not run.\n"
     "  --repair                fix what can be fixed without guessing data\n"
     "  --json                  one JSON object\n"
+    PROGRESS_HELP
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_check, NULL },
   { "grow", "make a disk larger", ":f:hV", open_long, 2, 2,
     "Usage: vdk grow [-f FORMAT] FILE SIZE\n"

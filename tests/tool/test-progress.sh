@@ -81,6 +81,10 @@ for cols in 40 200; do
   vdk child "$T/c.vmdk" "$T/child.vmdk"
   head -c 4M /dev/urandom | vdk write "$T/child.vmdk" --offset 60M
   progress "$cols" commit commit -p "$T/child.vmdk"
+  MANY=1 progress "$cols" "check of a chain" check -p "$T/child.vmdk"
+  rm -f "$T/pf.vmdk" "$T/pf-flat.vmdk"
+  progress "$cols" "create monolithicFlat" create -p -t monolithicFlat \
+    "$T/pf.vmdk" 64M
 done
 
 # No terminal, no drawing.
