@@ -35,7 +35,8 @@ got=$(complete_words vdk read FILE --l | tr '\n' ' ')
 check_eq "options after a file" "--length " "$got"
 got=$(complete_words vdk info - | tr '\n' ' ')
 check_eq "all options of info" \
-  "--allow-external-paths --format --help --json --version -V -f -h " "$got"
+  "--allow-external-paths --chain --format --help --json --version -V -f -h " \
+  "$got"
 got=$(complete_words vdk create -t stream | tr '\n' ' ')
 check_eq "disk types" "streamOptimized " "$got"
 got=$(complete_words vdk child -t vmfs | tr '\n' ' ')
