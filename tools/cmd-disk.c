@@ -4,8 +4,13 @@
  * Each run_X() gets the options parse_cmd_args() (vdk.c) collected and
  * works only through the public API.  Every failure prints exactly one
  * line (tool_error / tool_lib_error) and returns 1.
- * - info prints the struct vdk_info as aligned text or one JSON object
- *   (strings escaped; raw disks have cid null).
+ * - info prints the struct vdk_info of the top link (with --chain, of
+ *   every link, vdk_get_link_info) as aligned text or JSON through the
+ *   one writer (tools/json.c; keys and units in docs/json.md).
+ * - convert "-" as DST hands standard output to vdk_clone (out_fd: a
+ *   stream written in order); "-" as SRC opens a file redirected to
+ *   standard input in place, and copies a pipe to a sparse temporary
+ *   file first (the size must be known before the output's header).
  * - read and write move 1 MiB chunks; write turns an all-zero chunk into
  *   vdk_zero() so that sparse disks stay sparse.
  * - rename and rm first open the link alone: that validates its
