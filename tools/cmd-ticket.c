@@ -189,9 +189,11 @@ ticket_create (const struct ticket_opts *o, int nargs, char **args)
 
 /* ---- list, revoke ---- */
 
+/* One ticket: a line, or an element of the JSON array (docs/json.md:
+ * times are seconds since 1970-01-01 UTC, as the keys say). */
 static void
-print_ticket (const struct ticket_opts *o, const char *id,
-              const struct ticket *t, bool first, time_t now)
+print_ticket (struct tool_json *j, const char *id, const struct ticket *t,
+              time_t now)
 {
   char when[32];
   struct tm tm;
@@ -199,12 +201,15 @@ print_ticket (const struct ticket_opts *o, const char *id,
 
   gmtime_r (&exp, &tm);
   strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (o->json) {
-    printf ("%s\n  {\"id\":\"%s\",\"disk\":", first ? "" : ",", id);
-    tool_json_string (stdout, t->disk);
-    printf (",\"read_only\":%s,\"created\":%" PRId64 ",\"expires\":%"
-            PRId64 ",\"live\":%s}", t->readonly ? "true" : "false",
-            t->created, t->expires, t->expires > now ? "true" : "false");
+  if (j) {
+    tool_json_object (j, NULL);
+    tool_json_str (j, "id", id);
+    tool_json_str (j, "disk", t->disk);
+    tool_json_bool (j, "read_only", t->readonly);
+    tool_json_int (j, "created_sec", t->created);
+    tool_json_int (j, "expires_sec", t->expires);
+    tool_json_bool (j, "live", t->expires > now);
+    tool_json_object_end (j);
   } else
     printf ("%s  %s  %s%s  %s\n", id, t->readonly ? "ro" : "rw", when,
             t->expires > now ? "" : " (expired)", t->disk);
@@ -216,26 +221,26 @@ ticket_list (const struct ticket_opts *o)
   DIR *d = opendir (o->store);
   struct dirent *e;
   time_t now = time (NULL);
-  bool first = true;
+  struct tool_json j;
 
   if (!d) {
     tool_error ("ticket: %s: %s", o->store, strerror (errno));
     return 1;
   }
+  tool_json_init (&j, stdout);
   if (o->json)
-    printf ("[");
+    tool_json_array (&j, NULL);
   while ((e = readdir (d))) {
     struct ticket t;
     const char *why;
     if (!ticket_id_valid (e->d_name)
         || ticket_load (o->store, e->d_name, &t, &why) == -1)
       continue;
-    print_ticket (o, e->d_name, &t, first, now);
-    first = false;
+    print_ticket (o->json ? &j : NULL, e->d_name, &t, now);
   }
   closedir (d);
   if (o->json)
-    printf ("%s]\n", first ? "" : "\n");
+    tool_json_array_end (&j);
   return 0;
 }
 

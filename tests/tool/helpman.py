@@ -7,8 +7,8 @@ Usage: helpman.py VDK DOCS_DIR TOOLS_DIR   (VDK_WRAPPER is honoured)
 For each command listed by `vdk --help`:
 - `vdk help CMD` prints exactly what `vdk CMD --help` prints;
 - the option lines of that help ("  -t, --type TYPE", "  --json") are
-  the command's options; each is accepted by the command (no "unknown
-  option");
+  the command's options; each is accepted by the command (`vdk CMD
+  OPTION [x] --help` prints the help: nothing runs);
 - the command's SYNOPSIS in the man page (docs/vdk.1, or vdk-mount.1 for
   the volume commands) names the same options: each help option but
   -h/-V appears there (by its short or its long name), and each option
@@ -62,18 +62,26 @@ def commands():
 
 
 OPT_LINE = re.compile(r"^  (-[A-Za-z0-9])?(?:, )?(--[a-z][a-z0-9-]*)?"
-                      r"( [A-Z][A-Z_]*)?(?:\s|$)")
+                      r"((?: \S+)*)(?:\s{2,}|$)")
 
 
 def help_options(text):
-    """[(aliases, takes_value)] of the option lines of a --help."""
+    """[(aliases, takes_value)] of the option lines of a --help: "  -t,
+    --type TYPE   text" (a value is anything between the names and the
+    two spaces before the text)."""
     opts = []
     for line in text.splitlines():
         m = OPT_LINE.match(line)
         if m and (m.group(1) or m.group(2)):
             names = {n for n in (m.group(1), m.group(2)) if n}
-            opts.append((names, m.group(3) is not None))
+            opts.append((names, m.group(3).strip() != ""))
     return opts
+
+
+def actions(text, cmd):
+    """The actions of a command used as "vdk CMD ACTION ..." (ticket)."""
+    return sorted(set(re.findall(r"vdk %s ([a-z]+)\b" % re.escape(cmd),
+                                 text)))
 
 
 def man_text(cmd):
@@ -107,13 +115,25 @@ def synopsis_options(text, cmd):
     return found
 
 
-def accepted(cmd, names, takes_value):
+def accepted(cmd, names, takes_value, acts):
+    """`vdk CMD [ACTION] OPTION [x] --help` prints the help and exits 0:
+    getopt took OPTION (an unknown one is a usage error before --help),
+    and --help ends the run before anything is done."""
     name = max(names, key=len)
-    args = [cmd, name] + (["x"] if takes_value else [])
-    if cmd == "mount" and name == "--cleanup":
-        args = ["mount", "--cleanup", "extra-argument"]
-    _, _, err = vdk(*args)
-    return "unknown option" not in err and "unrecognized" not in err
+    value = VALUES.get(name, "x")
+    for act in [None] + acts:
+        args = [cmd] + ([act] if act else []) + [name] \
+            + ([value] if takes_value else []) + ["--help"]
+        rc, out, _ = vdk(*args)
+        if rc == 0 and (out.startswith("Usage") or out.startswith("vdk ")):
+            return True
+    return False
+
+
+# Values the options check as they parse them.
+VALUES = {"--format": "auto", "--max-read": "1M", "--datastore": "a=/tmp",
+          "--ttl": "60", "--compress-level": "3", "--threads": "4",
+          "--port": "10809", "--offset": "0", "--length": "0"}
 
 
 def check_command(cmd, all_help_longs):
@@ -122,6 +142,7 @@ def check_command(cmd, all_help_longs):
     result(rc1 == 0 and rc2 == 0 and help1 == help2 and help1,
            "%s: vdk help %s is vdk %s --help" % (cmd, cmd, cmd))
     opts = help_options(help1)
+    acts = actions(help1, cmd)
     page, text = man_text(cmd)
     syn = synopsis_options(text, cmd)
     result(syn is not None, "%s: has a synopsis in %s" % (cmd, page))
@@ -130,7 +151,7 @@ def check_command(cmd, all_help_longs):
     for names, takes_value in opts:
         label = "/".join(sorted(names))
         all_help_longs |= {n for n in names if n.startswith("--")}
-        result(accepted(cmd, names, takes_value),
+        result(accepted(cmd, names, takes_value, acts),
                "%s: %s in --help is accepted" % (cmd, label))
         if names & {"-h", "--help", "-V", "--version"}:
             continue

@@ -93,6 +93,18 @@ if command -v sfdisk >/dev/null; then
 else
   fail "sfdisk is not installed (scripts/install-deps.sh installs fdisk)"
 fi
+# Tickets, where the tool has vdk ticket (built with NBD support).
+if vdk help ticket >/dev/null 2>&1; then
+  mkdir -p tickets
+  json_ok tickets "ticket list with none" ticket list --store tickets --json
+  vdk ticket create --store tickets --ttl 60 --read-only disk.raw >/dev/null
+  vdk ticket create --store tickets disk.raw >/dev/null
+  json_ok tickets "ticket list with two" ticket list --store tickets --json
+  check_eq "two tickets, one read-only" "2 1" \
+    "$(jq -r '"\(length) \([.[] | select(.read_only)] | length)"' "$T/last.json")"
+else
+  echo "# no vdk ticket in this build"
+fi
 json_ok mounts "mounts with none" mounts --json
 if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ] && losetup -f >/dev/null 2>&1 \
    && command -v mkfs.ext4 >/dev/null && kernel_has_fs ext4; then
