@@ -79,6 +79,24 @@ check_eq "problems are listed" true \
 json_ok check "check --repair" check --json --repair damaged.vmdk
 
 
+# Names that are not UTF-8 or hold control characters stay valid JSON
+# (control characters are refused in names vdk makes: a descriptor
+# edited by hand carries them).
+odd=$(printf 'odd\377name.vmdk')
+check_vdk "a disk whose name is not UTF-8" create "$odd" 1M
+json_ok info "info of a disk with a name that is not UTF-8" info --json "$odd"
+grep -q 'odd\\ufffdname' "$T/last.json" 2>/dev/null \
+  || grep -q "odd�name" "$T/last.json" \
+  && pass "the byte became U+FFFD" || fail "name in JSON: $(grep -m1 odd "$T/last.json")"
+cp monolithicFlat.vmdk ctl.vmdk
+python3 "$VMDKEDIT" desc-sub ctl.vmdk 'ddb.adapterType = "lsilogic"' \
+  "$(printf 'ddb.uuid = "a\033]0;x\007b"\nddb.adapterType = "lsilogic"')"
+json_ok info "info of a descriptor with control characters" info --json \
+  ctl.vmdk
+grep -q 'a\\u001b\]0;x\\u0007b' "$T/last.json" \
+  && pass "control characters are \\u escapes" \
+  || fail "uuid in JSON: $(grep -m1 uuid "$T/last.json")"
+
 # Volumes of a partitioned disk, and the list of mounts.
 if command -v sfdisk >/dev/null; then
   truncate -s 64M part.raw
