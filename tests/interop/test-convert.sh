@@ -116,7 +116,7 @@ if command -v script >/dev/null; then
   script -qec "$(printf '%q ' ${VDK_WRAPPER:-} "$VDK") convert -p $(printf '%q' "$src") $(printf '%q' "$T/tty.vmdk")" \
     /dev/null >"$T/tty.out" 2>&1
   check_eq "convert -p on a terminal exits 0" 0 "$?"
-  grep -q 'convert: \[#*' "$T/tty.out" && grep -q '100\.0%' "$T/tty.out" \
+  grep -q 'convert  *[0-9.]*% \[#*' "$T/tty.out" && grep -q '100\.0%' "$T/tty.out" \
     && pass "-p draws a progress bar up to 100%" \
     || fail "-p on a terminal printed: $(tr '\r' '\n' <"$T/tty.out" | tail -3)"
   check_qemu_same "convert -p output identical" "$T/tty.vmdk" "$src"
