@@ -403,19 +403,6 @@ VixDiskLib_Disconnect (VixDiskLibConnection connection)
   return VIX_OK;
 }
 
-/* "[datastore] dir/name.vmdk" -> "dir/name.vmdk" */
-static const char *
-export_name (const char *path)
-{
-  const char *close;
-  if (path[0] != '[' || !(close = strchr (path, ']')))
-    return path;
-  close++;
-  while (*close == ' ')
-    close++;
-  return close;
-}
-
 vdk_disk *
 vix__open (const struct VixDiskLibConnectParam *c, const char *path,
            unsigned vdk_flags)
@@ -434,7 +421,9 @@ vix__open (const struct VixDiskLibConnectParam *c, const char *path,
   p.password = c->password;
   p.key_file = c->key_file;
   p.certificates = c->certificates;
-  return vdk_open_ex (export_name (path), &p);
+  /* The path is the export name: "[datastore] dir/name.vmdk" as `vdk
+   * serve --datastore` serves it, or a ticket from `vdk ticket create`. */
+  return vdk_open_ex (path, &p);
 }
 
 /* ---- vCenter calls ------------------------------------------------- */
