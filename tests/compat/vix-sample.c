@@ -188,6 +188,51 @@ each_type (VixDiskLibConnection c)
   }
 }
 
+/* ---- sector sizes: the 7.0 fields of the create parameters ------------ */
+
+static void
+sector_sizes (VixDiskLibConnection c)
+{
+  VixDiskLibCreateParams p;
+  VixDiskLibHandle h;
+  VixDiskLibInfo *info;
+
+  memset (&p, 0, sizeof p);
+  p.diskType = VIXDISKLIB_DISK_MONOLITHIC_SPARSE;
+  p.adapterType = VIXDISKLIB_ADAPTER_IDE;
+  p.hwVersion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
+  p.capacity = CAP;
+  p.logicalSectorSize = 4096;
+#ifdef VIX_DLOPEN
+  /* InitEx said 6.5, as nbdkit does: a 6.x program's struct ends at
+   * capacity, so whatever lies beyond is not read. */
+  is_vix (VIX (Create) (c, P ("ss.vmdk"), &p, NULL, NULL), VIX_OK,
+          "a 6.5 caller's struct: the sector-size fields are not read");
+#else
+  is_vix (VIX (Create) (c, P ("ss.vmdk"), &p, NULL, NULL),
+          VIX_E_HOST_DISK_SECTORSIZE, "4096-byte logical sectors refused");
+  p.logicalSectorSize = 512;
+  p.physicalSectorSize = 4096;
+  is_vix (VIX (Create) (c, P ("ss.vmdk"), &p, NULL, NULL), VIX_OK,
+          "a 512e disk (physical 4096)");
+#endif
+  if (VIX (Open) (c, P ("ss.vmdk"), VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h)
+      != VIX_OK) {
+    ok (0, "Open ss.vmdk");
+    return;
+  }
+  VIX (GetInfo) (h, &info);
+  is_int (info->logicalSectorSize, 512, "logicalSectorSize 512");
+#ifdef VIX_DLOPEN
+  is_int (info->physicalSectorSize, 512, "physicalSectorSize 512");
+#else
+  is_int (info->physicalSectorSize, 4096, "physicalSectorSize 4096");
+#endif
+  is_int (info->adapterType, VIXDISKLIB_ADAPTER_IDE, "adapter IDE");
+  VIX (FreeInfo) (info);
+  VIX (Close) (h);
+}
+
 /* ---- open flags, metadata, allocated blocks --------------------------- */
 
 static void
@@ -565,6 +610,32 @@ connections (void)
   } else
     ok (0, "Open through the readOnly connection");
   is_vix (VIX (Disconnect) (c), VIX_OK, "Disconnect");
+
+  /* A server that is not there: Open fails with a code and a reason. */
+  VixDiskLibConnectParams rp;
+  char server[] = "127.0.0.1", user[] = "alice", key[] = "00ff";
+  memset (&rp, 0, sizeof rp);
+  rp.serverName = server;
+  rp.nfcHostPort = 1;
+  rp.credType = VIXDISKLIB_CRED_SESSIONID;
+  is_vix (VIX (ConnectEx) (&rp, TRUE, NULL, NULL, &c), VIX_E_NOT_SUPPORTED,
+          "session-cookie credentials are refused");
+  rp.credType = VIXDISKLIB_CRED_UID;
+  rp.creds.uid.userName = user;
+  rp.creds.uid.password = key;
+  is_vix (VIX (ConnectEx) (&rp, TRUE, NULL, "nbd", &c), VIX_OK,
+          "ConnectEx with a server");
+  VixError err = VIX (Open) (c, "[ds1] vm/disk.vmdk",
+                             VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h);
+  ok (err != VIX_OK && err != VIX_E_FAIL,
+      "Open on a server that is not there fails with a code (%d)", (int) err);
+  text_has (err, "VixDiskLib_Open", "no server");
+  VIX (Disconnect) (c);
+  is_vix (VIX (ConnectEx) (&rp, TRUE, NULL, "san:hotadd", &c), VIX_OK,
+          "ConnectEx with transports vdk does not offer");
+  is_vix (VIX (Open) (c, "disk", 0, &h), VIX_E_NOT_SUPPORTED,
+          "Open says none of them is offered");
+  VIX (Disconnect) (c);
 }
 
 int
@@ -585,12 +656,19 @@ main (int argc, char **argv)
   (void) argv;
   if (tmpdir_make_tmpfs ("vdk-vix-sample") == -1)
     return 1;
+#ifdef VIX_DLOPEN
+  /* As nbdkit's vddk plugin: the 6.5 API, libdir given. */
+  is_vix (VIX (InitEx) (6, 5, logger, logger, logger, argv[1], NULL), VIX_OK,
+          "InitEx 6.5");
+#else
   is_vix (VIX (InitEx) (8, 0, logger, logger, logger, NULL, NULL), VIX_OK,
-          "InitEx");
+          "InitEx 8.0");
+#endif
   memset (&cp, 0, sizeof cp);
   is_vix (VIX (ConnectEx) (&cp, FALSE, NULL, NULL, &c), VIX_OK,
           "ConnectEx with no server: local");
   each_type (c);
+  sector_sizes (c);
   flags_and_metadata (c);
   async_io (c);
   chains (c);
