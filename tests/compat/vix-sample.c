@@ -107,7 +107,7 @@ static Bool
 progress (void *data, int pct)
 {
   (void) data;
-  last_pct = pct;
+  __atomic_store_n (&last_pct, pct, __ATOMIC_RELAXED); /* threads too */
   return TRUE;
 }
 
@@ -127,12 +127,14 @@ create (VixDiskLibConnection c, const char *name, VixDiskLibDiskType type,
         VixDiskLibSectorType cap)
 {
   VixDiskLibCreateParams p;
+  char path[300]; /* not P (): threads create disks too */
+  snprintf (path, sizeof path, "%s/%s", dir, name);
   memset (&p, 0, sizeof p);
   p.diskType = type;
   p.adapterType = VIXDISKLIB_ADAPTER_SCSI_LSILOGIC;
   p.hwVersion = VIXDISKLIB_HWVERSION_ESX4X;
   p.capacity = cap;
-  return VIX (Create) (c, P (name), &p, progress, NULL);
+  return VIX (Create) (c, path, &p, progress, NULL);
 }
 
 /* ---- every disk type ------------------------------------------------- */
@@ -638,6 +640,76 @@ connections (void)
   VIX (Disconnect) (c);
 }
 
+/* ---- threads: InitEx from a thread, Open/Close from several at once --- */
+
+struct worker {
+  VixDiskLibConnection c;
+  int id;
+  int good;
+};
+
+static void *
+worker (void *arg)
+{
+  struct worker *w = arg;
+  uint8 buf[16 * 512], back[16 * 512];
+  char name[32];
+  VixDiskLibHandle h;
+
+  char path[300];
+  snprintf (name, sizeof name, "thread%d.vmdk", w->id);
+  snprintf (path, sizeof path, "%s/%s", dir, name);
+  w->good = create (w->c, name, VIXDISKLIB_DISK_MONOLITHIC_SPARSE, CAP) == VIX_OK;
+  for (int round = 0; w->good && round < 20; round++) {
+    VixError e;
+    fill (buf, sizeof buf, (unsigned) (w->id * 100 + round));
+    if ((e = VIX (Open) (w->c, path, 0, &h)) != VIX_OK) {
+      char *t = VIX (GetErrorText) (e, NULL);
+      diag ("thread %d round %d: %s", w->id, round, t ? t : "?");
+      VIX (FreeErrorText) (t);
+      w->good = 0;
+      break;
+    }
+    w->good = VIX (Write) (h, (uint64) round * 16, 16, buf) == VIX_OK
+              && VIX (Read) (h, (uint64) round * 16, 16, back) == VIX_OK
+              && memcmp (buf, back, sizeof buf) == 0;
+    w->good &= VIX (Close) (h) == VIX_OK;
+  }
+  return NULL;
+}
+
+static void *
+init_in_thread (void *arg)
+{
+  VixError *err = arg;
+  *err = VIX (InitEx) (8, 0, logger, logger, logger, NULL, NULL);
+  return NULL;
+}
+
+static void
+threads (VixDiskLibConnection c)
+{
+  pthread_t t[4];
+  struct worker w[4];
+  VixError err = VIX_E_FAIL;
+  int all = 1;
+
+  pthread_create (&t[0], NULL, init_in_thread, &err);
+  pthread_join (t[0], NULL);
+  is_vix (err, VIX_OK, "InitEx from another thread (counted: Exit pairs it)");
+  for (int i = 0; i < 4; i++) {
+    w[i].c = c;
+    w[i].id = i;
+    pthread_create (&t[i], NULL, worker, &w[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join (t[i], NULL);
+    all &= w[i].good;
+  }
+  ok (all, "four threads open, write, read and close at once");
+  VIX (Exit) ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -673,6 +745,7 @@ main (int argc, char **argv)
   async_io (c);
   chains (c);
   maintenance (c);
+  threads (c);
   VIX (Disconnect) (c);
   is_vix (VIX (Connect) (NULL, &c), VIX_OK, "Connect (NULL): local");
   connections ();
