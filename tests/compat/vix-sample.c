@@ -7,9 +7,11 @@
  *                               (N = 8, 7, 6) with dlopen and finds every
  *                               call with dlsym by name, as third-party
  *                               consumers (nbdkit's vddk plugin) do
- *   ... --server HOST --port N --export NAME [--user U --password KEY]
- *                               also runs the remote part against an NBD
- *                               server (`vdk serve`) through ConnectEx
+ *   vix-sample --remote SERVER PORT USER KEY EXPORT [TICKET]
+ *                               the remote part only: ConnectEx with a
+ *                               server name against `vdk serve` (TLS-PSK
+ *                               identity USER, hex KEY), the disk EXPORT
+ *                               ("[datastore] path") and a ticket
  *
  * Output is TAP.  Each check compares a VixError with the exact code a
  * VDDK program would see, or data read back with what was written. */
@@ -710,6 +712,110 @@ threads (VixDiskLibConnection c)
   VIX (Exit) ();
 }
 
+/* ---- remote: ConnectEx with a server name against `vdk serve` ------- */
+#ifndef VIX_DLOPEN
+
+struct remote {
+  char *server, *user, *key, *exp, *ticket;
+  uint32 port;
+};
+
+static VixError
+remote_connect (const struct remote *r, const char *key,
+                const char *transports, VixDiskLibConnection *c)
+{
+  VixDiskLibConnectParams *p = VIX (AllocateConnectParams) ();
+  VixError err;
+  p->serverName = r->server;
+  p->nfcHostPort = r->port;
+  p->credType = VIXDISKLIB_CRED_UID;
+  p->creds.uid.userName = r->user;
+  p->creds.uid.password = (char *) key;
+  err = VIX (ConnectEx) (p, FALSE, NULL, transports, c);
+  p->serverName = p->creds.uid.userName = p->creds.uid.password = NULL;
+  VIX (FreeConnectParams) (p);
+  return err;
+}
+
+static void
+remote_disk (VixDiskLibConnection c, const char *name, int writable)
+{
+  static uint8 w[64 * 512], r[64 * 512];
+  struct done d = { PTHREAD_MUTEX_INITIALIZER, 0, 0, VIX_OK };
+  VixDiskLibHandle h;
+  VixDiskLibInfo *info;
+  VixDiskLibBlockList *bl = NULL;
+  char val[64];
+  size_t need;
+
+  if (!ok (VIX (Open) (c, name, 0, &h) == VIX_OK, "Open %s remotely", name))
+    return;
+  is_str (VIX (GetTransportMode) (h), "nbdssl", "GetTransportMode says nbdssl");
+  is_vix (VIX (GetInfo) (h, &info), VIX_OK, "GetInfo remote");
+  is_int (info->capacity, CAP, "remote capacity");
+  is_int (info->adapterType, VIXDISKLIB_ADAPTER_SCSI_LSILOGIC,
+          "the adapter comes from the export description");
+  VIX (FreeInfo) (info);
+  is_vix (VIX (ReadMetadata) (h, "adapterType", val, sizeof val, &need),
+          VIX_OK, "ReadMetadata remote");
+  is_str (val, "lsilogic", "remote adapterType");
+  is_vix (VIX (WriteMetadata) (h, "x", "y"),
+          VIX_E_NOT_SUPPORTED_ON_REMOTE_OBJECT, "WriteMetadata remote");
+  if (writable) {
+    fill (w, sizeof w, 77);
+    is_vix (VIX (Write) (h, 2048, 64, w), VIX_OK, "Write remote");
+    is_vix (VIX (Read) (h, 2048, 64, r), VIX_OK, "Read remote");
+    ok (memcmp (w, r, sizeof w) == 0, "remote read back");
+    is_int (VIX (WriteAsync) (h, 4096, 64, w, on_done, &d), VIX_ASYNC,
+            "WriteAsync remote");
+    is_int (VIX (ReadAsync) (h, 2048, 64, r, on_done, &d), VIX_ASYNC,
+            "ReadAsync remote");
+    is_vix (VIX (Wait) (h), VIX_OK, "Wait remote");
+    ok (d.n == 2 && d.failed == 0, "both completed");
+    is_vix (VIX (Flush) (h), VIX_OK, "Flush remote");
+    is_vix (VIX (QueryAllocatedBlocks) (h, 0, CAP, 128, &bl), VIX_OK,
+            "QueryAllocatedBlocks remote");
+    if (bl)
+      ok (bl->numBlocks >= 1 && bl->blocks[0].offset == 2048,
+          "the written chunks are allocated (%u blocks)",
+          (unsigned) bl->numBlocks);
+    VIX (FreeBlockList) (bl);
+  }
+  is_vix (VIX (Shrink) (h, NULL, NULL), VIX_E_NOT_SUPPORTED_ON_REMOTE_OBJECT,
+          "Shrink remote is refused");
+  is_vix (VIX (Close) (h), VIX_OK, "Close remote");
+}
+
+static int
+remote_main (const struct remote *r)
+{
+  VixDiskLibConnection c;
+  VixDiskLibHandle h;
+
+  is_vix (VIX (InitEx) (8, 0, logger, logger, logger, NULL, NULL), VIX_OK,
+          "InitEx");
+  is_vix (remote_connect (r, r->key, NULL, &c), VIX_OK,
+          "ConnectEx with a server, default transports");
+  remote_disk (c, r->exp, 1);
+  if (r->ticket)
+    remote_disk (c, r->ticket, 1);
+  is_vix (VIX (Open) (c, "[nosuch] x.vmdk", 0, &h), VIX_E_FILE_NOT_FOUND,
+          "an export the server does not have");
+  VIX (Disconnect) (c);
+  remote_connect (r, "00112233445566778899aabbccddeeff", "nbdssl", &c);
+  VixError err = VIX (Open) (c, r->exp, 0, &h);
+  is_vix (err, VIX_E_AUTHENTICATION_FAIL, "a wrong key");
+  text_has (err, "VixDiskLib_Open", "wrong key");
+  VIX (Disconnect) (c);
+  remote_connect (r, r->key, "nbd", &c);
+  ok (VIX (Open) (c, r->exp, 0, &h) != VIX_OK,
+      "plain nbd to a server that requires TLS fails");
+  VIX (Disconnect) (c);
+  VIX (Exit) ();
+  return tap_done ();
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -723,6 +829,14 @@ main (int argc, char **argv)
   }
   if (load (argv[1]) == -1)
     return tap_done ();
+#endif
+#ifndef VIX_DLOPEN
+  if (argc >= 7 && strcmp (argv[1], "--remote") == 0) {
+    struct remote r = { argv[2], argv[4], argv[5], argv[6],
+                        argc > 7 ? argv[7] : NULL,
+                        (uint32) strtoul (argv[3], NULL, 10) };
+    return remote_main (&r);
+  }
 #endif
   (void) argc;
   (void) argv;
