@@ -327,6 +327,29 @@ dup_opt (char **dst, const char *src)
   return src && !(*dst = strdup (src)) ? -1 : 0;
 }
 
+/* Does libvdk have its NBD client?  Asked without touching the network:
+ * a unix socket that cannot exist fails with a connection error when it
+ * does, and with VDK_E_UNSUPPORTED when remote disks are not built in. */
+static VixError
+remote_available (const char *call, const char *server)
+{
+  struct vdk_open_params p = VDK_OPEN_PARAMS_INIT;
+  vdk_disk *d;
+
+  p.flags = VDK_OPEN_READ_ONLY;
+  p.transports = "nbd";
+  p.socket = "/nonexistent/vdk-vix-probe.sock";
+  if ((d = vdk_open_ex ("", &p))) {
+    vdk_close (d);
+    return VIX_OK;
+  }
+  if (vdk_last_error_code () == VDK_E_UNSUPPORTED)
+    return vix__fail (VIX_E_NOT_SUPPORTED, call, "%s: this libvdk was built "
+                      "without its NBD client, so remote connections are "
+                      "not available (%s)", server, vdk_last_error ());
+  return VIX_OK;
+}
+
 static VixError
 conn_fill (struct VixDiskLibConnectParam *c,
            const VixDiskLibConnectParams *p, const char *transports)
@@ -356,7 +379,11 @@ conn_fill (struct VixDiskLibConnectParam *c,
   c->port = p->nfcHostPort ? p->nfcHostPort : p->port;
   if (r)
     return vix__fail (VIX_E_OUT_OF_MEMORY, call, "out of memory");
-  return VIX_OK;
+  if (c->transports && !*c->transports)
+    return vix__fail (VIX_E_NOT_SUPPORTED, call, "%s: none of the "
+                      "transports \"%s\" is one vdk offers (nbdssl, nbd)",
+                      c->server, transports);
+  return remote_available (call, c->server);
 }
 
 VIX_API VixError

@@ -14,7 +14,9 @@
  *   NULL, give a local connection: the "file" transport, disk paths are
  *   host paths.
  * - With a serverName the connection is to an NBD server that serves
- *   vdk disks (`vdk serve`); vdk has no vSphere client.  The transport
+ *   vdk disks (`vdk serve`); vdk has no vSphere client.  A libvdk built
+ *   without its NBD client fails such a ConnectEx with
+ *   VIX_E_NOT_SUPPORTED, saying so.  The transport
  *   list (ConnectEx transportModes, colon-separated) is honoured in
  *   order; vdk offers "file", "nbdssl" (NBD with TLS) and "nbd" (plain
  *   NBD), and other names ("san", "hotadd") are skipped.  NULL means
