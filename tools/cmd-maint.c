@@ -124,7 +124,7 @@ run_grow (const struct cmd_opts *o)
 
 typedef int (*rewrite_fn) (const char *, unsigned, vdk_progress_fn, void *);
 
-/* shrink, defrag and commit share one shape: path, flags, progress. */
+/* shrink and defrag share one shape: path, flags, progress. */
 static int
 run_with_progress (const struct cmd_opts *o, const char *label,
                    rewrite_fn fn)
@@ -153,7 +153,19 @@ run_defrag (const struct cmd_opts *o)
 int
 run_commit (const struct cmd_opts *o)
 {
-  return run_with_progress (o, "commit", vdk_commit);
+  struct vdk_commit_params p = VDK_COMMIT_PARAMS_INIT;
+  struct tool_progress progress;
+  int r;
+
+  tool_progress_init (&progress, "commit", o->progress);
+  p.open_flags = o->open_flags;
+  p.base = o->base;
+  p.flags = o->drop ? VDK_COMMIT_DROP : 0;
+  p.progress = tool_progress_cb;
+  p.opaque = &progress;
+  r = vdk_commit_ex (o->args[0], &p);
+  tool_progress_end (&progress);
+  return r == -1 ? tool_lib_error () : 0;
 }
 
 int

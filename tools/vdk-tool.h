@@ -88,6 +88,10 @@ struct cmd_opts {
   bool top_only;          /* map --top-only */
   bool single_link;       /* convert, measure --single-link */
   const char *level;      /* convert -c */
+  const char *prealloc;   /* create, convert --prealloc */
+  const char *base;       /* commit --base */
+  bool drop;              /* commit --drop */
+  bool strict;            /* compare -s */
   unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL, VDK_OPEN_FORMAT_* */
   int nargs;
   char **args;            /* positional arguments */
@@ -116,6 +120,10 @@ int run_attach (const struct cmd_opts *o);
 int run_commit (const struct cmd_opts *o);
 int run_map (const struct cmd_opts *o);
 
+/* cmd-chain.c */
+int run_compare (const struct cmd_opts *o);
+int run_rebase (const struct cmd_opts *o);
+
 /* -f raw|vmdk|auto: set the matching VDK_OPEN_FORMAT_* bit (none for
  * auto) in *open_flags; a usage error (-1) for anything else. */
 int tool_parse_format (const char *subcmd, const char *usage,
@@ -124,6 +132,12 @@ int tool_parse_format (const char *subcmd, const char *usage,
 /* vdk_open_ex with the format of -f (a VDK_OPEN_FORMAT_* bit of
  * `flags`) as the explicit format. */
 vdk_disk *tool_open (const char *path, unsigned flags);
+
+/* Say whether the running subcommand takes --allow-external-paths and
+ * --no-cid-check, so that the remedies tool_lib_error() prints name only
+ * options it has.  The built-in subcommands are looked up in their option
+ * tables; the mount subcommands call this. */
+void tool_offer_options (bool external, bool no_cid_check);
 
 /* Print `s` as a JSON string (escaped), or null for NULL. */
 void tool_json_string (FILE *fp, const char *s);
