@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vdk-common.h"
 #include "vdk-tool.h"
@@ -74,9 +75,13 @@ print_check_text (const char *file, const struct vdk_check_report *r)
   for (size_t i = 0; i < r->nproblems; i++) {
     const struct vdk_check_item *p = r->problems[i];
 
-    printf ("%s: %s: %s%s\n", p->repaired ? "repaired" : "problem",
+    printf ("%s: %s: %s%s%s\n", p->repaired ? "repaired" : "problem",
             tool_safe (p->file ? p->file : file), tool_safe (p->what),
-            !p->repaired && p->repairable ? " (--repair can fix it)" : "");
+            !p->repaired && p->repairable ? " (--repair can fix it)" : "",
+            /* the library's words for its folder rule (disk/path.c) */
+            strstr (p->what, "outside the disk's folder")
+            ? " (--allow-external-paths follows it, if you trust the "
+            "descriptor)" : "");
   }
   for (size_t i = 0; i < r->nchanges; i++)
     printf ("changed: %s\n", tool_safe (r->changes[i]));
