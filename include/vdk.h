@@ -178,11 +178,16 @@ VDK_API void vdk_free_geometry(struct vdk_geometry *geometry);
 #define VDK_OPEN_NO_CID_CHECK   0x10u /* open a chain whose CIDs disagree */
 #define VDK_OPEN_FORMAT_RAW     0x20u /* = VDK_FORMAT_RAW (see below) */
 #define VDK_OPEN_FORMAT_VMDK    0x40u /* = VDK_FORMAT_VMDK */
+#define VDK_OPEN_NO_LOCK        0x80u /* with READ_ONLY only: take no lock,
+                                         so that a disk another process
+                                         writes can be inspected; reads
+                                         see what it has written so far,
+                                         not a consistent snapshot */
 
 /* Open the disk at `path` (a raw image, a VMDK descriptor or a VMDK
  * sparse file) and its parents.  The short form of vdk_open_ex.
- * Unknown flag bits, and both format flags at once, fail with
- * VDK_E_INVALID_ARG. */
+ * Unknown flag bits, both format flags at once, and VDK_OPEN_NO_LOCK
+ * without VDK_OPEN_READ_ONLY fail with VDK_E_INVALID_ARG. */
 VDK_API vdk_disk *vdk_open(const char *path, unsigned flags);
 
 /* How the content of `path` (the top link; parents are always probed)
@@ -514,7 +519,11 @@ VDK_API int vdk_measure(vdk_disk *src, const char *dst,
 VDK_API int vdk_unlink(const char *path);
 
 /* Rename the link at `src` to `dst`, renaming its extent files to match
- * and rewriting the extent names in the descriptor. */
+ * and rewriting the extent names in the descriptor.  Children of `src`
+ * in its folder (links whose parentFileNameHint leads to it) follow:
+ * their hints name `dst` afterwards, their CIDs unchanged.  A child that
+ * cannot be opened for writing (in use) refuses the rename before
+ * anything is changed, with an error naming it. */
 VDK_API int vdk_rename(const char *src, const char *dst);
 
 /* ---- Maintenance (lib/ops: grow, shrink, defrag, attach, commit) ---- */

@@ -267,9 +267,9 @@ run_info (const struct cmd_opts *o)
   vdk_disk *disk;
   int ret = 0;
 
-  disk = tool_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open_inspect (o->args[0], o->open_flags);
   if (disk == NULL)
-    return tool_lib_error ();
+    return 1;
   if (vdk_get_info (disk, &info) == -1)
     ret = tool_lib_error ();
   else if (o->json)

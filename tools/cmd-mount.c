@@ -291,6 +291,13 @@ cmd_volumes (int argc, char **argv)
     return tool_usage_error ("volumes", volumes_usage, "no DISK given");
   vdk_diskset *set = open_scanned (argv + optind, argc - optind,
                                    VDK_OPEN_READ_ONLY | format);
+  /* A disk a read-write mount holds is listed all the same (see
+   * tool_inspect_retry). */
+  if (set == NULL && vdk_last_error_code () == VDK_E_LOCKED) {
+    if (tool_inspect_retry (&format) == -1)
+      return 1;
+    set = open_scanned (argv + optind, argc - optind, format);
+  }
   if (set == NULL)
     return lib_fail ();
   struct mounts *m = calloc (1, sizeof *m);

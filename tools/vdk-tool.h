@@ -139,6 +139,29 @@ vdk_disk *tool_open (const char *path, unsigned flags);
  * tables; the mount subcommands call this. */
 void tool_offer_options (bool external, bool no_cid_check);
 
+/* Who holds a disk that failed to open with VDK_E_LOCKED: a live `vdk
+ * mount` of the file the library's message `msg` names (tools/holder.c;
+ * never found when the tool is built without mount support).  The
+ * library's error is cleared: read it before. */
+struct tool_holder {
+  int pid;             /* the mount's serving process */
+  bool writable;       /* a read-write mount (exclusive locks) */
+  char where[4096];    /* mount point, or the folder of a flat mount */
+};
+bool tool_lock_holder (const char *msg, struct tool_holder *h);
+
+/* For commands that only look at a disk (info, volumes), after an open
+ * failed: if it failed because a read-write `vdk mount` holds the disk,
+ * print a note saying so, add VDK_OPEN_READ_ONLY | VDK_OPEN_NO_LOCK to
+ * *flags and return 0: the caller opens again without locks, which is
+ * safe for a reader because vdk writes data before the tables that
+ * point at it (what it reads is what a crash could leave).  Otherwise
+ * print the error and return -1: a disk another program holds stays
+ * refused, since vdk cannot tell what that program does to it. */
+int tool_inspect_retry (unsigned *flags);
+/* tool_open read-only with that retry; NULL with the error printed. */
+vdk_disk *tool_open_inspect (const char *path, unsigned flags);
+
 /* Print `s` as a JSON string (escaped), or null for NULL. */
 void tool_json_string (FILE *fp, const char *s);
 /* Untrusted text for a terminal (tools/text.c): `s` itself when it is

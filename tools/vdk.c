@@ -107,20 +107,85 @@ lib_remedy (int code, int errnum)
   }
 }
 
+#ifndef VDK_HAVE_MOUNT
+bool
+tool_lock_holder (const char *msg, struct tool_holder *h)
+{
+  (void) msg, (void) h;
+  return false;
+}
+#endif
+
+/* The remedy for a disk in use: the `vdk mount` that holds it, if one
+ * does; NULL otherwise.  Clears the library's error. */
+static char *
+holder_remedy (const char *msg)
+{
+  struct tool_holder h;
+  char *text = NULL;
+
+  if (!tool_lock_holder (msg, &h))
+    return NULL;
+  if (asprintf (&text, "it is mounted %s at %s by `vdk mount` (process "
+                "%d): `vdk umount %s` first", h.writable ? "read-write"
+                : "read-only", h.where, h.pid, h.where) == -1)
+    return NULL;
+  return text;
+}
+
 int
 tool_lib_error_hint (const char *hint)
 {
-  const char *msg = vdk_last_error ();
+  const char *last = vdk_last_error ();
+  int code = vdk_last_error_code (), errnum = vdk_last_errno ();
+  CLEANUP_FREE char *msg = strdup (last && *last ? last : "unknown error");
+  CLEANUP_FREE char *held = NULL;
 
-  if (msg == NULL || *msg == '\0')
-    msg = "unknown error";
+  if (msg == NULL)
+    return tool_error ("%s", last), 1;
+  if (!hint && code == VDK_E_LOCKED && (held = holder_remedy (msg)))
+    hint = held;
   if (!hint)
-    hint = lib_remedy (vdk_last_error_code (), vdk_last_errno ());
+    hint = lib_remedy (code, errnum);
   if (hint)
     tool_error ("%s; %s", msg, hint);
   else
     tool_error ("%s", msg);
   return 1;
+}
+
+int
+tool_inspect_retry (unsigned *flags)
+{
+  CLEANUP_FREE char *msg = NULL;
+  struct tool_holder h;
+
+  if (vdk_last_error_code () != VDK_E_LOCKED
+      || !(msg = strdup (vdk_last_error ())))
+    return tool_lib_error (), -1;
+  if (!tool_lock_holder (msg, &h) || !h.writable) {
+    tool_error ("%s; vdk cannot tell which program holds it or whether it "
+                "is rewriting the disk, so it does not read it: close that "
+                "program, then try again", msg);
+    return -1;
+  }
+  fprintf (stderr, "%s: note: a disk is mounted read-write at %s (`vdk "
+           "mount`, process %d): shown as last written; what the mounted "
+           "file system has not flushed yet is not\n", tool_name, h.where,
+           h.pid);
+  *flags |= VDK_OPEN_READ_ONLY | VDK_OPEN_NO_LOCK;
+  return 0;
+}
+
+vdk_disk *
+tool_open_inspect (const char *path, unsigned flags)
+{
+  vdk_disk *d = tool_open (path, flags | VDK_OPEN_READ_ONLY);
+
+  if (d == NULL && tool_inspect_retry (&flags) == 0
+      && (d = tool_open (path, flags)) == NULL)
+    tool_lib_error ();
+  return d;
 }
 
 int

@@ -119,6 +119,19 @@ find_parent (struct vdk_link *l, const char *hint)
   return NULL;
 }
 
+char *
+vdk__link_parent_path (struct vdk_link *l)
+{
+  const char *hint = l->desc ? vdk__desc_get (l->desc, "parentFileNameHint")
+    : NULL;
+
+  if (!hint || !*hint) {
+    vdk__err (ENOENT, "%s: has no parent", l->path);
+    return NULL;
+  }
+  return find_parent (l, hint);
+}
+
 static int
 check_cid (struct vdk_link *child, struct vdk_link *parent)
 {
