@@ -17,6 +17,11 @@
 #    vmfs files (stat), off leaves them sparse; on a file system with
 #    unwritten extents (filefrag), zeroed leaves none unwritten and full
 #    leaves them unwritten; convert takes it too; sparse types refuse it.
+# 6. vdk rename of a disk with children in its folder: their hints follow
+#    (qemu-img reads the child through the new name), CIDs unchanged; a
+#    child held by another process refuses the rename and nothing
+#    changes; info of a disk another program writes says why it
+#    does not read it.
 source "$(dirname "$0")/../lib.sh"
 require qemu-img jq sha256sum
 
@@ -130,6 +135,56 @@ check_vdk_read "the child reads as before" "$a/child.vmdk" "$a/expect.raw"
 vdk create "$a/other.vmdk" 16M
 run_vdk attach "$a/child.vmdk" "$a/other.vmdk"
 check_eq "safe attach of a different parent is still refused" 1 "$rc"
+
+# ---- 6. rename brings the children along ----------------------------------------
+n="$T/n"
+mkdir "$n"
+vdk create -t twoGbMaxExtentSparse "$n/base.vmdk" 16M
+head -c $((1 * MiB)) /dev/urandom | vdk write "$n/base.vmdk"
+vdk child "$n/base.vmdk" "$n/c1.vmdk"
+head -c 4096 /dev/urandom | vdk write "$n/c1.vmdk" --offset 2M
+vdk child -t vmfsSparse "$n/base.vmdk" "$n/c2.vmdk"
+vdk child "$n/c1.vmdk" "$n/gc.vmdk"
+vdk create "$n/other.vmdk" 1M
+vdk read "$n/c1.vmdk" >"$n/c1.raw"
+vdk read "$n/c2.vmdk" >"$n/c2.raw"
+c1_cid=$(vdk info --json "$n/c1.vmdk" | jq -r .cid)
+check_vdk "rename a disk with children" rename "$n/base.vmdk" \
+  "$n/renamed.vmdk"
+check_eq "qemu-img follows the child to the new name" renamed.vmdk \
+  "$(qemu-img info --output=json "$n/c1.vmdk" | jq -r '."backing-filename"')"
+check_qemu_same "the child reads as before (qemu-img)" "$n/c1.vmdk" \
+  "$n/c1.raw"
+check_vdk_read "the vmfsSparse child reads as before" "$n/c2.vmdk" \
+  "$n/c2.raw"
+check_eq "the child's CID is unchanged" "$c1_cid" \
+  "$(vdk info --json "$n/c1.vmdk" | jq -r .cid)"
+check_eq "the grandchild still names its own parent" c1.vmdk \
+  "$(vdk info --json "$n/gc.vmdk" | jq -r .parent)"
+# A child held by another process (which holds its parent too, shared):
+# the rename is refused and nothing changes.
+mkfifo "$n/fifo"
+vdk write "$n/c2.vmdk" --offset 0 <"$n/fifo" &
+holder=$!
+exec 7>"$n/fifo"
+for _ in $(seq 50); do          # until the writer holds its lock
+  vdk info "$n/c2.vmdk" >/dev/null 2>&1 || break
+  sleep 0.1
+done
+before=$(cd "$n" && ls && sha256sum ./*.vmdk)
+run_vdk rename "$n/renamed.vmdk" "$n/again.vmdk"
+check_eq "rename with a child in use fails" 1 "$rc"
+grep -q 'in use' "$T/err" && pass "... saying the disk is in use" \
+  || fail "... says: $(cat "$T/err")"
+check_eq "... having changed nothing" "$before" \
+  "$(cd "$n" && ls && sha256sum ./*.vmdk)"
+# info of a disk another (non-vdk-mount) process writes: refused, saying why
+run_vdk info "$n/c2.vmdk"
+check_eq "info of a disk another program writes fails" 1 "$rc"
+grep -q 'cannot tell which program' "$T/err" && pass "... saying why" \
+  || fail "... says: $(cat "$T/err")"
+exec 7>&-
+wait "$holder"
 
 # ---- 5. preallocation ------------------------------------------------------------
 p="$T/p"

@@ -7,6 +7,9 @@
 # 2. A chain whose CIDs disagree: volumes and mount refuse it naming
 #    --no-cid-check; with the option the chain is listed and mounted
 #    read-only and no file changes (sha256); -w and --redo refuse it.
+# 3. A disk a read-write `vdk mount` holds: a writer's error names the
+#    mount point and `vdk umount`; info and volumes still read it, with a
+#    note.
 source "$(dirname "$0")/../lib.sh"
 set -e
 require_mount_env
@@ -81,5 +84,31 @@ refused "mount --redo --no-cid-check is refused" "cannot be used with" \
   || fail "a redo file was made"
 check_eq "the evidence is unchanged (sha256)" "$before" \
   "$(sha256sum "$T/vm/base/base.vmdk" "$clone")"
+
+# ---- 3. a disk a read-write mount holds -------------------------------------
+vdk convert "$T/fs.img" "$T/held.vmdk"
+vdk mount -w "$T/held.vmdk" disk "$T/mnt"
+rc=0
+vdk write "$T/held.vmdk" --offset 0 </dev/null >"$T/out" 2>"$T/err" || rc=$?
+check_eq "a writer of a disk a mount holds fails" 1 "$rc"
+grep -q "mounted read-write at $T/mnt" "$T/err" \
+  && grep -q "vdk umount $T/mnt" "$T/err" \
+  && pass "... naming the mount point and how to end it" \
+  || fail "... says: $(cat "$T/err")"
+rc=0
+vdk info --json "$T/held.vmdk" >"$T/out" 2>"$T/err" || rc=$?
+check_eq "info of a disk a read-write mount holds works" 0 "$rc"
+check_eq "... showing its capacity" $((32 * 1024 * 1024)) \
+  "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["capacity"])' "$T/out")"
+grep -q "mounted read-write at $T/mnt" "$T/err" && pass "... with a note" \
+  || fail "... no note: $(cat "$T/err")"
+rc=0
+vdk volumes "$T/held.vmdk" >"$T/out" 2>"$T/err" || rc=$?
+check_eq "volumes of a disk a read-write mount holds works" 0 "$rc"
+grep -q CLONEFS "$T/out" && grep -q "$T/mnt" "$T/out" \
+  && pass "... listing its file system where it is mounted" \
+  || fail "... lists: $(cat "$T/out")"
+vdk umount "$T/mnt"
+assert_nothing_left "held mount"
 
 finish

@@ -8,7 +8,8 @@
  * - vdk_rebase and vdk_commit_ex: parameters checked (version, flags),
  *   contents kept through a rebase and a commit --base --drop, a base
  *   outside the chain refused, a drop refused before anything is
- *   written; VDK_CREATE_PREALLOC_ZEROED allocates a raw image. */
+ *   written; VDK_CREATE_PREALLOC_ZEROED allocates a raw image.
+ * - VDK_OPEN_NO_LOCK reads a disk a writer holds, and only read-only. */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -438,6 +439,28 @@ test_prealloc_zeroed (void)
       "allocated");
 }
 
+static void
+test_no_lock (void)
+{
+  vdk_disk *w, *r;
+
+  ok (create ("held.vmdk", VDK_TYPE_MONOLITHIC_SPARSE, 1 << 20, 0x5a) == 0,
+      "a disk to hold");
+  w = vdk_open (P ("held.vmdk"), 0);
+  ok (w != NULL, "a writer holds it");
+  ok (vdk_open (P ("held.vmdk"), VDK_OPEN_READ_ONLY) == NULL
+      && vdk_last_error_code () == VDK_E_LOCKED, "a reader is refused");
+  r = vdk_open (P ("held.vmdk"), VDK_OPEN_READ_ONLY | VDK_OPEN_NO_LOCK);
+  ok (r != NULL, "a reader without locks opens it");
+  ok (r && vdk_pread (r, got, 4096, 0) == 0 && got[0] == 0x5a
+      && got[4095] == 0x5a, "and reads what was written");
+  vdk_close (r);
+  ok (vdk_open (P ("held.vmdk"), VDK_OPEN_NO_LOCK) == NULL
+      && vdk_last_error_code () == VDK_E_INVALID_ARG, "no locks for a "
+      "writer is refused");
+  vdk_close (w);
+}
+
 int
 main (void)
 {
@@ -451,6 +474,7 @@ main (void)
   test_progress ();
   test_rebase_commit ();
   test_prealloc_zeroed ();
+  test_no_lock ();
   tmpdir_remove ();
   return tap_done ();
 }
