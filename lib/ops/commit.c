@@ -28,11 +28,11 @@
  *   above the base then refuses its changed parent (CID mismatch), which
  *   a relink of the child to the half-merged base would hide from the
  *   links between.
- * - VDK_COMMIT_DROP then empties the child: each sparse extent is
- *   rewritten without grains (ops/rewrite.c: new file, fsync, rename),
- *   so the child reads the base and holds no space.  The child is
- *   checked before anything is written: only hosted sparse extents can
- *   be emptied.
+ * - VDK_COMMIT_DROP then empties the child: each extent is rewritten
+ *   without grains (ops/rewrite.c: new file, fsync, rename), so the
+ *   child reads the base and holds no space.  The child is checked
+ *   before anything is written: only formats that are rewritten in
+ *   place (hosted sparse) can be emptied.
  * - Progress counts bytes of the child's address space. */
 #include <errno.h>
 #include <stdio.h>
@@ -138,8 +138,8 @@ open_upper (const char *child, unsigned open_flags, int depth)
   return d;
 }
 
-/* Is every extent of the child one that --drop can empty (a hosted
- * sparse extent, rewritten without grains)? */
+/* Is every extent of the child one that --drop can empty (a format
+ * that is rewritten in place, as hosted sparse extents are)? */
 static int
 check_droppable (const char *child, unsigned open_flags)
 {
@@ -149,18 +149,18 @@ check_droppable (const char *child, unsigned open_flags)
   if (!c)
     return -1;
   for (size_t i = 0; r == 0 && i < c->nextents; i++)
-    if (c->extents[i].kind != VDK_EXT_SPARSE
-        || c->type == VDK_TYPE_STREAM_OPTIMIZED)
+    if (!c->extents[i].io
+        || !vdk__ext_can (&c->extents[i], VDK_FMT_REWRITABLE))
       r = vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: a %s child cannot "
-                     "be emptied (only hosted sparse extents can); commit "
-                     "without dropping and remove it", child,
+                     "be emptied (its %s extents are not rewritten in "
+                     "place); commit without --drop and remove it", child,
                      vdk_type_name (c->type) ? vdk_type_name (c->type)
-                     : "?");
+                     : "?", vdk__ext_format_name (&c->extents[i]));
   vdk__link_close (c, NULL);
   return r;
 }
 
-/* Empty every sparse extent of the child: rewritten without grains. */
+/* Empty every extent of the child: rewritten without grains. */
 static int
 empty_child (const char *child, unsigned open_flags)
 {
@@ -179,7 +179,7 @@ empty_child (const char *child, unsigned open_flags)
       r = -1;
     o.desc = desc;
     if (r == 0)
-      r = vdk__rewrite_sparse (e, &o);
+      r = vdk__rewrite_extent (e, &o);
   }
   vdk__link_close (l, NULL);
   return r;
