@@ -327,6 +327,29 @@ dup_opt (char **dst, const char *src)
   return src && !(*dst = strdup (src)) ? -1 : 0;
 }
 
+/* Does libvdk have its NBD client?  Asked without touching the network:
+ * a unix socket that cannot exist fails with a connection error when it
+ * does, and with VDK_E_UNSUPPORTED when remote disks are not built in. */
+static VixError
+remote_available (const char *call, const char *server)
+{
+  struct vdk_open_params p = VDK_OPEN_PARAMS_INIT;
+  vdk_disk *d;
+
+  p.flags = VDK_OPEN_READ_ONLY;
+  p.transports = "nbd";
+  p.socket = "/nonexistent/vdk-vix-probe.sock";
+  if ((d = vdk_open_ex ("", &p))) {
+    vdk_close (d);
+    return VIX_OK;
+  }
+  if (vdk_last_error_code () == VDK_E_UNSUPPORTED)
+    return vix__fail (VIX_E_NOT_SUPPORTED, call, "%s: this libvdk was built "
+                      "without its NBD client, so remote connections are "
+                      "not available (%s)", server, vdk_last_error ());
+  return VIX_OK;
+}
+
 static VixError
 conn_fill (struct VixDiskLibConnectParam *c,
            const VixDiskLibConnectParams *p, const char *transports)
@@ -356,7 +379,11 @@ conn_fill (struct VixDiskLibConnectParam *c,
   c->port = p->nfcHostPort ? p->nfcHostPort : p->port;
   if (r)
     return vix__fail (VIX_E_OUT_OF_MEMORY, call, "out of memory");
-  return VIX_OK;
+  if (c->transports && !*c->transports)
+    return vix__fail (VIX_E_NOT_SUPPORTED, call, "%s: none of the "
+                      "transports \"%s\" is one vdk offers (nbdssl, nbd)",
+                      c->server, transports);
+  return remote_available (call, c->server);
 }
 
 VIX_API VixError
@@ -403,19 +430,6 @@ VixDiskLib_Disconnect (VixDiskLibConnection connection)
   return VIX_OK;
 }
 
-/* "[datastore] dir/name.vmdk" -> "dir/name.vmdk" */
-static const char *
-export_name (const char *path)
-{
-  const char *close;
-  if (path[0] != '[' || !(close = strchr (path, ']')))
-    return path;
-  close++;
-  while (*close == ' ')
-    close++;
-  return close;
-}
-
 vdk_disk *
 vix__open (const struct VixDiskLibConnectParam *c, const char *path,
            unsigned vdk_flags)
@@ -434,7 +448,9 @@ vix__open (const struct VixDiskLibConnectParam *c, const char *path,
   p.password = c->password;
   p.key_file = c->key_file;
   p.certificates = c->certificates;
-  return vdk_open_ex (export_name (path), &p);
+  /* The path is the export name: "[datastore] dir/name.vmdk" as `vdk
+   * serve --datastore` serves it, or a ticket from `vdk ticket create`. */
+  return vdk_open_ex (path, &p);
 }
 
 /* ---- vCenter calls ------------------------------------------------- */

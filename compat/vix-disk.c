@@ -259,14 +259,19 @@ VixDiskLib_GetInfo (VixDiskLibHandle h, VixDiskLibInfo **out)
   /* A descriptor without a BIOS geometry means the physical one. */
   geometry (&info->biosGeo, vi->bios->cylinders ? vi->bios : vi->physical);
   info->capacity = vi->capacity / VIXDISKLIB_SECTOR_SIZE;
-  info->adapterType = vi->adapter >= 0
-                        ? (VixDiskLibAdapterType) vix__adapter_from_vdk (vi->adapter)
-                        : VIXDISKLIB_ADAPTER_UNKNOWN;
+  info->adapterType = VIXDISKLIB_ADAPTER_UNKNOWN;
+  if (vi->adapter >= 0)
+    info->adapterType =
+      (VixDiskLibAdapterType) vix__adapter_from_vdk (vi->adapter);
   info->numLinks = vi->links;
   info->logicalSectorSize = vi->logical_sector_size;
   info->physicalSectorSize = vi->physical_sector_size;
-  if ((vi->parent_hint && !(info->parentFileNameHint = strdup (vi->parent_hint)))
-      || (vi->uuid && !(info->uuid = strdup (vi->uuid)))) {
+  if (vi->parent_hint)
+    info->parentFileNameHint = strdup (vi->parent_hint);
+  if (vi->uuid)
+    info->uuid = strdup (vi->uuid);
+  if ((vi->parent_hint && !info->parentFileNameHint)
+      || (vi->uuid && !info->uuid)) {
     VixDiskLib_FreeInfo (info);
     vdk_free_info (vi);
     return vix__fail (VIX_E_OUT_OF_MEMORY, call, "out of memory");

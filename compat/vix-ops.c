@@ -342,7 +342,8 @@ VixDiskLib_QueryAllocatedBlocks (VixDiskLibHandle h,
 
   if (!h || !h->disk || !out)
     return vix__fail (VIX_E_INVALID_ARG, call, "no disk or no result");
-  if (chunk < VIXDISKLIB_MIN_CHUNK_SIZE || n / chunk > VIXDISKLIB_MAX_CHUNK_NUMBER)
+  if (chunk < VIXDISKLIB_MIN_CHUNK_SIZE
+      || n / chunk > VIXDISKLIB_MAX_CHUNK_NUMBER)
     return vix__fail (VIX_E_INVALID_ARG, call,
                       "chunk of %llu sectors (at least %d), %llu sectors "
                       "(at most %d chunks)", (unsigned long long) chunk,
@@ -358,7 +359,8 @@ VixDiskLib_QueryAllocatedBlocks (VixDiskLibHandle h,
   }
   /* l->n <= VIXDISKLIB_MAX_CHUNK_NUMBER, so the size cannot overflow. */
   count = l->n ? l->n : 1;
-  size = offsetof (VixDiskLibBlockList, blocks) + count * sizeof (VixDiskLibBlock);
+  size = offsetof (VixDiskLibBlockList, blocks)
+         + count * sizeof (VixDiskLibBlock);
   if (!(bl = calloc (1, size < sizeof *bl ? sizeof *bl : size))) {
     vdk_free_block_list (l);
     return vix__fail (VIX_E_OUT_OF_MEMORY, call, "out of memory");

@@ -14,7 +14,9 @@
  *   NULL, give a local connection: the "file" transport, disk paths are
  *   host paths.
  * - With a serverName the connection is to an NBD server that serves
- *   vdk disks (`vdk serve`); vdk has no vSphere client.  The transport
+ *   vdk disks (`vdk serve`); vdk has no vSphere client.  A libvdk built
+ *   without its NBD client fails such a ConnectEx with
+ *   VIX_E_NOT_SUPPORTED, saying so.  The transport
  *   list (ConnectEx transportModes, colon-separated) is honoured in
  *   order; vdk offers "file", "nbdssl" (NBD with TLS) and "nbd" (plain
  *   NBD), and other names ("san", "hotadd") are skipped.  NULL means
@@ -28,9 +30,10 @@
  *   client-key.pem) whose CA verifies the server.  The NBD port is
  *   nfcHostPort, else port, else 10809.  thumbPrint, vmxSpec,
  *   snapshotRef and vimApiVer are accepted and not used.
- * - A remote disk path is the export name, optionally written as the
- *   VDDK's "[datastore] dir/name.vmdk" (the datastore part is dropped),
- *   or a ticket minted by `vdk ticket`.
+ * - A remote disk path is an export name of the server: the VDDK's
+ *   "[datastore] dir/name.vmdk" (`vdk serve --datastore NAME=DIR` serves
+ *   those), a ticket minted by `vdk ticket create`, or "" for the
+ *   server's default export.
  * - PrepareForAccess and EndAccess succeed and do nothing (there is no
  *   vCenter whose Storage vMotion could be disabled).  Cleanup removes
  *   vdk mounts whose serving process died (VixMntapi's leftovers).
@@ -51,8 +54,8 @@
  * - Shrink, Defragment and Attach work on open handles: the call closes
  *   and reopens the disk inside.  After Attach the parent handle is
  *   closed inside; it must still be passed to Close, which frees it.
- * - Disks the VDDK cannot express (raw images) open as
- *   MONOLITHIC_FLAT-like disks with no metadata.
+ * - Raw images open too; they have no metadata (the metadata calls
+ *   fail with VIX_E_NOT_SUPPORTED).
  *
  * Errors: every call returns a VixError whose low 16 bits are one of the
  * codes below; GetErrorText gives the VDDK's text for the code, plus

@@ -178,11 +178,16 @@ VDK_API void vdk_free_geometry(struct vdk_geometry *geometry);
 #define VDK_OPEN_NO_CID_CHECK   0x10u /* open a chain whose CIDs disagree */
 #define VDK_OPEN_FORMAT_RAW     0x20u /* = VDK_FORMAT_RAW (see below) */
 #define VDK_OPEN_FORMAT_VMDK    0x40u /* = VDK_FORMAT_VMDK */
+#define VDK_OPEN_NO_LOCK        0x80u /* with READ_ONLY only: take no lock,
+                                         so that a disk another process
+                                         writes can be inspected; reads
+                                         see what it has written so far,
+                                         not a consistent snapshot */
 
 /* Open the disk at `path` (a raw image, a VMDK descriptor or a VMDK
  * sparse file) and its parents.  The short form of vdk_open_ex.
- * Unknown flag bits, and both format flags at once, fail with
- * VDK_E_INVALID_ARG. */
+ * Unknown flag bits, both format flags at once, and VDK_OPEN_NO_LOCK
+ * without VDK_OPEN_READ_ONLY fail with VDK_E_INVALID_ARG. */
 VDK_API vdk_disk *vdk_open(const char *path, unsigned flags);
 
 /* How the content of `path` (the top link; parents are always probed)
@@ -253,6 +258,10 @@ VDK_API int vdk_close(vdk_disk *disk);
 #define VDK_CREATE_PREALLOC     0x04u /* flat: allocate the data files'
                                          blocks now (VMware's thick
                                          disks), reporting progress */
+#define VDK_CREATE_PREALLOC_ZEROED 0x08u /* flat: write zeroes into every
+                                         block of the data files
+                                         (VMware's eagerZeroedThick);
+                                         implies VDK_CREATE_PREALLOC */
 
 /* Progress: return nonzero to cancel (the call then fails with
  * ECANCELED, VDK_E_CANCELLED). */
@@ -480,6 +489,11 @@ VDK_API void vdk_free_strings(char **strings);
 
 #define VDK_CLONE_SINGLE_LINK 0x01u /* copy only the top link */
 #define VDK_CLONE_OVERWRITE   0x02u /* replace an existing destination */
+#define VDK_CLONE_PREALLOC    0x04u /* flat or raw output: allocate its
+                                       blocks (VDK_CREATE_PREALLOC) */
+#define VDK_CLONE_PREALLOC_ZEROED 0x08u /* flat or raw output: write zeroes
+                                       into every block first
+                                       (eagerZeroedThick) */
 
 struct vdk_clone_params {
   uint32_t version;      /* VDK_CLONE_PARAMS_VERSION */
@@ -534,7 +548,11 @@ VDK_API int vdk_measure(vdk_disk *src, const char *dst,
 VDK_API int vdk_unlink(const char *path);
 
 /* Rename the link at `src` to `dst`, renaming its extent files to match
- * and rewriting the extent names in the descriptor. */
+ * and rewriting the extent names in the descriptor.  Children of `src`
+ * in its folder (links whose parentFileNameHint leads to it) follow:
+ * their hints name `dst` afterwards, their CIDs unchanged.  A child that
+ * cannot be opened for writing (in use) refuses the rename before
+ * anything is changed, with an error naming it. */
 VDK_API int vdk_rename(const char *src, const char *dst);
 
 /* ---- Maintenance (lib/ops: grow, shrink, defrag, attach, commit) ---- */
@@ -586,6 +604,53 @@ VDK_API int vdk_attach(const char *child, const char *new_parent,
  * parentCID is updated) and may then be removed. */
 VDK_API int vdk_commit(const char *child, unsigned open_flags,
                         vdk_progress_fn progress, void *opaque);
+
+#define VDK_COMMIT_DROP 0x01u /* empty the child afterwards */
+struct vdk_commit_params {
+  uint32_t version;      /* VDK_COMMIT_PARAMS_VERSION */
+  unsigned open_flags;   /* VDK_OPEN_ALLOW_EXTERNAL, a format flag (child) */
+  unsigned flags;        /* VDK_COMMIT_* */
+  const char *base;      /* a link of the child's chain to merge into;
+                            NULL = the child's parent */
+  vdk_progress_fn progress;
+  void *opaque;
+};
+#define VDK_COMMIT_PARAMS_VERSION 1
+#define VDK_COMMIT_PARAMS_INIT \
+  { VDK_COMMIT_PARAMS_VERSION, 0, 0, NULL, NULL, NULL }
+/* vdk_commit through several levels: what every link above `base`
+ * shows (the child and the links between) is written into `base`, and
+ * the child then names `base` as its parent (parentFileNameHint and
+ * parentCID), so it shows the same contents.  The links between no
+ * longer match their parent's CID and refuse to open, as VMware's rule
+ * wants of a parent that changed.  `base` must be a link of the child's
+ * chain (VDK_E_INVALID_ARG otherwise).  With VDK_COMMIT_DROP the child
+ * is emptied at the end (its sparse extents rewritten without grains),
+ * so it reads as `base` and holds no space.  `params` may be NULL
+ * (commit into the parent, keep the child). */
+VDK_API int vdk_commit_ex(const char *child,
+                          const struct vdk_commit_params *params);
+
+/* Make `new_parent` the parent of the child link `child` and keep the
+ * contents the child shows: wherever the child reads through to its
+ * parents and the old chain differs from the new parent's, the old
+ * bytes are first copied into the child (qemu-img rebase).  The child's
+ * old parents must open (with their CIDs matching).
+ * `params` may be NULL (defaults); its flags must be 0.  A child that
+ * had no parent keeps reading zeroes where it holds nothing: zeroes are
+ * written wherever the new parent holds anything else. */
+struct vdk_rebase_params {
+  uint32_t version;      /* VDK_REBASE_PARAMS_VERSION */
+  unsigned open_flags;   /* VDK_OPEN_ALLOW_EXTERNAL, a format flag (child) */
+  unsigned flags;        /* none defined yet: 0 */
+  vdk_progress_fn progress; /* bytes of the child's address space */
+  void *opaque;
+};
+#define VDK_REBASE_PARAMS_VERSION 1
+#define VDK_REBASE_PARAMS_INIT \
+  { VDK_REBASE_PARAMS_VERSION, 0, 0, NULL, NULL }
+VDK_API int vdk_rebase(const char *child, const char *new_parent,
+                       const struct vdk_rebase_params *params);
 
 /* ---- Allocated blocks (VixDiskLib_QueryAllocatedBlocks) ------------ */
 

@@ -62,6 +62,38 @@ parse_adapter (const char *file, const char *name, int fallback)
   return adapter;
 }
 
+/* --prealloc off|full|zeroed for a new disk of `type`: the create flags
+ * in *flags.  Only raw and flat types have blocks to preallocate (a
+ * sparse or thin disk allocates as it is written); anything else is
+ * refused with one message. */
+static int
+parse_prealloc (const char *file, const char *mode, int type,
+                unsigned *flags)
+{
+  bool flat = type == VDK_TYPE_RAW || type == VDK_TYPE_MONOLITHIC_FLAT
+    || type == VDK_TYPE_SPLIT_FLAT || type == VDK_TYPE_VMFS;
+
+  *flags = 0;
+  if (mode == NULL || strcmp (mode, "off") == 0)
+    return 0;
+  if (strcmp (mode, "full") == 0)
+    *flags = VDK_CREATE_PREALLOC;
+  else if (strcmp (mode, "zeroed") == 0)
+    *flags = VDK_CREATE_PREALLOC | VDK_CREATE_PREALLOC_ZEROED;
+  else {
+    tool_error ("%s: unknown preallocation '%s' (off, full or zeroed)",
+                file, mode);
+    return -1;
+  }
+  if (!flat) {
+    tool_error ("%s: --prealloc %s needs a raw or flat type (raw, "
+                "monolithicFlat, twoGbMaxExtentFlat, vmfs), not %s", file,
+                mode, vdk_type_name (type));
+    return -1;
+  }
+  return 0;
+}
+
 /* ---- create, child -------------------------------------------------- */
 
 int
@@ -93,6 +125,8 @@ run_create (const struct cmd_opts *o)
     params.hw_version = (uint32_t) hw;
   }
   if (tool_parse_disk_size (file, o->args[1], &params.capacity) == -1)
+    return 1;
+  if (parse_prealloc (file, o->prealloc, params.type, &params.flags) == -1)
     return 1;
   tool_progress_init (&progress, "create", o->progress);
   params.progress = tool_progress_cb;
@@ -312,9 +346,9 @@ run_info (const struct cmd_opts *o)
   vdk_disk *disk;
   int ret;
 
-  disk = tool_open (o->args[0], VDK_OPEN_READ_ONLY | o->open_flags);
+  disk = tool_open_inspect (o->args[0], o->open_flags);
   if (disk == NULL)
-    return tool_lib_error ();
+    return 1;
   ret = print_info (disk, o);
   vdk_close (disk);
   if (ret == 0 && (fflush (stdout) == EOF || ferror (stdout))) {
@@ -423,6 +457,7 @@ run_convert (const struct cmd_opts *o)
   struct vdk_clone_params params = VDK_CLONE_PARAMS_INIT;
   struct tool_progress progress;
   const char *src = o->args[0], *dst = o->args[1];
+  unsigned prealloc = 0;
   vdk_disk *disk;
   int ret = 0;
 
@@ -446,6 +481,12 @@ run_convert (const struct cmd_opts *o)
   }
   if (o->single_link)
     params.flags |= VDK_CLONE_SINGLE_LINK;
+  if (parse_prealloc (dst, o->prealloc, params.type, &prealloc) == -1)
+    return 1;
+  if (prealloc & VDK_CREATE_PREALLOC)
+    params.flags |= VDK_CLONE_PREALLOC;
+  if (prealloc & VDK_CREATE_PREALLOC_ZEROED)
+    params.flags |= VDK_CLONE_PREALLOC_ZEROED;
   if (strcmp (dst, "-") == 0) {
     /* The library writes the stream to the descriptor; the name only
      * goes into the embedded descriptor and messages. */

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vdk-common.h"
 #include "vdk-tool.h"
@@ -75,9 +76,13 @@ print_check_text (const char *file, const struct vdk_check_report *r)
   for (size_t i = 0; i < r->nproblems; i++) {
     const struct vdk_check_item *p = r->problems[i];
 
-    printf ("%s: %s: %s%s\n", p->repaired ? "repaired" : "problem",
+    printf ("%s: %s: %s%s%s\n", p->repaired ? "repaired" : "problem",
             tool_safe (p->file ? p->file : file), tool_safe (p->what),
-            !p->repaired && p->repairable ? " (--repair can fix it)" : "");
+            !p->repaired && p->repairable ? " (--repair can fix it)" : "",
+            /* the library's words for its folder rule (disk/path.c) */
+            strstr (p->what, "outside the disk's folder")
+            ? " (--allow-external-paths follows it, if you trust the "
+            "descriptor)" : "");
   }
   for (size_t i = 0; i < r->nchanges; i++)
     printf ("changed: %s\n", tool_safe (r->changes[i]));
@@ -134,7 +139,7 @@ run_grow (const struct cmd_opts *o)
 
 typedef int (*rewrite_fn) (const char *, unsigned, vdk_progress_fn, void *);
 
-/* shrink, defrag and commit share one shape: path, flags, progress. */
+/* shrink and defrag share one shape: path, flags, progress. */
 static int
 run_with_progress (const struct cmd_opts *o, const char *label,
                    rewrite_fn fn)
@@ -163,7 +168,19 @@ run_defrag (const struct cmd_opts *o)
 int
 run_commit (const struct cmd_opts *o)
 {
-  return run_with_progress (o, "commit", vdk_commit);
+  struct vdk_commit_params p = VDK_COMMIT_PARAMS_INIT;
+  struct tool_progress progress;
+  int r;
+
+  tool_progress_init (&progress, "commit", o->progress);
+  p.open_flags = o->open_flags;
+  p.base = o->base;
+  p.flags = o->drop ? VDK_COMMIT_DROP : 0;
+  p.progress = tool_progress_cb;
+  p.opaque = &progress;
+  r = vdk_commit_ex (o->args[0], &p);
+  tool_progress_end (&progress);
+  return r == -1 ? tool_lib_error () : 0;
 }
 
 int

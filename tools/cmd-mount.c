@@ -59,13 +59,24 @@ lib_fail (void)
 /* ---- vdk volumes ------------------------------------------------------ */
 
 static const char volumes_usage[] =
-  "Usage: vdk volumes [-f FORMAT] [--json] DISK...\n"
+  "Usage: vdk volumes [-f FORMAT] [--json] [--allow-external-paths]\n"
+  "                   [--no-cid-check] DISK...\n"
   "List the partitions and volumes of a set of disks.\n"
   "  -f, --format FORMAT     raw, vmdk or auto (default): how the disks\n"
   "                          are read (see vdk help info)\n"
   "  --json                  one JSON object\n"
+  "  --allow-external-paths  follow extents and parents outside each\n"
+  "                          disk's folder\n"
+  "  --no-cid-check          read chains whose content IDs disagree, as\n"
+  "                          they are (nothing is written)\n"
   "  -h, --help              show this help\n"
   "  -V, --version           show the version\n";
+
+/* Options every command that opens disks takes (long only). */
+enum { OPT_EXTERNAL = 0x200, OPT_NO_CID };
+#define OPEN_LONG_OPTS \
+  { "allow-external-paths", no_argument, NULL, OPT_EXTERNAL }, \
+  { "no-cid-check", no_argument, NULL, OPT_NO_CID }
 
 static vdk_diskset *
 open_scanned (char **paths, int n, unsigned flags)
@@ -239,14 +250,18 @@ cmd_volumes (int argc, char **argv)
     { "format", required_argument, NULL, 'f' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
+    OPEN_LONG_OPTS,
     { NULL, 0, NULL, 0 },
   };
   bool json = false;
   unsigned format = 0;
   int c;
+  tool_offer_options (true, true);
   while ((c = getopt_long (argc, argv, "+f:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 'j': json = true; break;
+    case OPT_EXTERNAL: format |= VDK_OPEN_ALLOW_EXTERNAL; break;
+    case OPT_NO_CID: format |= VDK_OPEN_NO_CID_CHECK; break;
     case 'f':
       if (tool_parse_format ("volumes", volumes_usage, optarg, &format) == -1)
         return 1;
@@ -261,6 +276,13 @@ cmd_volumes (int argc, char **argv)
     return tool_usage_error ("volumes", volumes_usage, "no DISK given");
   vdk_diskset *set = open_scanned (argv + optind, argc - optind,
                                    VDK_OPEN_READ_ONLY | format);
+  /* A disk a read-write mount holds is listed all the same (see
+   * tool_inspect_retry). */
+  if (set == NULL && vdk_last_error_code () == VDK_E_LOCKED) {
+    if (tool_inspect_retry (&format) == -1)
+      return 1;
+    set = open_scanned (argv + optind, argc - optind, format);
+  }
   if (set == NULL)
     return lib_fail ();
   struct mounts *m = calloc (1, sizeof *m);
@@ -283,6 +305,7 @@ cmd_volumes (int argc, char **argv)
 
 static const char mount_usage[] =
   "Usage: vdk mount [-r|-w] [-f FORMAT] [-t FSTYPE] [-o OPTS]\n"
+  "                 [--allow-external-paths] [--no-cid-check]\n"
   "                 [--redo FILE [--discard]] DISK... VOLUME MOUNTPOINT\n"
   "       vdk mount [-w] --flat DISK... DIR\n"
   "       vdk mount --cleanup\n"
@@ -300,6 +323,11 @@ static const char mount_usage[] =
   "  --discard               with --redo: delete FILE at unmount\n"
   "  --flat                  only serve the disk and volume files in DIR\n"
   "  --max-read N            largest FUSE read (default 1M)\n"
+  "  --allow-external-paths  follow extents and parents outside each\n"
+  "                          disk's folder (a linked clone's ../base/\n"
+  "                          parent)\n"
+  "  --no-cid-check          read a chain whose content IDs disagree, as\n"
+  "                          it is (read-only mounts only)\n"
   "  --cleanup               remove what crashed mount processes left\n"
   "                          behind\n"
   "  -h, --help              show this help\n"
@@ -307,7 +335,8 @@ static const char mount_usage[] =
 
 struct mount_opts {
   bool ro, rw, flat, cleanup, discard;
-  unsigned format;       /* VDK_OPEN_FORMAT_* of -f, or 0 */
+  unsigned format;       /* VDK_OPEN_FORMAT_* of -f, ALLOW_EXTERNAL,
+                            NO_CID_CHECK */
   const char *fstype, *opts, *redo;
   uint64_t max_read;
   char **disks;
@@ -315,7 +344,9 @@ struct mount_opts {
   const char *volume, *target;
 };
 
-enum { OPT_REDO = 256, OPT_DISCARD, OPT_FLAT, OPT_CLEANUP, OPT_MAX_READ };
+enum { OPT_REDO = 256, OPT_DISCARD, OPT_FLAT, OPT_CLEANUP, OPT_MAX_READ,
+       OPT_VERSION };
+_Static_assert ((int) OPT_VERSION < (int) OPT_EXTERNAL, "option values overlap");
 
 static bool
 has_option (const char *opts, const char *name)
@@ -346,6 +377,8 @@ parse_mount_opt (int c, struct mount_opts *o)
   case OPT_DISCARD: o->discard = true; return 0;
   case OPT_FLAT: o->flat = true; return 0;
   case OPT_CLEANUP: o->cleanup = true; return 0;
+  case OPT_EXTERNAL: o->format |= VDK_OPEN_ALLOW_EXTERNAL; return 0;
+  case OPT_NO_CID: o->format |= VDK_OPEN_NO_CID_CHECK; return 0;
   case OPT_MAX_READ:
     if (tool_parse_bytes (optarg, &o->max_read, &why) == -1
         || o->max_read < 4096 || o->max_read > (1u << 24))
@@ -373,16 +406,18 @@ parse_mount_args (int argc, char **argv, struct mount_opts *o)
     { "cleanup", no_argument, NULL, OPT_CLEANUP },
     { "max-read", required_argument, NULL, OPT_MAX_READ },
     { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
+    { "version", no_argument, NULL, OPT_VERSION },
+    OPEN_LONG_OPTS,
     { NULL, 0, NULL, 0 },
   };
   int c;
+  tool_offer_options (true, true);
   while ((c = getopt_long (argc, argv, "rwf:t:o:hV", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs (mount_usage, stdout);
       return 2;
     }
-    if (c == 'V') {
+    if (c == 'V' || c == OPT_VERSION) {
       tool_print_version ();
       return 2;
     }
@@ -429,6 +464,10 @@ check_mount_args (struct mount_opts *o)
                              "--flat mounts no file system (-t/-o)");
   if (o->redo)
     o->rw = true;
+  if ((o->format & VDK_OPEN_NO_CID_CHECK) && o->rw)
+    return tool_usage_error ("mount", mount_usage, "--no-cid-check reads a "
+                             "chain as it is and cannot be used with %s",
+                             o->redo ? "--redo" : "-w/-o rw");
   return 0;
 }
 

@@ -96,6 +96,10 @@ struct cmd_opts {
   bool single_link;       /* convert, measure --single-link */
   bool chain;             /* info --chain */
   const char *level;      /* convert -c */
+  const char *prealloc;   /* create, convert --prealloc */
+  const char *base;       /* commit --base */
+  bool drop;              /* commit --drop */
+  bool strict;            /* compare -s */
   unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL, VDK_OPEN_FORMAT_* */
   int nargs;
   char **args;            /* positional arguments */
@@ -124,6 +128,10 @@ int run_attach (const struct cmd_opts *o);
 int run_commit (const struct cmd_opts *o);
 int run_map (const struct cmd_opts *o);
 
+/* cmd-chain.c */
+int run_compare (const struct cmd_opts *o);
+int run_rebase (const struct cmd_opts *o);
+
 /* -f raw|vmdk|auto: set the matching VDK_OPEN_FORMAT_* bit (none for
  * auto) in *open_flags; a usage error (-1) for anything else. */
 int tool_parse_format (const char *subcmd, const char *usage,
@@ -132,6 +140,35 @@ int tool_parse_format (const char *subcmd, const char *usage,
 /* vdk_open_ex with the format of -f (a VDK_OPEN_FORMAT_* bit of
  * `flags`) as the explicit format. */
 vdk_disk *tool_open (const char *path, unsigned flags);
+
+/* Say whether the running subcommand takes --allow-external-paths and
+ * --no-cid-check, so that the remedies tool_lib_error() prints name only
+ * options it has.  The built-in subcommands are looked up in their option
+ * tables; the mount subcommands call this. */
+void tool_offer_options (bool external, bool no_cid_check);
+
+/* Who holds a disk that failed to open with VDK_E_LOCKED: a live `vdk
+ * mount` of the file the library's message `msg` names (tools/holder.c;
+ * never found when the tool is built without mount support).  The
+ * library's error is cleared: read it before. */
+struct tool_holder {
+  int pid;             /* the mount's serving process */
+  bool writable;       /* a read-write mount (exclusive locks) */
+  char where[4096];    /* mount point, or the folder of a flat mount */
+};
+bool tool_lock_holder (const char *msg, struct tool_holder *h);
+
+/* For commands that only look at a disk (info, volumes), after an open
+ * failed: if it failed because a read-write `vdk mount` holds the disk,
+ * print a note saying so, add VDK_OPEN_READ_ONLY | VDK_OPEN_NO_LOCK to
+ * *flags and return 0: the caller opens again without locks, which is
+ * safe for a reader because vdk writes data before the tables that
+ * point at it (what it reads is what a crash could leave).  Otherwise
+ * print the error and return -1: a disk another program holds stays
+ * refused, since vdk cannot tell what that program does to it. */
+int tool_inspect_retry (unsigned *flags);
+/* tool_open read-only with that retry; NULL with the error printed. */
+vdk_disk *tool_open_inspect (const char *path, unsigned flags);
 
 /* Print `s` as a JSON string (escaped), or null for NULL. */
 void tool_json_string (FILE *fp, const char *s);

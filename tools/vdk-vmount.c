@@ -85,7 +85,11 @@ list_partitions (const char *disk)
     if (!gpt && strcmp (v->kind, "mbr") != 0)
       continue;
     /* MBR: the type byte in hex; GPT: EE, as vmware-mount shows them. */
-    const char *id = gpt ? "EE" : v->part_type + (strncmp (v->part_type, "0x", 2) == 0 ? 2 : 0);
+    const char *id = v->part_type;
+    if (gpt)
+      id = "EE";
+    else if (strncmp (id, "0x", 2) == 0)
+      id += 2;
     printf ("%2s %10" PRIu64 " %10" PRIu64 " %-4s %2s %s\n", v->name,
             v->start / 512, v->size / 512, gpt ? "GPT" : "BIOS", id,
             v->type_name[0] ? v->type_name : "Unknown");

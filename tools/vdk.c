@@ -56,9 +56,17 @@ tool_error (const char *fmt, ...)
   fprintf (stderr, "%s: %s\n", tool_name, tool_safe (msg));
 }
 
-/* Does the running subcommand take --allow-external-paths?  (The
- * built-in ones do; the mount subcommands do not.) */
-static bool offers_external;
+/* Does the running subcommand take --allow-external-paths, and
+ * --no-cid-check?  (Found in the option table of a built-in subcommand;
+ * the mount subcommands say so with tool_offer_options.) */
+static bool offers_external, offers_no_cid;
+
+void
+tool_offer_options (bool external, bool no_cid_check)
+{
+  offers_external = external;
+  offers_no_cid = no_cid_check;
+}
 
 /* What a user can do about a library error, by its code; NULL when the
  * message says it all. */
@@ -70,9 +78,16 @@ lib_remedy (int code, int errnum)
     return "`vdk check` on the disk tells what is damaged and whether "
       "--repair can fix it";
   case VDK_E_CID_MISMATCH:
-    return "restore the parent the child was made from, or, if the change "
+    return offers_no_cid
+      ? "restore the parent the child was made from; or read the chain as "
+      "it is with --no-cid-check (read-only: nothing is written); or, if "
+      "the parent's change did not touch what the child reads, `vdk attach "
+      "--unsafe CHILD PARENT` accepts it (that writes the child)"
+      : "restore the parent the child was made from; or read the chain as "
+      "it is with --no-cid-check on a command that only reads (info, read, "
+      "convert, compare, map, volumes, mount); or, if the parent's change "
       "did not touch what the child reads, `vdk attach --unsafe CHILD "
-      "PARENT` accepts it";
+      "PARENT` accepts it (that writes the child)";
   case VDK_E_PARTIAL_CHAIN:
     return "the child needs its parent disk at that path";
   case VDK_E_LOCKED:
@@ -92,20 +107,85 @@ lib_remedy (int code, int errnum)
   }
 }
 
+#ifndef VDK_HAVE_MOUNT
+bool
+tool_lock_holder (const char *msg, struct tool_holder *h)
+{
+  (void) msg, (void) h;
+  return false;
+}
+#endif
+
+/* The remedy for a disk in use: the `vdk mount` that holds it, if one
+ * does; NULL otherwise.  Clears the library's error. */
+static char *
+holder_remedy (const char *msg)
+{
+  struct tool_holder h;
+  char *text = NULL;
+
+  if (!tool_lock_holder (msg, &h))
+    return NULL;
+  if (asprintf (&text, "it is mounted %s at %s by `vdk mount` (process "
+                "%d): `vdk umount %s` first", h.writable ? "read-write"
+                : "read-only", h.where, h.pid, h.where) == -1)
+    return NULL;
+  return text;
+}
+
 int
 tool_lib_error_hint (const char *hint)
 {
-  const char *msg = vdk_last_error ();
+  const char *last = vdk_last_error ();
+  int code = vdk_last_error_code (), errnum = vdk_last_errno ();
+  CLEANUP_FREE char *msg = strdup (last && *last ? last : "unknown error");
+  CLEANUP_FREE char *held = NULL;
 
-  if (msg == NULL || *msg == '\0')
-    msg = "unknown error";
+  if (msg == NULL)
+    return tool_error ("%s", last), 1;
+  if (!hint && code == VDK_E_LOCKED && (held = holder_remedy (msg)))
+    hint = held;
   if (!hint)
-    hint = lib_remedy (vdk_last_error_code (), vdk_last_errno ());
+    hint = lib_remedy (code, errnum);
   if (hint)
     tool_error ("%s; %s", msg, hint);
   else
     tool_error ("%s", msg);
   return 1;
+}
+
+int
+tool_inspect_retry (unsigned *flags)
+{
+  CLEANUP_FREE char *msg = NULL;
+  struct tool_holder h;
+
+  if (vdk_last_error_code () != VDK_E_LOCKED
+      || !(msg = strdup (vdk_last_error ())))
+    return tool_lib_error (), -1;
+  if (!tool_lock_holder (msg, &h) || !h.writable) {
+    tool_error ("%s; vdk cannot tell which program holds it or whether it "
+                "is rewriting the disk, so it does not read it: close that "
+                "program, then try again", msg);
+    return -1;
+  }
+  fprintf (stderr, "%s: note: a disk is mounted read-write at %s (`vdk "
+           "mount`, process %d): shown as last written; what the mounted "
+           "file system has not flushed yet is not\n", tool_name, h.where,
+           h.pid);
+  *flags |= VDK_OPEN_READ_ONLY | VDK_OPEN_NO_LOCK;
+  return 0;
+}
+
+vdk_disk *
+tool_open_inspect (const char *path, unsigned flags)
+{
+  vdk_disk *d = tool_open (path, flags | VDK_OPEN_READ_ONLY);
+
+  if (d == NULL && tool_inspect_retry (&flags) == 0
+      && (d = tool_open (path, flags)) == NULL)
+    tool_lib_error ();
+  return d;
 }
 
 int
@@ -355,6 +435,10 @@ enum {
   OPT_UNSAFE,
   OPT_TOP_ONLY,
   OPT_SINGLE_LINK,
+  OPT_NO_CID_CHECK,
+  OPT_PREALLOC,
+  OPT_BASE,
+  OPT_DROP,
   OPT_CHAIN,
 };
 
@@ -363,6 +447,9 @@ enum {
   { "version", no_argument, NULL, OPT_VERSION }
 #define EXTERNAL_LONG_OPT \
   { "allow-external-paths", no_argument, NULL, OPT_EXTERNAL }
+/* Commands that only read take --no-cid-check. */
+#define NO_CID_LONG_OPT \
+  { "no-cid-check", no_argument, NULL, OPT_NO_CID_CHECK }
 /* Every subcommand that opens an existing disk takes -f. */
 #define FORMAT_LONG_OPT \
   { "format", required_argument, NULL, 'f' }
@@ -413,6 +500,11 @@ parse_cmd_args (const struct subcmd *sc, int argc, char **argv,
     case OPT_UNSAFE: o->unsafe = true; break;
     case OPT_TOP_ONLY: o->top_only = true; break;
     case OPT_SINGLE_LINK: o->single_link = true; break;
+    case OPT_NO_CID_CHECK: o->open_flags |= VDK_OPEN_NO_CID_CHECK; break;
+    case OPT_PREALLOC: o->prealloc = optarg; break;
+    case OPT_BASE: o->base = optarg; break;
+    case OPT_DROP: o->drop = true; break;
+    case 's': o->strict = true; break;
     case OPT_CHAIN: o->chain = true; break;
     case 'c': o->level = optarg; break;
     case 't': o->type = optarg; break;
@@ -450,6 +542,7 @@ static const struct option create_long[] = {
   { "type", required_argument, NULL, 't' },
   { "adapter", required_argument, NULL, 'a' },
   { "hw-version", required_argument, NULL, 'H' },
+  { "prealloc", required_argument, NULL, OPT_PREALLOC },
   { "progress", no_argument, NULL, 'p' },
   END_LONG_OPTS
 };
@@ -460,13 +553,14 @@ static const struct option path_long[] = {      /* rename, rm */
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, END_LONG_OPTS
 };
 static const struct option info_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, NO_CID_LONG_OPT,
   { "json", no_argument, NULL, OPT_JSON },
   { "chain", no_argument, NULL, OPT_CHAIN },
   END_LONG_OPTS
 };
 static const struct option convert_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, NO_CID_LONG_OPT,
+  { "prealloc", required_argument, NULL, OPT_PREALLOC },
   { "type", required_argument, NULL, 't' },
   { "adapter", required_argument, NULL, 'a' },
   { "progress", no_argument, NULL, 'p' },
@@ -480,14 +574,14 @@ static const struct option child_long[] = {
   END_LONG_OPTS
 };
 static const struct option measure_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, NO_CID_LONG_OPT,
   { "type", required_argument, NULL, 't' },
   { "json", no_argument, NULL, OPT_JSON },
   { "single-link", no_argument, NULL, OPT_SINGLE_LINK },
   END_LONG_OPTS
 };
 static const struct option read_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, NO_CID_LONG_OPT,
   { "offset", required_argument, NULL, OPT_OFFSET },
   { "length", required_argument, NULL, OPT_LENGTH },
   END_LONG_OPTS
@@ -515,9 +609,22 @@ static const struct option attach_long[] = {
   END_LONG_OPTS
 };
 static const struct option map_long[] = {
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, NO_CID_LONG_OPT,
   { "json", no_argument, NULL, OPT_JSON },
   { "top-only", no_argument, NULL, OPT_TOP_ONLY },
+  END_LONG_OPTS
+};
+static const struct option commit_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
+  { "progress", no_argument, NULL, 'p' },
+  { "base", required_argument, NULL, OPT_BASE },
+  { "drop", no_argument, NULL, OPT_DROP },
+  END_LONG_OPTS
+};
+static const struct option compare_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, NO_CID_LONG_OPT,
+  { "progress", no_argument, NULL, 'p' },
+  { "strict", no_argument, NULL, 's' },
   END_LONG_OPTS
 };
 
@@ -531,6 +638,13 @@ static const struct option map_long[] = {
   "  -f, --format FORMAT     raw, vmdk or auto (default): how FILE is read;\n" \
   "                          with auto, a raw image cannot be written into\n" \
   "                          a VMDK's shape\n"
+#define NO_CID_HELP \
+  "  --no-cid-check          read a chain whose content IDs disagree, as it\n" \
+  "                          is (read-only; nothing is written)\n"
+#define PREALLOC_HELP \
+  "  --prealloc MODE         raw and flat types: off (default: sparse host\n" \
+  "                          files), full (allocate the blocks) or zeroed\n" \
+  "                          (write zeroes: eagerZeroedThick)\n"
 #define PROGRESS_HELP \
   "  -p, --progress          progress bar on a terminal\n"
 
@@ -538,7 +652,8 @@ static int cmd_help (int argc, char **argv);
 
 static const struct subcmd subcmds[] = {
   { "create", "create an empty disk", ":t:a:H:phV", create_long, 2, 2,
-    "Usage: vdk create [-p] [-t TYPE] [-a ADAPTER] [-H HWVERSION] FILE SIZE\n"
+    "Usage: vdk create [-p] [-t TYPE] [-a ADAPTER] [-H HWVERSION]\n"
+    "                  [--prealloc MODE] FILE SIZE\n"
     "Create an empty disk of SIZE bytes (K, M, G, T suffixes; a multiple\n"
     "of 512).\n"
     "  -t, --type TYPE         raw, monolithicSparse (default),\n"
@@ -548,7 +663,7 @@ static const struct subcmd subcmds[] = {
     "  -a, --adapter ADAPTER   ide (default), buslogic, lsilogic, pvscsi,\n"
     "                          legacyESX\n"
     "  -H, --hw-version N      virtual hardware version (default 4)\n"
-    PROGRESS_HELP COMMON_HELP, run_create, NULL },
+    PREALLOC_HELP PROGRESS_HELP COMMON_HELP, run_create, NULL },
   { "child", "create a child (snapshot) disk", ":f:t:hV", child_long, 2, 2,
     "Usage: vdk child [-f FORMAT] [-t TYPE] PARENT CHILD\n"
     "Create a sparse child disk CHILD on top of PARENT.\n"
@@ -557,17 +672,18 @@ static const struct subcmd subcmds[] = {
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_child, NULL },
   { "info", "show type, size, geometry, CIDs, extents", ":f:hV", info_long,
     1, 1,
-    "Usage: vdk info [-f FORMAT] [--json] [--chain] FILE\n"
+    "Usage: vdk info [-f FORMAT] [--json] [--chain] [--no-cid-check] FILE\n"
     "Show the type, size, space taken on the host, unclean-shutdown mark,\n"
     "geometry, content IDs and extents of a disk.\n"
     "  --json                  one JSON object (see docs/json.md)\n"
     "  --chain                 every link of the chain, top first (JSON:\n"
     "                          an array of objects)\n"
-    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_info, NULL },
+    FORMAT_HELP EXTERNAL_HELP NO_CID_HELP COMMON_HELP, run_info, NULL },
   { "convert", "copy a disk (and its chain) into a new disk", ":f:pt:a:c:hV",
     convert_long, 2, 2,
     "Usage: vdk convert [-f FORMAT] [-p] [-t TYPE] [-a ADAPTER] [-c LEVEL]\n"
-    "                   [--single-link] SRC DST\n"
+    "                   [--prealloc MODE] [--single-link] [--no-cid-check]\n"
+    "                   SRC DST\n"
     "Copy the contents of SRC (with its parents) into a new disk DST.\n"
     "Without -t, DST is raw if named .raw, .img or .bin, otherwise\n"
     "monolithicSparse.  DST - writes a streamOptimized (or -t raw) disk\n"
@@ -578,9 +694,11 @@ static const struct subcmd subcmds[] = {
     "  -c, --compress-level N  streamOptimized: 1 (fast) to 12 (small),\n"
     "                          default 3\n"
     "  --single-link           copy only SRC's own link, not its parents\n"
-    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_convert, NULL },
+    PREALLOC_HELP FORMAT_HELP EXTERNAL_HELP NO_CID_HELP COMMON_HELP,
+    run_convert, NULL },
   { "measure", "bytes a conversion will need", ":f:t:hV", measure_long, 1, 2,
-    "Usage: vdk measure [-f FORMAT] [-t TYPE] [--json] [--single-link] SRC [DST]\n"
+    "Usage: vdk measure [-f FORMAT] [-t TYPE] [--json] [--single-link]\n"
+    "                   [--no-cid-check] SRC [DST]\n"
     "Print the bytes the files of `vdk convert -t TYPE SRC DST` will take:\n"
     "exact for uncompressed types, an upper bound for streamOptimized.\n"
     "Only DST's base name matters (default disk.vmdk): descriptors hold\n"
@@ -589,13 +707,14 @@ static const struct subcmd subcmds[] = {
     "                          monolithicSparse)\n"
     "  --json                  one JSON object\n"
     "  --single-link           measure only SRC's own link\n"
-    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_measure, NULL },
+    FORMAT_HELP EXTERNAL_HELP NO_CID_HELP COMMON_HELP, run_measure, NULL },
   { "read", "write disk contents to stdout", ":f:hV", read_long, 1, 1,
-    "Usage: vdk read [-f FORMAT] FILE [--offset BYTES] [--length BYTES]\n"
+    "Usage: vdk read [-f FORMAT] [--no-cid-check] FILE [--offset BYTES]\n"
+    "                [--length BYTES]\n"
     "Write the disk's contents (default: all of it) to standard output.\n"
     "  --offset BYTES          start there (default 0)\n"
     "  --length BYTES          write that many bytes (default: to the end)\n"
-    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_read, NULL },
+    FORMAT_HELP EXTERNAL_HELP NO_CID_HELP COMMON_HELP, run_read, NULL },
   { "write", "write stdin into a disk", ":f:hV", write_long, 1, 1,
     "Usage: vdk write [-f FORMAT] FILE --offset BYTES\n"
     "Write standard input into the disk at BYTES (default 0).\n"
@@ -642,18 +761,47 @@ static const struct subcmd subcmds[] = {
     "shows stay the same.\n"
     "  --unsafe                re-parent even if the contents change\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_attach, NULL },
-  { "commit", "merge a child into its parent", ":f:phV", progress_long, 1, 1,
-    "Usage: vdk commit [-f FORMAT] [-p] CHILD\n"
-    "Merge the data of CHILD into its parent; CHILD stays valid.\n"
-    PROGRESS_HELP FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_commit, NULL },
+  { "commit", "merge a child into its parent", ":f:phV", commit_long, 1, 1,
+    "Usage: vdk commit [-f FORMAT] [-p] [--base BASE] [--drop] CHILD\n"
+    "Merge the data of CHILD (and of the links between it and BASE) into\n"
+    "its parent, or into BASE; CHILD stays valid and then reads through to\n"
+    "BASE.  Links between CHILD and BASE no longer open afterwards.\n"
+    PROGRESS_HELP
+    "  --base BASE             a link further down CHILD's chain to merge\n"
+    "                          into (default: CHILD's parent)\n"
+    "  --drop                  empty CHILD afterwards (its grains are given\n"
+    "                          back; it then shows BASE unchanged)\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_commit, NULL },
   { "map", "show allocated, zero and unallocated ranges", ":f:hV", map_long,
     1, 1,
-    "Usage: vdk map [-f FORMAT] [--json] [--top-only] FILE\n"
+    "Usage: vdk map [-f FORMAT] [--json] [--top-only] [--no-cid-check] FILE\n"
     "List the disk as runs of data, zero and hole, with the depth of the\n"
     "link holding each run (0 = top, -1 = nowhere).\n"
     "  --json                  a JSON array\n"
     "  --top-only              the top link alone (parents count as holes)\n"
-    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_map, NULL },
+    FORMAT_HELP EXTERNAL_HELP NO_CID_HELP COMMON_HELP, run_map, NULL },
+  { "compare", "compare the contents of two disks", ":f:pshV",
+    compare_long, 2, 2,
+    "Usage: vdk compare [-f FORMAT] [-p] [-s] [--no-cid-check] A B\n"
+    "Compare the guest-visible contents of two disks of any types (chains\n"
+    "read through), as qemu-img compare does.  Exit status: 0 identical,\n"
+    "1 different (the first differing byte offset is printed), 2 error.\n"
+    "A disk larger than the other must hold only zeroes beyond it.\n"
+    PROGRESS_HELP
+    "  -s, --strict            also differ on size and on allocation (data\n"
+    "                          against an unallocated or zeroed range)\n"
+    "  -f, --format FORMAT     raw, vmdk or auto (default): how A and B are\n"
+    "                          read\n"
+    EXTERNAL_HELP NO_CID_HELP COMMON_HELP, run_compare, NULL },
+  { "rebase", "give a child another parent, copying what differs",
+    ":f:phV", progress_long, 2, 2,
+    "Usage: vdk rebase [-f FORMAT] [-p] CHILD NEWPARENT\n"
+    "Make NEWPARENT the parent of CHILD and keep the contents CHILD shows:\n"
+    "wherever CHILD reads through to its parents and the old chain differs\n"
+    "from NEWPARENT's, the old data is copied into CHILD first.  The old\n"
+    "parents must still open.  (`vdk attach --unsafe` re-parents without\n"
+    "copying.)\n"
+    PROGRESS_HELP FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_rebase, NULL },
 #ifdef VDK_HAVE_NBD
   { "serve", "export disks over NBD (nbdkit)", NULL, NULL, 0, 0, NULL, NULL,
     cmd_serve },
@@ -755,6 +903,15 @@ parse_top_args (int argc, char **argv, int *rc)
   return optind;
 }
 
+static bool
+offers_option (const struct subcmd *sc, const char *name)
+{
+  for (const struct option *o = sc->longopts; o && o->name; o++)
+    if (strcmp (o->name, name) == 0)
+      return true;
+  return false;
+}
+
 static int
 run_subcmd (int argc, char **argv)
 {
@@ -775,10 +932,12 @@ run_subcmd (int argc, char **argv)
   }
   switch (parse_cmd_args (sc, argc, argv, &opts)) {
   case PARSE_DONE: return 0;
-  case PARSE_ERROR: return 1;
+  case PARSE_ERROR:              /* compare: 1 means "different" */
+    return sc->run == run_compare ? 2 : 1;
   case PARSE_OK: break;
   }
-  offers_external = true;
+  offers_external = offers_option (sc, "allow-external-paths");
+  offers_no_cid = offers_option (sc, "no-cid-check");
   return sc->run (&opts);
 }
 

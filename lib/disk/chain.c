@@ -4,7 +4,11 @@
  * parentFileNameHint has a parent, found relative to the link's folder
  * (confined like extent names: an absolute or escaping hint is tried by
  * its base name in the child's folder, and followed as written only when
- * external paths are allowed).  Parents are always opened read-only.
+ * external paths are allowed).  A hint written on Windows
+ * (C:\VMs\base.vmdk, \\server\share\base.vmdk, ..\base\base.vmdk) names
+ * folders of another host: only its base name is looked for, in the
+ * child's folder, as for escaping hints (a VM copied from a Windows host
+ * keeps them).  Parents are always opened read-only.
  * The parent's CID must equal the child's parentCID (VMware's rule that
  * a changed parent is never silently used), unless the caller asked for
  * VDK_OPEN_NO_CID_CHECK.  Errors: VDK_E_CID_MISMATCH for that rule,
@@ -23,29 +27,88 @@
 
 #define MAX_CHAIN 255     /* deeper than any real snapshot tree; stops loops */
 
+/* A hint written on a Windows host: a drive letter (C:\dir\base.vmdk,
+ * C:base.vmdk), a UNC name (\\server\share\base.vmdk) or a backslash
+ * anywhere (..\base\base.vmdk).  Its folders mean nothing here. */
+static bool
+windows_hint (const char *hint)
+{
+  bool drive = ((hint[0] | 0x20) >= 'a' && (hint[0] | 0x20) <= 'z'
+                && hint[1] == ':');
+  return drive || strchr (hint, '\\') != NULL;
+}
+
+/* The last component of a hint; '/', a backslash and a drive's ':'
+ * all separate. */
+static const char *
+hint_base (const char *hint)
+{
+  const char *b = hint;
+  for (const char *p = hint; *p; p++)
+    if (*p == '/' || *p == '\\' || (p == hint + 1 && *p == ':'))
+      b = p + 1;
+  return b;
+}
+
+/* The hint's base name in the child's folder, if that file exists;
+ * NULL (error unset) if not. */
+static char *
+beside_child (struct vdk_link *l, const char *base)
+{
+  struct vdk_fs_stat st;
+  char *p;
+
+  if (!*base || strcmp (base, ".") == 0 || strcmp (base, "..") == 0)
+    return NULL;
+  p = vdk__path_resolve (l->dir, base, false);
+  if (p && vdk__fs_stat (p, &st) == 0 && st.exists)
+    return p;
+  free (p);
+  return NULL;
+}
+
+/* A Windows-style hint: the folders mean nothing on this host, so the
+ * base name is looked for in the child's folder (a Linux name that
+ * merely holds a backslash is tried as written first). */
+static char *
+find_windows_parent (struct vdk_link *l, const char *hint)
+{
+  const char *base = hint_base (hint);
+  struct vdk_fs_stat st;
+  char *p = vdk__path_resolve (l->dir, hint, false);
+
+  if (p && vdk__fs_stat (p, &st) == 0 && st.exists)
+    return p;
+  free (p);
+  if ((p = beside_child (l, base)))
+    return p;
+  vdk__errc (VDK_E_PARTIAL_CHAIN, ENOENT, "%s: parent \"%s\" is a Windows "
+             "path, and no \"%s\" is in the disk's folder %s", l->path, hint,
+             base, l->dir);
+  return NULL;
+}
+
 static char *
 find_parent (struct vdk_link *l, const char *hint)
 {
   char *p;
+
   if (!l->dir) {
     vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: a parent is "
                "found only beside a local file", l->path);
     return NULL;
   }
-  if (l->allow_external) {
+  if (windows_hint (hint))
+    return find_windows_parent (l, hint);
+  if (l->allow_external)
     return hint[0] == '/' ? strdup (hint) : vdk__path_join (l->dir, hint);
-  }
-  p = vdk__path_resolve (l->dir, hint, false);
-  if (p)
+  if ((p = vdk__path_resolve (l->dir, hint, false)))
     return p;
   if (vdk_last_errno () == EPERM) {
     /* Outside the folder: try the same base name inside it. */
     const char *base = vdk__path_base (hint);
-    struct vdk_fs_stat st;
-    p = vdk__path_resolve (l->dir, base, false);
-    if (p && vdk__fs_stat (p, &st) == 0 && st.exists)
+    if ((p = beside_child (l, base)))
       return p;
-    free (p);
     vdk__err (EPERM, "%s: parent \"%s\" lies outside the disk's folder %s "
               "and no \"%s\" is inside it", l->path, hint, l->dir, base);
     return NULL;
@@ -54,6 +117,19 @@ find_parent (struct vdk_link *l, const char *hint)
   if (vdk_last_error_code () == VDK_E_NOT_FOUND)
     vdk__err_recode (VDK_E_PARTIAL_CHAIN);
   return NULL;
+}
+
+char *
+vdk__link_parent_path (struct vdk_link *l)
+{
+  const char *hint = l->desc ? vdk__desc_get (l->desc, "parentFileNameHint")
+    : NULL;
+
+  if (!hint || !*hint) {
+    vdk__err (ENOENT, "%s: has no parent", l->path);
+    return NULL;
+  }
+  return find_parent (l, hint);
 }
 
 static int

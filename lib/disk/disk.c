@@ -19,6 +19,9 @@ vdk__check_open_flags (unsigned flags)
   if ((flags & VDK__OPEN_FORMATS) == VDK__OPEN_FORMATS)
     return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "open flags ask for both "
                       "the raw and the VMDK format");
+  if ((flags & VDK_OPEN_NO_LOCK) && !(flags & VDK_OPEN_READ_ONLY))
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "an open without locks "
+                      "must be read-only");
   return 0;
 }
 

@@ -29,6 +29,7 @@ struct vdk_link {
   uint64_t capacity;     /* bytes */
   bool readonly;
   bool allow_external;
+  bool no_lock;          /* VDK_OPEN_NO_LOCK: its files are not locked */
   bool began_write;      /* CID changed and unclean marks set */
   bool probed_raw;       /* raw because of its content, not by request:
                             writes must not make it probe otherwise */
@@ -57,10 +58,10 @@ struct vdk_disk {
 #define VDK__OPEN_PUBLIC \
   (VDK_OPEN_READ_ONLY | VDK_OPEN_SINGLE_LINK | VDK_OPEN_UNBUFFERED \
    | VDK_OPEN_ALLOW_EXTERNAL | VDK_OPEN_NO_CID_CHECK | VDK_OPEN_FORMAT_RAW \
-   | VDK_OPEN_FORMAT_VMDK)
+   | VDK_OPEN_FORMAT_VMDK | VDK_OPEN_NO_LOCK)
 #define VDK__OPEN_FORMATS (VDK_OPEN_FORMAT_RAW | VDK_OPEN_FORMAT_VMDK)
-/* Check open flags given to a public call: unknown bits and both
- * formats at once are VDK_E_INVALID_ARG. */
+/* Check open flags given to a public call: unknown bits, both formats
+ * at once and NO_LOCK without READ_ONLY are VDK_E_INVALID_ARG. */
 int vdk__check_open_flags (unsigned flags);
 
 /* Open one link (no parent). */
@@ -75,6 +76,11 @@ int vdk__link_begin_write (struct vdk_link *l);
 struct vdk_extent *vdk__link_extent_at (struct vdk_link *l, uint64_t off);
 
 /* Chains (disk/chain.c). */
+/* Where the parent of link l is, found from its parentFileNameHint as
+ * opening its chain finds it (confined to its folder unless it allows
+ * external paths; Windows and escaping hints by their base name);
+ * malloc'd, or NULL with the error set (ENOENT: no hint). */
+char *vdk__link_parent_path (struct vdk_link *l);
 struct vdk_disk *vdk__disk_open (const char *path, unsigned flags);
 void vdk__disk_free (struct vdk_disk *d, bool *flush_failed);
 int vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off);

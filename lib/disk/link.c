@@ -82,6 +82,8 @@ open_extent (struct vdk_link *l, struct vdk_extent *e,
   }
   if (!(e->io = vdk__io_open (e->path, ioflags)))
     return vdk__err_prefix ("%s: extent \"%s\"", l->path, de->file);
+  if (l->no_lock)
+    return 0;
   /* flat extents lock their byte range: several may share a device */
   return vdk__io_lock (e->io, !e->readonly, e->file_offset,
                        vdk__ext_lock_len (e));
@@ -295,12 +297,13 @@ vdk__link_open (const char *path, unsigned flags)
   pthread_mutex_init (&l->lock, NULL);
   l->readonly = (flags & VDK_OPEN_READ_ONLY) != 0;
   l->allow_external = (flags & VDK_OPEN_ALLOW_EXTERNAL) != 0;
+  l->no_lock = (flags & VDK_OPEN_NO_LOCK) && l->readonly;
   /* The user named the top link: it may be a device (a raw disk).  A
    * parent is named by a descriptor and must be a regular file. */
   ioflags = (l->readonly ? VDK_IO_READONLY : 0)
     | (flags & VDK__OPEN_PARENT ? 0 : VDK_IO_ALLOW_DEVICE);
   if (!(io = vdk__io_open (path, ioflags))
-      || vdk__io_lock (io, !l->readonly, 0, 0) == -1)
+      || (!l->no_lock && vdk__io_lock (io, !l->readonly, 0, 0) == -1))
     goto fail;
   /* Only stores with file names have a folder to find extents in. */
   if (vdk__io_backend (path)->fs && !(l->dir = vdk__path_dir (path)))

@@ -3,11 +3,15 @@
  *
  * Design
  * - Safe mode (the default) proves the guest-visible contents do not
- *   change: over every range the child does not hold (its holes, which
- *   read through to the parent) the old chain and the new parent must
- *   read the same bytes.  If the old chain cannot be opened the proof is
- *   impossible and attach refuses; VDK_ATTACH_UNSAFE skips the proof
- *   (the caller knows the new parent holds the same data).
+ *   change.  A new parent whose CID is the child's parentCID is the
+ *   parent the child was made from (a CID changes with every write), so
+ *   it is accepted as it is: that is how a parent that was renamed or
+ *   moved is attached again.  Otherwise, over every range the child does
+ *   not hold (its holes, which read through to the parent) the old chain
+ *   and the new parent must read the same bytes.  If the old chain
+ *   cannot be opened that proof is impossible and attach refuses;
+ *   VDK_ATTACH_UNSAFE skips it (the caller knows the new parent holds
+ *   the same data).
  * - Then only the child's descriptor changes: parentFileNameHint becomes
  *   the new parent's path relative to the child's folder, and parentCID
  *   the new parent's CID; the descriptor is replaced atomically (or
@@ -109,6 +113,21 @@ relink (const char *child, struct vdk_link *np, unsigned open_flags,
   return r;
 }
 
+/* Does the child record `cid` as its parentCID?  (false when it cannot
+ * be read: the proof by content then decides.) */
+static bool
+child_expects (const char *child, unsigned open_flags, uint32_t cid)
+{
+  struct vdk_link *c = vdk__link_open (child, VDK_OPEN_READ_ONLY
+                                       | VDK_OPEN_SINGLE_LINK
+                                       | VDK__OPEN_NO_FORMAT | open_flags);
+  uint32_t want = c && c->desc ? vdk__desc_cid (c->desc, "parentCID")
+    : UINT32_MAX;
+
+  vdk__link_close (c, NULL);
+  return want != UINT32_MAX && want == cid;
+}
+
 VDK_API int
 vdk_attach (const char *child, const char *new_parent, unsigned flags,
             unsigned open_flags)
@@ -132,6 +151,8 @@ vdk_attach (const char *child, const char *new_parent, unsigned flags,
     r = vdk__err (ENOTSUP, "%s: a raw image cannot be a parent (it has no "
                   "CID); convert it to VMDK first", new_parent);
   else if (!(flags & VDK_ATTACH_UNSAFE)
+           && !child_expects (child, open_flags,
+                              vdk__desc_cid (np->top->desc, "CID"))
            && prove_same (child, np->top, open_flags) == -1)
     r = -1;
   else

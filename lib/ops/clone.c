@@ -456,6 +456,10 @@ vdk__clone_create_params (vdk_disk *src, const struct vdk_clone_params *p,
   cp->capacity = ROUND_UP (src->top->capacity, SECTOR);
   cp->adapter = p->adapter >= 0 ? p->adapter : source_adapter (src);
   cp->hw_version = p->hw_version ? p->hw_version : source_hw (src);
+  if (p->flags & (VDK_CLONE_PREALLOC | VDK_CLONE_PREALLOC_ZEROED))
+    cp->flags |= VDK_CREATE_PREALLOC;
+  if (p->flags & VDK_CLONE_PREALLOC_ZEROED)
+    cp->flags |= VDK_CREATE_PREALLOC_ZEROED;
 }
 
 /* Create `spec` as `cp` says and copy src into it.  *created tells

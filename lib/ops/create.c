@@ -206,18 +206,41 @@ struct made {
   vdk_progress_fn progress;
   void *opaque;
   uint64_t done, total;
+  bool zeroed;             /* VDK_CREATE_PREALLOC_ZEROED: write zeroes */
 };
 
 #define PREALLOC_STEP ((uint64_t) 64 << 20)
+#define ZERO_CHUNK ((size_t) 1 << 20)
+#define ANY_PREALLOC (VDK_CREATE_PREALLOC | VDK_CREATE_PREALLOC_ZEROED)
 
-/* Allocate the blocks of a new flat data file (zero-range, which keeps
- * them allocated) in steps, reporting progress after each. */
+/* Write zeroes over [off, off+n) of a new data file. */
 static int
-preallocate (struct made *m, struct vdk_io *io, uint64_t bytes)
+write_zeroes (struct vdk_io *io, const void *zero, uint64_t off, uint64_t n)
 {
+  while (n > 0) {
+    uint64_t k = MIN (n, (uint64_t) ZERO_CHUNK);
+    if (vdk__io_pwrite (io, zero, k, off) == -1)
+      return -1;
+    off += k, n -= k;
+  }
+  return 0;
+}
+
+/* Allocate the blocks of a new flat data file in steps, reporting
+ * progress after each: zero-range, which keeps them allocated (VMware's
+ * lazily zeroed thick disks), or with `zeroed` zero bytes written
+ * (eagerZeroedThick: no block is left for the host to zero later). */
+static int
+preallocate (struct made *m, struct vdk_io *io, uint64_t bytes, bool zeroed)
+{
+  CLEANUP_FREE void *zero = zeroed ? calloc (1, ZERO_CHUNK) : NULL;
+
+  if (zeroed && !zero)
+    return vdk__err (ENOMEM, "out of memory");
   for (uint64_t off = 0; off < bytes;) {
     uint64_t n = MIN (PREALLOC_STEP, bytes - off);
-    if (vdk__io_punch (io, off, n, true) == -1)
+    if (zeroed ? write_zeroes (io, zero, off, n) == -1
+        : vdk__io_punch (io, off, n, true) == -1)
       return vdk__err_prefix ("cannot preallocate");
     off += n, m->done += n;
     if (m->progress && m->progress (m->opaque, m->done, m->total))
@@ -261,7 +284,7 @@ create_data_file (struct made *m, const char *path,
   /* VDK_CREATE_PREALLOC (m->total set): formats whose bytes have their
    * place before they are written get their blocks allocated now. */
   if (r == 0 && m->total && (vdk__fmt_caps (f) & VDK_FMT_PREALLOCATED))
-    r = preallocate (m, io, ep->sectors * SECTOR);
+    r = preallocate (m, io, ep->sectors * SECTOR, m->zeroed);
   if (r == 0)
     r = vdk__io_flush (io);
   vdk__io_close (io);
@@ -437,8 +460,9 @@ vdk_create (const char *path, const struct vdk_create_params *params)
   if (!p.grain_sectors)
     p.grain_sectors = 128;
   m.progress = p.progress, m.opaque = p.opaque;
-  if (p.flags & VDK_CREATE_PREALLOC)
+  if (p.flags & ANY_PREALLOC)
     m.total = p.capacity;
+  m.zeroed = (p.flags & VDK_CREATE_PREALLOC_ZEROED) != 0;
   t = vdk__type_info (p.type);
   if (!t || !(t->flags & VDK_TYPE_F_CREATE))
     r = vdk__err (ENOTSUP, "%s: cannot create disks of type %s", path,

@@ -7,8 +7,16 @@
  * then writes the descriptor with the new names atomically at the new
  * place and removes the old one.  An embedded descriptor (monolithic
  * sparse, streamOptimized) is updated in place after the file moved.
- * Children that name the renamed link in their parentFileNameHint must
- * be re-attached, as with vmware-vdiskmanager -n. */
+ * Children of the renamed link in its folder (links whose
+ * parentFileNameHint leads to it, as opening their chain would find it)
+ * follow it: they are found before anything moves (their descriptors
+ * read without locks), then opened for writing, so that a child in use
+ * refuses the rename, naming it, before anything changed; after the
+ * move each child's hint names the new path (relative to its folder)
+ * and its descriptor is replaced atomically.  Their CIDs, and so the
+ * CID rule, are untouched.  Children elsewhere are not looked for:
+ * `vdk attach CHILD NEWNAME` re-attaches one (the CID still matches). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <strings.h>
@@ -144,9 +152,136 @@ out:
   return r;
 }
 
+/* ---- children that follow a renamed link ---- */
+
+struct children {
+  struct vdk_link **l;  /* opened for writing */
+  size_t n;
+};
+
+static void
+children_close (struct children *c)
+{
+  for (size_t i = 0; i < c->n; i++)
+    vdk__link_close (c->l[i], NULL);
+  free (c->l);
+  c->l = NULL, c->n = 0;
+}
+
+/* Does the link at path name `want` (a canonical path) as its parent?
+ * Read without locks: a disk in use elsewhere is still looked at. */
+static bool
+names_parent (const char *path, const char *want)
+{
+  struct vdk_link *l = vdk__link_open (path, VDK_OPEN_READ_ONLY
+                                       | VDK_OPEN_SINGLE_LINK
+                                       | VDK_OPEN_NO_LOCK
+                                       | VDK__OPEN_NO_FORMAT);
+  CLEANUP_FREE char *p = NULL, *real = NULL;
+  bool yes;
+
+  if (!l)
+    return false;               /* not a disk we can read: not a child */
+  p = l->desc && vdk__desc_get (l->desc, "parentFileNameHint")
+    ? vdk__link_parent_path (l) : NULL;
+  real = p ? realpath (p, NULL) : NULL;
+  yes = real && strcmp (real, want) == 0;
+  vdk__link_close (l, NULL);
+  return yes;
+}
+
+static bool
+is_extent_of (struct vdk_link *l, const char *real)
+{
+  for (size_t i = 0; i < l->nextents; i++) {
+    CLEANUP_FREE char *e = l->extents[i].path
+      ? realpath (l->extents[i].path, NULL) : NULL;
+    if (e && strcmp (e, real) == 0)
+      return true;
+  }
+  return false;
+}
+
+static int
+add_child (struct children *c, const char *path, const char *src)
+{
+  struct vdk_link **nl = realloc (c->l, (c->n + 1) * sizeof *nl);
+  struct vdk_link *l;
+
+  if (!nl)
+    return vdk__err (ENOMEM, "out of memory");
+  c->l = nl;
+  if (!(l = vdk__link_open (path, VDK_OPEN_SINGLE_LINK)))
+    return vdk__err_prefix ("%s names %s as its parent and must follow the "
+                            "rename, but cannot be opened for writing",
+                            path, src);
+  c->l[c->n++] = l;
+  return 0;
+}
+
+/* Find and open for writing every link of src's folder whose parent is
+ * src (l, open). */
+static int
+find_children (struct vdk_link *l, const char *src, struct children *c)
+{
+  CLEANUP_FREE char *want = realpath (src, NULL);
+  DIR *dir;
+  struct dirent *de;
+  int r = 0;
+
+  if (!want || !l->dir)
+    return 0;                   /* nothing to follow on such a store */
+  if (!(dir = opendir (l->dir)))
+    return vdk__err (errno, "%s: cannot list its folder: %s", src,
+                     strerror (errno));
+  while (r == 0 && (de = readdir (dir))) {
+    size_t n = strlen (de->d_name);
+    CLEANUP_FREE char *path = NULL, *real = NULL;
+    if (n < 5 || strcasecmp (de->d_name + n - 5, ".vmdk") != 0
+        || (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+      continue;
+    if (!(path = vdk__path_join (l->dir, de->d_name))) {
+      r = vdk__err (ENOMEM, "out of memory");
+      break;
+    }
+    real = realpath (path, NULL);
+    if (!real || strcmp (real, want) == 0 || is_extent_of (l, real)
+        || !names_parent (path, want))
+      continue;
+    r = add_child (c, path, src);
+  }
+  closedir (dir);
+  return r;
+}
+
+/* After the move: each child's hint names dst. */
+static int
+follow (struct children *c, const char *dst)
+{
+  CLEANUP_FREE char *real = realpath (dst, NULL);
+
+  for (size_t i = 0; i < c->n; i++) {
+    struct vdk_link *ch = c->l[i];
+    CLEANUP_FREE char *hint = real ? vdk__path_relative (ch->dir, real)
+      : NULL;
+    if (!hint || vdk__desc_set (ch->desc, "parentFileNameHint", hint,
+                                true) == -1)
+      return vdk__err (ENOMEM, "%s: renamed, but its child %s still names "
+                       "the old name (out of memory): `vdk attach %s %s` "
+                       "re-attaches it", dst, ch->path, ch->path, dst);
+    if (vdk__link_write_desc (ch) == -1)
+      return vdk__err_prefix ("%s: renamed, but its child %s still names "
+                              "the old name (`vdk attach %s %s` "
+                              "re-attaches it)", dst, ch->path, ch->path,
+                              dst);
+  }
+  return 0;
+}
+
 VDK_API int
 vdk_rename (const char *src, const char *dst)
 {
+  struct children kids = { NULL, 0 };
   struct vdk_link *l;
   struct vdk_fs_stat st;
   int r;
@@ -170,7 +305,12 @@ vdk_rename (const char *src, const char *dst)
     vdk__link_close (l, NULL);
     return vdk__fs_rename (src, dst) == -1 ? -1 : vdk__fs_sync_dir (dst);
   }
-  r = rename_link (l, src, dst);
+  r = find_children (l, src, &kids);
+  if (r == 0)
+    r = rename_link (l, src, dst);
   vdk__link_close (l, NULL);
+  if (r == 0)
+    r = follow (&kids, dst);
+  children_close (&kids);
   return r;
 }

@@ -19,6 +19,7 @@ struct rewrite_opts {
   uint64_t new_sectors;   /* capacity of the new extent (>= the old) */
   bool drop_zero;         /* shrink: all-zero grains give their space back */
   bool has_parent;        /* the link has a parent: holes must stay holes */
+  bool empty;             /* commit --drop: copy no grain at all */
   const char *desc;       /* descriptor to embed, or NULL */
   struct maint_progress *progress;
 };

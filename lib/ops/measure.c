@@ -164,6 +164,8 @@ vdk_measure (vdk_disk *src, const char *dst,
   top_only = (params->flags & VDK_CLONE_SINGLE_LINK) != 0;
   vdk__clone_create_params (src, params, &cp);
   cp.grain_sectors = 128;              /* what vdk_create picks */
+  /* Preallocation changes the blocks, not the apparent sizes counted. */
+  cp.flags &= ~(VDK_CREATE_PREALLOC | VDK_CREATE_PREALLOC_ZEROED);
   c.grain_bytes = (uint64_t) cp.grain_sectors * SECTOR;
   if (template_size (&cp, name, &total) == -1)
     return -1;

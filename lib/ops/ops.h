@@ -19,8 +19,11 @@ int vdk__desc_set_geometry (struct vdk_desc *d, uint64_t sectors);
  * know: a newer caller's request is never silently half-done.  A flag
  * joins its mask below when it is implemented. */
 #define VDK__CREATE_FLAGS (VDK_CREATE_ZEROED_GRAIN | VDK_CREATE_NO_PREALLOC \
+                           | VDK_CREATE_PREALLOC_ZEROED \
                            | VDK_CREATE_PREALLOC)
-#define VDK__CLONE_FLAGS  (VDK_CLONE_SINGLE_LINK | VDK_CLONE_OVERWRITE)
+#define VDK__CLONE_FLAGS  (VDK_CLONE_SINGLE_LINK | VDK_CLONE_OVERWRITE \
+                           | VDK_CLONE_PREALLOC | VDK_CLONE_PREALLOC_ZEROED)
+#define VDK__COMMIT_FLAGS (VDK_COMMIT_DROP)
 #define VDK__ATTACH_FLAGS (VDK_ATTACH_UNSAFE | VDK_ATTACH_DRY_RUN)
 #define VDK__CHECK_FLAGS  (VDK_CHECK_REPAIR)
 /* "NAME parameters": NULL, version 0 or newer than `known`. */

@@ -7,9 +7,11 @@
  *                               (N = 8, 7, 6) with dlopen and finds every
  *                               call with dlsym by name, as third-party
  *                               consumers (nbdkit's vddk plugin) do
- *   ... --server HOST --port N --export NAME [--user U --password KEY]
- *                               also runs the remote part against an NBD
- *                               server (`vdk serve`) through ConnectEx
+ *   vix-sample --remote SERVER PORT USER KEY EXPORT [TICKET]
+ *                               the remote part only: ConnectEx with a
+ *                               server name against `vdk serve` (TLS-PSK
+ *                               identity USER, hex KEY), the disk EXPORT
+ *                               ("[datastore] path") and a ticket
  *
  * Output is TAP.  Each check compares a VixError with the exact code a
  * VDDK program would see, or data read back with what was written. */
@@ -107,7 +109,7 @@ static Bool
 progress (void *data, int pct)
 {
   (void) data;
-  last_pct = pct;
+  __atomic_store_n (&last_pct, pct, __ATOMIC_RELAXED); /* threads too */
   return TRUE;
 }
 
@@ -127,12 +129,14 @@ create (VixDiskLibConnection c, const char *name, VixDiskLibDiskType type,
         VixDiskLibSectorType cap)
 {
   VixDiskLibCreateParams p;
+  char path[300]; /* not P (): threads create disks too */
+  snprintf (path, sizeof path, "%s/%s", dir, name);
   memset (&p, 0, sizeof p);
   p.diskType = type;
   p.adapterType = VIXDISKLIB_ADAPTER_SCSI_LSILOGIC;
   p.hwVersion = VIXDISKLIB_HWVERSION_ESX4X;
   p.capacity = cap;
-  return VIX (Create) (c, P (name), &p, progress, NULL);
+  return VIX (Create) (c, path, &p, progress, NULL);
 }
 
 /* ---- every disk type ------------------------------------------------- */
@@ -186,6 +190,51 @@ each_type (VixDiskLibConnection c)
     }
     is_vix (VIX (Close) (h), VIX_OK, "Close type %d", (int) types[i]);
   }
+}
+
+/* ---- sector sizes: the 7.0 fields of the create parameters ------------ */
+
+static void
+sector_sizes (VixDiskLibConnection c)
+{
+  VixDiskLibCreateParams p;
+  VixDiskLibHandle h;
+  VixDiskLibInfo *info;
+
+  memset (&p, 0, sizeof p);
+  p.diskType = VIXDISKLIB_DISK_MONOLITHIC_SPARSE;
+  p.adapterType = VIXDISKLIB_ADAPTER_IDE;
+  p.hwVersion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
+  p.capacity = CAP;
+  p.logicalSectorSize = 4096;
+#ifdef VIX_DLOPEN
+  /* InitEx said 6.5, as nbdkit does: a 6.x program's struct ends at
+   * capacity, so whatever lies beyond is not read. */
+  is_vix (VIX (Create) (c, P ("ss.vmdk"), &p, NULL, NULL), VIX_OK,
+          "a 6.5 caller's struct: the sector-size fields are not read");
+#else
+  is_vix (VIX (Create) (c, P ("ss.vmdk"), &p, NULL, NULL),
+          VIX_E_HOST_DISK_SECTORSIZE, "4096-byte logical sectors refused");
+  p.logicalSectorSize = 512;
+  p.physicalSectorSize = 4096;
+  is_vix (VIX (Create) (c, P ("ss.vmdk"), &p, NULL, NULL), VIX_OK,
+          "a 512e disk (physical 4096)");
+#endif
+  if (VIX (Open) (c, P ("ss.vmdk"), VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h)
+      != VIX_OK) {
+    ok (0, "Open ss.vmdk");
+    return;
+  }
+  VIX (GetInfo) (h, &info);
+  is_int (info->logicalSectorSize, 512, "logicalSectorSize 512");
+#ifdef VIX_DLOPEN
+  is_int (info->physicalSectorSize, 512, "physicalSectorSize 512");
+#else
+  is_int (info->physicalSectorSize, 4096, "physicalSectorSize 4096");
+#endif
+  is_int (info->adapterType, VIXDISKLIB_ADAPTER_IDE, "adapter IDE");
+  VIX (FreeInfo) (info);
+  VIX (Close) (h);
 }
 
 /* ---- open flags, metadata, allocated blocks --------------------------- */
@@ -565,7 +614,216 @@ connections (void)
   } else
     ok (0, "Open through the readOnly connection");
   is_vix (VIX (Disconnect) (c), VIX_OK, "Disconnect");
+
+  /* A server that is not there: Open fails with a code and a reason. */
+  VixDiskLibConnectParams rp;
+  char server[] = "127.0.0.1", user[] = "alice", key[] = "00ff";
+  memset (&rp, 0, sizeof rp);
+  rp.serverName = server;
+  rp.nfcHostPort = 1;
+  rp.credType = VIXDISKLIB_CRED_SESSIONID;
+  is_vix (VIX (ConnectEx) (&rp, TRUE, NULL, NULL, &c), VIX_E_NOT_SUPPORTED,
+          "session-cookie credentials are refused");
+  rp.credType = VIXDISKLIB_CRED_UID;
+  rp.creds.uid.userName = user;
+  rp.creds.uid.password = key;
+  is_vix (VIX (ConnectEx) (&rp, TRUE, NULL, "san:hotadd", &c),
+          VIX_E_NOT_SUPPORTED, "ConnectEx with transports vdk does not offer");
+  text_has (VIX_E_NOT_SUPPORTED, "nbdssl, nbd", "no transport offered");
+  VixError err = VIX (ConnectEx) (&rp, TRUE, NULL, "nbd", &c);
+  if (err != VIX_OK) {
+    /* A libvdk without its NBD client says so at ConnectEx. */
+    is_vix (err, VIX_E_NOT_SUPPORTED, "ConnectEx with a server: no client");
+    text_has (err, "NBD client", "no NBD client");
+    return;
+  }
+  err = VIX (Open) (c, "[ds1] vm/disk.vmdk", VIXDISKLIB_FLAG_OPEN_READ_ONLY,
+                    &h);
+  ok (err != VIX_OK && err != VIX_E_FAIL,
+      "Open on a server that is not there fails with a code (%d)", (int) err);
+  text_has (err, "VixDiskLib_Open", "no server");
+  VIX (Disconnect) (c);
 }
+
+/* ---- threads: InitEx from a thread, Open/Close from several at once --- */
+
+struct worker {
+  VixDiskLibConnection c;
+  int id;
+  int good;
+};
+
+static void *
+worker (void *arg)
+{
+  struct worker *w = arg;
+  uint8 buf[16 * 512], back[16 * 512];
+  char name[32];
+  VixDiskLibHandle h;
+
+  char path[300];
+  snprintf (name, sizeof name, "thread%d.vmdk", w->id);
+  snprintf (path, sizeof path, "%s/%s", dir, name);
+  w->good = create (w->c, name, VIXDISKLIB_DISK_MONOLITHIC_SPARSE, CAP) == VIX_OK;
+  for (int round = 0; w->good && round < 20; round++) {
+    VixError e;
+    fill (buf, sizeof buf, (unsigned) (w->id * 100 + round));
+    if ((e = VIX (Open) (w->c, path, 0, &h)) != VIX_OK) {
+      char *t = VIX (GetErrorText) (e, NULL);
+      diag ("thread %d round %d: %s", w->id, round, t ? t : "?");
+      VIX (FreeErrorText) (t);
+      w->good = 0;
+      break;
+    }
+    w->good = VIX (Write) (h, (uint64) round * 16, 16, buf) == VIX_OK
+              && VIX (Read) (h, (uint64) round * 16, 16, back) == VIX_OK
+              && memcmp (buf, back, sizeof buf) == 0;
+    w->good &= VIX (Close) (h) == VIX_OK;
+  }
+  return NULL;
+}
+
+static void *
+init_in_thread (void *arg)
+{
+  VixError *err = arg;
+  *err = VIX (InitEx) (8, 0, logger, logger, logger, NULL, NULL);
+  return NULL;
+}
+
+static void
+threads (VixDiskLibConnection c)
+{
+  pthread_t t[4];
+  struct worker w[4];
+  VixError err = VIX_E_FAIL;
+  int all = 1;
+
+  pthread_create (&t[0], NULL, init_in_thread, &err);
+  pthread_join (t[0], NULL);
+  is_vix (err, VIX_OK, "InitEx from another thread (counted: Exit pairs it)");
+  for (int i = 0; i < 4; i++) {
+    w[i].c = c;
+    w[i].id = i;
+    pthread_create (&t[i], NULL, worker, &w[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join (t[i], NULL);
+    all &= w[i].good;
+  }
+  ok (all, "four threads open, write, read and close at once");
+  VIX (Exit) ();
+}
+
+/* ---- remote: ConnectEx with a server name against `vdk serve` ------- */
+#ifndef VIX_DLOPEN
+
+struct remote {
+  char *server, *user, *key, *exp, *ticket;
+  uint32 port;
+};
+
+static VixError
+remote_connect (const struct remote *r, const char *key,
+                const char *transports, VixDiskLibConnection *c)
+{
+  VixDiskLibConnectParams *p = VIX (AllocateConnectParams) ();
+  VixError err;
+  p->serverName = r->server;
+  p->nfcHostPort = r->port;
+  p->credType = VIXDISKLIB_CRED_UID;
+  p->creds.uid.userName = r->user;
+  p->creds.uid.password = (char *) key;
+  err = VIX (ConnectEx) (p, FALSE, NULL, transports, c);
+  p->serverName = p->creds.uid.userName = p->creds.uid.password = NULL;
+  VIX (FreeConnectParams) (p);
+  return err;
+}
+
+static void
+remote_disk (VixDiskLibConnection c, const char *name, int writable)
+{
+  static uint8 w[64 * 512], r[64 * 512];
+  struct done d = { PTHREAD_MUTEX_INITIALIZER, 0, 0, VIX_OK };
+  VixDiskLibHandle h;
+  VixDiskLibInfo *info;
+  VixDiskLibBlockList *bl = NULL;
+  char val[64];
+  size_t need;
+
+  if (!ok (VIX (Open) (c, name, 0, &h) == VIX_OK, "Open %s remotely", name))
+    return;
+  is_str (VIX (GetTransportMode) (h), "nbdssl", "GetTransportMode says nbdssl");
+  is_vix (VIX (GetInfo) (h, &info), VIX_OK, "GetInfo remote");
+  is_int (info->capacity, CAP, "remote capacity");
+  is_int (info->adapterType, VIXDISKLIB_ADAPTER_SCSI_LSILOGIC,
+          "the adapter comes from the export description");
+  VIX (FreeInfo) (info);
+  is_vix (VIX (ReadMetadata) (h, "adapterType", val, sizeof val, &need),
+          VIX_OK, "ReadMetadata remote");
+  is_str (val, "lsilogic", "remote adapterType");
+  is_vix (VIX (WriteMetadata) (h, "x", "y"),
+          VIX_E_NOT_SUPPORTED_ON_REMOTE_OBJECT, "WriteMetadata remote");
+  if (writable) {
+    fill (w, sizeof w, 77);
+    is_vix (VIX (Write) (h, 2048, 64, w), VIX_OK, "Write remote");
+    is_vix (VIX (Read) (h, 2048, 64, r), VIX_OK, "Read remote");
+    ok (memcmp (w, r, sizeof w) == 0, "remote read back");
+    is_int (VIX (WriteAsync) (h, 4096, 64, w, on_done, &d), VIX_ASYNC,
+            "WriteAsync remote");
+    is_int (VIX (ReadAsync) (h, 2048, 64, r, on_done, &d), VIX_ASYNC,
+            "ReadAsync remote");
+    is_vix (VIX (Wait) (h), VIX_OK, "Wait remote");
+    ok (d.n == 2 && d.failed == 0, "both completed");
+    is_vix (VIX (Flush) (h), VIX_OK, "Flush remote");
+    is_vix (VIX (QueryAllocatedBlocks) (h, 0, CAP, 128, &bl), VIX_OK,
+            "QueryAllocatedBlocks remote");
+    if (bl)
+      ok (bl->numBlocks >= 1 && bl->blocks[0].offset == 2048,
+          "the written chunks are allocated (%u blocks)",
+          (unsigned) bl->numBlocks);
+    VIX (FreeBlockList) (bl);
+  }
+  is_vix (VIX (Shrink) (h, NULL, NULL), VIX_E_NOT_SUPPORTED_ON_REMOTE_OBJECT,
+          "Shrink remote is refused");
+  is_vix (VIX (Close) (h), VIX_OK, "Close remote");
+}
+
+static int
+remote_main (const struct remote *r)
+{
+  VixDiskLibConnection c;
+  VixDiskLibHandle h;
+
+  is_vix (VIX (InitEx) (8, 0, logger, logger, logger, NULL, NULL), VIX_OK,
+          "InitEx");
+  VixError cerr = remote_connect (r, r->key, NULL, &c);
+  is_vix (cerr, VIX_OK, "ConnectEx with a server, default transports");
+  if (cerr != VIX_OK) {
+    char *t = VIX (GetErrorText) (cerr, NULL);
+    diag ("%s", t ? t : "?");
+    VIX (FreeErrorText) (t);
+    return tap_done ();
+  }
+  remote_disk (c, r->exp, 1);
+  if (r->ticket)
+    remote_disk (c, r->ticket, 1);
+  is_vix (VIX (Open) (c, "[nosuch] x.vmdk", 0, &h), VIX_E_FILE_NOT_FOUND,
+          "an export the server does not have");
+  VIX (Disconnect) (c);
+  remote_connect (r, "00112233445566778899aabbccddeeff", "nbdssl", &c);
+  VixError err = VIX (Open) (c, r->exp, 0, &h);
+  is_vix (err, VIX_E_AUTHENTICATION_FAIL, "a wrong key");
+  text_has (err, "VixDiskLib_Open", "wrong key");
+  VIX (Disconnect) (c);
+  remote_connect (r, r->key, "nbd", &c);
+  ok (VIX (Open) (c, r->exp, 0, &h) != VIX_OK,
+      "plain nbd to a server that requires TLS fails");
+  VIX (Disconnect) (c);
+  VIX (Exit) ();
+  return tap_done ();
+}
+#endif
 
 int
 main (int argc, char **argv)
@@ -581,20 +839,38 @@ main (int argc, char **argv)
   if (load (argv[1]) == -1)
     return tap_done ();
 #endif
+#ifndef VIX_DLOPEN
+  if (argc >= 7 && strcmp (argv[1], "--remote") == 0) {
+    struct remote r = { argv[2], argv[4], argv[5], argv[6],
+                        argc > 7 ? argv[7] : NULL,
+                        (uint32) strtoul (argv[3], NULL, 10) };
+    return remote_main (&r);
+  }
+#endif
   (void) argc;
   (void) argv;
   if (tmpdir_make_tmpfs ("vdk-vix-sample") == -1)
     return 1;
+  /* Cleanup tears down dead vdk mounts: only this test's (none). */
+  setenv ("VDK_RUN_DIR", P ("run"), 1);
+#ifdef VIX_DLOPEN
+  /* As nbdkit's vddk plugin: the 6.5 API, libdir given. */
+  is_vix (VIX (InitEx) (6, 5, logger, logger, logger, argv[1], NULL), VIX_OK,
+          "InitEx 6.5");
+#else
   is_vix (VIX (InitEx) (8, 0, logger, logger, logger, NULL, NULL), VIX_OK,
-          "InitEx");
+          "InitEx 8.0");
+#endif
   memset (&cp, 0, sizeof cp);
   is_vix (VIX (ConnectEx) (&cp, FALSE, NULL, NULL, &c), VIX_OK,
           "ConnectEx with no server: local");
   each_type (c);
+  sector_sizes (c);
   flags_and_metadata (c);
   async_io (c);
   chains (c);
   maintenance (c);
+  threads (c);
   VIX (Disconnect) (c);
   is_vix (VIX (Connect) (NULL, &c), VIX_OK, "Connect (NULL): local");
   connections ();

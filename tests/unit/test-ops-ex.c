@@ -4,7 +4,12 @@
  * - vdk_clone with VDK_CLONE_OVERWRITE replaces a destination (also one
  *   of several files), refuses one in use, leaves no temporary files.
  * - Progress of vdk_create (preallocation) and vdk_grow_ex, cancel, and
- *   callers of the older, smaller parameter structs. */
+ *   callers of the older, smaller parameter structs.
+ * - vdk_rebase and vdk_commit_ex: parameters checked (version, flags),
+ *   contents kept through a rebase and a commit --base --drop, a base
+ *   outside the chain refused, a drop refused before anything is
+ *   written; VDK_CREATE_PREALLOC_ZEROED allocates a raw image.
+ * - VDK_OPEN_NO_LOCK reads a disk a writer holds, and only read-only. */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -339,6 +344,123 @@ test_progress (void)
           "refused");
 }
 
+/* A chain base <- mid <- top, 4 MiB, a different byte in each MiB;
+ * the expected contents of top in `want`. */
+static int
+make_chain (uint8_t *want)
+{
+  struct vdk_disk *d;
+  int r = 0;
+
+  if (create ("cb.vmdk", VDK_TYPE_MONOLITHIC_SPARSE, 4 << 20, 0x11) == -1
+      || vdk_create_child_path (P ("cb.vmdk"), P ("cm.vmdk"),
+                                VDK_TYPE_DEFAULT, 0) == -1
+      || !(d = vdk_open (P ("cm.vmdk"), 0)))
+    return -1;
+  memset (buf, 0x22, 4096);
+  r |= vdk_pwrite (d, buf, 4096, (1 << 20) + 100);
+  r |= vdk_close (d);
+  if (r || vdk_create_child_path (P ("cm.vmdk"), P ("ct.vmdk"),
+                                  VDK_TYPE_DEFAULT, 0) == -1
+      || !(d = vdk_open (P ("ct.vmdk"), 0)))
+    return -1;
+  memset (buf, 0x33, 512);
+  r |= vdk_pwrite (d, buf, 512, 3 << 20);
+  r |= vdk_pread (d, want, 4 << 20, 0);
+  r |= vdk_close (d);
+  return r ? -1 : 0;
+}
+
+static int
+reads_as (const char *name, const uint8_t *want)
+{
+  vdk_disk *d = vdk_open (P (name), VDK_OPEN_READ_ONLY);
+  static uint8_t have[4 << 20];
+  int r = d ? vdk_pread (d, have, sizeof have, 0) : -1;
+  vdk_close (d);
+  return r == 0 && memcmp (have, want, sizeof have) == 0;
+}
+
+static void
+test_rebase_commit (void)
+{
+  static uint8_t want[4 << 20];
+  struct vdk_rebase_params rp = VDK_REBASE_PARAMS_INIT;
+  struct vdk_commit_params cp = VDK_COMMIT_PARAMS_INIT;
+  struct stat st;
+
+  ok (make_chain (want) == 0, "a chain of three links");
+  rp.version = 2;
+  is_int (vdk_rebase (P ("ct.vmdk"), P ("cb.vmdk"), &rp), -1,
+          "rebase parameters of a newer version are refused");
+  is_int (vdk_last_error_code (), VDK_E_INVALID_ARG, "as invalid");
+  rp = (struct vdk_rebase_params) VDK_REBASE_PARAMS_INIT;
+  rp.flags = 1;
+  is_int (vdk_rebase (P ("ct.vmdk"), P ("cb.vmdk"), &rp), -1,
+          "unknown rebase flags are refused");
+  ok (vdk_rebase (P ("ct.vmdk"), P ("cb.vmdk"), NULL) == 0,
+      "rebase top onto the base (default parameters)");
+  ok (reads_as ("ct.vmdk", want), "the rebased top reads as before");
+  is_int (vdk_rebase (P ("ct.vmdk"), P ("ct.vmdk"), NULL), -1,
+          "rebase onto itself is refused");
+
+  cp.flags = 0x80;
+  is_int (vdk_commit_ex (P ("ct.vmdk"), &cp), -1,
+          "unknown commit flags are refused");
+  is_int (vdk_last_error_code (), VDK_E_INVALID_ARG, "as invalid");
+  cp = (struct vdk_commit_params) VDK_COMMIT_PARAMS_INIT;
+  cp.base = P ("cm.vmdk");
+  is_int (vdk_commit_ex (P ("ct.vmdk"), &cp), -1,
+          "a base that is not in the chain is refused");
+  is_int (vdk_last_error_code (), VDK_E_INVALID_ARG, "as invalid");
+  cp.base = P ("cb.vmdk");
+  cp.flags = VDK_COMMIT_DROP;
+  ok (vdk_commit_ex (P ("ct.vmdk"), &cp) == 0, "commit --base --drop");
+  ok (reads_as ("cb.vmdk", want), "the base holds what the top showed");
+  ok (reads_as ("ct.vmdk", want), "the emptied top reads the same");
+  memset (&st, 0, sizeof st);
+  is_int (stat (P ("ct.vmdk"), &st), 0, "the emptied top is there");
+  ok (st.st_size > 0 && st.st_size <= 65536, "and holds no grain (%lld "
+      "bytes: header and tables)", (long long) st.st_size);
+}
+
+static void
+test_prealloc_zeroed (void)
+{
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  struct stat st;
+
+  p.type = VDK_TYPE_RAW;
+  p.capacity = 3 << 20;
+  p.flags = VDK_CREATE_PREALLOC_ZEROED;
+  ok (vdk_create (P ("z.raw"), &p) == 0, "create a zeroed raw image");
+  ok (stat (P ("z.raw"), &st) == 0
+      && (uint64_t) st.st_blocks * 512 >= p.capacity, "every block is "
+      "allocated");
+}
+
+static void
+test_no_lock (void)
+{
+  vdk_disk *w, *r;
+
+  ok (create ("held.vmdk", VDK_TYPE_MONOLITHIC_SPARSE, 1 << 20, 0x5a) == 0,
+      "a disk to hold");
+  w = vdk_open (P ("held.vmdk"), 0);
+  ok (w != NULL, "a writer holds it");
+  ok (vdk_open (P ("held.vmdk"), VDK_OPEN_READ_ONLY) == NULL
+      && vdk_last_error_code () == VDK_E_LOCKED, "a reader is refused");
+  r = vdk_open (P ("held.vmdk"), VDK_OPEN_READ_ONLY | VDK_OPEN_NO_LOCK);
+  ok (r != NULL, "a reader without locks opens it");
+  ok (r && vdk_pread (r, got, 4096, 0) == 0 && got[0] == 0x5a
+      && got[4095] == 0x5a, "and reads what was written");
+  vdk_close (r);
+  ok (vdk_open (P ("held.vmdk"), VDK_OPEN_NO_LOCK) == NULL
+      && vdk_last_error_code () == VDK_E_INVALID_ARG, "no locks for a "
+      "writer is refused");
+  vdk_close (w);
+}
+
 int
 main (void)
 {
@@ -350,6 +472,9 @@ main (void)
   test_attach_dry_run ();
   test_clone_overwrite ();
   test_progress ();
+  test_rebase_commit ();
+  test_prealloc_zeroed ();
+  test_no_lock ();
   tmpdir_remove ();
   return tap_done ();
 }
