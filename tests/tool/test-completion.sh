@@ -24,7 +24,7 @@ complete_words () {
 
 check_eq "registered for vdk" "complete -F _vdk vdk" "$(complete -p vdk)"
 got=$(complete_words vdk co | tr '\n' ' ')
-check_eq "commands by prefix" "commit convert " "$got"
+check_eq "commands by prefix" "commit compare convert " "$got"
 got=$(complete_words vdk "" | wc -l)
 [ "$got" -ge 20 ] && pass "all commands ($got)" || fail "all commands: $got"
 got=$(complete_words vdk help me | tr '\n' ' ')
@@ -35,7 +35,7 @@ got=$(complete_words vdk read FILE --l | tr '\n' ' ')
 check_eq "options after a file" "--length " "$got"
 got=$(complete_words vdk info - | tr '\n' ' ')
 check_eq "all options of info" \
-  "--allow-external-paths --chain --format --help --json --version -V -f -h " \
+  "--allow-external-paths --chain --format --help --json --no-cid-check --version -V -f -h " \
   "$got"
 got=$(complete_words vdk create -t stream | tr '\n' ' ')
 check_eq "disk types" "streamOptimized " "$got"
