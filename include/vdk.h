@@ -99,6 +99,9 @@ enum vdk_error {
   VDK_E_ACCESS_DENIED,   /* errno EPERM: a path outside the disk's
                             folder (VDK_OPEN_ALLOW_EXTERNAL opens it);
                             EACCES: the host refused permission */
+  VDK_E_TLS,             /* client and server disagree on TLS: the
+                            server requires it, or refused it */
+  VDK_E_TICKET,          /* unknown, expired or revoked ticket */
 };
 
 /* The last failed call in this thread: its message (file and cause,

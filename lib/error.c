@@ -100,6 +100,8 @@ vdk_error_text (int code)
     [VDK_E_CONNECTION_LOST] = "connection lost",
     [VDK_E_NOT_SUPPORTED_BY_TRANSPORT] = "not supported by this transport",
     [VDK_E_ACCESS_DENIED] = "access denied",
+    [VDK_E_TLS] = "TLS required by one side and refused by the other",
+    [VDK_E_TICKET] = "unknown, expired or revoked ticket",
   };
 
   if (code < 0 || (size_t) code >= sizeof text / sizeof text[0]
@@ -152,7 +154,9 @@ vdk__errno_of (int code)
   case VDK_E_CANCELLED: return ECANCELED;
   case VDK_E_KEY_NOT_FOUND: return ENODATA;
   case VDK_E_NO_MEMORY: return ENOMEM;
-  case VDK_E_AUTH: case VDK_E_ACCESS_DENIED: return EACCES;
+  case VDK_E_AUTH: case VDK_E_ACCESS_DENIED: case VDK_E_TICKET:
+    return EACCES;
+  case VDK_E_TLS: return EPROTO;
   case VDK_E_CONNECT: return ECONNREFUSED;
   case VDK_E_CONNECTION_LOST: return ECONNRESET;
   default: return EIO;

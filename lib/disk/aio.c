@@ -114,8 +114,8 @@ start_workers (struct vdk_aio *a)
   return 0;
 }
 
-static int
-pool_submit (struct vdk_disk *d, struct vdk__aio_req *r)
+int
+vdk__aio_pool_submit (struct vdk_disk *d, struct vdk__aio_req *r)
 {
   struct vdk_aio *a = d->aio;
   SCOPED_LOCK (&a->lock);
@@ -225,7 +225,7 @@ submit (struct vdk_disk *d, int op, void *buf, uint64_t offset,
     a->head = r;
   a->tail = r;
   pthread_mutex_unlock (&a->lock);
-  if ((d->aio_submit ? d->aio_submit : pool_submit) (d, r) == 0)
+  if ((d->aio_submit ? d->aio_submit : vdk__aio_pool_submit) (d, r) == 0)
     return 0;
   pthread_mutex_lock (&a->lock);
   unlink_req (a, r);

@@ -34,6 +34,8 @@ open_checked (const char *path, unsigned flags)
   }
   if (vdk__check_open_flags (flags) == -1)
     return NULL;
+  if (vdk__remote_name (path))
+    return vdk__remote_open (path, NULL, flags);
   return vdk__disk_open (path, flags);
 }
 
@@ -66,30 +68,6 @@ format_flags (const struct vdk_open_params *p, unsigned *flags)
   return 0;
 }
 
-/* Remote disks come with the remote transports: until then every field
- * that asks for one is refused rather than ignored. */
-static int
-check_transport (const struct vdk_open_params *p)
-{
-  if (p->server || p->socket)
-    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "remote disks are not "
-                      "built in yet (a server or socket was given)");
-  if (p->transports) {
-    const char *t = p->transports;
-    while (*t) {
-      size_t n = strcspn (t, ":");
-      if (n != 4 || strncmp (t, "file", 4) != 0)
-        return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "remote disks are not "
-                          "built in yet (transport list \"%s\"; only "
-                          "\"file\" is available)", p->transports);
-      t += n + (t[n] == ':');
-    }
-    if (!*p->transports)
-      return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "empty transport list");
-  }
-  return 0;
-}
-
 VDK_API vdk_disk *
 vdk_open_ex (const char *path, const struct vdk_open_params *p)
 {
@@ -106,8 +84,17 @@ vdk_open_ex (const char *path, const struct vdk_open_params *p)
                VDK_OPEN_PARAMS_VERSION);
     return NULL;
   }
-  if (format_flags (p, &flags) == -1 || check_transport (p) == -1)
+  if (format_flags (p, &flags) == -1)
     return NULL;
+  if (p->server || p->socket || p->transports) {
+    if ((!path || !*path) && !p->ticket && !p->server && !p->socket) {
+      vdk__errc (VDK_E_INVALID_ARG, EINVAL, "no file name");
+      return NULL;
+    }
+    if (vdk__check_open_flags (flags) == -1)
+      return NULL;
+    return vdk__remote_open (path ? path : "", p, flags);
+  }
   return open_checked (path, flags);
 }
 
@@ -126,20 +113,25 @@ vdk_disk_flags (vdk_disk *disk)
 VDK_API const char *
 vdk_get_transport_mode (vdk_disk *disk)
 {
-  return disk ? "file" : NULL;
+  if (!disk)
+    return NULL;
+  return disk->transport ? disk->transport : "file";
 }
 
 VDK_API int
 vdk_close (vdk_disk *disk)
 {
   bool failed = false;
+  struct vdk__remote *remote;
   vdk__set_call ("vdk_close");
   if (vdk__aio_in_callback (disk))
     return vdk__errc (VDK_E_INVALID_ARG, EDEADLK, "%s: called from a "
                       "completion callback of the same disk; the disk "
                       "stays open", disk->top->path);
+  remote = disk ? disk->remote : NULL;
   vdk__aio_shutdown (disk);     /* waits for requests in flight */
   vdk__disk_free (disk, &failed);
+  vdk__remote_free (remote);
   return failed ? -1 : 0;
 }
 

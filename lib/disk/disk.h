@@ -46,13 +46,42 @@ struct vdk__aio_req;
 typedef int (*vdk__aio_submit_fn) (struct vdk_disk *d,
                                    struct vdk__aio_req *r);
 
+/* What a remote disk's server told about it (disk/remote.c): its
+ * descriptor as the export description gave it (header keys CID,
+ * parentCID, createType, parentFileNameHint and the DDB), and the
+ * numbers a descriptor does not hold. */
+struct vdk__remote {
+  struct vdk_desc *desc;   /* NULL when the server sent no description */
+  int links;
+  uint32_t grain_sectors;
+  uint32_t physical_sector_size;
+  int psk_fd;              /* memfd holding a key given as a password */
+};
+
 struct vdk_disk {
   struct vdk_link *top;
   int nlinks;
   unsigned flags;        /* VDK_OPEN_*, as opened (format included) */
   struct vdk_aio *aio;       /* disk/aio.c; made on the first request */
   vdk__aio_submit_fn aio_submit; /* NULL = the local worker pool */
+  struct vdk__remote *remote; /* remote disks only (disk/remote.c) */
+  const char *transport;     /* "file", "nbd", "nbdssl" */
 };
+
+/* ---- remote disks (disk/remote.c, disk/remote-desc.c) ---------------- */
+
+/* Is path a URI of a remote transport (nbd://, nbds://, ...)? */
+bool vdk__remote_name (const char *path);
+/* Open a remote disk from a URI or from the connection fields of the
+ * open parameters (p may be NULL), trying the transport list in order. */
+struct vdk_disk *vdk__remote_open (const char *path,
+                                   const struct vdk_open_params *p,
+                                   unsigned flags);
+void vdk__remote_free (struct vdk__remote *r);
+/* Parse an export description (plugins/nbdkit/describe.c writes it)
+ * into r.  Untrusted input: at most 4096 bytes, strictly checked; -1
+ * with the error set when it is not one of vdk's descriptions. */
+int vdk__remote_parse (const char *text, size_t len, struct vdk__remote *r);
 
 /* The public VDK_OPEN_* bits; the rest of an unsigned is internal. */
 #define VDK__OPEN_PUBLIC \
@@ -115,6 +144,9 @@ struct vdk__aio_req {
   struct vdk__aio_req *prev, *next, *qnext;
 };
 
+/* Hand a request to the local worker pool (the default submit hook; a
+ * transport falls back to it for requests its own path does not take). */
+int vdk__aio_pool_submit (struct vdk_disk *d, struct vdk__aio_req *r);
 /* Run a request on the calling thread with the synchronous calls;
  * returns 0 or its vdk_error code (the thread's last error says why). */
 int vdk__aio_execute (struct vdk__aio_req *r);

@@ -30,8 +30,15 @@ static struct {
   size_t n;
 } R = {
   .lock = PTHREAD_MUTEX_INITIALIZER,
+#ifdef VDK_HAVE_LIBNBD
+  .b = { &vdk__io_file_backend, &vdk__io_mem_backend,
+         &vdk__io_nbd_backends[0], &vdk__io_nbd_backends[1],
+         &vdk__io_nbd_backends[2], &vdk__io_nbd_backends[3] },
+  .n = 6,
+#else
   .b = { &vdk__io_file_backend, &vdk__io_mem_backend },
   .n = 2,
+#endif
 };
 
 int
@@ -142,6 +149,14 @@ fault_torn (struct vdk_io *io, const char *path, int op, uint64_t off,
   return e < 0 ? -e : e;
 }
 
+/* strerror, except that a dropped connection says so plainly. */
+static const char *
+io_strerror (int e)
+{
+  return e == ENOTCONN || e == ECONNRESET || e == EPIPE ? "connection lost"
+    : strerror (e);
+}
+
 static int
 fault (struct vdk_io *io, const char *path, int op, uint64_t off, size_t n)
 {
@@ -180,7 +195,7 @@ vdk__io_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
   __atomic_add_fetch (&io->reads, 1, __ATOMIC_RELAXED);
   if (io->ops->pread (io, buf, n, off) == -1)
     return vdk__err (errno, "%s: read of %zu bytes at offset %" PRIu64
-                     ": %s", io->path, n, off, strerror (errno));
+                     ": %s", io->path, n, off, io_strerror (errno));
   return 0;
 }
 
@@ -201,7 +216,7 @@ vdk__io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
   __atomic_add_fetch (&io->writes, 1, __ATOMIC_RELAXED);
   if (io->ops->pwrite (io, buf, n, off) == -1)
     return vdk__err (errno, "%s: write of %zu bytes at offset %" PRIu64
-                     ": %s", io->path, n, off, strerror (errno));
+                     ": %s", io->path, n, off, io_strerror (errno));
   return 0;
 }
 
@@ -220,7 +235,7 @@ vdk__io_flush (struct vdk_io *io)
   if (io->ops->flush (io) == -1) {
     int e = errno;
     __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
-    return vdk__err (e, "%s: flush: %s", io->path, strerror (e));
+    return vdk__err (e, "%s: flush: %s", io->path, io_strerror (e));
   }
   __atomic_add_fetch (&io->flushes, 1, __ATOMIC_RELAXED);
   return 0;
@@ -265,7 +280,8 @@ vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
     return 0;
   }
   if (io->ops->next_data (io, off, data, hole) == -1)
-    return vdk__err (errno, "%s: SEEK_DATA: %s", io->path, strerror (errno));
+    return vdk__err (errno, "%s: SEEK_DATA: %s", io->path,
+                     io_strerror (errno));
   return 0;
 }
 

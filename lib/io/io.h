@@ -49,7 +49,22 @@ struct vdk_io_ops {
   int (*lock) (struct vdk_io *io, bool exclusive, uint64_t off,
                uint64_t len);
   int (*map_fd) (struct vdk_io *io);
+  /* Remote stores (io/nbd.c); NULL elsewhere.
+   * - description: the export's description (NBD_INFO_DESCRIPTION), or
+   *   NULL; owned by the store.
+   * - transport: "nbd", "nbdssl" (TLS in use).
+   * - aio: start a read ('r') or write ('w') of [off, off+n) and return;
+   *   done(ctx, err) is called exactly once, later, on the backend's
+   *   thread, with 0 or an errno value (ENOTCONN: connection lost).
+   *   -1 with errno when the request was not taken (done is never
+   *   called): EAGAIN for one this path does not handle (unaligned,
+   *   too large), which the caller then runs synchronously. */
+  const char *(*description) (struct vdk_io *io);
+  const char *(*transport) (struct vdk_io *io);
+  int (*aio) (struct vdk_io *io, int op, void *buf, size_t n, uint64_t off,
+              void (*done) (void *ctx, int err), void *ctx);
 };
+typedef void (*vdk_io_done_fn) (void *ctx, int err);
 
 /* What every store has; the backend keeps its own state in priv. */
 struct vdk_io {
@@ -207,9 +222,11 @@ void vdk__io_unregister (const struct vdk_io_backend *b);
  * NULL with VDK_E_UNSUPPORTED set for an unknown scheme. */
 const struct vdk_io_backend *vdk__io_backend (const char *spec);
 
-/* The built-in backends (io/file.c, io/mem.c). */
+/* The built-in backends (io/file.c, io/mem.c, io/nbd.c when libnbd was
+ * found: nbd, nbds, nbd+unix, nbds+unix). */
 extern const struct vdk_io_backend vdk__io_file_backend;
 extern const struct vdk_io_backend vdk__io_mem_backend;
+extern const struct vdk_io_backend vdk__io_nbd_backends[4];
 
 /* ---- forward-only output (io/sink.c) ----------------------------------- */
 

@@ -278,6 +278,52 @@ check_chain (struct rep *p, const char *path, unsigned flags,
   return r;
 }
 
+/* A remote disk: its structures are the server's to check (it reads
+ * them through its own checks); what a client can check is that every
+ * byte of the export can be read.  Repair would need the files. */
+#define REMOTE_CHUNK (4u << 20)
+static int
+check_remote (struct rep *p, const char *path, unsigned flags,
+              unsigned open_flags)
+{
+  vdk_disk *d;
+  uint8_t *buf;
+  uint64_t cap;
+  int r = 0;
+  char msg[512];
+
+  if (flags & VDK_CHECK_REPAIR)
+    return vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: "
+                      "repair is not supported by this transport: repair "
+                      "on the server", path);
+  if (!(d = vdk__remote_open (path, NULL, open_flags | VDK_OPEN_READ_ONLY)))
+    return -1;
+  cap = d->top->capacity;
+  if (!(buf = malloc (REMOTE_CHUNK)))
+    r = vdk__err (ENOMEM, "out of memory");
+  for (uint64_t off = 0; r == 0 && off < cap; off += REMOTE_CHUNK) {
+    uint64_t n = MIN (REMOTE_CHUNK, cap - off);
+    if (vdk__link_pread (d->top, buf, n, off) == -1) {
+      snprintf (msg, sizeof msg, "%s", vdk_last_error ());
+      add_problem (p, 0, 0, msg);
+      break;
+    }
+  }
+  if (r == 0) {
+    snprintf (msg, sizeof msg, "remote disk (%s): every byte could be read; "
+              "its structures are checked on the server", d->transport);
+    add_note (p, msg);
+  }
+  free (buf);
+  {
+    bool failed;
+    struct vdk__remote *remote = d->remote;
+    vdk__disk_free (d, &failed);
+    vdk__remote_free (remote);
+  }
+  return r;
+}
+
 VDK_API int
 vdk_check (const char *path, unsigned flags, unsigned open_flags,
            struct vdk_check_report **report)
@@ -314,9 +360,10 @@ vdk_check_ex (const char *path, const struct vdk_check_params *params,
     return -1;
   if (!(p.r = calloc (1, sizeof *p.r)))
     return vdk__err (ENOMEM, "out of memory");
-  if (p.progress)
+  if (p.progress && !vdk__remote_name (path))
     p.total = chain_total (path, open_flags);
-  if (check_chain (&p, path, flags, open_flags) == -1 || p.failed) {
+  if ((vdk__remote_name (path) ? check_remote (&p, path, flags, open_flags)
+       : check_chain (&p, path, flags, open_flags)) == -1 || p.failed) {
     if (p.failed)
       vdk__err (ENOMEM, "out of memory");
     vdk_free_check_report (p.r);

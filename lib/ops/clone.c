@@ -524,6 +524,34 @@ clone_to_fd (vdk_disk *src, const char *dst_path,
   return r;
 }
 
+/* Into an existing remote export (nbd://...): it is written over, not
+ * created.  The whole range is zeroed first (NBD WRITE_ZEROES, no
+ * bytes on the wire), then the data is copied as into a flat file. */
+static int
+clone_into_remote (vdk_disk *src, const char *dst_path,
+                   const struct vdk_clone_params *p)
+{
+  vdk_disk *dst = vdk__remote_open (dst_path, NULL, 0);
+  struct vdk__remote *remote;
+  uint64_t cap = src->top->capacity;
+  bool failed = false;
+  int r = -1;
+
+  if (!dst)
+    return -1;
+  if (dst->top->capacity < cap)
+    vdk__errc (VDK_E_NO_SPACE, ENOSPC, "%s: the export holds %" PRIu64
+               " bytes, the disk %" PRIu64, dst_path, dst->top->capacity, cap);
+  else if (vdk__link_trim (dst->top, 0, cap, VDK__TRIM_ZERO) == 0
+           && copy_parallel (src, dst, p) == 0
+           && vdk__link_flush (dst->top) == 0)
+    r = 0;
+  remote = dst->remote;
+  vdk__disk_free (dst, &failed);
+  vdk__remote_free (remote);
+  return r == 0 && failed ? -1 : r;
+}
+
 VDK_API int
 vdk_clone (vdk_disk *src, const char *dst_path,
            const struct vdk_clone_params *params)
@@ -543,6 +571,8 @@ vdk_clone (vdk_disk *src, const char *dst_path,
                      "12", dst_path, params->compress_level);
   if (params->version >= 3 && params->out_fd >= 0)
     return clone_to_fd (src, dst_path, params);
+  if (vdk__remote_name (dst_path))
+    return clone_into_remote (src, dst_path, params);
   if ((params->flags & VDK_CLONE_OVERWRITE)
       && lstat (dst_path, &(struct stat) { 0 }) == 0)
     return vdk__clone_replace (src, dst_path, params);

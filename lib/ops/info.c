@@ -114,13 +114,21 @@ link_unclean (struct vdk_link *l, int *unclean)
   return 0;
 }
 
+/* remote: a remote disk's top link, whose information its server
+ * described (disk/remote.c); NULL otherwise. */
 static int
-fill_info (struct vdk_link *l, int links, struct vdk_info *in)
+fill_info (struct vdk_link *l, int links, const struct vdk__remote *remote,
+           struct vdk_info *in)
 {
-  const struct vdk_desc *d = l->desc;
+  const struct vdk_desc *d = l->desc ? l->desc
+    : remote ? remote->desc : NULL;
   const char *a = d ? vdk__desc_get (d, "ddb.adapterType") : NULL;
 
   in->type = l->type;
+  if (d && !l->desc && vdk__desc_get (d, "createType")) {
+    int t = vdk_type_from_name (vdk__desc_get (d, "createType"));
+    in->type = t >= 0 ? t : VDK_TYPE_CUSTOM;
+  }
   in->create_type = strdup (d ? vdk__desc_get (d, "createType") : "raw");
   in->capacity = l->capacity;
   in->adapter = a ? vdk_adapter_from_name (a) : -1;
@@ -142,6 +150,12 @@ fill_info (struct vdk_link *l, int links, struct vdk_info *in)
   if (vdk__link_sector_sizes (l, &in->logical_sector_size,
                               &in->physical_sector_size) == -1)
     in->logical_sector_size = in->physical_sector_size = SECTOR;
+  if (remote) {
+    in->links = remote->links;
+    in->grain_sectors = remote->grain_sectors;
+    if (remote->physical_sector_size)
+      in->physical_sector_size = remote->physical_sector_size;
+  }
   in->thin_provisioned = d && vdk__desc_get (d, "ddb.thinProvisioned")
     && strcmp (vdk__desc_get (d, "ddb.thinProvisioned"), "1") == 0;
   in->allocated_bytes = allocated_bytes (l);
@@ -170,7 +184,8 @@ vdk_get_link_info (vdk_disk *disk, int depth, struct vdk_info **out)
     ;
   if (!(in = calloc (1, sizeof *in)))
     return vdk__err (ENOMEM, "out of memory");
-  if (fill_info (l, disk->nlinks - depth, in) == -1) {
+  if (fill_info (l, disk->nlinks - depth, depth == 0 ? disk->remote : NULL,
+                 in) == -1) {
     vdk_free_info (in);
     return -1;
   }
@@ -220,12 +235,22 @@ ddb_key (const char *key)
   return k;
 }
 
+/* The descriptor metadata calls read: the top link's, or what a
+ * remote disk's server described. */
+static struct vdk_desc *
+meta_desc (vdk_disk *disk)
+{
+  if (disk->top->desc)
+    return disk->top->desc;
+  return disk->remote ? disk->remote->desc : NULL;
+}
+
 static int
 meta_check (vdk_disk *disk, const char *key)
 {
   if (!disk || !key || !*key)
     return vdk__err (EINVAL, "no disk or key");
-  if (!disk->top->desc)
+  if (!meta_desc (disk))
     return vdk__err (ENOTSUP, "%s: raw disks have no metadata",
                      disk->top->path);
   return 0;
@@ -242,7 +267,7 @@ vdk_meta_get (vdk_disk *disk, const char *key, char **value)
     return -1;
   if (!(k = ddb_key (key)))
     return vdk__err (ENOMEM, "out of memory");
-  if (!(v = vdk__desc_get (disk->top->desc, k)))
+  if (!(v = vdk__desc_get (meta_desc (disk), k)))
     return vdk__err (ENODATA, "%s: no key \"%s\"", disk->top->path, k);
   if (!(*value = strdup (v)))
     return vdk__err (ENOMEM, "out of memory");
@@ -261,6 +286,10 @@ vdk_meta_set (vdk_disk *disk, const char *key, const char *value)
       || strpbrk (key, " \t\n\"="))
     return vdk__err (EINVAL, "%s: key or value contains a quote, '=', "
                      "blank or newline", disk->top->path);
+  if (disk->remote)
+    return vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: "
+                      "metadata writes are not supported by this transport "
+                      "(%s)", disk->top->path, disk->transport);
   if (disk->flags & VDK_OPEN_READ_ONLY)
     return vdk__err (EROFS, "%s: disk is opened read-only", disk->top->path);
   if (!(k = ddb_key (key)))
@@ -280,7 +309,7 @@ vdk_meta_keys (vdk_disk *disk, char ***keys)
   vdk__set_call ("vdk_meta_keys");
   if (meta_check (disk, "x") == -1)
     return -1;
-  d = disk->top->desc;
+  d = meta_desc (disk);
   if (!(k = calloc (d->nddb + 1, sizeof *k)))
     return vdk__err (ENOMEM, "out of memory");
   for (size_t i = 0; i < d->nddb; i++)
