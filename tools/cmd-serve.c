@@ -290,7 +290,8 @@ print_uri (const struct serve_opts *o)
     snprintf (query, sizeof query, "%stls-certificates=%s",
               o->unix_path ? "&" : "?", o->certs);
   if (o->unix_path)
-    printf ("%s+unix:///?socket=%s%s\n", scheme, o->unix_path, query);
+    printf ("%s+unix://%s%s/?socket=%s%s\n", scheme, user ? user : "",
+            user ? "@" : "", o->unix_path, query);
   else
     printf ("%s://%s%s%s:%s/%s\n", scheme, user ? user : "",
             user ? "@" : "", o->bind ? o->bind : "localhost",
