@@ -209,26 +209,58 @@ enum vdk_format {
                            anything else fails with VDK_E_UNSUPPORTED */
 };
 
+/* Remote disks.  A disk name may be an NBD URI wherever a file name is
+ * taken (vdk_open, vdk_open_ex, vdk_check, vdk_clone's destination):
+ *   nbd://[USER@]HOST[:PORT]/EXPORT        plain TCP (port 10809)
+ *   nbds://[USER@]HOST[:PORT]/EXPORT       TLS required
+ *   nbd+unix:///EXPORT?socket=PATH         unix socket
+ *   nbds+unix://[USER@]/EXPORT?socket=PATH unix socket with TLS
+ * with the query parameters tls-psk-file=FILE (psktool format; USER is
+ * the identity) or tls-certificates=DIR (ca-cert.pem, and
+ * client-cert.pem/client-key.pem if the server checks clients).  The
+ * export is percent-encoded ("[ds1] vm/a.vmdk" is %5Bds1%5D%20vm/a.vmdk).
+ * A remote disk is what the server exports: a whole chain, flattened.
+ * Its information (create type, CIDs, DDB) comes from the export
+ * description of a `vdk serve` server; metadata writes, and every call
+ * that changes files (rename, grow, repair, ...), fail with
+ * VDK_E_NOT_SUPPORTED_BY_TRANSPORT.
+ *
+ * The same connection can be described field by field, the shape of
+ * VixDiskLib_ConnectEx: set `server` (and `port`) or `socket`, and the
+ * export as vdk_open_ex's path ("[datastore] path/to/disk.vmdk", or any
+ * name; "" for the default export) or as `ticket`.  vdk_open_ex then
+ * tries the transports of `transports` in order: "nbdssl" (TLS with the
+ * credentials below), "nbd" (plain); "file" opens a local path.  The
+ * first that opens wins (vdk_get_transport_mode says which); if none
+ * does, the error is the most telling of their failures (a refused key
+ * or ticket rather than a TLS mismatch).  Failures to open, each with
+ * its code: VDK_E_CONNECT (no server at that address), VDK_E_TLS (the
+ * server requires TLS and the transport is nbd, or refuses it and the
+ * transport is nbdssl), VDK_E_AUTH (wrong key or identity, untrusted
+ * certificate), VDK_E_TICKET (unknown, expired or revoked ticket),
+ * VDK_E_NOT_FOUND (no such export).  A connection lost later fails the
+ * call (and every asynchronous request in flight) with
+ * VDK_E_CONNECTION_LOST, "connection lost"; close the handle and open
+ * it again. */
 struct vdk_open_params {
   uint32_t version;        /* VDK_OPEN_PARAMS_VERSION */
-  unsigned flags;          /* VDK_OPEN_* */
+  unsigned flags;          /* VDK_OPEN_*; VDK_OPEN_READ_ONLY also for
+                              remote disks */
   int format;              /* enum vdk_format; a format flag in `flags`
                               must agree with it */
-  /* Remote disks (NBD).  NULL/0 for a local file.  A `path` that is an
-   * nbd:// nbds:// nbd+unix:// nbds+unix:// URI needs none of these.
-   * Remote transports are not built in yet: a server, a socket or a
-   * transport list naming anything but "file" fails with
-   * VDK_E_UNSUPPORTED. */
+  /* The connection; all NULL/0 for a local file or a URI path. */
   const char *transports;  /* ordered list, e.g. "nbdssl:nbd"; NULL =
                               "file:nbdssl:nbd" */
-  const char *server;      /* host name or address */
+  const char *server;      /* host name or address (IPv6 without [ ]) */
   uint32_t port;           /* 0 = 10809 */
   const char *socket;      /* unix socket path instead of server/port */
   const char *user;        /* TLS-PSK identity */
-  const char *password;    /* TLS-PSK key (hex), or NULL */
-  const char *key_file;    /* TLS-PSK key file (psktool format), or NULL */
-  const char *certificates; /* X.509 folder (ca-cert.pem, ...), or NULL */
-  const char *ticket;      /* a ticket minted by `vdk ticket`, or NULL */
+  const char *password;    /* TLS-PSK key (hex) when there is no
+                              key_file; needs user */
+  const char *key_file;    /* TLS-PSK key file (psktool format) */
+  const char *certificates; /* X.509 folder (ca-cert.pem, ...) */
+  const char *ticket;      /* export name minted by `vdk ticket`; the
+                              path is then informational */
 };
 #define VDK_OPEN_PARAMS_VERSION 1
 #define VDK_OPEN_PARAMS_INIT \
@@ -242,9 +274,10 @@ VDK_API vdk_disk *vdk_open_ex(const char *path,
                               const struct vdk_open_params *params);
 
 /* What an open handle is: the path it was opened with (owned by the
- * handle), its VDK_OPEN_* flags (with the format flag if one was asked
- * for, so vdk_open(vdk_disk_path(d), vdk_disk_flags(d)) opens the same
- * disk the same way) and its transport ("file"; later "nbd", "nbdssl").
+ * handle; a URI for a remote disk), its VDK_OPEN_* flags (with the
+ * format flag if one was asked for, so vdk_open(vdk_disk_path(d),
+ * vdk_disk_flags(d)) opens the same disk the same way) and its
+ * transport: "file", "nbd" or "nbdssl" (NBD with TLS).
  * NULL or 0 for a NULL disk. */
 VDK_API const char *vdk_disk_path(vdk_disk *disk);
 VDK_API unsigned vdk_disk_flags(vdk_disk *disk);

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Asynchronous I/O over NBD (vdk_aio_* on a remote disk): many requests
+# in flight on the connection, each callback run exactly once with its
+# own result (one out-of-range request fails alone), vdk_aio_wait
+# returning only after every callback; data equal to synchronous reads.
+# Then the server is killed with requests in flight: every outstanding
+# request reports "connection lost" (VDK_E_CONNECTION_LOST), so does a
+# later synchronous call, and a new handle works once the server is
+# back.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/nbd-lib.sh"
+[ -x "${NBD_TOOL:-}" ] || skip "nbd-tool was not built"
+
+base="$T/base.raw"
+head -c 24M /dev/urandom >"$base"
+vdk convert "$base" "$T/d.vmdk" || die "convert"
+
+serve_start -r --unix "$T/a.sock" "$T/d.vmdk"
+check "500 requests in flight on a unix socket" \
+  "$NBD_TOOL" aio "$URI" 500
+serve_stop
+port=$(free_port)
+serve_start -r --bind 127.0.0.1 --port "$port" "$T/d.vmdk"
+check "300 requests in flight over loopback TCP" "$NBD_TOOL" aio "$URI" 300
+serve_stop
+
+serve_start -r --unix "$T/k.sock" --pid-file "$T/nbdkit.pid" "$T/d.vmdk"
+pid=$(cat "$T/nbdkit.pid")
+"$NBD_TOOL" aio-lost "$URI" "$pid" >"$T/lost.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$T/lost.out"
+check_eq "server killed mid-transfer: every outstanding request lost" 0 "$rc"
+check "... vdk_aio_wait says connection lost" \
+  grep -q "^wait: CONNECTION_LOST .*connection lost" "$T/lost.out"
+wait "$SERVE_PID" 2>/dev/null
+rm -f "$T/k.sock"   # left by the killed server
+serve_start -r --unix "$T/k.sock" "$T/d.vmdk"
+check_vdk_read "a new handle reads once the server is back" "$URI" "$base"
+serve_stop
+finish
