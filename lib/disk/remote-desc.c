@@ -169,13 +169,16 @@ keep_string (struct json *j, const char *parent, const char *key,
 {
   struct vdk_desc *d = j->r->desc;
   int r = 0;
+  /* What a descriptor line cannot hold is dropped, not mangled. */
+  if (strpbrk (v, "\"\r\n"))
+    return true;
   if (parent && strcmp (parent, "ddb") == 0) {
-    if (strncmp (key, "ddb.", 4) == 0 && !strpbrk (v, "\"\n")
-        && !strpbrk (key, " \t\n\"="))
+    if (strncmp (key, "ddb.", 4) == 0 && key[4]
+        && !strpbrk (key, " \t\r\n\"="))
       r = vdk__desc_set (d, key, v, true);
   } else if (!parent && strcmp (key, "type") == 0)
     r = vdk__desc_set (d, "createType", v, true);
-  else if (!parent && strcmp (key, "parent_hint") == 0 && !strchr (v, '\n'))
+  else if (!parent && strcmp (key, "parent_hint") == 0)
     r = vdk__desc_set (d, "parentFileNameHint", v, true);
   return r == -1 ? fail (j, "out of memory") : true;
 }
@@ -308,8 +311,13 @@ vdk__remote_parse (const char *text, size_t len, struct vdk__remote *r)
   if (len > DESC_MAX)
     return vdk__err (EFSCORRUPTED, "export description of %zu bytes (at "
                      "most %d)", len, DESC_MAX);
-  if (!(r->desc = vdk__desc_new ()))
+  /* A descriptor like any other, so its text parses (fuzz target). */
+  if (!(r->desc = vdk__desc_new ())
+      || vdk__desc_set (r->desc, "version", "1", false) == -1) {
+    vdk__desc_free (r->desc);
+    r->desc = NULL;
     return vdk__err (ENOMEM, "out of memory");
+  }
   skip_ws (&j);
   if (j.p >= j.end || *j.p != '{')
     j.why = "not a JSON object";
