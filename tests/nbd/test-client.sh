@@ -81,6 +81,34 @@ check_vdk "write at an unaligned offset" write --offset 1001 "$U" <"$T/patch"
 dd if="$T/patch" of="$T/new.raw" bs=1 seek=1001 conv=notrunc status=none
 check "... nbdcopy sees it" nbdcopy "$U" "$T/w.out"
 check_same "... byte-exact" "$T/w.out" "$T/new.raw"
+# Several clients at once: four processes write their own MiB each
+# while a fifth writes through four threads (extra connections).
+for k in 1 2 3 4; do
+  head -c 1M /dev/urandom >"$T/part$k"
+  dd if="$T/part$k" of="$T/new.raw" bs=1M seek=$((24 + k)) conv=notrunc \
+    status=none
+  vdk write --offset $(((24 + k) * MiB)) "$U" <"$T/part$k" \
+    >"$T/part$k.out" 2>&1 &
+done
+"$NBD_TOOL" threads "$U" 4 >"$T/threads.out" 2>&1
+trc=$?
+wait_ok=0
+for k in 1 2 3 4; do wait -n || wait_ok=1; done
+check_eq "five clients writing at once all succeed" "0 0" "$trc $wait_ok"
+for ((k = 0; k < 4; k++)); do       # what nbd-tool threads wrote
+  python3 - "$T/new.raw" "$k" <<'PY'
+import struct, sys
+path, k = sys.argv[1], int(sys.argv[2])
+with open(path, "r+b") as f:
+    for off in range(0, 4 << 20, 64 << 10):
+        blk = bytearray(bytes([65 + k]) * (64 << 10))
+        blk[0:8] = struct.pack("<Q", off)
+        f.seek(k * (4 << 20) + off)
+        f.write(blk)
+PY
+done
+check "... then the data is exact" nbdcopy "$U" "$T/w2.out"
+check_same "... byte for byte" "$T/w2.out" "$T/new.raw"
 serve_stop
 check_vdk_read "the served disk holds the writes after the server stopped" \
   "$T/w.vmdk" "$T/new.raw"

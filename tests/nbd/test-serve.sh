@@ -109,6 +109,22 @@ check "the export list reveals no paths" \
              | jq -r '.exports[]?."export-name"' | grep -v '^$')"
 serve_stop
 
+# ---- as a daemon with a pid file ----
+run_vdk serve -r --daemon --pid-file "$T/d.pid" --unix "$T/d.sock" \
+  "$T/s.vmdk"
+check_eq "serve --daemon returns once ready" 0 "$rc"
+dpid=$(cat "$T/d.pid" 2>/dev/null || echo 0)
+at_exit "kill $dpid 2>/dev/null"
+check_eq "... printing the URI" "nbd+unix:///?socket=$T/d.sock" \
+  "$(head -1 "$T/out")"
+check "... and serving" nbdinfo --size "nbd+unix:///?socket=$T/d.sock"
+kill -TERM "$dpid" 2>/dev/null
+for ((i = 0; i < 200; i++)); do kill -0 "$dpid" 2>/dev/null || break
+  sleep 0.05; done
+check "... and SIGTERM stops it" test "$i" -lt 200
+run_vdk write "$T/s.vmdk" </dev/null
+check_eq "... having closed the disk (a local writer may open it)" 0 "$rc"
+
 # ---- bad command lines ----
 run_vdk serve
 check_eq "serve without a disk is a usage error" 1 "$rc"
