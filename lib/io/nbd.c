@@ -16,8 +16,13 @@
  * punch -> WRITE_ZEROES (NO_HOLE when the blocks must stay).  next_data
  * -> BLOCK_STATUS base:allocation: what reads as zero (the ZERO flag)
  * counts as a hole, the rest as data.  Every read asks `map` first, so
- * the last block-status reply is cached and answers the next questions
- * until a write, zero or trim drops it.
+ * the last block-status reply is cached and answers the next questions.
+ * One thread at a time fills it (status_lock), into a spare buffer that
+ * is swapped in under the store's lock; every write, zero or trim drops
+ * the cache before it is sent and again when it completes, and a reply
+ * is installed only if no drop happened while it was asked for (a
+ * generation count), so a read that follows a completed write never
+ * sees the old status.
  *
  * Connections.  The first connection asks for the export's full
  * information (its description carries vdk's disk information, see
@@ -63,6 +68,7 @@
 #define NBD_CACHE_MAX 65536
 
 struct nbd_areq {
+  bool write;
   vdk_io_done_fn done;
   void *ctx;
   int err;
@@ -92,8 +98,10 @@ struct nbd_store {
   char *description;
   /* block status cache: extents from cache_start to the last's end */
   uint64_t cache_start;
-  struct nbd_cache_ext *cache;
+  struct nbd_cache_ext *cache, *spare;
   size_t ncache;
+  uint64_t gen;                  /* bumped by every drop */
+  pthread_mutex_t status_lock;   /* one filler at a time; owns spare */
   /* asynchronous requests */
   bool thread_started, stop;
   pthread_t thread;
@@ -175,6 +183,7 @@ cache_drop (struct nbd_store *s)
 {
   pthread_mutex_lock (&s->lock);
   s->ncache = 0;
+  s->gen++;
   pthread_mutex_unlock (&s->lock);
 }
 
@@ -226,16 +235,24 @@ issue (struct nbd_handle *h, int op, void *buf, uint64_t n, uint64_t off,
 
 static void wake (struct nbd_store *s);
 
-/* One command, waited for.  -1 with errno on failure. */
+static void cache_drop (struct nbd_store *s);
+
+/* One command, waited for.  -1 with errno on failure.  Commands that
+ * change data drop the status cache before and after. */
 static int
 nbd_sync (struct nbd_store *s, int op, void *buf, uint64_t n, uint64_t off,
           void *status_ctx)
 {
-  struct nbd_conn *c = conn_get (s);
+  struct nbd_conn *c;
   struct waiter w = { .m = PTHREAD_MUTEX_INITIALIZER,
-                      .cv = PTHREAD_COND_INITIALIZER, .h = c->h };
+                      .cv = PTHREAD_COND_INITIALIZER };
   nbd_completion_callback cb = { .callback = waiter_cb, .user_data = &w };
   int r = 0;
+
+  if (op == 'w' || op == 'z' || op == 'Z')
+    cache_drop (s);
+  c = conn_get (s);
+  w.h = c->h;
 
   if (issue (c->h, op, buf, n, off, cb, status_ctx) == -1)
     r = nbd_failed (c->h);
@@ -251,6 +268,8 @@ nbd_sync (struct nbd_store *s, int op, void *buf, uint64_t n, uint64_t off,
     }
   }
   conn_put (s, c);
+  if (op == 'w' || op == 'z' || op == 'Z')
+    cache_drop (s);
   pthread_cond_destroy (&w.cv);
   pthread_mutex_destroy (&w.m);
   return r;
@@ -330,7 +349,6 @@ nbd_io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
     errno = ENOSPC;                      /* an export cannot grow */
     return -1;
   }
-  cache_drop (s);
   return nbd_rw (s, true, (uint8_t *) buf, n, off);
 }
 
@@ -359,7 +377,6 @@ nbd_io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
     errno = EOPNOTSUPP;
     return -1;
   }
-  cache_drop (s);
   /* Unaligned ends are written as zeroes (less than a block each). */
   head = MIN (n, (mb - off % mb) % mb);
   if (head) {
@@ -406,44 +423,52 @@ status_cb (void *user_data, const char *context, uint64_t offset,
   return 0;
 }
 
-/* Fill the cache with the status from off on.  Called with s->lock
- * held; the call itself runs on a connection of its own. */
+/* Ask the server for the status from off on and install the reply as
+ * the cache, unless a write dropped the cache meanwhile. */
 static int
 cache_fill (struct nbd_store *s, uint64_t off)
 {
   struct status_ctx sc = { .cap = NBD_CACHE_MAX };
-  int r;
+  uint64_t gen;
+  int r = -1;
 
-  if (!s->cache && !(s->cache = malloc (NBD_CACHE_MAX * sizeof *s->cache))) {
+  pthread_mutex_lock (&s->status_lock);
+  if (!s->spare && !(s->spare = malloc (NBD_CACHE_MAX * sizeof *s->spare))) {
     errno = ENOMEM;
-    return -1;
+    goto out;
   }
-  sc.ext = s->cache;
-  pthread_mutex_unlock (&s->lock);
-  r = nbd_sync (s, 's', NULL, MIN (s->size - off, NBD_STATUS_SPAN), off,
-                &sc);
+  sc.ext = s->spare;
   pthread_mutex_lock (&s->lock);
-  if (r == -1)
-    return -1;
+  gen = s->gen;
+  pthread_mutex_unlock (&s->lock);
+  if (nbd_sync (s, 's', NULL, MIN (s->size - off, NBD_STATUS_SPAN), off,
+                &sc) == -1)
+    goto out;
   /* Clamp a last extent that runs past the end of the export. */
-  while (sc.n > 0 && sc.ext[sc.n - 1].end > s->size) {
-    if (sc.n > 1 && sc.ext[sc.n - 2].end >= s->size)
-      sc.n--;
-    else {
-      sc.ext[sc.n - 1].end = s->size;
-      break;
-    }
-  }
+  while (sc.n > 1 && sc.ext[sc.n - 2].end >= s->size)
+    sc.n--;
+  if (sc.n > 0 && sc.ext[sc.n - 1].end > s->size)
+    sc.ext[sc.n - 1].end = s->size;
   if (sc.n == 0 || sc.ext[0].end <= off) {
     errno = EIO;                         /* the server said nothing */
-    return -1;
+    goto out;
   }
-  s->cache_start = off;
-  s->ncache = sc.n;
-  return 0;
+  pthread_mutex_lock (&s->lock);
+  if (s->gen == gen) {
+    struct nbd_cache_ext *t = s->cache;
+    s->cache = s->spare;
+    s->spare = t;
+    s->cache_start = off;
+    s->ncache = sc.n;
+  }
+  pthread_mutex_unlock (&s->lock);
+  r = 0;
+out:
+  pthread_mutex_unlock (&s->status_lock);
+  return r;
 }
 
-/* Index of the cached extent holding off, or -1. */
+/* Index of the cached extent holding off, or -1.  s->lock held. */
 static ssize_t
 cache_find (struct nbd_store *s, uint64_t off)
 {
@@ -460,39 +485,52 @@ cache_find (struct nbd_store *s, uint64_t off)
   return lo;
 }
 
+/* Answer next_data from the cache: 1 if answered; 0 if the cache does
+ * not reach far enough (*off moved past the zero runs it did cover).
+ * s->lock held. */
+static int
+cache_answer (struct nbd_store *s, uint64_t *off, uint64_t *data,
+              uint64_t *hole)
+{
+  ssize_t i = cache_find (s, *off);
+  if (i == -1)
+    return 0;
+  while ((size_t) i < s->ncache && s->cache[i].zero)
+    *off = s->cache[i++].end;
+  if (*off >= s->size) {
+    *data = *hole = s->size;
+    return 1;
+  }
+  if ((size_t) i == s->ncache)
+    return 0;
+  *data = *off;
+  while ((size_t) i < s->ncache && !s->cache[i].zero)
+    i++;
+  *hole = s->cache[i - 1].end;
+  return 1;
+}
+
 static int
 nbd_io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
                   uint64_t *hole)
 {
   struct nbd_store *s = io->priv;
-  ssize_t i;
 
   if (!s->has_status || off >= s->size) {
     *data = MIN (off, s->size);
     *hole = s->size;
     return 0;
   }
-  SCOPED_LOCK (&s->lock);
-  for (;;) {                             /* skip what reads as zero */
-    if ((i = cache_find (s, off)) == -1) {
-      if (cache_fill (s, off) == -1)
-        return -1;
-      i = 0;
-    }
-    while ((size_t) i < s->ncache && s->cache[i].zero)
-      off = s->cache[i++].end;
-    if ((size_t) i < s->ncache || off >= s->size)
-      break;
+  for (;;) {
+    int answered;
+    pthread_mutex_lock (&s->lock);
+    answered = cache_answer (s, &off, data, hole);
+    pthread_mutex_unlock (&s->lock);
+    if (answered)
+      return 0;
+    if (cache_fill (s, off) == -1)
+      return -1;
   }
-  *data = off;
-  if (off >= s->size) {
-    *hole = s->size;
-    return 0;
-  }
-  while ((size_t) i < s->ncache && !s->cache[i].zero)
-    i++;
-  *hole = s->cache[i - 1].end;
-  return 0;
 }
 
 /* ---- asynchronous requests ---- */
@@ -516,6 +554,10 @@ areq_complete (void *user_data, int *error)
   a->err = *error ? (conn_dead (a->c->h) ? ENOTCONN : *error) : 0;
   pthread_mutex_lock (&s->lock);
   a->c->busy--;
+  if (a->write) {                /* see the cache rules above */
+    s->ncache = 0;
+    s->gen++;
+  }
   a->next = NULL;
   if (s->done_tail)
     s->done_tail->next = a;
@@ -644,7 +686,8 @@ nbd_io_aio (struct vdk_io *io, int op, void *buf, size_t n, uint64_t off,
   pthread_mutex_lock (&s->lock);
   s->inflight++;
   pthread_mutex_unlock (&s->lock);
-  *a = (struct nbd_areq) { .done = done, .ctx = ctx, .s = s, .c = c };
+  *a = (struct nbd_areq) { .write = op == 'w', .done = done, .ctx = ctx,
+                           .s = s, .c = c };
   cb = (nbd_completion_callback) { .callback = areq_complete,
                                    .user_data = a };
   if (op == 'w') {
@@ -703,7 +746,9 @@ nbd_io_close (struct vdk_io *io)
   if (s->wake_fd >= 0)
     close (s->wake_fd);
   pthread_mutex_destroy (&s->lock);
+  pthread_mutex_destroy (&s->status_lock);
   free (s->cache);
+  free (s->spare);
   free (s->description);
   free (s->uri);
   free (s);
@@ -781,15 +826,23 @@ first_connection (struct nbd_store *s, const char *spec)
 static struct vdk_io *
 nbd_io_open (const char *spec, unsigned flags)
 {
-  struct vdk_io *io = calloc (1, sizeof *io);
-  struct nbd_store *s = calloc (1, sizeof *s);
+  struct vdk_io *io, *none = NULL;
+  struct nbd_store *s;
 
+  if (flags & (VDK_IO_CREATE | VDK_IO_TRUNC)) {
+    vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: an export "
+               "cannot be created or truncated", spec);
+    return none;
+  }
+  io = calloc (1, sizeof *io);
+  s = calloc (1, sizeof *s);
   if (!io || !s || !(io->path = strdup (spec))
       || !(s->uri = strdup (spec))) {
     vdk__err (ENOMEM, "out of memory");
     goto fail;
   }
   pthread_mutex_init (&s->lock, NULL);
+  pthread_mutex_init (&s->status_lock, NULL);
   s->wake_fd = -1;
   io->ops = &nbd_ops;
   io->priv = s;
@@ -806,11 +859,6 @@ nbd_io_open (const char *spec, unsigned flags)
   }
   io->readonly = (flags & VDK_IO_READONLY) || nbd_is_read_only (s->conns[0].h)
     == 1;
-  if ((flags & (VDK_IO_CREATE | VDK_IO_TRUNC))) {
-    vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: an export "
-               "cannot be created or truncated", spec);
-    goto fail;
-  }
   return io;
 fail:
   if (io && io->priv)
