@@ -826,13 +826,13 @@ first_connection (struct nbd_store *s, const char *spec)
 static struct vdk_io *
 nbd_io_open (const char *spec, unsigned flags)
 {
-  struct vdk_io *io, *none = NULL;
+  struct vdk_io *io;
   struct nbd_store *s;
 
   if (flags & (VDK_IO_CREATE | VDK_IO_TRUNC)) {
     vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: an export "
                "cannot be created or truncated", spec);
-    return none;
+    return NULL;
   }
   io = calloc (1, sizeof *io);
   s = calloc (1, sizeof *s);
