@@ -192,13 +192,36 @@ find_plugin (void)
   return NULL;
 }
 
-/* argv for nbdkit; strings it makes are leaked (the process execs or
- * exits soon after). */
+#define ARGV_MAX (64 + MAX_DATASTORES)
+
+static void
+free_argv (char **av)
+{
+  if (!av)
+    return;
+  for (int i = ARGV_MAX; av[i]; i++)
+    free (av[i]);
+  free (av);
+}
+
+/* Record s as made here (freed by free_argv); returns it. */
+static char *
+own (char **av, char *s)
+{
+  int i = ARGV_MAX;
+  while (av[i])
+    i++;
+  av[i] = s;
+  return s;
+}
+
+/* argv for nbdkit.  The strings made here are also listed after the
+ * argv's NULL (from index ARGV_MAX on) so free_argv can free them. */
 static char **
 build_argv (const struct serve_opts *o, const char *plugin,
             const char *pid_file)
 {
-  char **av = calloc (64 + MAX_DATASTORES, sizeof *av);
+  char **av = calloc (2 * ARGV_MAX + 1, sizeof *av);
   char *s;
   int n = 0;
 
@@ -228,8 +251,8 @@ build_argv (const struct serve_opts *o, const char *plugin,
     av[n++] = "--tls=require";
     if (asprintf (&s, "--tls-%s=%s", o->psk ? "psk" : "certificates",
                   o->psk ? o->psk : o->certs) < 0)
-      return NULL;
-    av[n++] = s;
+      return free_argv (av), NULL;
+    av[n++] = own (av, s);
     if (o->verify_peer)
       av[n++] = "--tls-verify-peer";
   }
@@ -242,19 +265,27 @@ build_argv (const struct serve_opts *o, const char *plugin,
   av[n++] = (char *) plugin;
   if (o->disk) {
     char *real = realpath (o->disk, NULL);
+    int r;
     if (!real) {
       tool_error ("%s: %s", o->disk, strerror (errno));
-      return NULL;
+      return free_argv (av), NULL;
     }
-    if (asprintf (&s, "disk=%s", real) < 0)
-      return NULL;
-    av[n++] = s;
+    r = asprintf (&s, "disk=%s", real);
+    free (real);
+    if (r < 0)
+      return free_argv (av), NULL;
+    av[n++] = own (av, s);
   }
-  for (int i = 0; i < o->nds; i++)
-    if (asprintf (&av[n++], "datastore=%s", o->ds[i]) < 0)
-      return NULL;
-  if (o->tickets && asprintf (&av[n++], "tickets=%s", o->tickets) < 0)
-    return NULL;
+  for (int i = 0; i < o->nds; i++) {
+    if (asprintf (&s, "datastore=%s", o->ds[i]) < 0)
+      return free_argv (av), NULL;
+    av[n++] = own (av, s);
+  }
+  if (o->tickets) {
+    if (asprintf (&s, "tickets=%s", o->tickets) < 0)
+      return free_argv (av), NULL;
+    av[n++] = own (av, s);
+  }
   if (o->external)
     av[n++] = "allow-external=true";
   if (o->readonly)
@@ -430,7 +461,7 @@ run_serve (const struct serve_opts *o)
     rc = run_foreground (av, pid_file, o);
   if (pid_file == tmp_pid)
     unlink (tmp_pid);
-  free (av);
+  free_argv (av);
   return rc;
 }
 

@@ -793,7 +793,6 @@ static int
 first_connection (struct nbd_store *s, const char *spec)
 {
   struct nbd_handle *h = connect_one (spec, true);
-  const char *desc;
   int64_t size, v;
 
   if (!h) {
@@ -818,8 +817,7 @@ first_connection (struct nbd_store *s, const char *spec)
   v = nbd_get_block_size (h, LIBNBD_SIZE_MAXIMUM);
   s->max_req = v >= s->min_block && v < NBD_MAX_REQUEST
     ? v - v % s->min_block : NBD_MAX_REQUEST;
-  if ((desc = nbd_get_export_description (h)) != NULL)
-    s->description = strdup (desc);
+  s->description = nbd_get_export_description (h);  /* caller frees it */
   return 0;
 }
 
