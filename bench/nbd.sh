@@ -58,13 +58,15 @@ port_vt=$((port_vdk + 2)); port_qt=$((port_vdk + 3))
 pids+=($!)
 "$vdk" serve -r --bind 127.0.0.1 --port "$port_vt" --tls-psk keys.psk \
   disk.vmdk >/dev/null & pids+=($!)
-# qemu-nbd: the same three (persistent, shared)
-qemu-nbd -r -t -e 0 -f vmdk -k "$work/q.sock" disk.vmdk & pids+=($!)
-qemu-nbd -r -t -e 0 -f vmdk -b 127.0.0.1 -p "$port_q" disk.vmdk & pids+=($!)
+# qemu-nbd: the same three (persistent, shared), each on its own copy
+# (qemu's image locks refuse a file another server holds)
+for k in 1 2 3; do cp --sparse=always disk.vmdk "q$k.vmdk"; done
+qemu-nbd -r -t -e 0 -f vmdk -k "$work/q.sock" q1.vmdk & pids+=($!)
+qemu-nbd -r -t -e 0 -f vmdk -b 127.0.0.1 -p "$port_q" q2.vmdk & pids+=($!)
 mkdir -p qpsk && cp keys.psk qpsk/
 qemu-nbd -r -t -e 0 -f vmdk -b 127.0.0.1 -p "$port_qt" \
   --object tls-creds-psk,id=tls0,dir="$work/qpsk",endpoint=server \
-  --tls-creds tls0 disk.vmdk & pids+=($!)
+  --tls-creds tls0 q3.vmdk & pids+=($!)
 # nbdkit's file plugin on the raw image: the ceiling for fio
 nbdkit -f -r -U "$work/f.sock" file in.raw & pids+=($!)
 wait_sock v.sock; wait_sock q.sock; wait_sock f.sock
