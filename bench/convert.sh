@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/convert.sh - vdk convert against qemu-img convert, same input,
 # same run.
 #

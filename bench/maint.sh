@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/maint.sh - vdk shrink, defrag, commit and map, timed on the same
 # input as their qemu-img counterparts, in one run.
 #

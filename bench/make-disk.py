@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """bench/make-disk.py [OUT]: the benchmarks' input disk.
 
 A 4 GiB raw image (default in.raw) holding 1 GiB of data in 4 MiB chunks

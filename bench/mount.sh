@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark: vdk mount against libvmdk's vmdkmount, same input, same run.
 #
 #   1. sequential read (dd bs=1M) of the whole-disk file of a 4 GiB sparse

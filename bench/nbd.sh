@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/nbd.sh - `vdk serve` against qemu-nbd, same disk, same run.
 #
 # The disk: bench/make-disk.py's 4 GiB raw image with 1 GiB of data,

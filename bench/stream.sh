@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/stream.sh - streamOptimized (and monolithicSparse) conversion:
 # vdk against qemu-img, same input, same run.
 #

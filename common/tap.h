@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A tiny TAP producer for vdk's C unit tests.  No framework: each test
  * program includes this, calls ok()/is_int() etc., and ends with
  * `return tap_done ();`.  Output is TAP version 13 as meson's `tap`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Header-only helpers shared by the library, tools and tests:
  * little-endian access, checked arithmetic, cleanup macros, min/max.
  * Nothing here knows about disks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk-ticket.h - the ticket file, shared by `vdk ticket` (which mints,
  * lists and revokes tickets) and the nbdkit plugin (which serves only
  * live ones).  Header-only; tested by tests/unit/test-ticket.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vix-conn.c - VixDiskLib's library setup and connections.
  *
  * InitEx hands the log callbacks to vdk_init (vdk's sinks have the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vix-disk.c - VixDiskLib's disk calls: create, open, close, info, I/O,
  * asynchronous I/O and metadata, on vdk's public API.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vix-error.c - VixError codes: vdk's errors translated, the VDDK's
  * texts, and the thread's last failure for GetErrorText.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vix-internal.h - what the files of libvixDiskLib and libvixMntapi
  * share: the handle and connection structs behind the VDDK's opaque
  * pointers, the translation tables and the error helpers.

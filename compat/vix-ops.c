@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vix-ops.c - VixDiskLib's whole-disk calls: grow, shrink, defragment,
  * rename, unlink, clone, space needed, attach, check/repair and the
  * allocated-block map, on vdk's public API.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vix-tables.c - the VDDK's numbers and vdk's, translated by table.
  *
  * vdk numbers its open flags, disk types and adapters differently from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vixDiskLib.h - VMware VDDK's VixDiskLib API, implemented by vdk.
  *
  * vdk's libvixDiskLib.so.8 (also reachable as .so.7 and .so.6) exports

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vixMntapi.h - VMware VDDK's VixMntapi API, implemented by vdk.
  *
  * vdk's libvixMntapi.so.1 exports the VixMntapi 1.0 calls with the

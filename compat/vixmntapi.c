@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vixmntapi.c - VixMntapi 1.0 on vdk's volume and mount layers.
  *
  * A disk set is a vdk_diskset that borrows the vdk disks behind

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vm_basic_types.h - the few basic types the VDDK's headers use.
  *
  * Programs written against VMware's VDDK include vixDiskLib.h, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: a vmfsSparse (COWD) extent - 2048-byte header, grain
  * directory, 4096-entry grain tables - opened from memory and read
  * through, then written a little (into a private copy), flushed and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: the VMDK descriptor parser and writer.  Whatever parses
  * must format, and the formatted text must parse again to the same
  * number of extents and keys (the writer is the reader's inverse). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: GPT.  The input is a disk image in memory; before the
  * scan, the target recomputes the CRC32 of the entry array and of the
  * header at LBA 1 when they are present and in range, so the fuzzer gets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: Windows LDM.  The input is a PRIVHEAD sector followed by
  * the start of an LDM database (TOCBLOCK at +2 sectors, VMDB, VBLKs).
  * The target builds an MBR dynamic disk around it: a 0x42 partition at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: LVM2.  The first input byte picks the mode:
  *   even: the rest is metadata text for the text parser alone;
  *   odd:  the rest is the committed metadata text of a PV that the

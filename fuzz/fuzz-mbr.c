@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: MBR partition tables with extended/logical partitions.
  * The input is a whole disk image held in memory (no file, no vdk_open:
  * vdk__diskset_add_mem makes it a member of a disk set), scanned for

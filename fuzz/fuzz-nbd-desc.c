@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: the reader of a server's export description
  * (disk/remote-desc.c), which comes from the network.  Whatever it
  * accepts must make a descriptor whose text parses again with the same

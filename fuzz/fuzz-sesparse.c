@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: a seSparse extent (constant header, volatile header,
  * u64 grain directory and 4096-entry grain tables) opened from memory,
  * mapped through and its data read; then a write is attempted, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: the check/repair walker (format/sparse-check.c) on a
  * hosted sparse extent held in memory: first a read-only check, then a
  * repair of a writable copy and a second check of the repaired bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: a hosted sparse extent (header, grain directory, grain
  * tables, embedded descriptor) opened from memory, then read through.
  * Every read must succeed or fail cleanly; nothing may crash, hang or

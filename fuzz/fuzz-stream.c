@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: a streamOptimized extent (header, footer, markers, grain
  * directory and tables, compressed grains) opened from memory and read
  * through, then walked by the strict sequential reader.  Every call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz-walk.h - the one map-and-read walk of the extent fuzz targets.
  *
  * fuzz_read_through (e, step, via_format, calls): maps the extent from

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """mkseeds-stream.py OUTDIR - write the seed corpus of fuzz-stream.c.
 
 Small streamOptimized files (4 KiB grains, 4-entry grain tables so that

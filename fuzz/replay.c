@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Replays a libFuzzer corpus without libFuzzer: runs every file named on
  * the command line (or found in a folder named there) through
  * LLVMFuzzerTestOneInput once.  Built for every fuzz target and run as a

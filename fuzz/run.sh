@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fuzz/run.sh SECONDS [TARGET...] - run a libFuzzer campaign.
 #
 # Builds (once) a clang build with ASan+UBSan and the libFuzzer targets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk - open virtual disk development kit: the volume API.
  *
  * A vdk_diskset is one or more open disks that volumes may span (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk - open virtual disk development kit: the disk API.
  *
  * A vdk_disk is an open virtual disk: one link (a raw image or a VMDK

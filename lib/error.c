@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Thread-local errors and the log sinks.
  *
  * The thread's error keeps the failing public call, the message and the

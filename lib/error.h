@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Errors and logging, shared by every layer of libvdk (lib/error.c).
  *
  * Layers, bottom up (arrows point down only; each has one header that

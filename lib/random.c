@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Random bytes for CIDs and UUIDs.
  *
  * A CID tells a child which parent it was made from and a new CID marks

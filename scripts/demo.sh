@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # scripts/demo.sh - install the dependencies, build vdk and show its main
 # job on a small disk it makes itself: create a VMDK, write data, make a
 # child, write to the child, read through the chain and verify, convert

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # scripts/install-deps.sh - install what vdk needs to build and test, on
 # Debian 12 (run as root).  Quiet and non-interactive; safe to re-run.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # scripts/test.sh - install the dependencies, build vdk twice and run the
 # whole test suite on both builds:
 #   build       normal build, warnings are errors (-Dwerror_extra=true)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/lib.sh - the one vocabulary of the shell tests (sourced by every
 # test script: `source "$(dirname "$0")/../lib.sh"`).
 #

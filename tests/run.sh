@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/run.sh [BUILDDIR] [MESON TEST ARGS...] - run the whole test suite
 # of one build folder and summarise it.
 #

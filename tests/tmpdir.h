@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tmpdir.h - the one private temporary folder of a C test (every test
  * folder includes it as "../tmpdir.h").
  *

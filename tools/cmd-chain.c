@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd-chain.c - `vdk compare` and `vdk rebase`.
  *
  * compare (qemu-img compare's contract): exit 0 when the guest-visible

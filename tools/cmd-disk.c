@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd-disk.c - the disk subcommands of `vdk`: create, child, info,
  * convert, read, write, meta, rename, rm.
  *

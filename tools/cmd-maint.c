@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd-maint.c - the maintenance subcommands of `vdk`: check, grow,
  * shrink, defrag, attach, commit and map.
  *

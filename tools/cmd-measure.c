@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd-measure.c - `vdk measure`: the bytes a conversion will need.
  *
  * Opens SRC read-only and asks vdk_measure() for the size of the files

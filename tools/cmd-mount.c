@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk volumes / mount / umount / mounts: the vmware-mount of vdk.
  *
  * Design

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The volume and mount subcommands of `vdk` (tools/cmd-mount.c).
  * argv[0] is the subcommand name; each returns the exit status.  Also
  * declared in vdk-tool.h; kept here for files that only need these. */

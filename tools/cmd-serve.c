@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk serve: export disks over NBD with nbdkit and the vdk plugin.
  *
  * Design

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk ticket: mint, list and revoke the tickets `vdk serve --tickets`
  * serves.
  *

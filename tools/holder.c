@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* holder.c - who holds a disk that is in use: a live `vdk mount`.
  *
  * A disk another process has open for writing fails to open with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* json.c - the one JSON writer of the `vdk` tool (vdk-tool.h).
  *
  * Every --json output goes through it, so all commands print the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* progress.c - the progress bar of `vdk -p` commands (vdk-tool.h).
  *
  * Drawn on standard error only when it is a terminal and the user asked

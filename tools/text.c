@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Untrusted text on its way out: terminals and JSON.
  *
  * Descriptor values, extent and parent names, file-system labels and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk-tool.h - helpers shared by the subcommands of the `vdk` command.
  *
  * The tool is built only on the public API (include/vdk.h, and

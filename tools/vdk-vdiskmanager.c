@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk-vdiskmanager - vmware-vdiskmanager's command line on vdk.
  *
  * Scripts written for vmware-vdiskmanager run unchanged: the same

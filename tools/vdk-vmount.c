@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk-mount - vmware-mount's command line on vdk.
  *
  *   vdk-mount [-r] [-o OPTS] DISK [PARTNUM] MOUNTPOINT   mount a partition

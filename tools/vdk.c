@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk - the command line tool of the virtual disk development kit.
  *
  * Design

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Make the seed corpora for fuzz-descriptor and fuzz-sparse.
 
 Seeds are small on purpose (a few KiB): a sparse extent with 4 KiB

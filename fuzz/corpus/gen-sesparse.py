@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Seed corpus of the seSparse fuzz target (fuzz/fuzz-sesparse.c).
 
 Layout (docs/vmdk-format.md, seSparse; lib/format/sesparse.c): a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Asynchronous I/O: vdk_aio_pread/pwrite/read/write and vdk_aio_wait.
  *
  * A request is a struct vdk__aio_req that lives from submission until

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A disk is a chain of links: child -> ... -> base.
  *
  * Open resolves the chain from the top: a link whose descriptor has a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The public disk calls: open, close, I/O, flush, block status.
  *
  * Each names itself for error messages, checks its range against the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The disk layer: links (one descriptor or raw file with its
  * extents), chains of links, CID rules and path confinement
  * (lib/disk). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Opening, closing and updating one link.
  *
  * A link is built from what vdk__probe found: a raw file becomes one

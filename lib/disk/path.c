@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Path confinement for names that come from descriptors.
  *
  * A descriptor names its extents and its parent.  A crafted descriptor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The export description of a vdk server, read back into a descriptor.
  *
  * plugins/nbdkit/describe.c writes one JSON object (its layout is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Remote disks: a disk handle whose data comes from a remote io store
  * (io/nbd.c), and the connection the VDDK's ConnectEx describes.
  *

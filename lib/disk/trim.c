@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Giving space back: vdk_trim and vdk_zero_ex.
  *
  * Both walk the top link's extents and call vdk__ext_trim (format/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vmfsSparse extents: the ESX redo log ("COWD"), read, written and
  * created as the delta of a child link.
  *

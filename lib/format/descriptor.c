@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* VMDK descriptor text: a tolerant reader and a strict writer.
  *
  * Facts (docs/vmdk-format.md §1): line based, LF or CRLF;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The checked wrappers through which the core calls every extent's ops
  * table (vdk__ext_*), and the one error formatter for extents.  Bounds
  * are checked with overflow-safe arithmetic; NOACCESS, RDONLY and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* FLAT / VMFS extents (plain bytes at an offset in a file or device) and
  * ZERO extents (no file; read as zeroes).
  *

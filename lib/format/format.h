@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The format layer: VMDK descriptor text and the extent formats, each
  * behind one ops table (lib/format). */
 #ifndef VDK_FORMAT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The registry's part of the two formats stored in KDMV files, hosted
  * sparse (format/sparse.c) and streamOptimized (format/stream*.c):
  * probing, creation parameters, the structure walker behind check and

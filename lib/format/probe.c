@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Content probing: what kind of file starts a disk.
  *
  * Detection (docs/vmdk-format.md): "KDMV" at offset 0 is a hosted

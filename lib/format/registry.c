@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The registry of formats: one entry per extent format, each a table
  * of its own (struct vdk_extent_ops, format/format.h).  Link opening,
  * create, grow, check and the maintenance operations look formats up

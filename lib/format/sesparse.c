@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* seSparse extents (vSphere's space-efficient sparse delta): read-only.
  *
  * Facts (docs/vmdk-format.md §4.3, known from QEMU's read-only driver):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Checking (and repairing) one hosted sparse extent without trusting it.
  *
  * Facts (docs/vmdk-format.md §2, §3): the header is validated by the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The hosted sparse extent header (KDMV): decode, validate, encode and
  * lay out a new extent.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Hosted sparse extents (KDMV): grain lookup, allocation, write-back of
  * grain tables in crash-safe order.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The strict sequential stream reader: walks a streamOptimized file
  * from overHead to EOS as a streaming consumer (an OVF importer,
  * VirtualBox's sequential mode) reads it, without seeking back.

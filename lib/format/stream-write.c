@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Writing a streamOptimized extent: a true stream, appended in order,
  * with grains compressed on all cores.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* streamOptimized extents: compressed hosted sparse (KDMV with the
  * compressed and markers flags), read through the grain directory.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private to the streamOptimized extent: lib/format/stream.c (open,
  * lookup, inflate), stream-write.c (the append-only writer and its
  * compression pipeline) and stream-walk.c (the strict sequential

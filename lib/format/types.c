@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Disk types: createType strings of the descriptor, vmware-vdiskmanager's
  * -t numbers, and what each type is made of - one row per type, read by
  * create, child creation, grow and link opening instead of comparisons

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A crash-simulating io backend for tests, after SQLite's test6.c.
  *
  * vdk__crash_install() registers a wrapper in front of the `file`

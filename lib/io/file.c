@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The `file` io backend: a local file or device read and written with
  * pread/pwrite on a descriptor, with an optional O_DIRECT descriptor,
  * and its name operations (rename, unlink, temporary files, folder

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The io layer's core: the registry of backends, the choke point every
  * read and write goes through, and the wrappers of the file-system
  * operations table.

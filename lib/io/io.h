@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The io layer: byte stores under a disk, found by a spec string in a
  * registry of backends (io/io.c), and the operations on the names of
  * those stores (rename, unlink, temporary files, folder sync). */

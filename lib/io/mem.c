@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The `mem` io backend: stores in memory, for tests and fuzzing.
  *
  * vdk__io_open_mem() makes an anonymous store holding a copy of some

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The `nbd` io backend: a remote disk read and written with libnbd.
  *
  * Schemes nbd://, nbds://, nbd+unix://, nbds+unix:// (the spec is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The `sink` io backend: a store whose bytes go out through a file
  * descriptor that cannot seek (a pipe, a socket, a terminal), so that
  * vdk_clone can write a disk to standard output.

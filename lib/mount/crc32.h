@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* CRC-32 as used by GPT (the zlib / RFC 1952 CRC: reflected polynomial
  * 0xEDB88320, initial value and final XOR 0xFFFFFFFF) and by LVM2 (the
  * same polynomial, initial value 0xF597A6CF and no final XOR).  Both are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Disk sets: the member disks, their reads, scan warnings and the list
  * of volumes with the strings each volume owns.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GPT partition tables.
  *
  * On-disk facts (docs/volumes-format.md §2; UEFI 2.x 5.3):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Windows LDM (dynamic disks): PRIVHEAD, TOCBLOCK, VMDB and VBLK
  * records, resolved into volumes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* LVM2: physical volumes, the volume groups they form and their logical
  * volumes as volume maps.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The LVM2 text metadata format, parsed into a small tree.
  *
  * Format facts (lvm2 lib/format_text/import_vsn1.c, config.c; libvslvm

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Volume maps and the one volume reader.
  *
  * A volume is a tree: leaves are byte ranges on set disks (disk -1 when

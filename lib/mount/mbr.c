@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* MBR (DOS) partition tables with extended/logical partitions.
  *
  * On-disk facts (docs: docs/volumes-format.md §1):

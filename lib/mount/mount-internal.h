@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Internal interfaces of the volume library (lib/mount).
  *
  * Layers inside lib/mount, bottom up:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The volume API (include/vdk-mount.h) in a library built without it.
  *
  * libvdk exports the same symbols whatever it was configured with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A best-effort guess of the installed OS from the scanned volumes
  * alone (VixMntapi's GetOsInfo without reading any file system).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* File-system identification with libblkid.
  *
  * libblkid 2.38 (Debian 12) probes only file descriptors; a volume is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The scan: runs the parsers over a set in a fixed order and names the
  * volumes they found.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The public volume handle: open a scanned volume by name and read or
  * write it through its map (map.c).
  *

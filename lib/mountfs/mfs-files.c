@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The files of a FUSE folder: one per whole disk, one per volume.
  *
  * Names: "disk" (or "disk1".."diskN" in a set of several disks), then

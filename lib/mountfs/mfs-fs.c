@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mount a file system from a loop device, unmount it.
  *
  * -o text is split into MS_* flags (ro, noexec, nosymfollow, ...: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Loop devices: attach a FUSE-exposed volume file, detach, query.
  *
  * Attach follows util-linux (lib/loopdev.c): LOOP_CTL_GET_FREE on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The public mount calls of include/vdk-mount.h: handles, the daemon.
  *
  * A vdk_mount handle either serves its mount (vdk_mount_volume: a

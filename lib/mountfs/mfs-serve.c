@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* FUSE folder with one file per whole disk and per volume.
  *
  * libfuse3 low-level API: the folder is inode 1, file i is inode 2 + i.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One mount served by this process: from checks to mount(2) and back.
  *
  * vdk__mfs_session_start, in order:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-mount state under <rundir>/<id>/.
  *
  * The daemon's liveness is a lock, not a pid: `lock` is flock()ed by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What mounting needs from the machine: checks with actionable messages.
  *
  * Every check names what is missing and how to get it, because the

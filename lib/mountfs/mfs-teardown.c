@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Undo a mount in reverse order; clean up after dead serving processes.
  *
  * Order matters: the file system holds the loop device, the loop device

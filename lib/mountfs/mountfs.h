@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mounting volumes: FUSE exposure, loop devices, mount(2) and mount state
  * (internal interface of lib/mountfs, the layer above lib/mount).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_attach: give a child link a new parent (VixDiskLib_Attach,
  * re-parenting as `qemu-img rebase` does).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Clone / convert: copy the guest-visible contents of an open disk into
  * a new disk of any type vdk can create.
  *

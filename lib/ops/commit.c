@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_commit: merge a child's data into its parent, or into a link
  * further down its chain (vmware-vdiskmanager -e style, qemu-img commit
  * with -b and -d).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Creating disks: raw, monolithic and split, sparse and flat; children.
  *
  * Facts (docs/vmdk-format.md §1.4, §1.8, §2.4):

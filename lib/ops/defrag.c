@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_defrag: lay a sparse disk out again in LBA order (vmware-
  * vdiskmanager -d, VixDiskLib_Defragment).
  *

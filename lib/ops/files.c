@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whole-link file operations: unlink and rename.
  *
  * Both open the link alone (read-only, no parents) to learn its files:

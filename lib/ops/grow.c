@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_grow: make a disk larger (vmware-vdiskmanager -x, VixDiskLib_Grow).
  *
  * Facts (docs/vmdk-format.md §1.4, §2): the capacity of a link is the sum of

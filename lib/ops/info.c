@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Information about an open disk, and its DDB metadata.
  *
  * Info comes from the top link's descriptor (geometry, adapter, CIDs,

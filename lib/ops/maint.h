@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers shared by the maintenance operations (lib/ops: grow, shrink,
  * defrag, attach, commit, map, check).  Internal to lib/ops. */
 #ifndef VDK_OPS_MAINT_H

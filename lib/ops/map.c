@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_query_allocated_blocks: which chunks of a disk hold data, as
  * VixDiskLib_QueryAllocatedBlocks answers it (backup software reads
  * only these).

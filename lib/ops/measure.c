@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_measure: the space a clone will need (the VDDK's
  * SpaceNeededForClone), before copying.
  *

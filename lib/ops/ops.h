@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The ops layer: whole-disk operations (lib/ops). */
 #ifndef VDK_OPS_H
 #define VDK_OPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_rebase: give a child a new parent and keep what the guest sees
  * (qemu-img rebase in its safe mode).
  *

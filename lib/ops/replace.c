@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_clone with VDK_CLONE_OVERWRITE onto an existing destination
  * (the VDDK's overWrite).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Rewriting an extent into a new file: the engine under shrink, defrag
  * and grow of the formats that say they can be rewritten
  * (VDK_FMT_REWRITABLE: hosted sparse today).

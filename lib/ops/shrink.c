@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk_shrink: give back the space of grains that hold only zeroes
  * (vmware-vdiskmanager -k, VixDiskLib_Shrink).
  *

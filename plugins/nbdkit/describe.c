@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* describe.c - the disk's information as the export description.
  *
  * NBD carries only an export's size and its extents.  The rest of what

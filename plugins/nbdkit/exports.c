@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* exports.c - from an export name to an open disk, shared.
  *
  * Names.  What a client may ask for depends on the configuration:

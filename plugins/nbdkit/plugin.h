@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plugin.h - the pieces of the vdk nbdkit plugin (plugins/nbdkit/).
  *
  * The plugin is a consumer of libvdk like any other: it uses only the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vdk-plugin.c - nbdkit-vdk-plugin: export any disk vdk opens over NBD.
  *
  *   nbdkit vdk disk=child.vmdk

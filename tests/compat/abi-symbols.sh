@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The names libvixDiskLib (and libvixMntapi) export are exactly the
 # VDDK's: every call of VixDiskLib 6.5-8 (VixMntapi 1.0), nothing more,
 # none with a symbol version.  The lists are typed from the reference,

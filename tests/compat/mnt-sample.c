@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mnt-sample.c - a VixMntapi program, written only against
  * compat/vixMntapi.h and vixDiskLib.h, run against vdk's libraries.
  *

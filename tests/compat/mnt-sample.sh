@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The VixMntapi sample (mnt-sample.c) on a disk with an ext4 partition:
 # volumes listed, a read-only mount read through the returned path, a
 # read-write mount through borrowed handles.  Nothing may be left behind

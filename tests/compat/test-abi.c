@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-abi.c - compat/vixDiskLib.h and compat/vixMntapi.h against the
  * VDDK's ABI facts (x86-64 Linux, LP64): the size and every field offset
  * of each struct, every enum value and every error code, as written in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-tables.c - the translations between the VDDK's numbers and
  * vdk's, row by row (compat/vix-tables.c, compat/vix-error.c).  Open
  * flags, disk types and adapters are numbered differently on the two

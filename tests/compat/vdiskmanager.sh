@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vmware-vdiskmanager's documented examples run unchanged against
 # vdk-vdiskmanager (installed here under VMware's name), and the disks
 # they make are what the flags say: qemu-img reads each one, with the

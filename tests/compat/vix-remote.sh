@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # VixDiskLib over the network: vix-sample --remote connects with
 # ConnectEx and a server name to `vdk serve` (TLS-PSK: user = identity,
 # password = hex key), opens "[datastore] path" exports and a ticket,

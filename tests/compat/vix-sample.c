@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vix-sample.c - what VMware's vixDiskLibSample does, written only
  * against compat/vixDiskLib.h, run against vdk's libvixDiskLib.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vmware-mount's documented command lines run unchanged against
 # vdk-mount (installed here under VMware's name): -p in vmware-mount's
 # columns, a read-write mount by default, -r, -o, -l, -L, -d, flat mode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fault injection across operations (issue: hostile input, faults).
  *
  * Each scenario makes small disks in a folder of its own, runs one

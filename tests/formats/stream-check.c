@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stream-check FILE...: the strict sequential stream reader
  * (vdk__stream_walk) as a command, for the shell tests.  Walks each
  * file's markers from overHead to EOS as a streaming consumer would and

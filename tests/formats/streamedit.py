@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """streamedit.py - damage streamOptimized and COWD files on purpose, and
 make seSparse files, for the malformed-input and ESX tests.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # ESX formats: vmfs and vmfsThin (create, write, read, qemu-img reads
 # them), vmfsSparse (COWD) children chained on flat and sparse bases and
 # read back by qemu-img, malformed COWD headers, seSparse read-only

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk measure, and memory that stays flat in the disk size.
 #
 # measure must print exactly the bytes of the files `vdk convert` then

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Malformed streamOptimized files: vdk must fail with a clear message
 # naming the problem (exit 1, never a crash), and the strict sequential
 # reader (stream-check) must reject each one too.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The streamOptimized writer through the public API: append-only order,
  * partial grains, a flush in the middle of a grain and writes that
  * continue it (the reopened grain), reads while writing, all-zero

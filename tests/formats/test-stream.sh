@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # streamOptimized in depth: both of qemu-img's directions, vdk's true
 # streams checked by qemu-img (compare, check), vmdkinfo and the strict
 # sequential reader (stream-check), compression levels, create + write

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """damage-tables.py FILE WHAT... - damage a monolithicSparse file's grain
 directory or grain tables, the primary or the redundant copy (defect 2).
 WHAT: gd (primary GD entry 0 past the end of the file), gte:N (primary

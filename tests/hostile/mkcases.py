@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """mkcases.py OUTDIR - make the hostile catalog (issue 9).
 
 Every case is a folder OUTDIR/NAME holding crafted files, made here from

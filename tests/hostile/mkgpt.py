@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """mkgpt.py FILE - a 1 MiB disk with a GPT whose partition names hold
 what a hostile disk may put there: terminal escape sequences, an unpaired
 UTF-16 high surrogate, an unpaired low surrogate, and a reversed pair.

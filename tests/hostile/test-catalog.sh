@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The hostile catalog (issue 9): crafted inputs made by mkcases.py (and
 # the LVM/partition cases of mkvolumes.py), each run once through the
 # vdk tool.  For every case:

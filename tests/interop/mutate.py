@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """mutate.py SEED COUNT GOOD_DIR OUT_DIR - damaged copies of good disks.
 
 For each kind of disk found in GOOD_DIR (sparse.vmdk, stream.vmdk,

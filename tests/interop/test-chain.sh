@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Child chains, both ways, and the CID rule.
 #
 # 1. A qemu-img backing chain (data in both layers, written by qemu-io)

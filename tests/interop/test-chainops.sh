@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # compare, rebase and commit --base/--drop against qemu-img.
 #
 # 1. vdk compare gives qemu-img compare's answer (exit 0 same, 1 different

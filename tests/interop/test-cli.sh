@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The command line contract of `vdk`.
 #
 # --help and --version on the top level and on every subcommand print to

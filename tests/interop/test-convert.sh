@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk convert: raw <-> every hosted type, byte-exact both ways.
 #
 # The source raw disk holds random data in scattered chunks (aligned and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Random damage: vdk fails cleanly or reads, never crashes or writes.
 #
 # A seeded generator (mutate.py) makes a few hundred damaged copies of

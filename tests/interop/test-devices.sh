@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Extent, parent and descriptor files that are not regular files (issue
 # 9, defect 1).  A descriptor comes from a stranger: a block-device node
 # in the disk's folder (what GNU tar recreates when run as root) must

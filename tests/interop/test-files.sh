@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk meta, rename and rm.
 #
 # meta: list shows the ddb keys vdk wrote; get works with and without the

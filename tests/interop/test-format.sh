@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Explicit formats and probed raw images (issue 9, defect 3).
 #
 # A guest owns the first sectors of its raw disk.  If it writes a KDMV

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Maintenance commands: check, grow, shrink, defrag, commit, attach, map.
 #
 # Every command must keep the guest-visible contents (checked against an

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Malformed and hostile inputs.
 #
 # Each case damages a good disk made by qemu-img (sparse header fields,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Opening the disks people have.
 #
 # 1. A child made on Windows names its parent "C:\Users\...\base.vmdk"

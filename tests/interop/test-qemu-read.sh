@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk reads what qemu writes.
 #
 # For every hosted subformat qemu-img creates (sparse ones with and

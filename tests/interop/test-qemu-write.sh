@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk writes into disks qemu made, and qemu goes on using them.
 #
 # For every hosted subformat (sparse with and without zeroed grains):

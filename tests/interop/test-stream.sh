@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # streamOptimized (compressed grains with markers), both directions.
 #
 # read:  qemu-img converts a raw disk to streamOptimized; vdk read must

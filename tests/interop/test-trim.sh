@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Trim and fast zero (vdk_trim, vdk_zero_ex) judged by qemu.
 #
 # On disks qemu-img made (monolithicSparse with and without zeroed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qemu-img and libvmdk read what vdk writes.
 #
 # vdk creates every hosted type, `vdk write` puts random data at aligned

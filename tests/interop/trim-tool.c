@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* trim-tool DISK MODE OFFSET LENGTH: call vdk_trim or vdk_zero_ex on a
  * disk, for the interop test of trim (test-trim.sh).  MODE is trim,
  * zero, may-trim, fast or fast-may-trim.  Exit status: 0 done, 2 the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """vmdkedit.py - damage VMDK files on purpose, for the malformed-input tests.
 
 Usage:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """damage.py - break a hosted sparse VMDK in one precise way, for the
 check/repair tests.
 Usage:

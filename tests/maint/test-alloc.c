@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The allocated-blocks query (VixDiskLib_QueryAllocatedBlocks), progress
  * callbacks and cancellation of shrink/defrag/commit, and the library
  * side of commit and attach. */

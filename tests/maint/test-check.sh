@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk check / check --repair on deliberately damaged disks, one per fault
 # kind.  A plain check must list the fault, exit 2 and not change a
 # byte; --repair must make the repairable ones clean (then vdk check

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Crash simulation: random write/zero/flush workloads on a monolithic
  * sparse disk, a split sparse disk (across the extent boundary), a
  * monolithic flat disk, a sparse child and a vmfsSparse (COWD) child of

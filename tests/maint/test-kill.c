@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Real process kills: a forked writer runs a random write/zero/flush
  * workload on a sparse disk (and on a child of it) and reports each
  * successful flush through a pipe; it is killed with SIGKILL at a random

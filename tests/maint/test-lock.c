@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Locking: one writer per disk, readers shared, parents shared.
  * OFD locks belong to an open file description, so a second handle in
  * the same process conflicts exactly as another process does; a forked

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # grow, shrink, defrag, commit, attach and map, each checked against
 # qemu-img: after the operation the guest-visible contents equal the
 # expected raw file (qemu-img compare), qemu-img check is clean where

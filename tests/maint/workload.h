@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A deterministic random write/zero/flush workload and its model, shared
  * by the crash-simulation test and the SIGKILL test.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Make the seed corpora of the volume fuzz targets (fuzz/corpus/{mbr,gpt,
 # lvm,ldm}) with the real tools where they exist: sfdisk and sgdisk for
 # partition tables, lvm2 on loop devices for LVM metadata (root needed;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Disk sets that borrow their disks (VDK_DISKSET_BORROW).
  *
  * A set closes the disks it owns and leaves borrowed ones alone.  The

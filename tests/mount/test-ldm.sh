@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Windows dynamic disks: the 19 sample images made by Windows 2003 R2 and
 # 2008 R2 (tests/data/ldm; MBR- and GPT-style dynamic disks).  For
 # every disk group and volume `ldmtool` reports, vdk must list the same

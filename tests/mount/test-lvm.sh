@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # LVM2 volumes made by lvm2 itself on loop devices (no device-mapper
 # here, so with activation disabled): a linear LV holding an ext4 file
 # system, a striped LV over two PVs, a linear LV in two segments on two

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # MBR (primaries, extended, logicals) and GPT disks made with sfdisk and
 # sgdisk, each partition formatted with mkfs.ext4 / mkfs.xfs / mkfs.vfat /
 # mkntfs / mkswap through a loop device: the volume list must match

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the volume library on in-memory disks: the volume
  * reader (concat, striped, mirror, RAID-5 with and without a missing
  * column), malformed MBR/EBR and GPT tables, the LVM2 text parser and a

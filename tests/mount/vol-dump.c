@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vol-dump: a small driver of the volume API for the shell tests.
  *
  *   vol-dump [-n] [-w] [-l] [-o] DISK...       list volumes (TSV)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # State and recovery: vdk mounts lists mounts; umount refuses while busy
 # and --force unmounts lazily; a mount process killed with SIGKILL leaves
 # state that vdk mount --cleanup removes (file system, loop, FUSE).

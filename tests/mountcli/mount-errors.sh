@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Failures say what is wrong and how to fix it, and leave nothing behind:
 # missing mount point, unknown volume, container volume, unsupported or
 # wrong file system type, not root, and (through VDK_TEST_SYSROOT, which

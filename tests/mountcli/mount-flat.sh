@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk mount --flat: the disk file equals qemu-img's raw conversion and
 # each volume file equals the partition's byte range; files are read-only
 # unless -w; two disks give disk1/disk2; the folder goes away on umount.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # GPT (sgdisk): the volume list matches sgdisk and blkid; ext4 and NTFS
 # volumes mount with their files; a volume without a file system is
 # listed but refused by mount with a clear message.

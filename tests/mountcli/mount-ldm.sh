@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Windows dynamic disks (the LDM sample images of tests/data/ldm,
 # made by Windows 2003 R2 and 2008 R2; MBR- and GPT-style): every NTFS
 # volume (simple, spanned, striped, mirrored, RAID-5) mounts through

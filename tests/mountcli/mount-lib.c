@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mounting from a program, with the public headers only (no vdk tool):
  *
  *   mount-lib DISK FILE TEXT DIR

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Mounting from a program: mount-lib (public headers only) mounts the
 # ext4 volume of an MBR disk read-only with vdk_mount_volume, reads a
 # file through the returned path, unmounts; then read-write on a folder

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # LVM2 logical volumes, made by lvm2 on loop devices with activation
 # disabled (this kernel has no device-mapper): a linear LV whose ext4
 # file system is placed with dd at the PV offset lvm2 reports, and a

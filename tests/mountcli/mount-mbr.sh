@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk mount of every volume of an MBR disk (primaries + logicals; ext4,
 # xfs, vfat, ntfs) as raw, monolithicSparse, twoGbMaxExtentSparse,
 # streamOptimized VMDK and a qemu-img child chain: the known files must

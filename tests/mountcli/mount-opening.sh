@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Mounting the disks people have.
 #
 # 1. A linked clone whose parent lies in ../base/: `vdk volumes` and

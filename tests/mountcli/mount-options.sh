@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk mount: a volume named by file-system UUID or label (UUID=, LABEL=,
 # as mount(8) takes them); -o generic options become mount flags
 # (nosymfollow, noexec, noatime, ... shown in /proc/self/mountinfo and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Read-write mounts write through to the disk; --redo writes to a new
 # child and leaves the base byte-identical; --discard drops the child.
 source "$(dirname "$0")/../lib.sh"

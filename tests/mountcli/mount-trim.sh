@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Space comes back through a mount: fstrim in an ext4 volume of a
 # read-write `vdk mount` punches holes in the volume's FUSE file, which
 # the library passes to the disk as a zeroing that frees grains; zeroes

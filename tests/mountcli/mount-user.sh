@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk mount --flat as a user who is not root (nobody, through setpriv):
 # where FUSE lets users mount (/dev/fuse open to them, fusermount3), the
 # user mounts the disk and volume files, reads them, lists and unmounts

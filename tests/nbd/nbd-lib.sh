@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/nbd/nbd-lib.sh - helpers of the NBD tests (sourced after
 # ../lib.sh).  Every server a test starts runs under `timeout`, is
 # killed by the test's exit hooks, and listens on a unix socket in $T or

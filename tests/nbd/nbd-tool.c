@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nbd-tool: drives vdk's NBD client through the public API for the
  * shell tests (tests/nbd/test-client.sh, test-auth.sh, test-aio.sh).
  *

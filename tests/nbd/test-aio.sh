@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Asynchronous I/O over NBD (vdk_aio_* on a remote disk): many requests
 # in flight on the connection, each callback run exactly once with its
 # own result (one out-of-range request fails alone), vdk_aio_wait

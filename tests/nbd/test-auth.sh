@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Credentials and tickets of `vdk serve`, seen from vdk's client and
 # from nbdinfo.
 #

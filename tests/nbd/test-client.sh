@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk's own NBD client (the nbd io backend) against three servers:
 # `vdk serve`, qemu-nbd and nbdkit's memory plugin, over unix sockets
 # and loopback TCP.

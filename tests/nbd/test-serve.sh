@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk serve against the standard NBD tools: nbdinfo, nbdcopy, qemu-img.
 #
 # For a sparse disk, a streamOptimized disk and a two-link chain, served

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """helpman.py - every option of every `vdk` command is in its --help and
 in the man page, and the two agree.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """jsoncheck.py DOC NAME FILE - check the JSON output in FILE against the
 schema NAME of DOC (docs/json.md: a ```json schema=NAME block, in the
 notation that page describes) and against the style rules: valid UTF-8,

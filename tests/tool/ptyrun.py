@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """ptyrun.py COLUMNS OUTFILE CMD ARGS... - run CMD with its standard
 error on a pseudo-terminal COLUMNS wide (24 rows), standard output and
 input on /dev/null; write everything it printed on the terminal to

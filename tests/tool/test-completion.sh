@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Bash completion of vdk (tools/vdk-completion.bash): commands, options
 # of a command as its --help lists them, option values, file names; and
 # `meson install` puts it where bash-completion looks for it.

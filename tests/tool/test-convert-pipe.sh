@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk convert to standard output and from standard input: a stream (or
 # raw) written in order to a pipe, read back by qemu-img; `-` as input
 # from a pipe (raw, a stream) or a redirected file.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --help of every command against the man pages (helpman.py), vdk help,
 # and sizes with fractions.
 source "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vdk info: allocated bytes on the host (as qemu-img info's actual-size
 # and du), the unclean-shutdown (dirty) flag, and --chain (every link,
 # top first, in text and JSON).

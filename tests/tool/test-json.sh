@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Every --json output against its schema in docs/json.md (jsoncheck.py:
 # keys, types, null for absent, absolute paths, the one style, valid
 # UTF-8), over disks of several types, a chain, a damaged disk, a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The progress bar (-p) in a pseudo-terminal 40 and 200 columns wide:
 # every redraw starts with "\r" and stays shorter than the terminal (so
 # it never wraps), the last one shows 100%, the rate and the time taken,

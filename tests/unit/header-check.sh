@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Each public header (include/, and the VDDK headers of compat/) compiles
 # alone as strict C11 and as C++.
 set -u

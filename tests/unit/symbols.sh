@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The exported symbols of libvdk, the symbol map and the man pages agree.
 #
 #   symbols.sh LIBVDK.so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: asynchronous I/O (disk/aio.c).
  *
  * - Hundreds of requests in flight from several threads; every

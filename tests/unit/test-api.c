@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the public API's contract (include/vdk.h conventions):
  * - vdk_open_ex: versions, flags and formats it accepts and refuses,
  *   the remote fields' transport list and a server that is not there,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: child chains and CID rules through the public API. */
 #include <limits.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: common/vdk-common.h helpers. */
 #include "tap.h"
 #include "vdk-common.h"

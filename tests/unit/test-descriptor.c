@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: the descriptor reader (tolerant) and writer (strict). */
 #include "tap.h"
 #include "ops/ops.h"

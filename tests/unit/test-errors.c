@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: every vdk_error code a local disk can produce, each made
  * by a real condition (a missing file, a changed parent, a second
  * writer, ...), with its errno and the name of the public call that

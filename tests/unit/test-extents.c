@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: custom extent lists (FLAT, ZERO, RDONLY, NOACCESS keep
  * their places), the unclean-shutdown mark, and one handle used from
  * several threads at once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: the registry of formats (lib/format/registry.c) and the
  * type table (lib/format/types.c).  Each registered format's
  * capabilities and the defaults that follow from its members; every

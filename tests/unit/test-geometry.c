@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: geometry as VMware computes it, type and adapter names. */
 #include "tap.h"
 #include "vdk.h"

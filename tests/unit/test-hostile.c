@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for hostile input at the API (issue 9): names the
  * descriptor grammar cannot hold are refused before any file exists
  * (defect 10), names it can hold round-trip. */

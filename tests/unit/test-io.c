@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the io layer: the registry of backends (plain paths,
  * mem://, an unknown scheme, a test backend that serves a guest's view
  * and must never be probed), the name operations (refused on a store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: what the VDDK layer needs besides I/O.
  * - Sector sizes in vdk_info (512/512; 512e reported; 4Kn refused).
  * - vdk_attach with VDK_ATTACH_DRY_RUN answers and changes nothing.

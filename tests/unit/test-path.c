@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: path confinement and relative hints. */
 #include <limits.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: CIDs and UUIDs come from getrandom(2) or /dev/urandom and
  * never from a predictable generator (issue 9, defect 13).  The tests
  * replace getrandom with a failing one (vdk__getrandom_hook) and point

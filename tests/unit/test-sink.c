@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the sink io backend (io/sink.c) and vdk_clone's out_fd:
  * bytes go out in offset order; the last 8 MiB stay rewritable and
  * readable; a write, read or truncate below what was sent fails with

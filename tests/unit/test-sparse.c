@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: sparse header decoding/validation, layout, grain lookup
  * and allocation, zeroed grains, write-back order, all on in-memory
  * stores so every byte of the result can be checked. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The ticket file format (common/vdk-ticket.h): ids are exactly 64
  * lowercase hex digits (anything else could name another file), a
  * file round-trips, and damaged files grant nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests: vdk_trim and vdk_zero_ex (disk/trim.c, the formats' trim).
  *
  * - Base sparse disk: trimmed whole grains become holes, their host
