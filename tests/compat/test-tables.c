@@ -119,6 +119,8 @@ errors (void)
     { VDK_E_CONNECTION_LOST, VIX_E_HOST_CONNECTION_LOST },
     { VDK_E_NOT_SUPPORTED_BY_TRANSPORT, VIX_E_NOT_SUPPORTED_ON_REMOTE_OBJECT },
     { VDK_E_ACCESS_DENIED, VIX_E_FILE_ACCESS_ERROR },
+    { VDK_E_TLS, VIX_E_NET_HTTP_SSL_CONNECT_ERROR },
+    { VDK_E_TICKET, VIX_E_AUTHENTICATION_FAIL },
   };
   size_t n = sizeof rows / sizeof rows[0];
   for (size_t i = 0; i < n; i++) {
