@@ -12,6 +12,16 @@ require setpriv fusermount3
 as_nobody () {
   setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
 }
+# A root test run makes this machine one where FUSE allows users, for
+# the length of the test (many distributions ship /dev/fuse as 0666;
+# containers often make it 0600): the old mode comes back at exit.
+if [ "$(id -u)" = 0 ] && ! as_nobody sh -c 'exec 3<>/dev/fuse' 2>/dev/null
+then
+  fuse_mode=$(stat -c %a /dev/fuse)
+  if chmod 666 /dev/fuse 2>/dev/null; then
+    at_exit chmod "$fuse_mode" /dev/fuse
+  fi
+fi
 as_nobody sh -c 'exec 3<>/dev/fuse' 2>/dev/null \
   || skip "FUSE does not allow users to mount here: /dev/fuse is mode $(stat -c %a /dev/fuse) (not open to other users)"
 
