@@ -12,7 +12,7 @@ packages=(
   # test peers and fixture tools
   qemu-utils libvmdk-utils libnbd-bin fdisk gdisk lvm2 e2fsprogs
   dosfstools mtools exfatprogs ntfs-3g xfsprogs ldmtool jq valgrind python3
-  g++ xz-utils util-linux time
+  g++ xz-utils util-linux time procps
   gnutls-bin fio
 )
 
