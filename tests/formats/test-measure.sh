@@ -77,8 +77,12 @@ done
 
 # Sanitizer builds carry shadow memory and quarantines: their RSS says
 # nothing about vdk's, so it is printed but not judged there.
+# (ldd's whole output is read first: `ldd | grep -q` under pipefail
+# fails when grep exits before ldd has written everything.)
 sanitized=
-ldd "$VDK" 2>/dev/null | grep -q 'libasan\|libtsan' && sanitized=1
+case "$(ldd "$VDK" 2>/dev/null)" in
+  *libasan*|*libtsan*) sanitized=1 ;;
+esac
 rss_ok () {   # NAME KB
   if [ -n "$sanitized" ]; then
     echo "# $1: peak RSS $(($2 / 1024)) MiB (sanitizer build: not judged)"
