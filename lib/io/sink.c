@@ -237,8 +237,10 @@ vdk__sink_new (int fd, const char *name)
   struct vdk__sink *s = calloc (1, sizeof *s);
   int n;
 
-  if (!s)
-    goto oom;
+  if (!s) {
+    vdk__err (ENOMEM, "%s: out of memory", name);
+    return NULL;
+  }
   SCOPED_LOCK (&sinks_lock);
   if (!sinks && vdk__io_register (&sink_backend) == -1) {
     free (s);
