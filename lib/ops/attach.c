@@ -28,16 +28,6 @@
 #define STEP ((uint64_t) 1 << 20)
 
 static int
-read_clipped (struct vdk_link *l, uint8_t *buf, uint64_t len, uint64_t off)
-{
-  uint64_t n = l && off < l->capacity ? MIN (len, l->capacity - off) : 0;
-  if (n && vdk__link_pread (l, buf, n, off) == -1)
-    return -1;
-  memset (buf + n, 0, len - n);
-  return 0;
-}
-
-static int
 compare_holes (struct vdk_link *child, struct vdk_link *np, uint8_t *a,
                uint8_t *b)
 {
@@ -50,8 +40,8 @@ compare_holes (struct vdk_link *child, struct vdk_link *np, uint8_t *a,
       return -1;
     for (uint64_t o = off; st == VDK_BLOCK_HOLE && o < off + pnum;) {
       uint64_t k = MIN (STEP, off + pnum - o);
-      if (read_clipped (child->parent, a, k, o) == -1
-          || read_clipped (np, b, k, o) == -1)
+      if (vdk__maint_read_clipped (child->parent, a, k, o) == -1
+          || vdk__maint_read_clipped (np, b, k, o) == -1)
         return -1;
       if (memcmp (a, b, k) != 0)
         return vdk__err (EINVAL, "%s: the new parent %s differs from the "

@@ -41,6 +41,10 @@ int vdk__rewrite_link (const char *path, unsigned open_flags, bool drop_zero,
 
 /* Open one link for maintenance: writable (exclusive locks), single
  * link, without CID check. */
+/* len bytes at off of link l into buf, zeroes past its end (or for no
+ * link at all): how attach and rebase compare parents (rewrite.c). */
+int vdk__maint_read_clipped (struct vdk_link *l, uint8_t *buf,
+                             uint64_t len, uint64_t off);
 struct vdk_link *vdk__maint_open_link (const char *path, unsigned open_flags,
                                        bool readonly);
 

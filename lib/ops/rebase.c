@@ -31,17 +31,6 @@
 
 #define STEP ((uint64_t) 1 << 20)
 
-/* n bytes at off of link l, zeroes past its end (or for no link). */
-static int
-read_clipped (struct vdk_link *l, uint8_t *buf, uint64_t len, uint64_t off)
-{
-  uint64_t n = l && off < l->capacity ? MIN (len, l->capacity - off) : 0;
-  if (n && vdk__link_pread (l, buf, n, off) == -1)
-    return -1;
-  memset (buf + n, 0, len - n);
-  return 0;
-}
-
 /* Copy into the child what differs over one of its holes. */
 static int
 copy_differences (struct vdk_link *child, struct vdk_link *np, uint8_t *a,
@@ -49,8 +38,8 @@ copy_differences (struct vdk_link *child, struct vdk_link *np, uint8_t *a,
 {
   while (len > 0) {
     uint64_t k = MIN (STEP, len);
-    if (read_clipped (child->parent, a, k, off) == -1
-        || read_clipped (np, b, k, off) == -1)
+    if (vdk__maint_read_clipped (child->parent, a, k, off) == -1
+        || vdk__maint_read_clipped (np, b, k, off) == -1)
       return -1;
     if (memcmp (a, b, k) != 0 && vdk__link_pwrite (child, a, k, off) == -1)
       return -1;

@@ -278,3 +278,14 @@ vdk__rewrite_link (const char *path, unsigned open_flags, bool drop_zero,
   vdk__link_close (l, NULL);
   return r;
 }
+
+int
+vdk__maint_read_clipped (struct vdk_link *l, uint8_t *buf, uint64_t len,
+                         uint64_t off)
+{
+  uint64_t n = l && off < l->capacity ? MIN (len, l->capacity - off) : 0;
+  if (n && vdk__link_pread (l, buf, n, off) == -1)
+    return -1;
+  memset (buf + n, 0, len - n);
+  return 0;
+}
