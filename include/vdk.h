@@ -581,8 +581,17 @@ VDK_API int vdk_measure(vdk_disk *src, const char *dst,
                         const struct vdk_clone_params *params,
                         uint64_t *bytes);
 
-/* Remove every file of the link at `path` (descriptor and extents). */
+/* Remove every file of the link at `path` (descriptor and extents).
+ * The same as vdk_unlink_ex(path, 0). */
 VDK_API int vdk_unlink(const char *path);
+
+/* vdk_unlink with open flags: VDK_OPEN_FORMAT_RAW removes `path` alone
+ * whatever it holds (a raw image whose first sectors look like a VMDK
+ * never makes unlink remove the files its header names);
+ * VDK_OPEN_FORMAT_VMDK refuses a file that is not a VMDK;
+ * VDK_OPEN_ALLOW_EXTERNAL lets extents outside the disk's folder be
+ * removed.  Other bits fail with VDK_E_INVALID_ARG. */
+VDK_API int vdk_unlink_ex(const char *path, unsigned flags);
 
 /* Rename the link at `src` to `dst`, renaming its extent files to match
  * and rewriting the extent names in the descriptor.  Children of `src`
@@ -591,6 +600,10 @@ VDK_API int vdk_unlink(const char *path);
  * cannot be opened for writing (in use) refuses the rename before
  * anything is changed, with an error naming it. */
 VDK_API int vdk_rename(const char *src, const char *dst);
+
+/* vdk_rename with open flags, as vdk_unlink_ex: with VDK_OPEN_FORMAT_RAW
+ * only the file `src` is renamed. */
+VDK_API int vdk_rename_ex(const char *src, const char *dst, unsigned flags);
 
 /* ---- Maintenance (lib/ops: grow, shrink, defrag, attach, commit) ---- */
 

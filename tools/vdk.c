@@ -551,7 +551,7 @@ static const struct option open_long[] = {
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, END_LONG_OPTS
 };
 static const struct option path_long[] = {      /* rename, rm */
-  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, END_LONG_OPTS
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, END_LONG_OPTS
 };
 static const struct option info_long[] = {
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, NO_CID_LONG_OPT,
@@ -725,14 +725,15 @@ static const struct subcmd subcmds[] = {
     "Usage: vdk meta [-f FORMAT] FILE [KEY [VALUE]]\n"
     "List the disk database (ddb) of a disk, print KEY, or set it.\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_meta, NULL },
-  { "rename", "rename a disk and its extent files", ":hV", path_long, 2, 2,
-    "Usage: vdk rename SRC DST\n"
-    "Rename a disk and its extent files.\n"
-    EXTERNAL_HELP COMMON_HELP, run_rename, NULL },
-  { "rm", "remove a disk and its extent files", ":hV", path_long, 1, 1,
-    "Usage: vdk rm FILE\n"
-    "Remove a disk: its descriptor and all its extent files.\n"
-    EXTERNAL_HELP COMMON_HELP, run_rm, NULL },
+  { "rename", "rename a disk and its extent files", ":f:hV", path_long, 2, 2,
+    "Usage: vdk rename [-f FORMAT] SRC DST\n"
+    "Rename a disk and its extent files (with -f raw: the file alone).\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_rename, NULL },
+  { "rm", "remove a disk and its extent files", ":f:hV", path_long, 1, 1,
+    "Usage: vdk rm [-f FORMAT] FILE\n"
+    "Remove a disk: its descriptor and all its extent files (with -f raw:\n"
+    "the file alone, whatever its first sectors hold).\n"
+    FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_rm, NULL },
   { "check", "check (and repair) every link of a disk", ":f:phV",
     check_long, 1, 1,
     "Usage: vdk check [-f FORMAT] [-p] [--repair] [--json] FILE\n"

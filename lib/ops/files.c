@@ -26,17 +26,41 @@
 
 #include "ops/ops.h"
 
+/* The open flags unlink and rename take: the format, and whether
+ * extents outside the folder may be touched. */
+#define FILES_FLAGS (VDK_OPEN_FORMAT_RAW | VDK_OPEN_FORMAT_VMDK \
+                     | VDK_OPEN_ALLOW_EXTERNAL)
+
+static int
+files_flags_ok (unsigned flags)
+{
+  if ((flags & ~FILES_FLAGS)
+      || ((flags & VDK_OPEN_FORMAT_RAW) && (flags & VDK_OPEN_FORMAT_VMDK)))
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "flags 0x%x: only "
+                      "VDK_OPEN_FORMAT_RAW or VDK_OPEN_FORMAT_VMDK and "
+                      "VDK_OPEN_ALLOW_EXTERNAL apply here", flags);
+  return 0;
+}
+
 VDK_API int
 vdk_unlink (const char *path)
+{
+  return vdk_unlink_ex (path, 0);
+}
+
+VDK_API int
+vdk_unlink_ex (const char *path, unsigned flags)
 {
   struct vdk_link *l;
   int r = 0;
 
   vdk__set_call ("vdk_unlink");
+  if (files_flags_ok (flags) == -1)
+    return -1;
   /* Only the descriptor is read: removing files needs no format reader,
    * so a damaged disk or a half-written stream (a failed convert) goes
-   * too. */
-  if (!path || !(l = vdk__link_open (path, VDK_OPEN_READ_ONLY
+   * too.  With the raw format nothing is read: the file alone goes. */
+  if (!path || !(l = vdk__link_open (path, VDK_OPEN_READ_ONLY | flags
                                      | VDK__OPEN_NO_FORMAT)))
     return path ? -1 : vdk__err (EINVAL, "no file name");
   for (size_t i = 0; i < l->nextents; i++) {
@@ -282,19 +306,27 @@ follow (struct children *c, const char *dst)
 VDK_API int
 vdk_rename (const char *src, const char *dst)
 {
+  return vdk_rename_ex (src, dst, 0);
+}
+
+VDK_API int
+vdk_rename_ex (const char *src, const char *dst, unsigned flags)
+{
   struct children kids = { NULL, 0 };
   struct vdk_link *l;
   struct vdk_fs_stat st;
   int r;
 
   vdk__set_call ("vdk_rename");
+  if (files_flags_ok (flags) == -1)
+    return -1;
   if (!src || !dst)
     return vdk__err (EINVAL, "no file name");
   if (vdk__fs_stat (dst, &st) == -1)
     return -1;
   if (st.exists)
     return vdk__err (EEXIST, "%s: file exists", dst);
-  if (!(l = vdk__link_open (src, VDK_OPEN_SINGLE_LINK)))
+  if (!(l = vdk__link_open (src, VDK_OPEN_SINGLE_LINK | flags)))
     return -1;
   if (l->desc && !vdk__desc_name_ok (vdk__path_base (dst))) {
     vdk__link_close (l, NULL);

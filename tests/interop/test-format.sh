@@ -127,4 +127,44 @@ check_vdk "with -f raw the KDMV write is allowed" write -f raw guest.img \
   --offset 0 < kdmv.sector
 cmp -n 512 guest.img kdmv.sector >/dev/null \
   && pass "-f raw wrote the KDMV sector" || fail "-f raw write not there"
+# rm and rename take -f too: a raw image holding descriptor text that
+# names victim.raw must go (or move) alone with -f raw; without -f it is
+# a monolithicFlat descriptor, and its data file goes with it.
+cp victim.raw victim.keep
+mkguest () {
+  printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\n'
+  printf 'parentCID=ffffffff\ncreateType="monolithicFlat"\n'
+  printf 'RW 2048 FLAT "victim.raw" 0\n'
+} 
+mkguest > gdesc.img
+check_vdk "rm -f raw of a raw image holding descriptor text" rm -f raw \
+  gdesc.img
+[ ! -e gdesc.img ] && pass "rm -f raw removed the image" \
+  || fail "rm -f raw left gdesc.img"
+check_same "rm -f raw left the file its text names" victim.raw victim.keep
+mkguest > gdesc.img
+check_vdk "rename -f raw of the same" rename -f raw gdesc.img moved.img
+[ ! -e gdesc.img ] && [ -e moved.img ] && [ -e victim.raw ] \
+  && [ ! -e moved.raw ] \
+  && pass "rename -f raw moved the one file (victim.raw kept its name)" \
+  || fail "rename -f raw: $(ls)"
+mkguest > want.img
+check_same "rename -f raw kept the bytes" moved.img want.img
+run_vdk rm -f vmdk victim.raw
+[ "$rc" -eq 1 ] && [ -e victim.raw ] && grep -q "not a VMDK" err \
+  && pass "rm -f vmdk of a raw image refused, nothing removed" \
+  || fail "rm -f vmdk victim.raw: exit $rc, $(cat err)"
+run_vdk rename -f vmdk victim.raw other.raw
+[ "$rc" -eq 1 ] && [ -e victim.raw ] && [ ! -e other.raw ] \
+  && pass "rename -f vmdk of a raw image refused, nothing moved" \
+  || fail "rename -f vmdk victim.raw: exit $rc, $(cat err)"
+check_vdk "rm without -f takes the text for a descriptor" rm moved.img
+[ ! -e moved.img ] && [ ! -e victim.raw ] \
+  && pass "rm without -f removed the descriptor and its extent" \
+  || fail "rm moved.img: $(ls)"
+cp victim.keep victim.raw
+check_vdk "rm -f raw of the KDMV child" rm -f raw evil.img
+[ ! -e evil.img ] && [ -e victim.img ] \
+  && pass "rm -f raw of the KDMV child left its parent" \
+  || fail "rm -f raw evil.img: $(ls)"
 finish

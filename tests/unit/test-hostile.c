@@ -73,6 +73,43 @@ test_create_names (void)
   vdk_close (d);
 }
 
+/* vdk_unlink_ex / vdk_rename_ex take only format and external flags,
+ * and -f raw acts on the one file (issue 9, defect 3 for rm/rename). */
+static void
+test_files_flags (void)
+{
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  p.capacity = 1 << 20;
+  p.type = VDK_TYPE_MONOLITHIC_FLAT;
+  ok (vdk_create (P ("f.vmdk"), &p) == 0, "f.vmdk created");
+  ok (vdk_unlink_ex (P ("f.vmdk"), VDK_OPEN_READ_ONLY) == -1
+      && vdk_last_error_code () == VDK_E_INVALID_ARG
+      && access (P ("f-flat.vmdk"), F_OK) == 0,
+      "unlink_ex with an open flag that does not apply refused");
+  ok (vdk_rename_ex (P ("f.vmdk"), P ("g.vmdk"), VDK_OPEN_FORMAT_RAW
+                     | VDK_OPEN_FORMAT_VMDK) == -1
+      && vdk_last_error_code () == VDK_E_INVALID_ARG
+      && access (P ("f.vmdk"), F_OK) == 0,
+      "rename_ex with both formats refused");
+  ok (vdk_rename_ex (P ("f.vmdk"), P ("g.vmdk"), VDK_OPEN_FORMAT_RAW) == 0
+      && access (P ("g.vmdk"), F_OK) == 0
+      && access (P ("f-flat.vmdk"), F_OK) == 0
+      && access (P ("g-flat.vmdk"), F_OK) == -1,
+      "rename_ex -f raw moved the descriptor file alone");
+  ok (vdk_unlink_ex (P ("g.vmdk"), VDK_OPEN_FORMAT_RAW) == 0
+      && access (P ("g.vmdk"), F_OK) == -1
+      && access (P ("f-flat.vmdk"), F_OK) == 0,
+      "unlink_ex -f raw removed the descriptor file alone");
+  ok (vdk_unlink_ex (P ("f-flat.vmdk"), VDK_OPEN_FORMAT_VMDK) == -1
+      && access (P ("f-flat.vmdk"), F_OK) == 0,
+      "unlink_ex -f vmdk of a raw file refused (%s)", vdk_last_error ());
+  ok (vdk_unlink (P ("f-flat.vmdk")) == -1
+      && access (P ("f-flat.vmdk"), F_OK) == 0,
+      "unlink of a raw file named .vmdk refused without a format");
+  ok (vdk_unlink_ex (P ("f-flat.vmdk"), VDK_OPEN_FORMAT_RAW) == 0
+      && access (P ("f-flat.vmdk"), F_OK) == -1, "and removed as raw");
+}
+
 int
 main (void)
 {
@@ -80,6 +117,7 @@ main (void)
     return 1;
   vdk__set_call ("test");
   test_create_names ();
+  test_files_flags ();
   tmpdir_remove ();
   return tap_done ();
 }
