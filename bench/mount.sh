@@ -1,126 +1,185 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Benchmark: vdk mount against libvmdk's vmdkmount, same input, same run.
+# Benchmark: vdk mount against the FUSE ceiling and libvmdk's vmdkmount,
+# same input, same run.
 #
-#   1. sequential read (dd bs=1M) of the whole-disk file of a 4 GiB sparse
-#      VMDK holding 1 GiB of data: `vdk mount --flat` vs `vmdkmount`;
-#   2. copying a 1 GiB file out of the ext4 volume of that disk:
-#      `vdk mount` vs vmdkmount + `mount -o loop,ro,offset=...`.
-# Everything lives on /dev/shm so both read from memory: the figures are
-# the cost of each FUSE stack.  Two figures each, best of $RUNS runs on
-# fresh mounts (no page cache reused): wall time, and CPU time of the
-# reader plus the FUSE daemon, which stays meaningful on a busy machine
-# where wall time mostly measures the other load.
+# The ceiling (bench/fuse-ceiling.c, built in the build tree) is the least
+# a FUSE server can do: it hands out the bytes of the raw image with one
+# pread per request, mounted with vdk's own choices (low-level API, the
+# same mount options, max_read 1 MiB, multi-threaded cloned-fd loop, page
+# cache kept and readahead raised to 1 MiB for a read-only flat folder,
+# direct I/O under a loop device).  What vdk costs above it is the price
+# of VMDK; what vmdkmount costs is the peer's.
 #
-# Usage: bench/mount.sh [VDK]   (default: vdk in PATH); needs root.
+#   1. whole-disk reads of the bench corpus (bench/make-disk.py: 4 GiB,
+#      1 GiB of data) through `vdk mount --flat`, the ceiling and
+#      vmdkmount: `cat` (128 KiB reads) and `dd bs=1M`, each cold (first
+#      read after a fresh mount) and cached (the same read again);
+#   2. copying a 1 GiB file out of the ext4 volume of a second disk:
+#      `vdk mount DISK 1` vs the ceiling + a loop device vs vmdkmount +
+#      a loop device (mount -o ro,noload);
+#   3. 4 KiB random reads (fio, O_DIRECT, psync, 2 jobs, RUNTIME s) on
+#      the whole-disk file of each.
+# Everything lives on /dev/shm, so the figures are the cost of each FUSE
+# stack.  Best of $RUNS runs: wall seconds, and CPU seconds of the reader
+# plus the FUSE daemon (meaningful on a busy machine too).
+#
+# Usage: bench/mount.sh [VDK]   (default build/tools/vdk); needs root,
+# vmdkmount (libvmdk-utils) and fio.  Environment: RUNS (3), RUNTIME (10).
 set -eu
-VDK=${1:-${VDK:-vdk}}
+root=$(cd "$(dirname "$0")/.." && pwd)
+VDK=$(realpath "${1:-${VDK:-$root/build/tools/vdk}}")
+CEIL=${CEIL:-$(dirname "$VDK")/../bench/fuse-ceiling}
 RUNS=${RUNS:-3}
-command -v vmdkmount >/dev/null || { echo "vmdkmount (libvmdk-utils) missing"; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "needs root"; exit 1; }
+RUNTIME=${RUNTIME:-10}
+for t in vmdkmount fio qemu-img mkfs.ext4 sfdisk bc; do
+  command -v $t >/dev/null || { echo "$t is missing" >&2; exit 1; }
+done
+[ -x "$CEIL" ] || { echo "no ceiling server at $CEIL (ninja -C build)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
 
 B=$(mktemp -d /dev/shm/vdk-bench.XXXXXX)
 export VDK_RUN_DIR=$B/run
 cleanup () {
   set +e
+  umount "$B/m2" 2>/dev/null
   for m in "$B"/m "$B"/f; do "$VDK" umount --force "$m" >/dev/null 2>&1; done
-  umount "$B/m2" 2>/dev/null; fusermount3 -u "$B/v" 2>/dev/null
+  fusermount3 -u "$B/v" 2>/dev/null; fusermount3 -u "$B/c" 2>/dev/null
   "$VDK" mount --cleanup >/dev/null 2>&1
   rm -rf "$B"
 }
 trap cleanup EXIT
-mkdir -p "$B/f" "$B/v" "$B/m" "$B/m2" "$B/files"
+trap 'exit 1' INT TERM HUP
+mkdir -p "$B/f" "$B/v" "$B/c" "$B/m" "$B/m2" "$B/files"
 
-echo "# building a 4 GiB disk with a 1 GiB file in ext4 on /dev/shm"
+echo "# the corpus: 4 GiB, 1 GiB of data (bench/make-disk.py)"
+python3 "$root/bench/make-disk.py" "$B/corpus.raw"
+qemu-img convert -f raw -O vmdk "$B/corpus.raw" "$B/corpus.vmdk"
+echo "# a 4 GiB disk with a 1 GiB file in ext4"
 head -c 1G /dev/urandom > "$B/files/big.bin"
-truncate -s 4G "$B/disk.img"
-printf 'label: dos\n,,L\n' | sfdisk -q "$B/disk.img" >/dev/null
+truncate -s 4G "$B/ext4.raw"
+printf 'label: dos\n,,L\n' | sfdisk -q "$B/ext4.raw" >/dev/null
 truncate -s $((4096 - 1))M "$B/part.img"
 mkfs.ext4 -q -F -d "$B/files" "$B/part.img"
-dd if="$B/part.img" of="$B/disk.img" bs=1M seek=1 conv=notrunc,sparse status=none
-rm -f "$B/part.img"
-qemu-img convert -f raw -O vmdk "$B/disk.img" "$B/disk.vmdk"
-rm -f "$B/disk.img"
-echo "# disk.vmdk: $(du -h "$B/disk.vmdk" | cut -f1) allocated, 4 GiB virtual"
+dd if="$B/part.img" of="$B/ext4.raw" bs=1M seek=1 conv=notrunc,sparse status=none
+rm -f "$B/part.img" "$B/files/big.bin"
+qemu-img convert -f raw -O vmdk "$B/ext4.raw" "$B/ext4.vmdk"
 
 now () { date +%s.%N; }
-# CPU seconds (user + system) a process has used so far.
 cpu_of () { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
-# The reader runs under /usr/bin/time; its CPU seconds land in $B/rt.
-timed () { /usr/bin/time -f '%U %S' -o "$B/rt" "$@"; }
-reader_cpu () { awk '{ printf "%.2f", $1 + $2 }' "$B/rt"; }
+vdk_pid () { "$VDK" mounts --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -1; }
 
-# Each run prints "WALL CPU": wall seconds of the read and CPU seconds
-# of the reader plus the FUSE daemon (loop kernel threads not counted).
-read_vdk_flat () {
-  "$VDK" mount --flat "$B/disk.vmdk" "$B/f"
-  local pid t0 t1
-  pid=$("$VDK" mounts --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -1)
-  t0=$(now); timed dd if="$B/f/disk" of=/dev/null bs=1M status=none; t1=$(now)
-  echo "$(echo "$t1 - $t0" | bc -l) $(echo "$(reader_cpu) + $(cpu_of "$pid")" | bc -l)"
-  "$VDK" umount "$B/f"
+# Servers: up_S DISK sets $file (the whole-disk file) and $pid; down_S.
+up_ceiling () {       # $1: raw image; $2: "dio" under a loop device
+  "$CEIL" -o "${2:-cache}" "$1" "$B/c" & pid=$!
+  for _ in $(seq 50); do mountpoint -q "$B/c" && break; sleep 0.1; done
+  [ "${2:-cache}" = cache ] \
+    && echo 1024 > "/sys/class/bdi/$(mountpoint -d "$B/c")/read_ahead_kb"
+  file=$B/c/disk
 }
-read_vmdkmount () {
-  vmdkmount "$B/disk.vmdk" "$B/v" >/dev/null
-  local pid t0 t1
-  pid=$(pgrep -n -x vmdkmount)
-  t0=$(now); timed dd if="$B/v/vmdk1" of=/dev/null bs=1M status=none; t1=$(now)
-  echo "$(echo "$t1 - $t0" | bc -l) $(echo "$(reader_cpu) + $(cpu_of "$pid")" | bc -l)"
-  fusermount3 -u "$B/v"
-  sleep 0.2
+down_ceiling () { fusermount3 -u "$B/c"; wait "$pid" 2>/dev/null || true; }
+up_vdk () { "$VDK" mount --flat "$1" "$B/f"; pid=$(vdk_pid); file=$B/f/disk; }
+down_vdk () { "$VDK" umount "$B/f"; }
+up_vmdkmount () {
+  vmdkmount "$1" "$B/v" >/dev/null; pid=$(pgrep -n -x vmdkmount)
+  file=$B/v/vmdk1
 }
-copy_vdk () {
-  "$VDK" mount "$B/disk.vmdk" 1 "$B/m"
-  local pid t0 t1
-  pid=$("$VDK" mounts --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -1)
-  t0=$(now); timed cat "$B/m/big.bin" > /dev/null; t1=$(now)
-  echo "$(echo "$t1 - $t0" | bc -l) $(echo "$(reader_cpu) + $(cpu_of "$pid")" | bc -l)"
-  "$VDK" umount "$B/m"
-}
-copy_vmdkmount () {
-  vmdkmount "$B/disk.vmdk" "$B/v" >/dev/null
-  local pid t0 t1
-  pid=$(pgrep -n -x vmdkmount)
-  mount -o loop,ro,noload,offset=1048576 "$B/v/vmdk1" "$B/m2"
-  t0=$(now); timed cat "$B/m2/big.bin" > /dev/null; t1=$(now)
-  echo "$(echo "$t1 - $t0" | bc -l) $(echo "$(reader_cpu) + $(cpu_of "$pid")" | bc -l)"
-  umount "$B/m2"
-  fusermount3 -u "$B/v"
-  sleep 0.2
+down_vmdkmount () { fusermount3 -u "$B/v"; sleep 0.2; }
+
+# timed CMD...: run it; "WALL CPU" of it, CPU including the daemon's.
+timed () {
+  local c0 t0 t1
+  c0=$(cpu_of "$pid"); t0=$(now)
+  /usr/bin/time -f '%U %S' -o "$B/rt" "$@" >/dev/null
+  t1=$(now)
+  echo "$(echo "$t1 - $t0" | bc -l) $(echo "$(awk '{ print $1 + $2 }' "$B/rt") + $(cpu_of "$pid") - $c0" | bc -l)"
 }
 
-# best_of CMD...: the shortest wall time and the smallest CPU time of
-# $RUNS runs, "WALL CPU".
+# One run of the flat reads for server S: "CW CC HW HC" (cold wall, cold
+# CPU, cached wall, cached CPU) for READER (cat | dd).
+flat_run () {
+  local s=$1 reader=$2 img=$3 cold hot cmd
+  "up_$s" "$img"
+  if [ "$reader" = cat ]; then cmd=(cat "$file"); else
+    cmd=(dd if="$file" of=/dev/null bs=1M status=none); fi
+  cold=$(timed "${cmd[@]}"); hot=$(timed "${cmd[@]}")
+  "down_$s"
+  echo "$cold $hot"
+}
+
+# best_of N CMD...: the smallest value of each column over $RUNS runs.
 best_of () {
-  local w c out bw= bc_=
-  for _ in $(seq "$RUNS"); do
-    out=$("$@")   # waits for the unmount too
-    read -r w c <<< "$out"
-    if [ -z "$bw" ] || [ "$(echo "$w < $bw" | bc -l)" = 1 ]; then bw=$w; fi
-    if [ -z "$bc_" ] || [ "$(echo "$c < $bc_" | bc -l)" = 1 ]; then bc_=$c; fi
-  done
-  printf '%.3f %.2f\n' "$bw" "$bc_"
+  local out all=
+  for _ in $(seq "$RUNS"); do out=$("$@"); all+="$out"$'\n'; done
+  printf '%s' "$all" | awk '{ for (i = 1; i <= NF; i++)
+      if (NR == 1 || $i < m[i]) m[i] = $i; n = NF }
+    END { for (i = 1; i <= n; i++) printf "%.3f%s", m[i], i < n ? " " : "\n" }'
 }
+ratio () { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
 
-# Check both read the same bytes before timing anything.
-"$VDK" mount --flat "$B/disk.vmdk" "$B/f"
-vmdkmount "$B/disk.vmdk" "$B/v" >/dev/null
-cmp "$B/f/disk" "$B/v/vmdk1" || { echo "vdk and vmdkmount disagree"; exit 1; }
-"$VDK" umount "$B/f"; fusermount3 -u "$B/v"; sleep 0.2
+# All three serve the same bytes.
+up_vdk "$B/corpus.vmdk"; up_vmdkmount "$B/corpus.vmdk"
+cmp "$B/f/disk" "$B/corpus.raw" && cmp "$B/v/vmdk1" "$B/corpus.raw" \
+  || { echo "a mount and the raw image disagree" >&2; exit 1; }
+down_vdk; down_vmdkmount
+up_ceiling "$B/corpus.raw"; cmp "$file" "$B/corpus.raw"; down_ceiling
 
 echo "# load average before timing: $(cut -d' ' -f1-3 /proc/loadavg)"
-out=$(best_of read_vdk_flat); read -r t_vdk u_vdk <<< "$out"
-out=$(best_of read_vmdkmount); read -r t_vm u_vm <<< "$out"
-out=$(best_of copy_vdk); read -r c_vdk cu_vdk <<< "$out"
-out=$(best_of copy_vmdkmount); read -r c_vm cu_vm <<< "$out"
-ratio () { echo "scale=3; $1 / $2" | bc -l; }
-mbs () { echo "scale=0; 4096 / $1" | bc -l; }
-echo "sequential read of the 4 GiB disk file (dd bs=1M), best of $RUNS:"
-echo "  vdk mount --flat  ${t_vdk} s wall ($(mbs "$t_vdk") MiB/s)  ${u_vdk} s CPU"
-echo "  vmdkmount         ${t_vm} s wall ($(mbs "$t_vm") MiB/s)  ${u_vm} s CPU"
-echo "  ratio vdk/vmdkmount  wall $(ratio "$t_vdk" "$t_vm")  CPU $(ratio "$u_vdk" "$u_vm")"
-echo "copy of a 1 GiB file out of the ext4 volume, best of $RUNS:"
-echo "  vdk mount         ${c_vdk} s wall  ${cu_vdk} s CPU"
-echo "  vmdkmount + loop  ${c_vm} s wall  ${cu_vm} s CPU"
-echo "  ratio vdk/vmdkmount  wall $(ratio "$c_vdk" "$c_vm")  CPU $(ratio "$cu_vdk" "$cu_vm")"
+echo "1. whole-disk read of the 4 GiB corpus, best of $RUNS (wall s / CPU s of reader + daemon):"
+for reader in cat dd; do
+  declare -A r=()
+  for s in ceiling vdk vmdkmount; do
+    img=$B/corpus.vmdk; [ $s = ceiling ] && img=$B/corpus.raw
+    r[$s]=$(best_of flat_run $s $reader "$img")
+  done
+  read -r cw cc hw hc <<< "${r[ceiling]}"
+  read -r vw vc vhw vhc <<< "${r[vdk]}"
+  read -r mw mc mhw mhc <<< "${r[vmdkmount]}"
+  label=$([ $reader = cat ] && echo "cat (128 KiB reads)" || echo "dd bs=1M")
+  printf '  %-20s %-6s ceiling %6.3f / %5.2f  vdk %6.3f / %5.2f  vmdkmount %6.3f / %5.2f   vdk/ceiling %s (CPU %s)  vdk/vmdkmount %s\n' \
+    "$label" cold "$cw" "$cc" "$vw" "$vc" "$mw" "$mc" \
+    "$(ratio "$vw" "$cw")" "$(ratio "$vc" "$cc")" "$(ratio "$vw" "$mw")"
+  printf '  %-20s %-6s ceiling %6.3f / %5.2f  vdk %6.3f / %5.2f  vmdkmount %6.3f / %5.2f   vdk/ceiling %s (CPU %s)  vdk/vmdkmount %s\n' \
+    "" cached "$hw" "$hc" "$vhw" "$vhc" "$mhw" "$mhc" \
+    "$(ratio "$vhw" "$hw")" "$(ratio "$vhc" "$hc")" "$(ratio "$vhw" "$mhw")"
+  unset r
+done
+
+# 2. The volume copy.  Plain loop devices (mount -o loop), as vdk's own.
+copy_vdk () {
+  "$VDK" mount "$B/ext4.vmdk" 1 "$B/m"; pid=$(vdk_pid)
+  timed cat "$B/m/big.bin"
+  "$VDK" umount "$B/m"
+}
+copy_loop () {        # $1: ceiling | vmdkmount
+  if [ "$1" = ceiling ]; then up_ceiling "$B/ext4.raw" dio
+  else up_vmdkmount "$B/ext4.vmdk"; fi
+  mount -o loop,ro,noload,offset=1048576 "$file" "$B/m2"
+  timed cat "$B/m2/big.bin"
+  umount "$B/m2"
+  "down_$1"
+}
+echo "2. copy of a 1 GiB file out of an ext4 volume, best of $RUNS:"
+read -r kw kc <<< "$(best_of copy_loop ceiling)"
+read -r vw vc <<< "$(best_of copy_vdk)"
+read -r mw mc <<< "$(best_of copy_loop vmdkmount)"
+printf '  ceiling + loop %6.3f / %5.2f  vdk mount %6.3f / %5.2f  vmdkmount + loop %6.3f / %5.2f   vdk/ceiling %s (CPU %s)  vdk/vmdkmount %s\n' \
+  "$kw" "$kc" "$vw" "$vc" "$mw" "$mc" "$(ratio "$vw" "$kw")" \
+  "$(ratio "$vc" "$kc")" "$(ratio "$vw" "$mw")"
+
+# 3. Random reads: IOPS of fio, best of $RUNS.
+fio_run () {          # $1: server
+  local img=$B/corpus.vmdk
+  [ "$1" = ceiling ] && img=$B/corpus.raw
+  "up_$1" "$img"
+  fio --name=rr --filename="$file" --rw=randread --bs=4k --direct=1 \
+    --ioengine=psync --numjobs=2 --time_based --runtime="$RUNTIME" \
+    --group_reporting --output-format=terse --terse-version=3 2>/dev/null \
+    | awk -F';' '{ print $8 }'
+  "down_$1"
+}
+best_iops () { local b=0 x; for _ in $(seq "$RUNS"); do x=$(fio_run "$1"); [ "$x" -gt "$b" ] && b=$x; done; echo "$b"; }
+echo "3. 4 KiB random reads (fio, O_DIRECT, 2 jobs, ${RUNTIME} s), best of $RUNS, IOPS:"
+ic=$(best_iops ceiling); iv=$(best_iops vdk); im=$(best_iops vmdkmount)
+echo "  ceiling $ic  vdk $iv  vmdkmount $im   vdk/ceiling $(ratio "$iv" "$ic")  vdk/vmdkmount $(ratio "$iv" "$im")"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

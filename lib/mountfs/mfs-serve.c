@@ -27,14 +27,27 @@
  * write-zeroes) go to vdk__mfs_file_punch/_zero, so fstrim in a mounted
  * file system gives grains back; plain allocation is refused.
  *
- * direct_io (default; VDK_FUSE_DIRECT_IO=0 turns it off, for
- * measurements): the kernel sends reads of the caller's size (dd bs=1M
- * gives 1 MiB requests instead of 128 KiB readahead) and copies the
- * reply straight into the caller's buffer instead of through the FUSE
- * file's page cache.  Under a loop mount this also keeps the data from
- * being cached twice (FUSE file and the file system above).  Measured
- * with bench/mount.sh on kernel 6.18: about 40% less time for both the
- * flat read and the file copy.  Cost: no shared mmap of the files.
+ * Caching.  A read-only flat folder (the whole-disk files a user reads
+ * with cat, dd, a backup tool) goes through the kernel's page cache,
+ * kept across opens (keep_cache: nothing can change the bytes while it
+ * is mounted), with the FUSE device's readahead raised from the
+ * kernel's 128 KiB to max_read (root only: /sys/class/bdi/0:N/
+ * read_ahead_kb; the kernel takes the smaller of the daemon's
+ * max_readahead and that knob), so a sequential reader gets max_read
+ * requests and a second read never reaches this process.  Everything
+ * else uses direct_io: under a loop device the file system above
+ * caches already (a page cache here would hold every byte twice), and
+ * in a writable folder a disk file and a volume file overlap, so no
+ * cache may hold stale bytes.  With direct_io the kernel sends reads of
+ * the caller's size (up to max_read) and copies the reply straight
+ * into the caller's buffer.  Measured with bench/mount.sh against the
+ * ceiling server (bench/fuse-ceiling.c): see that script's header.
+ * VDK_FUSE_DIRECT_IO=1 or 0 forces one or the other (measurements).
+ *
+ * Replies travel by writev from a buffer.  Splicing from the extent
+ * file would save a copy for data, but libfuse's splice path needs a
+ * pipe larger than the default pipe-max-size for 1 MiB replies and
+ * falls back to a slow per-request buffer (measured: 10x slower).
  *
  * Access: allow_other (mount option) lets the loop driver and ntfs-3g
  * reach the files whatever their credentials; the folder and files are
@@ -72,7 +85,7 @@ struct vdk__mfs_server {
   struct vdk__mfs_file *files;
   size_t nfiles;
   bool writable;
-  bool direct_io;
+  bool direct_io;          /* else the page cache, kept across opens */
   unsigned max_read;
   int ready_fd;            /* write end: one byte when INIT was answered */
   void *zeros;             /* max_read bytes of zeros, shared read-only */
@@ -432,7 +445,7 @@ server_free_mem (struct vdk__mfs_server *srv)
 
 struct vdk__mfs_server *
 vdk__mfs_server_mount (const char *dir, struct vdk__mfs_files *files,
-                       bool writable, unsigned max_read)
+                       bool writable, bool cached, unsigned max_read)
 {
   struct vdk__mfs_server *srv = calloc (1, sizeof *srv);
   char opts[256];
@@ -453,7 +466,7 @@ vdk__mfs_server_mount (const char *dir, struct vdk__mfs_files *files,
     return NULL;
   }
   const char *dio = getenv ("VDK_FUSE_DIRECT_IO");
-  srv->direct_io = !(dio != NULL && strcmp (dio, "0") == 0);
+  srv->direct_io = dio && *dio ? strcmp (dio, "0") != 0 : !cached;
   mount_options (opts, sizeof opts, writable, srv->max_read);
   char *argv[] = { "vdk", "-o", opts, NULL };
   struct fuse_args args = FUSE_ARGS_INIT (3, argv);
@@ -473,6 +486,23 @@ vdk__mfs_server_mount (const char *dir, struct vdk__mfs_files *files,
     return NULL;
   }
   return srv;
+}
+
+/* Let readahead ask for max_read at once (see "Caching" above).  Best
+ * effort: a user who is not root keeps the kernel's 128 KiB. */
+static void
+raise_readahead (struct vdk__mfs_server *srv, dev_t dev)
+{
+  char path[128], kb[32];
+  snprintf (path, sizeof path, "/sys/class/bdi/%u:%u/read_ahead_kb",
+            major (dev), minor (dev));
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    int n = snprintf (kb, sizeof kb, "%u", srv->max_read / 1024);
+    ssize_t r = write (fd, kb, (size_t) n);
+    (void) r;
+    close (fd);
+  }
 }
 
 static void *
@@ -522,8 +552,11 @@ vdk__mfs_server_start (struct vdk__mfs_server *srv)
     return vdk__errc (VDK_E_FAILED, EIO, "the FUSE folder %s was not "
                       "served (the kernel's INIT never came)", srv->dir);
   struct stat st;
-  if (stat (srv->dir, &st) == 0)
+  if (stat (srv->dir, &st) == 0) {
     srv->conn = minor (st.st_dev);
+    if (!srv->direct_io)
+      raise_readahead (srv, st.st_dev);
+  }
   return 0;
 }
 

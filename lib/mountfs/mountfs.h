@@ -103,11 +103,13 @@ int vdk__mfs_file_zero (struct vdk__mfs_file *f, uint64_t off,
 struct vdk__mfs_server;
 
 /* Mount a FUSE folder at `dir` serving `files` (kept by reference).
- * Read-only unless `writable`.  `max_read` is the largest request (0 =
- * 1 MiB).  The session is mounted but not yet served. */
+ * Read-only unless `writable`.  `cached`: the files' bytes go through
+ * the kernel's page cache, kept across opens (a read-only flat mount);
+ * otherwise direct I/O (see mfs-serve.c).  `max_read` is the largest
+ * request (0 = 1 MiB).  The session is mounted but not yet served. */
 struct vdk__mfs_server *vdk__mfs_server_mount (const char *dir,
                                                struct vdk__mfs_files *files,
-                                               bool writable,
+                                               bool writable, bool cached,
                                                unsigned max_read);
 /* Serve from a new thread (every signal blocked in it, so the caller's
  * handlers keep running on the caller's threads) and wait until the

@@ -8,18 +8,17 @@
  * so the output stays sparse (a new sparse disk reads zero where nothing
  * was written; a new raw or flat file is created as one host hole).
  * Writes arrive in increasing order, so new grains are laid out
- * contiguously and in LBA order.  Memory use is one chunk buffer,
- * whatever the disk size. */
+ * contiguously and in LBA order.  Memory use is a few 1 MiB chunk
+ * buffers per thread, whatever the disk size. */
 #include <errno.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "ops/ops.h"
 
-#define CHUNK (4u << 20)          /* bytes read per call */
+#define CHUNK (1u << 20)          /* bytes read per call */
 #define ZERO_BLOCK (64u << 10)    /* granularity of the zero scan */
 #define STATUS_MAX (1ull << 30)   /* bytes asked of block_status at once */
 
@@ -78,55 +77,16 @@ write_nonzero (vdk_disk *dst, const uint8_t *buf, uint64_t len, uint64_t off)
  * error state is per thread. */
 #define RING 4
 
+/* A chunk buffer: data read from the source, written to the output.
+ * Chunks are 1 MiB, so the zero scan and the write find the bytes the
+ * read just copied still in the CPU cache.  (The source used to be
+ * mmap()ed to save that copy; on the virtual machines measured, setting
+ * up and tearing down the mappings cost more than the copy: 2-2.5x the
+ * CPU time of pread into a reused buffer, bench/convert.sh.) */
 struct slot {
-  uint8_t *buf;              /* our buffer, for data that needs decoding */
-  const uint8_t *data;       /* what to write: buf or inside map */
-  void *map;                 /* a read-only mapping of the source, or NULL */
-  size_t maplen;
+  uint8_t *buf;
   uint64_t off, len;
 };
-
-/* Data stored plainly in a source file is mapped instead of read: the
- * zero scan reads the page cache directly and the write copies once,
- * where pread + pwrite would copy twice.  Only whole runs inside the file
- * are mapped (a mapping past end of file would fault); anything else, or
- * a failed mmap, falls back to pread.  Returns the bytes mapped, 0 if
- * not mapped. */
-static uint64_t
-map_source (struct vdk_link *l, uint64_t off, uint64_t len, struct slot *sl)
-{
-  long page = sysconf (_SC_PAGESIZE);
-  struct vdk_extent *e = vdk__link_extent_at (l, off);
-  uint64_t eoff, pnum, host, fsize, a;
-  int st, fd;
-  void *m;
-
-  if (!e || !e->io || (fd = vdk__io_map_fd (e->io)) < 0 || page <= 0)
-    return 0;
-  eoff = off - e->start;
-  len = MIN (len, e->length - eoff);
-  if (vdk__ext_map (e, eoff, len, &pnum, &st, &host) == -1
-      || st != VDK_BLOCK_DATA || host == UINT64_MAX
-      || vdk__io_size (e->io, &fsize) == -1 || host + pnum > fsize)
-    return 0;
-  a = host & ~(uint64_t) (page - 1);
-  m = mmap (NULL, (size_t) (host - a + pnum), PROT_READ,
-            MAP_SHARED | MAP_POPULATE, fd, (off_t) a);
-  if (m == MAP_FAILED)
-    return 0;
-  sl->map = m;
-  sl->maplen = (size_t) (host - a + pnum);
-  sl->data = (const uint8_t *) m + (host - a);
-  return pnum;
-}
-
-static void
-unmap_slot (struct slot *sl)
-{
-  if (sl->map)
-    munmap (sl->map, sl->maplen);
-  sl->map = NULL;
-}
 
 struct pipe {
   vdk_disk *src;
@@ -140,13 +100,10 @@ struct pipe {
   struct vdk__saved_err err; /* the reader's error, if failed */
 };
 
-/* Fill the next slot with source data at off (up to len bytes, from
- * the link at `depth`); *done = bytes taken. */
+/* Fill the next slot with source data at off (len bytes). */
 static int
-put_slot (struct pipe *pp, uint64_t off, uint64_t len, int depth,
-          uint64_t *done)
+put_slot (struct pipe *pp, uint64_t off, uint64_t len)
 {
-  struct vdk_link *l = pp->src->top;
   struct slot *sl;
   pthread_mutex_lock (&pp->lock);
   while (pp->head - pp->tail == RING && !pp->stop)
@@ -158,16 +115,8 @@ put_slot (struct pipe *pp, uint64_t off, uint64_t len, int depth,
   sl = &pp->ring[pp->head % RING];
   pthread_mutex_unlock (&pp->lock);
   /* The slot is ours until head moves past it. */
-  while (l && l->depth < depth)
-    l = l->parent;
-  if (l && (*done = map_source (l, off, len, sl)) > 0)
-    len = *done;
-  else {
-    if (vdk__link_pread (pp->src->top, sl->buf, len, off) == -1)
-      return -1;
-    sl->data = sl->buf;
-    *done = len;
-  }
+  if (vdk__link_pread (pp->src->top, sl->buf, len, off) == -1)
+    return -1;
   pthread_mutex_lock (&pp->lock);
   sl->off = off, sl->len = len;
   pp->head++;
@@ -190,8 +139,10 @@ reader (void *arg)
     int st, depth;
     r = vdk__link_status (pp->src->top, off, MIN (cap - off, STATUS_MAX),
                           pp->top_only, &n, &st, &depth);
-    if (r == 0 && st == VDK_BLOCK_DATA)
-      r = put_slot (pp, off, MIN (n, CHUNK), depth, &n);
+    if (r == 0 && st == VDK_BLOCK_DATA) {
+      n = MIN (n, CHUNK);
+      r = put_slot (pp, off, n);
+    }
     off += n;
   }
   pthread_mutex_lock (&pp->lock);
@@ -240,9 +191,7 @@ consume (struct pipe *pp, vdk_disk *dst, const struct vdk_clone_params *p)
   struct slot *sl;
 
   while ((sl = get_slot (pp, &at)) != NULL) {
-    int w = write_nonzero (dst, sl->data, sl->len, sl->off);
-    unmap_slot (sl);
-    if (w == -1) {
+    if (write_nonzero (dst, sl->buf, sl->len, sl->off) == -1) {
       release_slot (pp, true);
       return -1;
     }
@@ -282,10 +231,8 @@ copy_data (vdk_disk *src, vdk_disk *dst, const struct vdk_clone_params *p)
   r = consume (&pp, dst, p);
   pthread_join (th, NULL);
 out:
-  for (int i = 0; i < RING; i++) {
-    unmap_slot (&pp.ring[i]);
+  for (int i = 0; i < RING; i++)
     free (pp.ring[i].buf);
-  }
   pthread_cond_destroy (&pp.cond);
   pthread_mutex_destroy (&pp.lock);
   return r;
@@ -293,7 +240,7 @@ out:
 
 /* Flat and raw outputs take writes in any order, so there the copy runs
  * in stripes on every core: each worker takes the next stripe, walks its
- * allocation, maps or reads the data, scans for zeroes and writes, with
+ * allocation, reads the data, scans for zeroes and writes, with
  * nothing handed between threads.  (Sparse outputs keep the ordered
  * pipeline above, so their grains stay in LBA order.) */
 #define STRIPE (64u << 20)
@@ -313,27 +260,17 @@ static int
 copy_range (struct par *pp, uint64_t off, uint64_t end, struct slot *sl)
 {
   while (off < end) {
-    uint64_t n, got;
+    uint64_t n;
     int st, depth;
     if (vdk__link_status (pp->src->top, off, end - off, pp->top_only, &n,
                           &st, &depth) == -1)
       return -1;
     if (st == VDK_BLOCK_DATA) {
-      struct vdk_link *l = pp->src->top;
       n = MIN (n, CHUNK);
-      while (l && l->depth < depth)
-        l = l->parent;
-      if (l && (got = map_source (l, off, n, sl)) > 0)
-        n = got;
-      else if (!sl->buf && !(sl->buf = aligned_alloc (4096, CHUNK)))
+      if (!sl->buf && !(sl->buf = aligned_alloc (4096, CHUNK)))
         return vdk__err (ENOMEM, "out of memory");
-      else if (vdk__link_pread (pp->src->top, sl->buf, n, off) == -1)
-        return -1;
-      else
-        sl->data = sl->buf;
-      int w = write_nonzero (pp->dst, sl->data, n, off);
-      unmap_slot (sl);
-      if (w == -1)
+      if (vdk__link_pread (pp->src->top, sl->buf, n, off) == -1
+          || write_nonzero (pp->dst, sl->buf, n, off) == -1)
         return -1;
     }
     off += n;
