@@ -146,13 +146,15 @@ for reader in cat dd; do
 done
 
 # 2. The volume copy.  Plain loop devices (mount -o loop), as vdk's own.
-copy_vdk () {
-  "$VDK" mount "$B/ext4.vmdk" 1 "$B/m"; pid=$(vdk_pid)
+copy_vdk () {         # $1: "" (vdk's choice, direct I/O) or "cache"
+  local dio=
+  [ "${1:-}" = cache ] && dio=0
+  VDK_FUSE_DIRECT_IO=$dio "$VDK" mount "$B/ext4.vmdk" 1 "$B/m"; pid=$(vdk_pid)
   timed cat "$B/m/big.bin"
   "$VDK" umount "$B/m"
 }
-copy_loop () {        # $1: ceiling | vmdkmount
-  if [ "$1" = ceiling ]; then up_ceiling "$B/ext4.raw" dio
+copy_loop () {        # $1: ceiling | vmdkmount; $2: ceiling mode (dio)
+  if [ "$1" = ceiling ]; then up_ceiling "$B/ext4.raw" "${2:-dio}"
   else up_vmdkmount "$B/ext4.vmdk"; fi
   mount -o loop,ro,noload,offset=1048576 "$file" "$B/m2"
   timed cat "$B/m2/big.bin"
@@ -166,6 +168,12 @@ read -r mw mc <<< "$(best_of copy_loop vmdkmount)"
 printf '  ceiling + loop %6.3f / %5.2f  vdk mount %6.3f / %5.2f  vmdkmount + loop %6.3f / %5.2f   vdk/ceiling %s (CPU %s)  vdk/vmdkmount %s\n' \
   "$kw" "$kc" "$vw" "$vc" "$mw" "$mc" "$(ratio "$vw" "$kw")" \
   "$(ratio "$vc" "$kc")" "$(ratio "$vw" "$mw")"
+# The other choice, for the record: the FUSE file through the page cache
+# under the loop device (ceiling in cache mode, VDK_FUSE_DIRECT_IO=0).
+read -r kw kc <<< "$(best_of copy_loop ceiling cache)"
+read -r vw vc <<< "$(best_of copy_vdk cache)"
+printf '  (page cache under the loop: ceiling %6.3f / %5.2f  vdk %6.3f / %5.2f  vdk/ceiling %s)\n' \
+  "$kw" "$kc" "$vw" "$vc" "$(ratio "$vw" "$kw")"
 
 # 3. Random reads: IOPS of fio, best of $RUNS.
 fio_run () {          # $1: server
