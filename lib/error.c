@@ -134,6 +134,9 @@ code_of_errno (int e)
   case ECONNREFUSED: case EHOSTUNREACH: case ENETUNREACH:
     return VDK_E_CONNECT;
   case ECONNRESET: case EPIPE: case ENOTCONN: return VDK_E_CONNECTION_LOST;
+  /* Only an NBD server answers ESHUTDOWN to a request: vdk's plugin
+   * does once the ticket the export was opened with has ended. */
+  case ESHUTDOWN: return VDK_E_TICKET;
   default: return VDK_E_FAILED;
   }
 }

@@ -6,7 +6,10 @@
  * allocation comes from the host: SEEK_DATA/SEEK_HOLE tell data from
  * holes, so converting a sparse flat file skips what was never written.
  * A hole in a flat file reads as zero and is reported as ZERO (never as
- * HOLE: a flat link has no parent to fall through to). */
+ * HOLE: a flat link has no parent to fall through to).  The one
+ * exception is a raw image on a store that knows allocation itself (an
+ * NBD export, whose server reports holes): its HOLE is passed on, which
+ * is safe because a raw link never has a parent. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -34,19 +37,17 @@ static int
 flat_map (struct vdk_extent *e, uint64_t off, uint64_t len, uint64_t *pnum,
           int *state, uint64_t *host)
 {
-  uint64_t foff = e->file_offset + off, data, hole;
+  uint64_t foff = e->file_offset + off;
 
-  if (vdk__io_next_data (e->io, foff, &data, &hole) == -1)
+  if (vdk__io_block_status (e->io, foff, len, pnum, state) == -1)
     return -1;
-  if (data > foff) {                 /* a hole (or past EOF) */
-    *pnum = MIN (len, data - foff);
+  /* Only a raw image's store may say HOLE (an NBD export the server
+   * knows unallocated): a raw link has no parent, so it reads as zero
+   * like ZERO, and `vdk map` shows what the server said.  An extent
+   * named by a descriptor is a part of its link, never see-through. */
+  if (*state == VDK_BLOCK_HOLE && !e->whole_file)
     *state = VDK_BLOCK_ZERO;
-    *host = UINT64_MAX;
-    return 0;
-  }
-  *pnum = MIN (len, hole > foff ? hole - foff : len);
-  *state = VDK_BLOCK_DATA;
-  *host = foff;
+  *host = *state == VDK_BLOCK_DATA ? foff : UINT64_MAX;
   return 0;
 }
 

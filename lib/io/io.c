@@ -150,11 +150,14 @@ fault_torn (struct vdk_io *io, const char *path, int op, uint64_t off,
   return e < 0 ? -e : e;
 }
 
-/* strerror, except that a dropped connection says so plainly. */
+/* strerror, except that a dropped connection, and an NBD server that
+ * stopped serving this connection, say so plainly. */
 static const char *
 io_strerror (int e)
 {
   return e == ENOTCONN || e == ECONNRESET || e == EPIPE ? "connection lost"
+    : e == ESHUTDOWN ? "the server ended access (the ticket expired or was "
+                       "revoked, or the server is stopping)"
     : strerror (e);
 }
 
@@ -283,6 +286,40 @@ vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
   if (io->ops->next_data (io, off, data, hole) == -1)
     return vdk__err (errno, "%s: SEEK_DATA: %s", io->path,
                      io_strerror (errno));
+  return 0;
+}
+
+int
+vdk__io_block_status (struct vdk_io *io, uint64_t off, uint64_t n,
+                      uint64_t *pnum, int *state)
+{
+  uint64_t data, hole;
+
+  if (n == 0)
+    return vdk__err (EINVAL, "%s: block status of an empty range",
+                     io->path);
+  if (io->ops->block_status) {
+    if (io->ops->block_status (io, off, n, pnum, state) == -1)
+      return vdk__err (errno, "%s: block status at %" PRIu64 ": %s",
+                       io->path, off, io_strerror (errno));
+    if (*pnum == 0 || *pnum > n)         /* the backend broke its word */
+      return vdk__err (EIO, "%s: block status at %" PRIu64 " answered "
+                       "%" PRIu64 " bytes of %" PRIu64, io->path, off,
+                       *pnum, n);
+    return 0;
+  }
+  if (vdk__io_next_data (io, off, &data, &hole) == -1)
+    return -1;
+  if (data > off) {                      /* a hole */
+    *pnum = MIN (n, data - off);
+    *state = VDK_BLOCK_ZERO;
+  } else if (hole <= off) {              /* past the end */
+    *pnum = n;
+    *state = VDK_BLOCK_ZERO;
+  } else {
+    *pnum = MIN (n, hole - off);
+    *state = VDK_BLOCK_DATA;
+  }
   return 0;
 }
 

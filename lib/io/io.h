@@ -64,6 +64,16 @@ struct vdk_io_ops {
   const char *(*transport) (struct vdk_io *io);
   int (*aio) (struct vdk_io *io, int op, void *buf, size_t n, uint64_t off,
               void (*done) (void *ctx, int err), void *ctx);
+  /* - block_status: the state of the run that starts at off, as the
+   *   store knows it: *pnum (> 0, at most n) bytes that are all
+   *   VDK_BLOCK_DATA, all VDK_BLOCK_ZERO (allocated, reads as zero) or
+   *   all VDK_BLOCK_HOLE (never allocated, reads as zero).  What lies
+   *   past the end of the store reads as zero: ZERO.
+   *   Optional: NULL means next_data's answer, a host hole being ZERO
+   *   (a file system does not tell a hole from zeroed blocks).  An NBD
+   *   export answers from base:allocation, where the server does. */
+  int (*block_status) (struct vdk_io *io, uint64_t off, uint64_t n,
+                       uint64_t *pnum, int *state);
 };
 typedef void (*vdk_io_done_fn) (void *ctx, int err);
 
@@ -110,6 +120,10 @@ int vdk__io_size (struct vdk_io *io, uint64_t *size);
 int vdk__io_truncate (struct vdk_io *io, uint64_t size);
 int vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
                        uint64_t *hole);
+/* The state of [off, off+n) from off on (the block_status contract
+ * above); n > 0. */
+int vdk__io_block_status (struct vdk_io *io, uint64_t off, uint64_t n,
+                          uint64_t *pnum, int *state);
 /* Zero a range without writing (see punch above).  -1 with ENOTSUP
  * (message set) when the store cannot; EROFS on read-only stores. */
 int vdk__io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep);

@@ -14,9 +14,11 @@
  * server's minimum block size is widened (reads) or read-modified-
  * written (writes; not atomic against an overlapping write from
  * another thread, like a disk's own sector RMW).  flush -> FLUSH.
- * punch -> WRITE_ZEROES (NO_HOLE when the blocks must stay).  next_data
- * -> BLOCK_STATUS base:allocation: what reads as zero (the ZERO flag)
- * counts as a hole, the rest as data.  Every read asks `map` first, so
+ * punch -> WRITE_ZEROES (NO_HOLE when the blocks must stay).
+ * block_status -> BLOCK_STATUS base:allocation, as the server says it:
+ * HOLE|ZERO is a hole, ZERO alone allocated zeroes, anything without
+ * ZERO data (HOLE alone does not promise zeroes); next_data counts both
+ * zero states as holes.  Every read asks `map` first, so
  * the last block-status reply is cached and answers the next questions.
  * One thread at a time fills it (status_lock), into a spare buffer that
  * is swapped in under the store's lock; every write, zero or trim drops
@@ -85,7 +87,7 @@ struct nbd_conn {
 
 struct nbd_cache_ext {
   uint64_t end;                  /* exclusive */
-  bool zero;
+  uint8_t state;                 /* VDK_BLOCK_DATA, _ZERO or _HOLE */
 };
 
 struct nbd_store {
@@ -405,6 +407,16 @@ struct status_ctx {
   uint64_t pos;
 };
 
+/* base:allocation flags as a vdk state.  HOLE alone (unallocated but
+ * not known to read as zero) must be read: DATA. */
+static uint8_t
+status_state (uint32_t flags)
+{
+  if (!(flags & LIBNBD_STATE_ZERO))
+    return VDK_BLOCK_DATA;
+  return flags & LIBNBD_STATE_HOLE ? VDK_BLOCK_HOLE : VDK_BLOCK_ZERO;
+}
+
 static int
 status_cb (void *user_data, const char *context, uint64_t offset,
            uint32_t *entries, size_t nr, int *error)
@@ -418,7 +430,7 @@ status_cb (void *user_data, const char *context, uint64_t offset,
       break;
     sc->pos += entries[i];
     sc->ext[sc->n].end = sc->pos;
-    sc->ext[sc->n].zero = (entries[i + 1] & LIBNBD_STATE_ZERO) != 0;
+    sc->ext[sc->n].state = status_state (entries[i + 1]);
     sc->n++;
   }
   return 0;
@@ -496,7 +508,7 @@ cache_answer (struct nbd_store *s, uint64_t *off, uint64_t *data,
   ssize_t i = cache_find (s, *off);
   if (i == -1)
     return 0;
-  while ((size_t) i < s->ncache && s->cache[i].zero)
+  while ((size_t) i < s->ncache && s->cache[i].state != VDK_BLOCK_DATA)
     *off = s->cache[i++].end;
   if (*off >= s->size) {
     *data = *hole = s->size;
@@ -505,7 +517,7 @@ cache_answer (struct nbd_store *s, uint64_t *off, uint64_t *data,
   if ((size_t) i == s->ncache)
     return 0;
   *data = *off;
-  while ((size_t) i < s->ncache && !s->cache[i].zero)
+  while ((size_t) i < s->ncache && s->cache[i].state == VDK_BLOCK_DATA)
     i++;
   *hole = s->cache[i - 1].end;
   return 1;
@@ -526,6 +538,53 @@ nbd_io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
     int answered;
     pthread_mutex_lock (&s->lock);
     answered = cache_answer (s, &off, data, hole);
+    pthread_mutex_unlock (&s->lock);
+    if (answered)
+      return 0;
+    if (cache_fill (s, off) == -1)
+      return -1;
+  }
+}
+
+/* The run of one state at off, from the cache: 1 if answered (runs
+ * of one state that the cache splits are joined), 0 if the cache does
+ * not hold off.  s->lock held. */
+static int
+cache_status (struct nbd_store *s, uint64_t off, uint64_t n, uint64_t *pnum,
+              int *state)
+{
+  ssize_t i = cache_find (s, off);
+  uint64_t end;
+  if (i == -1)
+    return 0;
+  *state = s->cache[i].state;
+  while ((size_t) i + 1 < s->ncache && s->cache[i + 1].state == *state)
+    i++;
+  end = s->cache[i].end;
+  *pnum = MIN (n, end - off);
+  return 1;
+}
+
+static int
+nbd_io_block_status (struct vdk_io *io, uint64_t off, uint64_t n,
+                     uint64_t *pnum, int *state)
+{
+  struct nbd_store *s = io->priv;
+
+  if (off >= s->size) {                  /* past the end reads as zero */
+    *pnum = n;
+    *state = VDK_BLOCK_ZERO;
+    return 0;
+  }
+  if (!s->has_status) {                  /* the server cannot tell */
+    *pnum = MIN (n, s->size - off);
+    *state = VDK_BLOCK_DATA;
+    return 0;
+  }
+  for (;;) {
+    int answered;
+    pthread_mutex_lock (&s->lock);
+    answered = cache_status (s, off, n, pnum, state);
     pthread_mutex_unlock (&s->lock);
     if (answered)
       return 0;
@@ -767,6 +826,7 @@ static const struct vdk_io_ops nbd_ops = {
   .description = nbd_io_description,
   .transport = nbd_io_transport,
   .aio = nbd_io_aio,
+  .block_status = nbd_io_block_status,
 };
 
 /* Why a connection could not be made, as a vdk error code: libnbd
