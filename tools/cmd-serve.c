@@ -5,8 +5,19 @@
  * - nbdkit does everything on the wire (protocol, TLS, sockets,
  *   threads); this command only turns its options into an nbdkit
  *   command line, runs it, and prints the URI clients use once the
- *   server is ready (nbdkit writes its pid file after it has bound its
- *   sockets, so that is the signal).
+ *   server is ready.
+ * - Ready means accepting connections, with the disk open.  nbdkit
+ *   writes its pid file after binding its sockets but before the
+ *   plugin's after_fork (which opens the default export, and may fail)
+ *   and before its accept loop runs, so the pid file alone does not say
+ *   ready: a `--daemon` that returned then could leave its caller
+ *   connecting to a server about to die, or writing a disk not yet
+ *   locked.  After the pid file, this command connects and waits for
+ *   the NBD greeting (sent first on every connection, TLS or not), then
+ *   ends the handshake with NBD_OPT_ABORT.  A server that dies
+ *   meanwhile is an error.
+ * - Paths handed to nbdkit are absolute: a daemon nbdkit changes to /
+ *   after it forks, and the TLS key file is read at every handshake.
  * - Foreground (the default): nbdkit runs as a child in the foreground;
  *   SIGINT, SIGTERM and SIGHUP are passed on to it, nbdkit closes the
  *   connections and unloads the plugin, which flushes and closes the
@@ -28,7 +39,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,11 +66,13 @@ static const char serve_usage[] =
   "Usage: vdk serve [-r] [--port N | --unix PATH] [--bind ADDR]\n"
   "                 [--tls-psk FILE | --tls-certificates DIR]\n"
   "                 [--tickets DIR] [--datastore NAME=DIR ...]\n"
-  "                 [--daemon --pid-file FILE] [DISK]\n"
+  "                 [-f raw|vmdk] [--daemon --pid-file FILE] [DISK]\n"
   "Export DISK (the default export) and the disks of each datastore (as\n"
   "\"[NAME] path/to/disk.vmdk\") over NBD, with nbdkit and the vdk plugin.\n"
   "Prints the URI clients use once the server is ready.\n"
   "  -r, --read-only         refuse writes\n"
+  "  -f, --format FORMAT     open every disk served as raw or vmdk\n"
+  "                          (default: auto, by its content)\n"
   "  --port N                TCP port (default 10809)\n"
   "  --bind ADDR             listen on ADDR only (e.g. 127.0.0.1)\n"
   "  --unix PATH             a unix socket instead of TCP\n"
@@ -76,7 +93,7 @@ static const char serve_usage[] =
 struct serve_opts {
   bool readonly, daemon, verbose, verify_peer, external;
   const char *port, *bind, *unix_path, *psk, *certs, *tickets;
-  const char *pid_file, *threads, *disk;
+  const char *pid_file, *threads, *disk, *format;
   const char *ds[MAX_DATASTORES];
   int nds;
 };
@@ -91,6 +108,7 @@ parse_serve (int argc, char **argv, struct serve_opts *o, int *rc)
 {
   static const struct option lo[] = {
     { "read-only", no_argument, NULL, 'r' },
+    { "format", required_argument, NULL, 'f' },
     { "port", required_argument, NULL, O_PORT },
     { "bind", required_argument, NULL, O_BIND },
     { "unix", required_argument, NULL, O_UNIX },
@@ -113,9 +131,16 @@ parse_serve (int argc, char **argv, struct serve_opts *o, int *rc)
   memset (o, 0, sizeof *o);
   *rc = 1;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, ":rvhV", lo, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, ":rf:vhV", lo, NULL)) != -1) {
     switch (c) {
     case 'r': o->readonly = true; break;
+    case 'f':
+      if (strcmp (optarg, "raw") != 0 && strcmp (optarg, "vmdk") != 0
+          && strcmp (optarg, "auto") != 0)
+        return tool_usage_error ("serve", serve_usage, "unknown format "
+                                 "'%s' (raw, vmdk or auto)", optarg), -1;
+      o->format = optarg;
+      break;
     case 'v': o->verbose = true; break;
     case O_PORT: o->port = optarg; break;
     case O_BIND: o->bind = optarg; break;
@@ -249,9 +274,16 @@ build_argv (const struct serve_opts *o, const char *plugin,
     }
   }
   if (o->psk || o->certs) {
+    char *real = realpath (o->psk ? o->psk : o->certs, NULL);
+    int r;
+    if (!real) {
+      tool_error ("%s: %s", o->psk ? o->psk : o->certs, strerror (errno));
+      return free_argv (av), NULL;
+    }
     av[n++] = "--tls=require";
-    if (asprintf (&s, "--tls-%s=%s", o->psk ? "psk" : "certificates",
-                  o->psk ? o->psk : o->certs) < 0)
+    r = asprintf (&s, "--tls-%s=%s", o->psk ? "psk" : "certificates", real);
+    free (real);
+    if (r < 0)
       return free_argv (av), NULL;
     av[n++] = own (av, s);
     if (o->verify_peer)
@@ -291,6 +323,11 @@ build_argv (const struct serve_opts *o, const char *plugin,
     av[n++] = "allow-external=true";
   if (o->readonly)
     av[n++] = "readonly=true";
+  if (o->format) {
+    if (asprintf (&s, "format=%s", o->format) < 0)
+      return free_argv (av), NULL;
+    av[n++] = own (av, s);
+  }
   return av;
 }
 
@@ -374,32 +411,161 @@ spawn (char **av)
   return pid;
 }
 
-/* Wait until pid_file holds a pid.  While `pid` (the process started)
- * runs, or after it exited 0 when it was a daemonising parent.
+/* ---- readiness ---- */
+
+/* A connection to the server the options describe, or -1. */
+static int
+connect_server (const struct serve_opts *o)
+{
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+  int fd = -1;
+
+  if (o->unix_path) {
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    if (strlen (o->unix_path) >= sizeof sun.sun_path)
+      return -1;
+    strcpy (sun.sun_path, o->unix_path);
+    if ((fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1
+        && connect (fd, (struct sockaddr *) &sun, sizeof sun) == -1) {
+      close (fd);
+      fd = -1;
+    }
+    return fd;
+  }
+  if (getaddrinfo (o->bind ? o->bind : "localhost",
+                   o->port ? o->port : "10809", &hints, &ai) != 0)
+    return -1;
+  for (a = ai; a && fd == -1; a = a->ai_next) {
+    if ((fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+                      a->ai_protocol)) == -1)
+      continue;
+    if (connect (fd, a->ai_addr, a->ai_addrlen) == -1) {
+      close (fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo (ai);
+  return fd;
+}
+
+/* Read what has come of the 18-byte greeting into g (*got so far),
+ * waiting at most ms.  1 when complete, 0 not yet, -1 when the
+ * connection ended. */
+static int
+read_greeting (int fd, unsigned char *g, size_t *got, int ms)
+{
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  ssize_t r;
+  if (poll (&p, 1, ms) <= 0)
+    return 0;
+  r = recv (fd, g + *got, 18 - *got, MSG_DONTWAIT);
+  if (r <= 0)
+    return r == -1 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+  *got += r;
+  return *got == 18;
+}
+
+/* End the handshake politely (fixed newstyle, then NBD_OPT_ABORT), so
+ * the server logs nothing, and close. */
+static void
+abort_handshake (int fd)
+{
+  static const unsigned char bye[] = {
+    0, 0, 0, 1,                                   /* C_FIXED_NEWSTYLE */
+    'I', 'H', 'A', 'V', 'E', 'O', 'P', 'T',
+    0, 0, 0, 2,                                   /* NBD_OPT_ABORT */
+    0, 0, 0, 0,                                   /* no data */
+  };
+  unsigned char reply[20];
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  if (send (fd, bye, sizeof bye, MSG_NOSIGNAL) == (ssize_t) sizeof bye
+      && poll (&p, 1, 1000) == 1)
+    (void) !recv (fd, reply, sizeof reply, 0);
+  close (fd);
+}
+
+/* Is the server still there?  `child` is the process started (nbdkit
+ * itself in the foreground, 0 once reaped), `spid` the pid from the
+ * pid file (0 before it is written). */
+static bool
+server_alive (pid_t *child, pid_t spid, bool daemonizes)
+{
+  int status;
+  if (*child > 0 && waitpid (*child, &status, WNOHANG) == *child) {
+    *child = 0;
+    if (!daemonizes || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
+      return false;
+  }
+  if (!daemonizes)
+    return *child > 0;
+  /* Before its pid file, the daemon's pid is unknown: its first
+   * process exited 0, so it is starting. */
+  return spid == 0 || kill (spid, 0) == 0 || errno == EPERM;
+}
+
+static pid_t
+read_pid (const char *pid_file)
+{
+  FILE *f = fopen (pid_file, "re");
+  long v = 0;
+  if (f) {
+    if (fscanf (f, "%ld", &v) != 1)
+      v = 0;
+    fclose (f);
+  }
+  return v > 0 && v <= INT_MAX ? (pid_t) v : 0;
+}
+
+/* Wait until the server is ready (see the design note): its pid file
+ * holds a pid, then a connection gets the greeting.  `pid` is the
+ * process started; a daemonising nbdkit exits 0 once it has forked.
  * Returns 0 when ready, else the exit status to use. */
 static int
-wait_ready (pid_t pid, const char *pid_file, bool daemonizes)
+wait_ready (pid_t pid, const char *pid_file, bool daemonizes,
+            const struct serve_opts *o)
 {
   struct timespec tick = { 0, 10 * 1000 * 1000 };
-  int status;
+  unsigned char g[18];
+  size_t got = 0;
+  pid_t spid = 0;
+  int fd = -1, ms;
 
-  for (int ms = 0; ms < START_TIMEOUT_MS; ms += 10) {
+  for (ms = 0; ms < START_TIMEOUT_MS; ms += 10) {
     struct stat st;
-    if (stat (pid_file, &st) == 0 && st.st_size > 0)
-      return 0;
-    if (pid > 0 && waitpid (pid, &status, WNOHANG) == pid) {
-      pid = 0;
-      if (!daemonizes || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-        tool_error ("serve: nbdkit could not start (its message is above)");
-        return 1;
+    if (!spid && stat (pid_file, &st) == 0 && st.st_size > 0)
+      spid = read_pid (pid_file);
+    if (spid) {
+      if (fd == -1 && (fd = connect_server (o)) != -1)
+        got = 0;
+      if (fd != -1) {
+        int r = read_greeting (fd, g, &got, 10);
+        if (r == 1 && memcmp (g, "NBDMAGIC", 8) == 0) {
+          abort_handshake (fd);
+          return 0;
+        }
+        if (r != 0) {                /* ended or garbled: try again */
+          close (fd);
+          fd = -1;
+        }
       }
     }
-    nanosleep (&tick, NULL);
+    if (!server_alive (&pid, spid, daemonizes)) {
+      if (fd != -1)
+        close (fd);
+      tool_error ("serve: nbdkit could not start (its message is above)");
+      return 1;
+    }
+    if (fd == -1)
+      nanosleep (&tick, NULL);
   }
+  if (fd != -1)
+    close (fd);
   tool_error ("serve: nbdkit did not become ready in %d s",
               START_TIMEOUT_MS / 1000);
   if (pid > 0)
     kill (pid, SIGTERM);
+  else if (spid > 0)
+    kill (spid, SIGTERM);
   return 1;
 }
 
@@ -417,7 +583,7 @@ run_foreground (char **av, const char *pid_file, const struct serve_opts *o)
   if ((pid = spawn (av)) == -1)
     return 1;
   child_pid = pid;
-  if ((rc = wait_ready (pid, pid_file, false)) != 0)
+  if ((rc = wait_ready (pid, pid_file, false, o)) != 0)
     return rc;
   print_uri (o);
   while ((w = waitpid (pid, &status, 0)) == -1 && errno == EINTR)
@@ -455,7 +621,7 @@ run_serve (const struct serve_opts *o)
     return 1;
   if (o->daemon) {
     pid_t pid = spawn (av);
-    rc = pid == -1 ? 1 : wait_ready (pid, pid_file, true);
+    rc = pid == -1 ? 1 : wait_ready (pid, pid_file, true, o);
     if (rc == 0)
       print_uri (o);
   } else

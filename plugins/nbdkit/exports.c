@@ -21,8 +21,31 @@
  * path and guarded by one mutex; opens and closes are rare.  A disk
  * opened read-only is shared with read-only connections only; a
  * read-write one with both (the plugin refuses writes of read-only
- * connections itself).  The last connection's close flushes and closes
+ * connections itself).  The last reference's close flushes and closes
  * the disk.
+ *
+ * Holding.  A disk served read-write stays open, and so locked against
+ * every other writer, for as long as the server offers it for writing,
+ * not only while a client is connected: clients reconnect (nbdinfo
+ * probes, then nbdcopy connects), and a local writer slipping into the
+ * gap would change the disk under a client that believes it owns it.
+ * So the server keeps a reference of its own (a hold):
+ * - the default export (disk=): from start to stop;
+ * - a datastore disk first opened for writing: until the server stops
+ *   (a datastore of many disks holds only those clients wrote to);
+ * - a disk reached through a read-write ticket: until the ticket
+ *   expires or is revoked, as a VDDK ticket leases its disk.
+ * A disk opened read-only is not held: the next client opens it again
+ * and sees what was written meanwhile (nothing is cached across opens,
+ * so that gap is safe).
+ *
+ * Tickets end while in use.  A ticket is checked at connect and then
+ * watched: a thread re-reads every ticket in use each TICKET_WATCH_MS,
+ * and one that is gone (revoked), expired or damaged ends its grant:
+ * every request of its connections then fails with ESHUTDOWN (checked
+ * per request, with the expiry time itself, so an expiry is exact and a
+ * revocation takes effect within one watch period), and its hold is
+ * released.
  *
  * Formats exported read-only: streamOptimized (vdk appends to a stream
  * only in increasing order, which NBD clients do not promise) and
@@ -42,8 +65,19 @@
 #include "plugin.h"
 #include "vdk-ticket.h"
 
+/* A ticket in use; listed in `grants` until it ends. */
+struct grant {
+  char id[TICKET_ID_LEN + 1];
+  int64_t expires;       /* as the ticket said at first use */
+  bool ended;            /* atomic: revoked, expired or damaged */
+  struct export *held;   /* the disk a read-write ticket holds, or NULL */
+  unsigned refs;         /* connections, the list, the watcher */
+  struct grant *next;
+};
+
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct export *table;
+static struct export *table;     /* open disks */
+static struct grant *grants;     /* tickets in use, not ended */
 
 /* Report a refusal: the message goes to nbdkit's log, errno to the
  * client's reply. */
@@ -118,9 +152,10 @@ disk_path (const char *name)
   return real;
 }
 
-/* The export name of this connection as a disk path and a mode. */
+/* The export name of this connection as a disk path and a mode; with
+ * tickets, the ticket's expiry in *expires. */
 static char *
-resolve (bool *ticket_ro)
+resolve (bool *ticket_ro, int64_t *expires)
 {
   const char *name = nbdkit_export_name ();
   struct ticket t;
@@ -140,6 +175,7 @@ resolve (bool *ticket_ro)
       return NULL;
     }
     *ticket_ro = t.readonly;
+    *expires = t.expires;
     return disk_path (t.disk);
   }
   if (name[0] == '[' && cfg.nds)
@@ -164,9 +200,8 @@ export_open (char *path, bool rw)
 {
   struct export *ex = calloc (1, sizeof *ex);
   unsigned flags = (rw ? 0 : VDK_OPEN_READ_ONLY)
-    | (cfg.allow_external ? VDK_OPEN_ALLOW_EXTERNAL : 0);
+    | (cfg.allow_external ? VDK_OPEN_ALLOW_EXTERNAL : 0) | cfg.format;
   struct vdk_info *info = NULL;
-  char *desc;
 
   if (!ex || !(ex->disk = vdk_open (path, flags))
       || vdk_get_info (ex->disk, &info) == -1)
@@ -185,10 +220,10 @@ export_open (char *path, bool rw)
   if (info->grain_sectors && IS_POW2 (info->grain_sectors)
       && info->grain_sectors * 512u > 4096 && info->grain_sectors <= 65536)
     ex->preferred = info->grain_sectors * 512u;
-  if ((desc = describe_disk (ex->disk))) {
-    ex->desc = nbdkit_strdup_intern (desc);
-    free (desc);
-  }
+  /* Owned by the export, not interned: nbdkit frees an interned string
+   * when the connection that made it closes, and the export outlives
+   * the connection that opened it (other connections, holds). */
+  ex->desc = describe_disk (ex->disk);
   vdk_free_info (info);
   return ex;
 fail:
@@ -208,7 +243,8 @@ export_pin_default (void)
   struct export *ex = path ? export_open (path, !cfg.readonly) : NULL;
   if (!ex)
     return -1;
-  ex->refs = 1;                     /* dropped by export_close_all */
+  ex->refs = 1;                     /* the hold, dropped at unload */
+  ex->held = true;
   pthread_mutex_lock (&table_lock);
   ex->next = table;
   table = ex;
@@ -216,14 +252,83 @@ export_pin_default (void)
   return 0;
 }
 
+/* The grant of ticket `id` (the export name), listed; a new one if the
+ * ticket is not in use yet.  NULL when out of memory.  table_lock held. */
+static struct grant *
+grant_get_locked (const char *id, int64_t expires)
+{
+  struct grant *g;
+  for (g = grants; g; g = g->next)
+    if (strcmp (g->id, id) == 0)
+      break;
+  if (!g) {
+    if (!(g = calloc (1, sizeof *g)))
+      return NULL;
+    snprintf (g->id, sizeof g->id, "%s", id);   /* checked: 64 hex */
+    g->expires = expires;
+    g->refs = 1;                    /* the list's */
+    g->next = grants;
+    grants = g;
+  }
+  g->refs++;
+  return g;
+}
+
+/* Drop a reference; frees an ended grant's memory with the last.
+ * table_lock held. */
+static void
+grant_unref_locked (struct grant *g)
+{
+  if (--g->refs == 0)
+    free (g);
+}
+
+/* Drop one reference to ex; returns ex if that was the last (unlinked
+ * from the table, to be freed by the caller outside the lock).
+ * table_lock held. */
+static struct export *
+export_unref_locked (struct export *ex)
+{
+  struct export **p;
+  if (--ex->refs > 0)
+    return NULL;
+  for (p = &table; *p != ex; p = &(*p)->next)
+    ;
+  *p = ex->next;
+  return ex;
+}
+
+static void export_free (struct export *ex);
+
+/* Take the hold a read-write open calls for (see "Holding").
+ * table_lock held. */
+static void
+hold_locked (struct export *ex, struct grant *g, bool want_rw)
+{
+  if (!want_rw || !ex->rw)
+    return;
+  if (g) {
+    if (!g->held) {
+      g->held = ex;
+      ex->refs++;
+    }
+  } else if (!ex->held) {
+    ex->held = true;
+    ex->refs++;
+  }
+}
+
 struct export *
-export_get (int readonly, bool *conn_ro)
+export_get (int readonly, bool *conn_ro, struct grant **gp)
 {
   bool ticket_ro;
-  char *path = resolve (&ticket_ro);
+  int64_t expires = 0;
+  char *path = resolve (&ticket_ro, &expires);
   struct export *ex;
+  struct grant *g = NULL;
   bool want_rw;
 
+  *gp = NULL;
   if (!path)
     return NULL;
   want_rw = !readonly && !ticket_ro && !cfg.readonly;
@@ -238,6 +343,13 @@ export_get (int readonly, bool *conn_ro)
     free (path);
     return NULL;
   }
+  if (cfg.tickets
+      && !(g = grant_get_locked (nbdkit_export_name (), expires))) {
+    pthread_mutex_unlock (&table_lock);
+    refuse (ENOMEM, "out of memory");
+    free (path);
+    return NULL;
+  }
   if (ex)
     free (path);
   else if ((ex = export_open (path, want_rw))) {
@@ -247,7 +359,10 @@ export_get (int readonly, bool *conn_ro)
   if (ex) {
     ex->refs++;
     *conn_ro = !want_rw || !ex->rw;
-  }
+    hold_locked (ex, g, want_rw);
+    *gp = g;
+  } else if (g)
+    grant_unref_locked (g);
   pthread_mutex_unlock (&table_lock);
   return ex;
 }
@@ -255,32 +370,177 @@ export_get (int readonly, bool *conn_ro)
 static void
 export_free (struct export *ex)
 {
+  if (!ex)
+    return;
   if (vdk_close (ex->disk) == -1)
     nbdkit_error ("closing %s: %s", ex->path, vdk_last_error ());
+  free (ex->desc);
   free (ex->path);
   free (ex);
 }
 
 void
-export_put (struct export *ex)
+export_put (struct export *ex, struct grant *g)
 {
-  struct export **p;
+  struct export *last;
   pthread_mutex_lock (&table_lock);
-  if (--ex->refs > 0) {
-    pthread_mutex_unlock (&table_lock);
-    return;
-  }
-  for (p = &table; *p != ex; p = &(*p)->next)
-    ;
-  *p = ex->next;
+  if (g)
+    grant_unref_locked (g);
+  last = export_unref_locked (ex);
   pthread_mutex_unlock (&table_lock);
-  export_free (ex);
+  export_free (last);               /* flush and close outside the lock */
 }
 
+bool
+grant_ended (struct grant *g)
+{
+  return __atomic_load_n (&g->ended, __ATOMIC_ACQUIRE)
+    || (int64_t) time (NULL) >= g->expires;
+}
+
+/* ---- the ticket watcher ---- */
+
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_cond;
+static bool watch_stopping, watch_running;
+static pthread_t watch_thread;
+
+/* Is ticket `id` still there, well-formed and unexpired? */
+static bool
+ticket_live (const char *id)
+{
+  struct ticket t;
+  const char *why;
+  if (ticket_load (cfg.tickets, id, &t, &why) == -1) {
+    nbdkit_debug ("vdk: ticket %.8s...: %s", id,
+                  errno == ENOENT ? "revoked" : why);
+    return false;
+  }
+  return t.expires > (int64_t) time (NULL);
+}
+
+/* End grant g: its connections' requests fail from now on, and its
+ * hold goes.  Returns the export to free, if that was its last
+ * reference.  table_lock held. */
+static struct export *
+grant_end_locked (struct grant *g)
+{
+  struct grant **p;
+  struct export *held = g->held;
+
+  __atomic_store_n (&g->ended, true, __ATOMIC_RELEASE);
+  for (p = &grants; *p && *p != g; p = &(*p)->next)
+    ;
+  if (*p) {
+    *p = g->next;
+    grant_unref_locked (g);         /* the list's reference */
+  }
+  g->held = NULL;
+  return held ? export_unref_locked (held) : NULL;
+}
+
+/* One round: check every grant (file reads outside the lock, each
+ * grant pinned meanwhile by a reference of the watcher's own). */
+static void
+watch_once (void)
+{
+  struct grant **snap = NULL, *g;
+  size_t n = 0, i;
+
+  pthread_mutex_lock (&table_lock);
+  for (g = grants; g; g = g->next)
+    n++;
+  if (n && (snap = malloc (n * sizeof *snap))) {
+    for (i = 0, g = grants; g; g = g->next, i++) {
+      snap[i] = g;
+      g->refs++;
+    }
+  }
+  pthread_mutex_unlock (&table_lock);
+  if (!snap)
+    return;                          /* nothing to watch (or no memory) */
+  for (i = 0; i < n; i++) {
+    struct export *last = NULL;
+    bool live = ticket_live (snap[i]->id);
+    pthread_mutex_lock (&table_lock);
+    if (!live && !snap[i]->ended) {
+      nbdkit_debug ("vdk: ticket %.8s... ended: its connections' requests "
+                    "fail from now on", snap[i]->id);
+      last = grant_end_locked (snap[i]);
+    }
+    grant_unref_locked (snap[i]);
+    pthread_mutex_unlock (&table_lock);
+    export_free (last);
+  }
+  free (snap);
+}
+
+static void *
+watcher (void *arg)
+{
+  pthread_mutex_lock (&watch_lock);
+  while (!watch_stopping) {
+    struct timespec until;
+    clock_gettime (CLOCK_MONOTONIC, &until);
+    until.tv_nsec += (TICKET_WATCH_MS % 1000) * 1000000L;
+    until.tv_sec += TICKET_WATCH_MS / 1000 + until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (!watch_stopping
+           && pthread_cond_timedwait (&watch_cond, &watch_lock,
+                                      &until) != ETIMEDOUT)
+      ;
+    if (watch_stopping)
+      break;
+    pthread_mutex_unlock (&watch_lock);
+    watch_once ();
+    pthread_mutex_lock (&watch_lock);
+  }
+  pthread_mutex_unlock (&watch_lock);
+  return arg;
+}
+
+int
+watch_start (void)
+{
+  pthread_condattr_t ca;
+  int e;
+
+  pthread_condattr_init (&ca);
+  pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
+  pthread_cond_init (&watch_cond, &ca);
+  pthread_condattr_destroy (&ca);
+  if ((e = pthread_create (&watch_thread, NULL, watcher, NULL)) != 0) {
+    nbdkit_error ("cannot start the ticket watcher: %s", strerror (e));
+    return -1;
+  }
+  watch_running = true;
+  return 0;
+}
+
+void
+watch_stop (void)
+{
+  if (!watch_running)
+    return;
+  pthread_mutex_lock (&watch_lock);
+  watch_stopping = true;
+  pthread_cond_signal (&watch_cond);
+  pthread_mutex_unlock (&watch_lock);
+  pthread_join (watch_thread, NULL);
+  pthread_cond_destroy (&watch_cond);
+  watch_running = false;
+}
+
+/* Unload: no connection is left, so every grant and disk goes. */
 void
 export_close_all (void)
 {
   pthread_mutex_lock (&table_lock);
+  while (grants) {
+    struct grant *g = grants;
+    grants = g->next;
+    free (g);
+  }
   while (table) {
     struct export *ex = table;
     table = ex->next;

@@ -3,6 +3,7 @@
  *
  *   nbdkit vdk disk=child.vmdk
  *   nbdkit vdk datastore=ds1=/srv/vms [datastore=...] [tickets=DIR]
+ *              [format=raw|vmdk] [readonly=true] [allow-external=true]
  *
  * nbdkit does the protocol, TLS, sockets and threads; this file maps
  * its callbacks onto the public vdk API and nothing else.  A whole
@@ -39,10 +40,12 @@
 
 struct plugin_config cfg;
 
-/* A connection: the shared disk and whether this client may write. */
+/* A connection: the shared disk, whether this client may write, and
+ * the ticket it came with (tickets=DIR). */
 struct conn {
   struct export *ex;
   bool ro;
+  struct grant *grant;
 };
 
 /* ---- configuration ---- */
@@ -62,7 +65,9 @@ vdk_plugin_load (void)
 static void
 vdk_plugin_unload (void)
 {
+  watch_stop ();
   export_close_all ();
+  free (cfg.tickets);
   for (size_t i = 0; i < cfg.nds; i++) {
     free (cfg.ds[i].name);
     free (cfg.ds[i].dir);
@@ -109,8 +114,25 @@ vdk_plugin_config (const char *key, const char *value)
     cfg.disk = value;          /* nbdkit keeps config strings alive */
   else if (strcmp (key, "datastore") == 0)
     return add_datastore (value);
-  else if (strcmp (key, "tickets") == 0)
-    cfg.tickets = value;
+  else if (strcmp (key, "tickets") == 0) {
+    /* Canonical now: a daemon nbdkit changes to / after it forks. */
+    free (cfg.tickets);
+    if (!(cfg.tickets = realpath (value, NULL))) {
+      nbdkit_error ("tickets=%s: %m", value);
+      return -1;
+    }
+  } else if (strcmp (key, "format") == 0) {
+    if (strcmp (value, "raw") == 0)
+      cfg.format = VDK_OPEN_FORMAT_RAW;
+    else if (strcmp (value, "vmdk") == 0)
+      cfg.format = VDK_OPEN_FORMAT_VMDK;
+    else if (strcmp (value, "auto") == 0)
+      cfg.format = 0;
+    else {
+      nbdkit_error ("format=%s: expected raw, vmdk or auto", value);
+      return -1;
+    }
+  }
   else if (strcmp (key, "allow-external") == 0) {
     int b = nbdkit_parse_bool (value);
     if (b == -1)
@@ -139,11 +161,14 @@ vdk_plugin_config_complete (void)
 }
 
 /* The default export is opened once the server has forked (nbdkit's
- * advice: no threads before the fork) and stays open. */
+ * advice: no threads before the fork) and stays open; the ticket
+ * watcher starts then too. */
 static int
 vdk_plugin_after_fork (void)
 {
-  if (cfg.disk && !cfg.tickets)
+  if (cfg.tickets)
+    return watch_start ();
+  if (cfg.disk)
     return export_pin_default ();
   return 0;
 }
@@ -153,7 +178,8 @@ vdk_plugin_after_fork (void)
   "datastore=NAME=DIR      Serve disks under DIR as \"[NAME] path\".\n" \
   "tickets=DIR             Serve only the live tickets in DIR.\n" \
   "allow-external=BOOL     Let descriptors name files outside their folder.\n" \
-  "readonly=BOOL           Open every disk read-only."
+  "readonly=BOOL           Open every disk read-only.\n" \
+  "format=raw|vmdk|auto    Open every disk as this format (default: probe)."
 
 /* ---- connections ---- */
 
@@ -165,7 +191,7 @@ vdk_plugin_open (int readonly)
     nbdkit_error ("out of memory");
     return NULL;
   }
-  if (!(c->ex = export_get (readonly, &c->ro))) {
+  if (!(c->ex = export_get (readonly, &c->ro, &c->grant))) {
     free (c);
     return NULL;
   }
@@ -176,7 +202,7 @@ static void
 vdk_plugin_close (void *handle)
 {
   struct conn *c = handle;
-  export_put (c->ex);
+  export_put (c->ex, c->grant);
   free (c);
 }
 
@@ -247,11 +273,27 @@ vdk_plugin_thread_model (void)
 
 /* ---- data ---- */
 
+/* Every request of a connection whose ticket has expired or been
+ * revoked fails: ESHUTDOWN, "the server will not serve this any more"
+ * (vdk's client reports it as an ended ticket). */
+static bool
+ended (struct conn *c)
+{
+  if (!c->grant || !grant_ended (c->grant))
+    return false;
+  nbdkit_error ("the ticket of this connection has expired or was "
+                "revoked: access ended");
+  nbdkit_set_error (ESHUTDOWN);
+  return true;
+}
+
 static int
 vdk_plugin_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
                   uint32_t flags)
 {
   struct conn *c = handle;
+  if (ended (c))
+    return -1;
   return vdk_pread (c->ex->disk, buf, count, offset) == -1 ? lib_error () : 0;
 }
 
@@ -260,6 +302,8 @@ vdk_plugin_pwrite (void *handle, const void *buf, uint32_t count,
                    uint64_t offset, uint32_t flags)
 {
   struct conn *c = handle;
+  if (ended (c))
+    return -1;
   return vdk_pwrite (c->ex->disk, buf, count, offset) == -1
     ? lib_error () : 0;
 }
@@ -268,6 +312,8 @@ static int
 vdk_plugin_flush (void *handle, uint32_t flags)
 {
   struct conn *c = handle;
+  if (ended (c))
+    return -1;
   return vdk_flush (c->ex->disk) == -1 ? lib_error () : 0;
 }
 
@@ -279,6 +325,8 @@ vdk_plugin_zero (void *handle, uint32_t count, uint64_t offset,
   unsigned zf = ((flags & NBDKIT_FLAG_MAY_TRIM) ? VDK_ZERO_MAY_TRIM : 0)
     | ((flags & NBDKIT_FLAG_FAST_ZERO) ? VDK_ZERO_FAST : 0);
 
+  if (ended (c))
+    return -1;
   if (vdk_zero_ex (c->ex->disk, offset, count, zf) == 0)
     return 0;
   if ((flags & NBDKIT_FLAG_FAST_ZERO)
@@ -294,6 +342,8 @@ vdk_plugin_trim (void *handle, uint32_t count, uint64_t offset,
                  uint32_t flags)
 {
   struct conn *c = handle;
+  if (ended (c))
+    return -1;
   return vdk_trim (c->ex->disk, offset, count) == -1 ? lib_error () : 0;
 }
 
@@ -305,6 +355,8 @@ vdk_plugin_extents (void *handle, uint32_t count, uint64_t offset,
   uint64_t end = offset + count;     /* nbdkit checked the range */
   unsigned n = 0;
 
+  if (ended (c))
+    return -1;
   while (offset < end && n++ < MAX_EXTENTS) {
     uint64_t len;
     int state;

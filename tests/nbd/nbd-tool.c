@@ -18,6 +18,10 @@
  *                             server is back (exit 0 if so)
  *   nbd-tool threads URI T    T threads write their own slices at
  *                             once through one handle, then read back
+ *   nbd-tool session URI      open URI and keep it open; for each line
+ *                             "read" on standard input read 4 KiB at 0
+ *                             and print "ok" or "error CODE MESSAGE";
+ *                             end at "quit" or end of input
  */
 #include <errno.h>
 #include <getopt.h>
@@ -307,6 +311,29 @@ cmd_threads (const char *uri, int n)
   return bad ? 1 : 0;
 }
 
+/* ---- one long session ---- */
+
+static int
+cmd_session (const char *uri)
+{
+  vdk_disk *d = vdk_open (uri, VDK_OPEN_READ_ONLY);
+  char line[64], buf[4096];
+
+  if (!d)
+    return print_error ();
+  printf ("open\n");
+  fflush (stdout);
+  while (fgets (line, sizeof line, stdin) && strcmp (line, "quit\n") != 0) {
+    if (vdk_pread (d, buf, sizeof buf, 0) == -1)
+      print_error ();
+    else
+      printf ("ok\n");
+    fflush (stdout);
+  }
+  vdk_close (d);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -320,6 +347,9 @@ main (int argc, char **argv)
     return cmd_aio_lost (argv[2], (pid_t) atoi (argv[3]));
   if (argc == 4 && strcmp (argv[1], "threads") == 0)
     return cmd_threads (argv[2], atoi (argv[3]));
-  fprintf (stderr, "usage: nbd-tool open|aio|aio-lost|threads ...\n");
+  if (argc == 3 && strcmp (argv[1], "session") == 0)
+    return cmd_session (argv[2]);
+  fprintf (stderr, "usage: nbd-tool open|aio|aio-lost|threads|session "
+           "...\n");
   return 2;
 }

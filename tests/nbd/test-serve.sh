@@ -118,7 +118,8 @@ dpid=$(cat "$T/d.pid" 2>/dev/null || echo 0)
 at_exit "kill $dpid 2>/dev/null"
 check_eq "... printing the URI" "nbd+unix:///?socket=$T/d.sock" \
   "$(head -1 "$T/out")"
-check "... and serving" nbdinfo --size "nbd+unix:///?socket=$T/d.sock"
+check "... and serving" timeout 60 nbdinfo --size \
+  "nbd+unix:///?socket=$T/d.sock"
 kill -TERM "$dpid" 2>/dev/null
 for ((i = 0; i < 200; i++)); do kill -0 "$dpid" 2>/dev/null || break
   sleep 0.05; done
