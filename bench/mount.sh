@@ -7,8 +7,8 @@
 # a FUSE server can do: it hands out the bytes of the raw image with one
 # pread per request, mounted with vdk's own choices (low-level API, the
 # same mount options, max_read 1 MiB, multi-threaded cloned-fd loop, page
-# cache kept and readahead raised to 1 MiB for a read-only flat folder,
-# direct I/O under a loop device).  What vdk costs above it is the price
+# cache kept and readahead raised to 1 MiB, as vdk does for read-only
+# folders).  What vdk costs above it is the price
 # of VMDK; what vmdkmount costs is the peer's.
 #
 #   1. whole-disk reads of the bench corpus (bench/make-disk.py: 4 GiB,
@@ -70,11 +70,12 @@ cpu_of () { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
 vdk_pid () { "$VDK" mounts --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -1; }
 
 # Servers: up_S DISK sets $file (the whole-disk file) and $pid; down_S.
-up_ceiling () {       # $1: raw image; $2: "dio" under a loop device
+up_ceiling () {       # $1: raw image; $2: cache (default, as vdk) or dio
   "$CEIL" -o "${2:-cache}" "$1" "$B/c" & pid=$!
   for _ in $(seq 50); do mountpoint -q "$B/c" && break; sleep 0.1; done
-  [ "${2:-cache}" = cache ] \
-    && echo 1024 > "/sys/class/bdi/$(mountpoint -d "$B/c")/read_ahead_kb"
+  if [ "${2:-cache}" = cache ]; then
+    echo 1024 > "/sys/class/bdi/$(mountpoint -d "$B/c")/read_ahead_kb"
+  fi
   file=$B/c/disk
 }
 down_ceiling () { fusermount3 -u "$B/c"; wait "$pid" 2>/dev/null || true; }
@@ -146,15 +147,15 @@ for reader in cat dd; do
 done
 
 # 2. The volume copy.  Plain loop devices (mount -o loop), as vdk's own.
-copy_vdk () {         # $1: "" (vdk's choice, direct I/O) or "cache"
+copy_vdk () {         # $1: "" (vdk's choice, the page cache) or "dio"
   local dio=
-  [ "${1:-}" = cache ] && dio=0
+  [ "${1:-}" = dio ] && dio=1
   VDK_FUSE_DIRECT_IO=$dio "$VDK" mount "$B/ext4.vmdk" 1 "$B/m"; pid=$(vdk_pid)
   timed cat "$B/m/big.bin"
   "$VDK" umount "$B/m"
 }
-copy_loop () {        # $1: ceiling | vmdkmount; $2: ceiling mode (dio)
-  if [ "$1" = ceiling ]; then up_ceiling "$B/ext4.raw" "${2:-dio}"
+copy_loop () {        # $1: ceiling | vmdkmount; $2: ceiling mode (cache)
+  if [ "$1" = ceiling ]; then up_ceiling "$B/ext4.raw" "${2:-cache}"
   else up_vmdkmount "$B/ext4.vmdk"; fi
   mount -o loop,ro,noload,offset=1048576 "$file" "$B/m2"
   timed cat "$B/m2/big.bin"
@@ -168,11 +169,11 @@ read -r mw mc <<< "$(best_of copy_loop vmdkmount)"
 printf '  ceiling + loop %6.3f / %5.2f  vdk mount %6.3f / %5.2f  vmdkmount + loop %6.3f / %5.2f   vdk/ceiling %s (CPU %s)  vdk/vmdkmount %s\n' \
   "$kw" "$kc" "$vw" "$vc" "$mw" "$mc" "$(ratio "$vw" "$kw")" \
   "$(ratio "$vc" "$kc")" "$(ratio "$vw" "$mw")"
-# The other choice, for the record: the FUSE file through the page cache
-# under the loop device (ceiling in cache mode, VDK_FUSE_DIRECT_IO=0).
-read -r kw kc <<< "$(best_of copy_loop ceiling cache)"
-read -r vw vc <<< "$(best_of copy_vdk cache)"
-printf '  (page cache under the loop: ceiling %6.3f / %5.2f  vdk %6.3f / %5.2f  vdk/ceiling %s)\n' \
+# The other choice, for the record: direct I/O on the FUSE file under
+# the loop device (ceiling in dio mode, VDK_FUSE_DIRECT_IO=1).
+read -r kw kc <<< "$(best_of copy_loop ceiling dio)"
+read -r vw vc <<< "$(best_of copy_vdk dio)"
+printf '  (direct I/O under the loop: ceiling %6.3f / %5.2f  vdk %6.3f / %5.2f  vdk/ceiling %s)\n' \
   "$kw" "$kc" "$vw" "$vc" "$(ratio "$vw" "$kw")"
 
 # 3. Random reads: IOPS of fio, best of $RUNS.
