@@ -47,6 +47,9 @@ static const struct {
   { VDK_E_ACCESS_DENIED, VIX_E_FILE_ACCESS_ERROR },
   { VDK_E_TLS, VIX_E_NET_HTTP_SSL_CONNECT_ERROR },
   { VDK_E_TICKET, VIX_E_AUTHENTICATION_FAIL },
+  /* The VDDK has no code for a disk with store-side snapshots: the
+   * nearest is "the object is busy" (it is held by something else). */
+  { VDK_E_HAS_SNAPSHOTS, VIX_E_OBJECT_IS_BUSY },
 };
 
 static const struct {

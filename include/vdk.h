@@ -103,6 +103,9 @@ enum vdk_error {
   VDK_E_TLS,             /* client and server disagree on TLS: the
                             server requires it, or refused it */
   VDK_E_TICKET,          /* unknown, expired or revoked ticket */
+  VDK_E_HAS_SNAPSHOTS,   /* errno ENOTEMPTY: the store keeps snapshots
+                            of the disk (an RBD image), which removing
+                            it would lose (vdk_unlink_ex) */
 };
 
 /* The last failed call in this thread: its message (file and cause,
@@ -262,11 +265,41 @@ struct vdk_open_params {
   const char *certificates; /* X.509 folder (ca-cert.pem, ...) */
   const char *ticket;      /* export name minted by `vdk ticket`; the
                               path is then informational */
+  /* version 2: a disk in Ceph RBD (see "Disks in Ceph RBD" below);
+   * NULL/0 leaves what the name's options, CEPH_CONF and librados'
+   * defaults say.  Only for rbd: paths (VDK_E_INVALID_ARG otherwise). */
+  const char *ceph_conf;   /* ceph.conf to read */
+  const char *ceph_id;     /* client name without "client." ("admin") */
+  const char *ceph_keyring; /* keyring file holding that client's key */
+  uint32_t connect_timeout; /* seconds to reach the monitors and
+                              authenticate; 0 = 30 */
 };
-#define VDK_OPEN_PARAMS_VERSION 1
+#define VDK_OPEN_PARAMS_VERSION 2
 #define VDK_OPEN_PARAMS_INIT \
   { VDK_OPEN_PARAMS_VERSION, 0, VDK_FORMAT_AUTO, NULL, NULL, 0, NULL, \
-    NULL, NULL, NULL, NULL, NULL }
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+
+/* Disks in Ceph RBD.  A disk name may be an RBD image wherever a file
+ * name is taken (open, create, clone's source and destination, unlink,
+ * rename within a pool):
+ *   rbd:POOL/IMAGE[@SNAP]  or  rbd:POOL/NAMESPACE/IMAGE[@SNAP]
+ * followed by options as qemu spells them, each ":KEY=VALUE" (':' and
+ * '\' inside a value escaped with '\'): conf=FILE, id=CLIENT,
+ * keyring=FILE, timeout=SECONDS (1..3600).  The open parameters'
+ * ceph_* fields and connect_timeout are the same options.  Without
+ * them librados reads CEPH_CONF (or /etc/ceph/ceph.conf) and CEPH_ARGS,
+ * as Ceph's own tools do.  An image is a raw disk (never probed: a
+ * guest's bytes); vdk_create makes a thin image (type raw only),
+ * vdk_clone into a new image writes only data.  @SNAP opens a snapshot,
+ * read-only, as it was when taken.  A writer takes the image's
+ * exclusive lock (on images with that feature): a second writer, in
+ * this process or another, fails with VDK_E_LOCKED.  The transport is
+ * "rbd".  Failures to open, each with its code: VDK_E_CONNECT (no
+ * monitor answered within the timeout), VDK_E_AUTH (key refused or
+ * missing), VDK_E_NOT_FOUND (no such pool, image or snapshot; no
+ * configuration file), VDK_E_ACCESS_DENIED (the client's capabilities
+ * do not allow it).  vdk_unlink refuses an image that has snapshots
+ * (VDK_E_HAS_SNAPSHOTS) unless vdk_unlink_ex is told to remove them. */
 
 /* Open with explicit parameters.  Fails with VDK_E_INVALID_ARG for a
  * version newer than this library knows, an unknown format or unknown
@@ -590,7 +623,12 @@ VDK_API int vdk_unlink(const char *path);
  * never makes unlink remove the files its header names);
  * VDK_OPEN_FORMAT_VMDK refuses a file that is not a VMDK;
  * VDK_OPEN_ALLOW_EXTERNAL lets extents outside the disk's folder be
- * removed.  Other bits fail with VDK_E_INVALID_ARG. */
+ * removed; VDK_UNLINK_SNAPSHOTS (a bit no open flag uses): a store that
+ * keeps snapshots of the disk (an RBD image), which unlink otherwise
+ * refuses with VDK_E_HAS_SNAPSHOTS, has them removed first (protected
+ * ones unprotected; one that has clones stops the call).  Other bits
+ * fail with VDK_E_INVALID_ARG. */
+#define VDK_UNLINK_SNAPSHOTS 0x01000000u
 VDK_API int vdk_unlink_ex(const char *path, unsigned flags);
 
 /* Rename the link at `src` to `dst`, renaming its extent files to match

@@ -103,6 +103,7 @@ vdk_error_text (int code)
     [VDK_E_ACCESS_DENIED] = "access denied",
     [VDK_E_TLS] = "TLS required by one side and refused by the other",
     [VDK_E_TICKET] = "unknown, expired or revoked ticket",
+    [VDK_E_HAS_SNAPSHOTS] = "the disk has snapshots",
   };
 
   if (code < 0 || (size_t) code >= sizeof text / sizeof text[0]
@@ -128,6 +129,7 @@ code_of_errno (int e)
   case EIO: return VDK_E_IO;
   case ERANGE: return VDK_E_OUT_OF_RANGE;
   case ECANCELED: return VDK_E_CANCELLED;
+  case ENOTEMPTY: return VDK_E_HAS_SNAPSHOTS;
   case ENODATA: return VDK_E_KEY_NOT_FOUND;
   case ENOMEM: return VDK_E_NO_MEMORY;
   case EACCES: case EPERM: return VDK_E_ACCESS_DENIED;
@@ -156,6 +158,7 @@ vdk__errno_of (int code)
   case VDK_E_READ_ONLY: return EROFS;
   case VDK_E_NO_SPACE: return ENOSPC;
   case VDK_E_CANCELLED: return ECANCELED;
+  case VDK_E_HAS_SNAPSHOTS: return ENOTEMPTY;
   case VDK_E_KEY_NOT_FOUND: return ENODATA;
   case VDK_E_NO_MEMORY: return ENOMEM;
   case VDK_E_AUTH: case VDK_E_ACCESS_DENIED: case VDK_E_TICKET:

@@ -97,6 +97,13 @@ parse_prealloc (const char *file, const char *mode, int type,
 
 /* ---- create, child -------------------------------------------------- */
 
+/* An RBD image (rbd:POOL/IMAGE) holds a raw disk only. */
+static bool
+is_rbd_name (const char *name)
+{
+  return strncasecmp (name, "rbd:", 4) == 0;
+}
+
 int
 run_create (const struct cmd_opts *o)
 {
@@ -105,7 +112,8 @@ run_create (const struct cmd_opts *o)
   const char *file = o->args[0];
   int r;
 
-  params.type = parse_type (file, o->type, VDK_TYPE_MONOLITHIC_SPARSE);
+  params.type = parse_type (file, o->type, is_rbd_name (file)
+                            ? VDK_TYPE_RAW : VDK_TYPE_MONOLITHIC_SPARSE);
   if (params.type < 0)
     return 1;
   params.adapter = parse_adapter (file, o->adapter, VDK_ADAPTER_IDE);
@@ -373,7 +381,7 @@ has_suffix (const char *name, const char *suffix)
 static int
 default_output_type (const char *dst)
 {
-  if (has_suffix (dst, ".raw") || has_suffix (dst, ".img")
+  if (is_rbd_name (dst) || has_suffix (dst, ".raw") || has_suffix (dst, ".img")
       || has_suffix (dst, ".bin"))
     return VDK_TYPE_RAW;
   return VDK_TYPE_MONOLITHIC_SPARSE;
@@ -777,7 +785,8 @@ int
 run_rm (const struct cmd_opts *o)
 {
   if (check_link (o->args[0], o->open_flags) == -1
-      || vdk_unlink_ex (o->args[0], o->open_flags & PATH_FLAGS) == -1)
+      || vdk_unlink_ex (o->args[0], (o->open_flags & PATH_FLAGS)
+                        | (o->snapshots ? VDK_UNLINK_SNAPSHOTS : 0)) == -1)
     return tool_lib_error ();
   return 0;
 }

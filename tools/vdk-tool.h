@@ -101,6 +101,7 @@ struct cmd_opts {
   const char *base;       /* commit --base */
   bool drop;              /* commit --drop */
   bool strict;            /* compare -s */
+  bool snapshots;         /* rm --snapshots */
   unsigned open_flags;    /* VDK_OPEN_ALLOW_EXTERNAL, VDK_OPEN_FORMAT_* */
   int nargs;
   char **args;            /* positional arguments */

@@ -103,6 +103,8 @@ lib_remedy (int code, int errnum)
       "try again" : NULL;
   case VDK_E_NO_MEMORY:
     return "the host ran out of memory";
+  case VDK_E_HAS_SNAPSHOTS:
+    return "`vdk rm --snapshots` removes them with it";
   default:
     return NULL;
   }
@@ -441,6 +443,7 @@ enum {
   OPT_BASE,
   OPT_DROP,
   OPT_CHAIN,
+  OPT_SNAPSHOTS,
 };
 
 #define COMMON_LONG_OPTS \
@@ -507,6 +510,7 @@ parse_cmd_args (const struct subcmd *sc, int argc, char **argv,
     case OPT_DROP: o->drop = true; break;
     case 's': o->strict = true; break;
     case OPT_CHAIN: o->chain = true; break;
+    case OPT_SNAPSHOTS: o->snapshots = true; break;
     case 'c': o->level = optarg; break;
     case 't': o->type = optarg; break;
     case 'a': o->adapter = optarg; break;
@@ -552,6 +556,11 @@ static const struct option open_long[] = {
 };
 static const struct option path_long[] = {      /* rename, rm */
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, END_LONG_OPTS
+};
+static const struct option rm_long[] = {
+  COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT,
+  { "snapshots", no_argument, NULL, OPT_SNAPSHOTS },
+  END_LONG_OPTS
 };
 static const struct option info_long[] = {
   COMMON_LONG_OPTS, EXTERNAL_LONG_OPT, FORMAT_LONG_OPT, NO_CID_LONG_OPT,
@@ -729,10 +738,12 @@ static const struct subcmd subcmds[] = {
     "Usage: vdk rename [-f FORMAT] SRC DST\n"
     "Rename a disk and its extent files (with -f raw: the file alone).\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_rename, NULL },
-  { "rm", "remove a disk and its extent files", ":f:hV", path_long, 1, 1,
-    "Usage: vdk rm [-f FORMAT] FILE\n"
+  { "rm", "remove a disk and its extent files", ":f:hV", rm_long, 1, 1,
+    "Usage: vdk rm [-f FORMAT] [--snapshots] FILE\n"
     "Remove a disk: its descriptor and all its extent files (with -f raw:\n"
     "the file alone, whatever its first sectors hold).\n"
+    "  --snapshots             an RBD image with snapshots: remove them\n"
+    "                          too (without it such an image is kept)\n"
     FORMAT_HELP EXTERNAL_HELP COMMON_HELP, run_rm, NULL },
   { "check", "check (and repair) every link of a disk", ":f:phV",
     check_long, 1, 1,

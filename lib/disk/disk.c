@@ -7,6 +7,7 @@
  * complete partial grains themselves, so no read-modify-write happens
  * here. */
 #include <errno.h>
+#include <stdio.h>
 
 #include "disk/disk.h"
 
@@ -26,6 +27,21 @@ vdk__check_open_flags (unsigned flags)
   return 0;
 }
 
+/* A disk whose store has its own transport (rbd): name it, and let
+ * asynchronous requests go to the store's aio path. */
+static vdk_disk *
+adopt_transport (vdk_disk *d)
+{
+  struct vdk_io *io = d && d->top->nextents == 1 ? d->top->extents[0].io
+    : NULL;
+  if (io && io->ops->transport) {
+    d->transport = io->ops->transport (io);
+    if (io->ops->aio)
+      d->aio_submit = vdk__remote_aio_submit;
+  }
+  return d;
+}
+
 static vdk_disk *
 open_checked (const char *path, unsigned flags)
 {
@@ -37,7 +53,58 @@ open_checked (const char *path, unsigned flags)
     return NULL;
   if (vdk__remote_name (path))
     return vdk__remote_open (path, NULL, flags);
-  return vdk__disk_open (path, flags);
+  return adopt_transport (vdk__disk_open (path, flags));
+}
+
+/* Append ":key=value" to *spec, '\\' and ':' escaped; -1 on ENOMEM. */
+static int
+add_option (char **spec, const char *key, const char *value)
+{
+  size_t n = strlen (*spec), k = strlen (key), v = strlen (value);
+  char *s = realloc (*spec, n + k + 2 * v + 3), *o;
+  if (!s)
+    return vdk__err (ENOMEM, "out of memory");
+  o = s + n;
+  *o++ = ':';
+  memcpy (o, key, k);
+  o += k;
+  *o++ = '=';
+  for (; *value; value++) {
+    if (*value == ':' || *value == '\\')
+      *o++ = '\\';
+    *o++ = *value;
+  }
+  *o = '\0';
+  *spec = s;
+  return 0;
+}
+
+/* The Ceph fields of version 2 as options of an rbd: name (malloc'd
+ * into *spec), or NULL in *spec when there are none. */
+static int
+ceph_spec (const char *path, const struct vdk_open_params *p, char **spec)
+{
+  char t[16];
+  *spec = NULL;
+  if (p->version < 2 || (!p->ceph_conf && !p->ceph_id && !p->ceph_keyring
+                         && !p->connect_timeout))
+    return 0;
+  if (!path || strncasecmp (path, "rbd:", 4) != 0)
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: Ceph parameters "
+                      "given for a disk that is not an rbd: name",
+                      path ? path : "");
+  snprintf (t, sizeof t, "%" PRIu32, p->connect_timeout);
+  if (!(*spec = strdup (path))
+      || (p->ceph_conf && add_option (spec, "conf", p->ceph_conf) == -1)
+      || (p->ceph_id && add_option (spec, "id", p->ceph_id) == -1)
+      || (p->ceph_keyring
+          && add_option (spec, "keyring", p->ceph_keyring) == -1)
+      || (p->connect_timeout && add_option (spec, "timeout", t) == -1)) {
+    free (*spec);
+    *spec = NULL;
+    return vdk__err (ENOMEM, "out of memory");
+  }
+  return 0;
 }
 
 VDK_API vdk_disk *
@@ -73,6 +140,7 @@ VDK_API vdk_disk *
 vdk_open_ex (const char *path, const struct vdk_open_params *p)
 {
   unsigned flags = 0;
+  char *spec;
 
   vdk__set_call ("vdk_open_ex");
   if (!p) {
@@ -95,6 +163,13 @@ vdk_open_ex (const char *path, const struct vdk_open_params *p)
     if (vdk__check_open_flags (flags) == -1)
       return NULL;
     return vdk__remote_open (path ? path : "", p, flags);
+  }
+  if (ceph_spec (path, p, &spec) == -1)
+    return NULL;
+  if (spec) {
+    vdk_disk *d = open_checked (spec, flags);
+    free (spec);
+    return d;
   }
   return open_checked (path, flags);
 }

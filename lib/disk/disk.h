@@ -79,6 +79,9 @@ struct vdk_disk *vdk__remote_open (const char *path,
                                    const struct vdk_open_params *p,
                                    unsigned flags);
 void vdk__remote_free (struct vdk__remote *r);
+/* The aio_submit hook of a disk whose one store has an aio path (nbd,
+ * rbd): requests go to the store; what it refuses runs on the pool. */
+int vdk__remote_aio_submit (struct vdk_disk *d, struct vdk__aio_req *r);
 /* Parse an export description (plugins/nbdkit/describe.c writes it)
  * into r.  Untrusted input: at most 4096 bytes, strictly checked; -1
  * with the error set when it is not one of vdk's descriptions. */

@@ -306,8 +306,10 @@ vdk__link_open (const char *path, unsigned flags)
   if (!(io = vdk__io_open (path, ioflags))
       || (!l->no_lock && vdk__io_lock (io, !l->readonly, 0, 0) == -1))
     goto fail;
-  /* Only stores with file names have a folder to find extents in. */
-  if (vdk__io_backend (path)->fs && !(l->dir = vdk__path_dir (path)))
+  /* Only stores with file names have a folder to find extents in (a
+   * guest's view, an RBD image, has names but is never a descriptor). */
+  if (vdk__io_backend (path)->fs && !io->guest_view
+      && !(l->dir = vdk__path_dir (path)))
     goto fail;
   if (choose_kind (l, io, flags, &kind) == -1)
     goto fail;

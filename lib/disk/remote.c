@@ -210,8 +210,8 @@ remote_done (void *ctx, int err)
   vdk__aio_complete (r, code);
 }
 
-static int
-remote_aio_submit (struct vdk_disk *d, struct vdk__aio_req *r)
+int
+vdk__remote_aio_submit (struct vdk_disk *d, struct vdk__aio_req *r)
 {
   struct vdk_io *io = remote_io (d);
   bool write = r->op == 'w' || r->op == 'W';
@@ -252,7 +252,7 @@ attach (struct vdk_disk *d, struct vdk__remote *r)
   if (text && vdk__remote_parse (text, strlen (text), r) == -1)
     vdk__info ("%s: %s", d->top->path, vdk_last_error ());
   if (io->ops->aio)
-    d->aio_submit = remote_aio_submit;
+    d->aio_submit = vdk__remote_aio_submit;
   d->remote = r;
   return 0;
 }

@@ -42,6 +42,24 @@ static struct {
 #endif
 };
 
+/* rbd: names a Ceph image whether or not librbd was there at build
+ * time; without it they fail clearly instead of reading as file names. */
+#ifdef VDK_HAVE_LIBRBD
+static const struct vdk_io_backend *const rbd_backend = &vdk__io_rbd_backend;
+#else
+static struct vdk_io *
+no_rbd_open (const char *spec, unsigned flags)
+{
+  vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: this vdk was built without "
+             "librbd (Ceph RBD images)", spec);
+  return NULL;
+}
+static const struct vdk_io_backend no_rbd = {
+  .scheme = "rbd", .flags = VDK_IO_BACKEND_OPAQUE, .open = no_rbd_open,
+};
+static const struct vdk_io_backend *const rbd_backend = &no_rbd;
+#endif
+
 int
 vdk__io_register (const struct vdk_io_backend *b)
 {
@@ -78,6 +96,16 @@ scheme_len (const char *spec)
   return strncmp (spec + i, "://", 3) == 0 ? i : 0;
 }
 
+/* Does spec start with "SCHEME:" of a backend whose names are
+ * "SCHEME:rest" (VDK_IO_BACKEND_OPAQUE)? */
+static bool
+opaque_match (const struct vdk_io_backend *b, const char *spec)
+{
+  size_t n = strlen (b->scheme);
+  return (b->flags & VDK_IO_BACKEND_OPAQUE)
+    && strncasecmp (spec, b->scheme, n) == 0 && spec[n] == ':';
+}
+
 /* The backend serving spec, or NULL; sets no error. */
 static const struct vdk_io_backend *
 lookup (const char *spec)
@@ -86,6 +114,11 @@ lookup (const char *spec)
   const char *scheme = n ? spec : "file";
   SCOPED_LOCK (&R.lock);
 
+  for (size_t i = R.n; i-- > 0;)
+    if (opaque_match (R.b[i], spec))
+      return R.b[i];
+  if (opaque_match (rbd_backend, spec))
+    return rbd_backend;
   if (!n)
     n = 4;
   for (size_t i = R.n; i-- > 0;)
@@ -377,6 +410,15 @@ fs_of (const char *path, const char *what)
   return b ? b->fs : NULL;
 }
 
+/* Does the backend serving path set the thread's error itself when a
+ * name operation fails?  (Then the wrappers keep it.) */
+static bool
+own_errors (const char *path)
+{
+  const struct vdk_io_backend *b = lookup (path);
+  return b && (b->flags & VDK_IO_BACKEND_OWN_ERRORS);
+}
+
 int
 vdk__fs_rename (const char *from, const char *to)
 {
@@ -387,7 +429,8 @@ vdk__fs_rename (const char *from, const char *to)
     return vdk__errc (VDK_E_INVALID_ARG, EXDEV, "%s -> %s: not on one io "
                       "backend", from, to);
   if (fs->rename (from, to) == -1)
-    return vdk__err (errno, "%s -> %s: %s%s", from, to, strerror (errno),
+    return own_errors (from) ? -1
+      : vdk__err (errno, "%s -> %s: %s%s", from, to, strerror (errno),
                      errno == EXDEV ? " (use convert to copy across file "
                      "systems)" : "");
   return 0;
@@ -400,8 +443,22 @@ vdk__fs_unlink (const char *path)
   if (!fs || fault (NULL, path, 'u', 0, 0) == -1)
     return -1;
   if (fs->unlink (path) == -1)
-    return vdk__err (errno, "%s: cannot remove it: %s", path,
-                     strerror (errno));
+    return own_errors (path) ? -1 : vdk__err (errno, "%s: cannot remove "
+                                              "it: %s", path,
+                                              strerror (errno));
+  return 0;
+}
+
+int
+vdk__fs_remove_snapshots (const char *path)
+{
+  const struct vdk_fs_ops *fs = fs_of (path, "remove its snapshots");
+  if (!fs || !fs->remove_snapshots || fault (NULL, path, 'u', 0, 0) == -1)
+    return fs ? (fs->remove_snapshots ? -1 : 0) : -1;
+  if (fs->remove_snapshots (path) == -1)
+    return own_errors (path) ? -1 : vdk__err (errno, "%s: cannot remove "
+                                              "its snapshots: %s", path,
+                                              strerror (errno));
   return 0;
 }
 
@@ -422,7 +479,7 @@ vdk__fs_sync_dir (const char *path)
   if (!fs || fault (NULL, path, 'd', 0, 0) == -1)
     return -1;
   if (fs->sync_dir (path) == -1)
-    return vdk__err (errno, "%s: cannot sync its folder: %s", path,
+    return own_errors (path) ? -1 : vdk__err (errno, "%s: cannot sync its folder: %s", path,
                      strerror (errno));
   return 0;
 }
@@ -435,7 +492,7 @@ vdk__fs_stat (const char *path, struct vdk_fs_stat *st)
   if (!fs)
     return -1;
   if (fs->stat (path, st) == -1)
-    return vdk__err (errno, "%s: %s", path, strerror (errno));
+    return own_errors (path) ? -1 : vdk__err (errno, "%s: %s", path, strerror (errno));
   return 0;
 }
 
@@ -444,8 +501,11 @@ vdk__fs_discard (const char *path)
 {
   int e = errno;
   const struct vdk_io_backend *b = lookup (path);
+  struct vdk__saved_err saved;
+  vdk__err_save (&saved);
   if (b && b->fs)
     b->fs->unlink (path);
+  vdk__err_restore (&saved);
   errno = e;
 }
 

@@ -186,6 +186,10 @@ struct vdk_fs_ops {
                                  unsigned mode, char **tmp);
   int (*sync_dir) (const char *path);
   int (*stat) (const char *path, struct vdk_fs_stat *st);
+  /* Optional (NULL: the store keeps no snapshots): remove the
+   * snapshots the store keeps of the named store (RBD), so that unlink,
+   * which refuses a store with snapshots (ENOTEMPTY), can remove it. */
+  int (*remove_snapshots) (const char *path);
 };
 
 /* The wrappers every caller uses: they pick the backend by the name's
@@ -197,6 +201,8 @@ struct vdk_io *vdk__fs_create_temp (const char *path, const char *tag,
                                     unsigned mode, char **tmp);
 int vdk__fs_sync_dir (const char *path);
 int vdk__fs_stat (const char *path, struct vdk_fs_stat *st);
+/* Remove the snapshots a store keeps of itself (0 where it keeps none). */
+int vdk__fs_remove_snapshots (const char *path);
 /* Remove a file vdk made and no longer wants (a temporary file after a
  * failure), best effort: the thread's error and errno are left alone,
  * so the failure that led here is the one reported. */
@@ -223,6 +229,12 @@ struct vdk_io_backend {
  * never probed, a disk opened on it is raw whatever its first bytes say
  * (a guest that writes "KDMV" must not make it a VMDK). */
 #define VDK_IO_BACKEND_GUEST_VIEW 0x1u
+/* Names are "SCHEME:rest" (qemu's rbd:pool/image), not "SCHEME://": a
+ * local file whose name starts that way is "./SCHEME:...". */
+#define VDK_IO_BACKEND_OPAQUE 0x2u
+/* The name operations set the thread's error themselves (a refused key
+ * or a missing pool has its own code); the vdk__fs_* wrappers keep it. */
+#define VDK_IO_BACKEND_OWN_ERRORS 0x4u
 
 /* Add a backend (the table is not copied: it must outlive its
  * registration).  A later registration of a scheme shadows an earlier
@@ -242,6 +254,8 @@ const struct vdk_io_backend *vdk__io_backend (const char *spec);
 extern const struct vdk_io_backend vdk__io_file_backend;
 extern const struct vdk_io_backend vdk__io_mem_backend;
 extern const struct vdk_io_backend vdk__io_nbd_backends[4];
+/* io/rbd.c when librbd was found: rbd:POOL[/NS]/IMAGE[@SNAP][:OPT=V]... */
+extern const struct vdk_io_backend vdk__io_rbd_backend;
 
 /* ---- forward-only output (io/sink.c) ----------------------------------- */
 

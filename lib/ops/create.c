@@ -403,6 +403,7 @@ static int
 check_params (const char *path, const struct vdk_create_params *p)
 {
   const struct vdk_type_info *t;
+  const struct vdk_io_backend *b;
   struct stat st;
   if (vdk__check_version ("create", p, p ? p->version : 0,
                           VDK_CREATE_PARAMS_VERSION) == -1
@@ -430,6 +431,11 @@ check_params (const char *path, const struct vdk_create_params *p)
     return vdk__errc (VDK_E_INVALID_ARG, EFBIG, "%s: a %s disk holds at "
                       "most %" PRIu64 " sectors; use twoGbMaxExtentSparse",
                       path, t->name, vdk__fmt_max_sectors (t->fmt));
+  if ((b = vdk__io_backend (path)) && (b->flags & VDK_IO_BACKEND_GUEST_VIEW)
+      && p->type != VDK_TYPE_RAW)
+    return vdk__errc (VDK_E_UNSUPPORTED, ENOTSUP, "%s: holds a raw disk "
+                      "only (an RBD image is what a guest sees): create it "
+                      "as raw, not %s", path, t ? t->name : "?");
   if (lstat (path, &st) == 0)
     return vdk__err (EEXIST, "%s: file exists", path);
   /* Extent names are made from the base name (d-flat.vmdk): refuse one

@@ -54,7 +54,10 @@ vdk_unlink_ex (const char *path, unsigned flags)
   struct vdk_link *l;
   int r = 0;
 
+  bool snapshots = (flags & VDK_UNLINK_SNAPSHOTS) != 0;
+
   vdk__set_call ("vdk_unlink");
+  flags &= ~VDK_UNLINK_SNAPSHOTS;
   if (files_flags_ok (flags) == -1)
     return -1;
   /* Only the descriptor is read: removing files needs no format reader,
@@ -70,6 +73,8 @@ vdk_unlink_ex (const char *path, unsigned flags)
       r = -1;
   }
   vdk__link_close (l, NULL);
+  if (r == 0 && snapshots && vdk__fs_remove_snapshots (path) == -1)
+    r = -1;
   if (r == 0 && vdk__fs_unlink (path) == -1)
     r = -1;
   if (r == 0)

@@ -121,6 +121,7 @@ errors (void)
     { VDK_E_ACCESS_DENIED, VIX_E_FILE_ACCESS_ERROR },
     { VDK_E_TLS, VIX_E_NET_HTTP_SSL_CONNECT_ERROR },
     { VDK_E_TICKET, VIX_E_AUTHENTICATION_FAIL },
+    { VDK_E_HAS_SNAPSHOTS, VIX_E_OBJECT_IS_BUSY },
   };
   size_t n = sizeof rows / sizeof rows[0];
   for (size_t i = 0; i < n; i++) {
