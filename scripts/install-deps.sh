@@ -14,6 +14,9 @@ packages=(
   dosfstools mtools exfatprogs ntfs-3g xfsprogs ldmtool jq valgrind python3
   g++ xz-utils util-linux time procps
   gnutls-bin fio
+  # Ceph RBD: librbd to build the rbd backend; a throwaway single-node
+  # cluster for its tests (tests/rbd/cluster.sh); qemu-img's rbd driver
+  ceph-mon ceph-osd ceph-common librbd-dev qemu-block-extra
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -297,7 +297,9 @@ build_argv (const struct serve_opts *o, const char *plugin,
   av[n++] = (char *) pid_file;
   av[n++] = (char *) plugin;
   if (o->disk) {
-    char *real = realpath (o->disk, NULL);
+    /* An RBD image (rbd:POOL/IMAGE) goes as named; files by full path. */
+    char *real = strncasecmp (o->disk, "rbd:", 4) == 0 ? strdup (o->disk)
+      : realpath (o->disk, NULL);
     int r;
     if (!real) {
       tool_error ("%s: %s", o->disk, strerror (errno));

@@ -183,8 +183,11 @@ tool_abs_path (const char *path)
 
   if (path == NULL)
     return NULL;
-  if (strstr (path, "://") || (abs = realpath (path, NULL)) == NULL) {
-    if (path[0] == '/' || strstr (path, "://")
+  /* URIs and RBD names (rbd:POOL/IMAGE) are no paths: kept as given. */
+  if (strstr (path, "://") || strncasecmp (path, "rbd:", 4) == 0)
+    return strdup (path);
+  if ((abs = realpath (path, NULL)) == NULL) {
+    if (path[0] == '/'
         || (cwd = getcwd (NULL, 0)) == NULL)
       return strdup (path);
     if (asprintf (&abs, "%s/%s", cwd, path) < 0)

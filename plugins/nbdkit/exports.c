@@ -147,6 +147,12 @@ disk_path (const char *name)
   char *real;
   if (name[0] == '[')
     return datastore_path (name);
+  /* An RBD image (rbd:POOL/IMAGE) is no file: its name is the disk's. */
+  if (strncasecmp (name, "rbd:", 4) == 0) {
+    if (!(real = strdup (name)))
+      refuse (ENOMEM, "out of memory");
+    return real;
+  }
   if (!(real = realpath (name, NULL)))
     refuse (ENOENT, "disk %s is gone", name);
   return real;
