@@ -227,15 +227,16 @@ vdk__rbd_connect (const struct rbd_name *n, struct rbd_conn *c)
   int r;
 
   *c = (struct rbd_conn) { 0 };
-  if ((r = rados_create (&c->cluster, n->id)) < 0)
+  if ((r = rados_create (&c->cluster, n->id)) < 0) {
+    c->cluster = NULL;
     return vdk__err (-r, "%s: rados_create: %s", n->display, strerror (-r));
-  c->connected = false;
+  }
   /* Quiet before the conf is read: it may turn logging on again, but
    * a conf is the administrator's choice. */
   conf_set (c, "log_to_stderr", "false");
   conf_set (c, "err_to_stderr", "false");
   if ((r = rados_conf_read_file (c->cluster, n->conf)) < 0) {
-    rados_shutdown (c->cluster);
+    vdk__rbd_disconnect (c);
     return vdk__errc (VDK_E_NOT_FOUND, -r, "%s: cannot read the Ceph "
                       "configuration %s: %s", n->display,
                       n->conf ? n->conf : "(CEPH_CONF, /etc/ceph/ceph.conf)",
@@ -248,7 +249,7 @@ vdk__rbd_connect (const struct rbd_name *n, struct rbd_conn *c)
   if ((n->keyring && conf_set (c, "keyring", n->keyring) < 0)
       || conf_set (c, "client_mount_timeout", t) < 0
       || conf_set (c, "rados_mon_op_timeout", t) < 0) {
-    rados_shutdown (c->cluster);
+    vdk__rbd_disconnect (c);
     return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: bad keyring or "
                       "timeout", n->display);
   }
@@ -256,7 +257,7 @@ vdk__rbd_connect (const struct rbd_name *n, struct rbd_conn *c)
    * librbd skips parts smaller than 64 KiB, leaving their data). */
   conf_set (c, "rbd_discard_granularity_bytes", "0");
   if ((r = rados_connect (c->cluster)) < 0) {
-    rados_shutdown (c->cluster);
+    vdk__rbd_disconnect (c);
     return connect_error (n, r);
   }
   c->connected = true;
@@ -277,7 +278,7 @@ vdk__rbd_disconnect (struct rbd_conn *c)
 {
   if (c->have_ioctx)
     rados_ioctx_destroy (c->ioctx);
-  if (c->connected || c->cluster)
+  if (c->cluster)
     rados_shutdown (c->cluster);
   *c = (struct rbd_conn) { 0 };
 }
