@@ -73,7 +73,7 @@ if [ -n "${VDK_NBDKIT_PLUGIN:-}" ] && command -v nbdkit >/dev/null; then
   timeout -s TERM 120 "$VDK" serve --unix "$T/w.sock" rbd:rbd/img \
     >"$T/serve.out" 2>"$T/serve.err" &
   holder=$!
-  at_exit "kill $holder 2>/dev/null; wait $holder 2>/dev/null"
+  at_exit "serve_stop $holder"
   for ((i = 0; i < 300; i++)); do
     [ -s "$T/serve.out" ] && break
     kill -0 "$holder" 2>/dev/null || break
@@ -84,8 +84,7 @@ if [ -n "${VDK_NBDKIT_PLUGIN:-}" ] && command -v nbdkit >/dev/null; then
   vdk_fails_with "... vdk says it is in use" "in use" \
     write rbd:rbd/img <"$T/data.raw"
   check "a reader still opens it" "$RBD_TOOL" open --read-only rbd:rbd/img
-  kill "$holder"
-  wait "$holder" 2>/dev/null
+  serve_stop "$holder"
   check "once the writer is gone another opens it" \
     "$RBD_TOOL" open rbd:rbd/img
 else

@@ -24,7 +24,7 @@ serve () {
   timeout -s TERM 300 "$VDK" serve --unix "$sock" "$@" >"$out" \
     2>"$out.err" &
   SERVERS+=($!)
-  at_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
+  at_exit "serve_stop $!"
   for ((i = 0; i < 300; i++)); do
     [ -s "$out" ] && { URI=$(head -1 "$out"); return 0; }
     kill -0 "$!" 2>/dev/null || break
@@ -52,13 +52,13 @@ check "the export offers multi-conn" \
 nbdinfo --map "$URI" >"$T/map"
 check "block status shows the image's hole at 12 MiB" \
   grep -Eq '^ +12582912 +12582912 +(2|3) ' "$T/map"
-kill "${SERVERS[0]}"; wait "${SERVERS[0]}" 2>/dev/null
+serve_stop "${SERVERS[0]}"
 
 # ---- a writable export ------------------------------------------------
 vdk create rbd:rbd/w 32M >/dev/null || die "create w"
 serve "$T/w.sock" rbd:rbd/w
-check "nbdcopy into vdk serve rbd:rbd/w" nbdcopy "$raw" "$URI"
-kill "${SERVERS[1]}"; wait "${SERVERS[1]}" 2>/dev/null
+check "nbdcopy into vdk serve rbd:rbd/w" nbdcopy --flush "$raw" "$URI"
+serve_stop "${SERVERS[1]}"
 check_rbd_export "what nbdcopy wrote is in the image" w "$raw"
 
 # ---- mount ------------------------------------------------------------
