@@ -171,11 +171,10 @@ keep_string (struct json *j, const char *parent, const char *key,
   struct vdk_desc *d = j->r->desc;
   int r = 0;
   /* What a descriptor line cannot hold is dropped, not mangled. */
-  if (strpbrk (v, "\"\r\n"))
+  if (!vdk__desc_value_ok (v))
     return true;
   if (parent && strcmp (parent, "ddb") == 0) {
-    if (strncmp (key, "ddb.", 4) == 0 && key[4]
-        && !strpbrk (key, " \t\r\n\"="))
+    if (strncmp (key, "ddb.", 4) == 0 && key[4] && vdk__desc_key_ok (key))
       r = vdk__desc_set (d, key, v, true);
   } else if (!parent && strcmp (key, "type") == 0)
     r = vdk__desc_set (d, "createType", v, true);

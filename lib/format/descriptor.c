@@ -324,6 +324,27 @@ vdk__desc_name_ok (const char *name)
   return strpbrk (name, "\"\n\r") == NULL;
 }
 
+/* A key parse_kv reads back as written: not empty, no white space (\v
+ * and \f are white space to it too), no control byte, no '"' and no
+ * '=' (the line splits at the first '='). */
+bool
+vdk__desc_key_ok (const char *key)
+{
+  if (!*key)
+    return false;
+  for (const unsigned char *c = (const unsigned char *) key; *c; c++)
+    if (*c <= ' ' || *c == 0x7f || *c == '"' || *c == '=')
+      return false;
+  return true;
+}
+
+/* A value written quoted that reads back as written (as a name). */
+bool
+vdk__desc_value_ok (const char *value)
+{
+  return vdk__desc_name_ok (value);
+}
+
 static bool
 starts_with_access (const char *s, const char *end)
 {

@@ -62,6 +62,10 @@ char *vdk__desc_format (const struct vdk_desc *d);
  * parentFileNameHint) and read back the same?  No '"', no line break:
  * the grammar has no escapes. */
 bool vdk__desc_name_ok (const char *name);
+/* Keys and values a descriptor line holds so that they read back the
+ * same (vdk_meta_set and the remote description use them). */
+bool vdk__desc_key_ok (const char *key);
+bool vdk__desc_value_ok (const char *value);
 struct vdk_desc *vdk__desc_new (void);
 void vdk__desc_free (struct vdk_desc *d);
 /* Header key or ddb key ("ddb." prefix included); NULL if absent. */

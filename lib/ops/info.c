@@ -283,10 +283,10 @@ vdk_meta_set (vdk_disk *disk, const char *key, const char *value)
   vdk__set_call ("vdk_meta_set");
   if (meta_check (disk, key) == -1)
     return -1;
-  if (!value || strchr (value, '"') || strchr (value, '\n')
-      || strpbrk (key, " \t\n\"="))
-    return vdk__err (EINVAL, "%s: key or value contains a quote, '=', "
-                     "blank or newline", disk->top->path);
+  if (!value || !vdk__desc_value_ok (value) || !vdk__desc_key_ok (key))
+    return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a key may not hold "
+                      "a quote, '=', blank or control character, nor a "
+                      "value a quote or line break", disk->top->path);
   if (disk->remote)
     return vdk__errc (VDK_E_NOT_SUPPORTED_BY_TRANSPORT, ENOTSUP, "%s: "
                       "metadata writes are not supported by this transport "

@@ -110,6 +110,38 @@ test_files_flags (void)
       && access (P ("f-flat.vmdk"), F_OK) == -1, "and removed as raw");
 }
 
+/* Keys and values a descriptor line cannot hold are refused by
+ * vdk_meta_set and the disk still opens (a \v in a key once made a
+ * descriptor that no longer parsed: found by the nbd-desc fuzzer in the
+ * remote description, the same class). */
+static void
+test_meta_keys (void)
+{
+  static const char *const bad_keys[] = { "ddb.a\vb", "ddb.a\fb",
+    "ddb.a\rb", "ddb.a b", "ddb.a=b", "ddb.a\"b", "ddb.a\x7f", "" };
+  struct vdk_create_params p = VDK_CREATE_PARAMS_INIT;
+  p.capacity = 1 << 20;
+  p.type = VDK_TYPE_MONOLITHIC_SPARSE;
+  ok (vdk_create (P ("m.vmdk"), &p) == 0, "m.vmdk created");
+  vdk_disk *d = vdk_open (P ("m.vmdk"), 0);
+  for (size_t i = 0; d && i < sizeof bad_keys / sizeof *bad_keys; i++)
+    ok (vdk_meta_set (d, bad_keys[i], "1") == -1
+        && vdk_last_error_code () == VDK_E_INVALID_ARG,
+        "meta key %zu refused", i);
+  ok (d && vdk_meta_set (d, "ddb.x", "a\rb") == -1, "value with CR refused");
+  ok (d && vdk_meta_set (d, "ddb.x", "a=b c\t#") == 0,
+      "a value with '=', blank, tab and '#' taken");
+  vdk_close (d);
+  d = vdk_open (P ("m.vmdk"), VDK_OPEN_READ_ONLY);
+  char *v = NULL;
+  int r = d ? vdk_meta_get (d, "ddb.x", &v) : -1;
+  ok (r == 0 && v && strcmp (v, "a=b c\t#") == 0,
+      "the disk reopens and the value reads back (%s)",
+      d ? (v ? v : "none") : vdk_last_error ());
+  free (v);
+  vdk_close (d);
+}
+
 int
 main (void)
 {
@@ -118,6 +150,7 @@ main (void)
   vdk__set_call ("test");
   test_create_names ();
   test_files_flags ();
+  test_meta_keys ();
   tmpdir_remove ();
   return tap_done ();
 }
