@@ -11,11 +11,10 @@
  * - pread/pwrite -> rbd_read/rbd_write; bytes past the end read as
  *   zero, a write past the end fails with ENOSPC (an image grows only by
  *   truncate -> rbd_resize, as vdk_create sizes a new one).
- * - flush -> rbd_flush.  Once a writer holds the image (lock) the
- *   store flushes once: librbd keeps its cache write-through until the client
- *   shows it flushes (rbd_cache_writethrough_until_flush), and vdk
- *   flushes at every flush and close, so writes are then acknowledged
- *   from librbd's cache and reach the OSDs many at a time.
+ * - flush -> rbd_flush.  librbd's cache is off unless the
+ *   configuration turns it on (rbd-name.c): a write returns once the
+ *   OSDs have it, and copies keep several in flight by running writers
+ *   on several threads (vdk_clone) or through aio.
  * - punch -> rbd_discard (trim: whole objects are removed, the rest
  *   zeroed: rbd-name.c sets rbd_discard_granularity_bytes to 0 so every
  *   byte given back reads as zero) or, keeping space, rbd_write_zeroes;
@@ -339,15 +338,6 @@ rbd_io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
 
 /* ---- the exclusive lock ---- */
 
-/* librbd's cache stays write-through until the client has flushed once
- * (see the design note).  A flush takes the exclusive lock, so this
- * comes after the check that nobody else holds it. */
-static int
-write_back (struct rbd_store *s)
-{
-  int r = rbd_flush (s->img);
-  return r < 0 ? fail (r) : 0;
-}
 
 static int
 rbd_io_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
@@ -362,7 +352,7 @@ rbd_io_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
     return 0;
   r = rbd_lock_get_owners (s->img, &mode, owners, &max);
   if (r == -EINVAL)
-    return write_back (s);            /* no exclusive-lock feature */
+    return 0;                         /* no exclusive-lock feature */
   if (r == 0 && max > 0) {
     rbd_lock_get_owners_cleanup (owners, max);
     errno = EBUSY;
@@ -377,7 +367,7 @@ rbd_io_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
   if ((r = rbd_lock_acquire (s->img, RBD_LOCK_MODE_EXCLUSIVE)) < 0)
     return fail (r == -EROFS || r == -EAGAIN ? -EBUSY : r);
   s->locked = true;
-  return write_back (s);
+  return 0;
 }
 
 /* ---- asynchronous requests ---- */

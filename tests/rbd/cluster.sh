@@ -150,7 +150,7 @@ cluster_kill () {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -KILL "$pid" 2>/dev/null
+  kill -KILL "$pid" 2>/dev/null || true
   rm -f "$dir/$name.pid"
 }
 
