@@ -125,6 +125,83 @@ test_guest_view (void)
   free (image);
 }
 
+/* ---- block status: the default from SEEK_DATA, and a store that
+ * knows holes (as an NBD export does) ---- */
+
+static struct vdk_io_ops holes_ops;
+static uint64_t holes_pnum = 1;     /* what the store answers */
+
+/* The first MiB is a hole, the rest data; 0 is a broken answer. */
+static int
+holes_status (struct vdk_io *io, uint64_t off, uint64_t n, uint64_t *pnum,
+              int *state)
+{
+  (void) io;
+  *state = off < (1u << 20) ? VDK_BLOCK_HOLE : VDK_BLOCK_DATA;
+  *pnum = holes_pnum ? MIN (n, off < (1u << 20) ? (1u << 20) - off : n) : 0;
+  return 0;
+}
+
+static struct vdk_io *
+holes_open (const char *spec, unsigned flags)
+{
+  static uint8_t bytes[2u << 20];
+  struct vdk_io *io = vdk__io_open_mem (spec, bytes, sizeof bytes);
+  (void) flags;
+  if (io) {
+    holes_ops = *io->ops;
+    holes_ops.block_status = holes_status;
+    io->ops = &holes_ops;
+    io->readonly = true;
+  }
+  return io;
+}
+
+static const struct vdk_io_backend holes_backend = {
+  .scheme = "holes", .flags = VDK_IO_BACKEND_GUEST_VIEW,
+  .open = holes_open,
+};
+
+static void
+test_block_status (void)
+{
+  struct vdk_io *io;
+  uint64_t pnum = 0, len = 0;
+  int st = -1, depth = 0;
+  vdk_disk *d;
+  int fd = open (P ("bs.raw"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+  ok (fd != -1 && pwrite (fd, "data", 4, 0) == 4
+      && ftruncate (fd, 4 << 20) == 0, "a file: 4 bytes of data, a hole");
+  if (fd != -1)
+    close (fd);
+  io = vdk__io_open (P ("bs.raw"), VDK_IO_READONLY);
+  ok (io && vdk__io_block_status (io, 0, 4 << 20, &pnum, &st) == 0
+      && st == VDK_BLOCK_DATA && pnum >= 4 && pnum < (4u << 20),
+      "a file's data is DATA (%" PRIu64 " bytes)", pnum);
+  ok (io && vdk__io_block_status (io, 1 << 20, 1 << 20, &pnum, &st) == 0
+      && st == VDK_BLOCK_ZERO && pnum == 1u << 20,
+      "a file's hole is ZERO: a file system cannot tell it from zeroes");
+  ok (io && vdk__io_block_status (io, 8 << 20, 4096, &pnum, &st) == 0
+      && st == VDK_BLOCK_ZERO && pnum == 4096, "past the end is ZERO");
+  vdk__io_close (io);
+
+  vdk__io_register (&holes_backend);
+  d = vdk_open ("holes://disk", VDK_OPEN_READ_ONLY);
+  ok (d && vdk_block_status (d, 0, 2 << 20, 0, &len, &st, &depth) == 0
+      && st == VDK_BLOCK_HOLE && len == 1u << 20 && depth == -1,
+      "a raw disk on a store that knows holes reports them as HOLE");
+  ok (d && vdk_block_status (d, 1 << 20, 1 << 20, 0, &len, &st, &depth) == 0
+      && st == VDK_BLOCK_DATA && len == 1u << 20, "... and its data as DATA");
+  holes_pnum = 0;
+  ok (d && vdk_block_status (d, 0, 2 << 20, 0, &len, &st, &depth) == -1
+      && vdk_last_error_code () == VDK_E_IO,
+      "a store answering an empty run is an I/O error, not a loop");
+  holes_pnum = 1;
+  vdk_close (d);
+  vdk__io_unregister (&holes_backend);
+}
+
 static int fail_op, fail_errno;
 
 static int
@@ -251,6 +328,7 @@ main (void)
   vdk_init (NULL, NULL, NULL);
   test_registry ();
   test_guest_view ();
+  test_block_status ();
   test_rename_fault ();
   test_replace ();
   test_file_types ();
