@@ -245,7 +245,8 @@ enum vdk_format {
  * VDK_E_NOT_FOUND (no such export).  A connection lost later fails the
  * call (and every asynchronous request in flight) with
  * VDK_E_CONNECTION_LOST, "connection lost"; close the handle and open
- * it again. */
+ * it again.  A ticket revoked or expired while the disk is open ends
+ * access: later calls that reach a vdk server fail with VDK_E_TICKET. */
 struct vdk_open_params {
   uint32_t version;        /* VDK_OPEN_PARAMS_VERSION */
   unsigned flags;          /* VDK_OPEN_*; VDK_OPEN_READ_ONLY also for
