@@ -501,7 +501,7 @@ static int
 verify_commit (int r)
 {
   uint64_t cap;
-  uint8_t *got;
+  uint8_t *got = NULL;
   int bad;
   if (check_clean (S ("base.vmdk")) == -1)
     return -1;
