@@ -27,22 +27,25 @@
  * write-zeroes) go to vdk__mfs_file_punch/_zero, so fstrim in a mounted
  * file system gives grains back; plain allocation is refused.
  *
- * Caching.  A read-only folder goes through the kernel's page cache,
+ * Caching.  A read-only flat folder (the whole-disk files a user reads
+ * with cat, dd, a backup tool) goes through the kernel's page cache,
  * kept across opens (keep_cache: nothing can change the bytes while it
  * is mounted), with the FUSE device's readahead raised from the
  * kernel's 128 KiB to max_read (root only: /sys/class/bdi/0:N/
  * read_ahead_kb; the kernel takes the smaller of the daemon's
  * max_readahead and that knob), so a sequential reader gets max_read
- * requests and a second read never reaches this process.  Under a loop
- * device this costs memory (the file system above caches too) but is
- * what makes the loop driver's reads large: with direct_io each of its
- * requests became a FUSE request of its own size, and the daemon spent
- * 3-7x the CPU time on the same copy (bench/mount.sh, kernel 6.18).
- * A writable folder uses direct_io: a disk file and a volume file
- * overlap, so no cache may hold stale bytes; the kernel then sends
- * reads of the caller's size (up to max_read) and copies the reply
- * straight into the caller's buffer.  VDK_FUSE_DIRECT_IO=1 or 0 forces
- * one or the other (measurements).
+ * requests and a second read never reaches this process.  A folder
+ * under a loop device and a writable one use direct_io: the kernel
+ * sends reads of the caller's size (up to max_read) and copies the
+ * reply straight into the caller's buffer; the file system above the
+ * loop device caches already, and in a writable folder a disk file and
+ * a volume file overlap, so no cache may hold stale bytes.  Measured
+ * with bench/mount.sh against the ceiling (bench/fuse-ceiling.c) on an
+ * idle machine, copying 1 GiB out of ext4: direct_io 0.44 s (ceiling
+ * 0.35 s), page cache 0.55 s (ceiling 0.41 s).  Under heavy load (load
+ * average 10 on 2 cores) the order flipped and direct_io cost several
+ * times the daemon CPU; the idle figure decides here.
+ * VDK_FUSE_DIRECT_IO=1 or 0 forces one or the other (measurements).
  *
  * Replies travel by writev from a buffer.  Splicing from the extent
  * file would save a copy for data, but libfuse's splice path needs a

@@ -211,10 +211,10 @@ vdk__mfs_session_start (const struct vdk__mfs_request *req,
                v->name);
     return start_failed (s);
   }
-  /* A read-only folder keeps the page cache; a writable one uses
-   * direct I/O (see mfs-serve.c). */
+  /* A read-only flat folder keeps the page cache; under a loop device
+   * or while writable, direct I/O (see mfs-serve.c). */
   s->srv = vdk__mfs_server_mount (s->st.fuse, &s->files, req->writable,
-                                  !req->writable, req->max_read);
+                                  !v && !req->writable, req->max_read);
   if (s->srv == NULL || vdk__mfs_server_start (s->srv) == -1)
     return start_failed (s);
   if (v && attach_and_mount (req, s, ntfs3g) == -1)

@@ -104,7 +104,7 @@ struct vdk__mfs_server;
 
 /* Mount a FUSE folder at `dir` serving `files` (kept by reference).
  * Read-only unless `writable`.  `cached`: the files' bytes go through
- * the kernel's page cache, kept across opens (a read-only mount);
+ * the kernel's page cache, kept across opens (a read-only flat mount);
  * otherwise direct I/O (see mfs-serve.c).  `max_read` is the largest
  * request (0 = 1 MiB).  The session is mounted but not yet served. */
 struct vdk__mfs_server *vdk__mfs_server_mount (const char *dir,
