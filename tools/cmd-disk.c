@@ -767,16 +767,11 @@ check_link (const char *file, unsigned open_flags)
   return 0;
 }
 
-/* The open flags rm and rename hand on: the format and external paths. */
-#define PATH_FLAGS (VDK_OPEN_FORMAT_RAW | VDK_OPEN_FORMAT_VMDK \
-                    | VDK_OPEN_ALLOW_EXTERNAL)
-
 int
 run_rename (const struct cmd_opts *o)
 {
   if (check_link (o->args[0], o->open_flags) == -1
-      || vdk_rename_ex (o->args[0], o->args[1],
-                        o->open_flags & PATH_FLAGS) == -1)
+      || vdk_rename_ex (o->args[0], o->args[1], o->open_flags) == -1)
     return tool_lib_error ();
   return 0;
 }
@@ -785,7 +780,7 @@ int
 run_rm (const struct cmd_opts *o)
 {
   if (check_link (o->args[0], o->open_flags) == -1
-      || vdk_unlink_ex (o->args[0], (o->open_flags & PATH_FLAGS)
+      || vdk_unlink_ex (o->args[0], o->open_flags
                         | (o->snapshots ? VDK_UNLINK_SNAPSHOTS : 0)) == -1)
     return tool_lib_error ();
   return 0;

@@ -191,12 +191,6 @@ file_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
   return -1;
 }
 
-static int
-file_map_fd (struct vdk_io *io)
-{
-  return FD (io);
-}
-
 static const struct vdk_io_ops file_ops = {
   .name = "file",
   .pread = file_pread,
@@ -208,7 +202,6 @@ static const struct vdk_io_ops file_ops = {
   .close = file_close,
   .punch = file_punch,
   .lock = file_lock,
-  .map_fd = file_map_fd,
 };
 
 static const char *

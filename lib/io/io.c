@@ -390,12 +390,6 @@ vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
   return vdk__err (errno, "%s: cannot lock: %s", io->path, strerror (errno));
 }
 
-int
-vdk__io_map_fd (struct vdk_io *io)
-{
-  return io->ops->map_fd ? io->ops->map_fd (io) : -1;
-}
-
 /* ---- names ---- */
 
 /* The name operations of the backend serving path, or NULL with the

@@ -33,8 +33,6 @@ struct vdk_io;
  *   len is 0: exclusive for a writer, shared for a reader; -1 with
  *   errno EBUSY when another holder conflicts.  Optional: NULL means the
  *   store cannot be shared, so there is nothing to lock.
- * - map_fd returns a descriptor whose bytes are the store's, for mmap,
- *   or -1.  Optional: NULL means -1.
  * - close releases the backend's state (priv); it does not flush. */
 struct vdk_io_ops {
   const char *name;
@@ -49,7 +47,6 @@ struct vdk_io_ops {
   int (*punch) (struct vdk_io *io, uint64_t off, uint64_t n, bool keep);
   int (*lock) (struct vdk_io *io, bool exclusive, uint64_t off,
                uint64_t len);
-  int (*map_fd) (struct vdk_io *io);
   /* Remote stores (io/nbd.c); NULL elsewhere.
    * - description: the export's description (NBD_INFO_DESCRIPTION), or
    *   NULL; owned by the store.
@@ -136,8 +133,6 @@ int vdk__io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep);
  * let the extents of a partitionedDevice share one device file.) */
 int vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off,
                   uint64_t len);
-/* A descriptor to mmap the store's bytes from, or -1 (not a file). */
-int vdk__io_map_fd (struct vdk_io *io);
 
 /* Test hook: called before every operation; a positive return fails the
  * operation with that errno, a negative one (reads and writes) moves the
