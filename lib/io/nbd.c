@@ -237,8 +237,7 @@ issue (struct nbd_handle *h, int op, void *buf, uint64_t n, uint64_t off,
 }
 
 static void wake (struct nbd_store *s);
-
-static void cache_drop (struct nbd_store *s);
+static void dispatch_once (struct nbd_store *s);
 
 /* One command, waited for.  -1 with errno on failure.  Commands that
  * change data drop the status cache before and after. */
@@ -260,11 +259,26 @@ nbd_sync (struct nbd_store *s, int op, void *buf, uint64_t n, uint64_t off,
   if (issue (c->h, op, buf, n, off, cb, status_ctx) == -1)
     r = nbd_failed (c->h);
   else {
-    wake (s);
+    /* On the dispatcher itself (a synchronous call from an aio
+     * callback, which vdk.h allows) nobody else moves libnbd: drive it
+     * here until the reply is in. */
+    bool self = s->thread_started && pthread_equal (pthread_self (),
+                                                    s->thread);
+    if (!self)
+      wake (s);
     pthread_mutex_lock (&w.m);
-    while (!w.done)
-      pthread_cond_wait (&w.cv, &w.m);
+    while (!w.done) {
+      if (self) {
+        pthread_mutex_unlock (&w.m);
+        dispatch_once (s);
+        pthread_mutex_lock (&w.m);
+      } else
+        pthread_cond_wait (&w.cv, &w.m);
+    }
     pthread_mutex_unlock (&w.m);
+    if (self)     /* what the rounds here finished (and the wake fd they
+                   * consumed) must not wait for the next event */
+      wake (s);
     if (w.err) {
       errno = w.err;
       r = -1;

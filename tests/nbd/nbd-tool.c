@@ -196,6 +196,65 @@ cmd_aio (const char *uri, int n)
   return bad ? 1 : 0;
 }
 
+/* vdk.h lets a callback use the synchronous calls: each callback here
+ * reads its range again with vdk_pread (on a remote disk it runs on the
+ * connection's own thread, which must then move the connection itself)
+ * and compares. */
+struct nested {
+  vdk_disk *d;
+  uint8_t *buf;
+  uint64_t off;
+  int result;            /* 1 same data, -1 failed or differs */
+  int *pending;
+  pthread_mutex_t *lock;
+};
+
+static void
+nested_done (void *user_data, int error)
+{
+  struct nested *x = user_data;
+  uint8_t *again = malloc (AIO_LEN);
+  int r = -1;
+  if (!error && again && vdk_pread (x->d, again, AIO_LEN, x->off) == 0
+      && memcmp (again, x->buf, AIO_LEN) == 0)
+    r = 1;
+  free (again);
+  pthread_mutex_lock (x->lock);
+  x->result = r;
+  (*x->pending)--;
+  pthread_mutex_unlock (x->lock);
+}
+
+static int
+cmd_aio_nested (const char *uri)
+{
+  enum { N = 8 };
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  vdk_disk *d = vdk_open (uri, VDK_OPEN_READ_ONLY);
+  struct nested x[N];
+  uint8_t *bufs = malloc ((size_t) N * AIO_LEN);
+  int pending = N, good = 0;
+
+  if (!d || !bufs)
+    return print_error ();
+  for (int i = 0; i < N; i++) {
+    x[i] = (struct nested) { d, bufs + (size_t) i * AIO_LEN,
+                             (uint64_t) i * 3 * AIO_LEN, 0, &pending,
+                             &lock };
+    struct vdk_completion done = { nested_done, &x[i], NULL };
+    if (vdk_aio_pread (d, x[i].buf, AIO_LEN, x[i].off, done) == -1)
+      return print_error ();
+  }
+  if (vdk_aio_wait (d) == -1)
+    return print_error ();
+  for (int i = 0; i < N; i++)
+    good += x[i].result == 1;
+  vdk_close (d);
+  free (bufs);
+  printf ("synchronous reads inside %d callbacks: %d same\n", N, good);
+  return good == N && pending == 0 ? 0 : 1;
+}
+
 static int
 cmd_aio_lost (const char *uri, pid_t server)
 {
@@ -343,13 +402,15 @@ main (int argc, char **argv)
     return cmd_open (argc - 1, argv + 1);
   if (argc == 4 && strcmp (argv[1], "aio") == 0)
     return cmd_aio (argv[2], atoi (argv[3]));
+  if (argc == 3 && strcmp (argv[1], "aio-nested") == 0)
+    return cmd_aio_nested (argv[2]);
   if (argc == 4 && strcmp (argv[1], "aio-lost") == 0)
     return cmd_aio_lost (argv[2], (pid_t) atoi (argv[3]));
   if (argc == 4 && strcmp (argv[1], "threads") == 0)
     return cmd_threads (argv[2], atoi (argv[3]));
   if (argc == 3 && strcmp (argv[1], "session") == 0)
     return cmd_session (argv[2]);
-  fprintf (stderr, "usage: nbd-tool open|aio|aio-lost|threads|session "
+  fprintf (stderr, "usage: nbd-tool open|aio|aio-nested|aio-lost|threads|session "
            "...\n");
   return 2;
 }

@@ -3,7 +3,8 @@
 # Asynchronous I/O over NBD (vdk_aio_* on a remote disk): many requests
 # in flight on the connection, each callback run exactly once with its
 # own result (one out-of-range request fails alone), vdk_aio_wait
-# returning only after every callback; data equal to synchronous reads.
+# returning only after every callback; data equal to synchronous reads;
+# synchronous reads made inside callbacks.
 # Then the server is killed with requests in flight: every outstanding
 # request reports "connection lost" (VDK_E_CONNECTION_LOST), so does a
 # later synchronous call, and a new handle works once the server is
@@ -19,6 +20,10 @@ vdk convert "$base" "$T/d.vmdk" || die "convert"
 serve_start -r --unix "$T/a.sock" "$T/d.vmdk"
 check "500 requests in flight on a unix socket" \
   "$NBD_TOOL" aio "$URI" 500
+# A callback may make synchronous calls (vdk.h): they ran on the
+# connection's thread and waited for a reply only it could read.
+check "synchronous reads inside aio callbacks (bounded: a deadlock fails)" \
+  timeout 60 "$NBD_TOOL" aio-nested "$URI"
 serve_stop
 port=$(free_port)
 serve_start -r --bind 127.0.0.1 --port "$port" "$T/d.vmdk"
