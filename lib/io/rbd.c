@@ -67,6 +67,8 @@ struct rbd_areq {
   int err;
   struct rbd_store *s;
   struct rbd_areq *next;
+  uint64_t off, n;
+  bool write;
 };
 
 struct rbd_store {
@@ -100,11 +102,10 @@ fail (int r)
 /* ---- the allocation cache ---- */
 
 /* A change to [off, off+n): keep the cache if one data run holds it
- * all (the range stays data), else drop it. */
+ * all (the range stays data), else drop it.  s->lock held. */
 static void
-changed (struct rbd_store *s, uint64_t off, uint64_t n, bool to_data)
+changed_locked (struct rbd_store *s, uint64_t off, uint64_t n, bool to_data)
 {
-  SCOPED_LOCK (&s->lock);
   if (to_data && s->cend > 0 && off >= s->cstart && off + n <= s->cend)
     for (size_t i = 0; i < s->nruns; i++)
       if (s->runs[i].off <= off && off + n <= s->runs[i].end)
@@ -112,6 +113,16 @@ changed (struct rbd_store *s, uint64_t off, uint64_t n, bool to_data)
   s->cstart = s->cend = 0;
   s->nruns = 0;
   s->gen++;
+}
+
+/* The same, taking s->lock.  Writes call it before they start and
+ * after they end: a cache filled while a write was in flight may hold
+ * the hole the write is filling. */
+static void
+changed (struct rbd_store *s, uint64_t off, uint64_t n, bool to_data)
+{
+  SCOPED_LOCK (&s->lock);
+  changed_locked (s, off, n, to_data);
 }
 
 struct diff_ctx {
@@ -409,6 +420,8 @@ aio_cb (rbd_completion_t c, void *arg)
   a->err = r < 0 ? (int) -r : 0;
   a->next = NULL;
   pthread_mutex_lock (&s->lock);
+  if (a->write)
+    changed_locked (s, a->off, a->n, true);
   if (s->qtail)
     s->qtail->next = a;
   else
@@ -458,7 +471,8 @@ rbd_io_aio (struct vdk_io *io, int op, void *buf, size_t n, uint64_t off,
     errno = ENOMEM;
     return -1;
   }
-  *a = (struct rbd_areq) { .done = done, .ctx = ctx, .s = s };
+  *a = (struct rbd_areq) { .done = done, .ctx = ctx, .s = s, .off = off,
+                           .n = n, .write = op == 'w' };
   pthread_mutex_lock (&s->lock);
   r = s->thread_started ? 0 : start_completer (s);
   if (r == 0)
