@@ -203,8 +203,7 @@ remote_done (void *ctx, int err)
 
   if (err) {
     vdk__err (err, "%s: %s at offset %" PRIu64 ": %s", r->disk->top->path,
-              write ? "write" : "read", off,
-              err == ENOTCONN ? "connection lost" : strerror (err));
+              write ? "write" : "read", off, vdk__io_strerror (err));
     code = vdk_last_error_code ();
   }
   vdk__aio_complete (r, code);

@@ -185,8 +185,8 @@ fault_torn (struct vdk_io *io, const char *path, int op, uint64_t off,
 
 /* strerror, except that a dropped connection, and an NBD server that
  * stopped serving this connection, say so plainly. */
-static const char *
-io_strerror (int e)
+const char *
+vdk__io_strerror (int e)
 {
   return e == ENOTCONN || e == ECONNRESET || e == EPIPE ? "connection lost"
     : e == ESHUTDOWN ? "the server ended access (the ticket expired or was "
@@ -232,7 +232,7 @@ vdk__io_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
   __atomic_add_fetch (&io->reads, 1, __ATOMIC_RELAXED);
   if (io->ops->pread (io, buf, n, off) == -1)
     return vdk__err (errno, "%s: read of %zu bytes at offset %" PRIu64
-                     ": %s", io->path, n, off, io_strerror (errno));
+                     ": %s", io->path, n, off, vdk__io_strerror (errno));
   return 0;
 }
 
@@ -253,7 +253,7 @@ vdk__io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
   __atomic_add_fetch (&io->writes, 1, __ATOMIC_RELAXED);
   if (io->ops->pwrite (io, buf, n, off) == -1)
     return vdk__err (errno, "%s: write of %zu bytes at offset %" PRIu64
-                     ": %s", io->path, n, off, io_strerror (errno));
+                     ": %s", io->path, n, off, vdk__io_strerror (errno));
   return 0;
 }
 
@@ -272,7 +272,7 @@ vdk__io_flush (struct vdk_io *io)
   if (io->ops->flush (io) == -1) {
     int e = errno;
     __atomic_store_n (&io->written, true, __ATOMIC_RELEASE);
-    return vdk__err (e, "%s: flush: %s", io->path, io_strerror (e));
+    return vdk__err (e, "%s: flush: %s", io->path, vdk__io_strerror (e));
   }
   __atomic_add_fetch (&io->flushes, 1, __ATOMIC_RELAXED);
   return 0;
@@ -318,7 +318,7 @@ vdk__io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
   }
   if (io->ops->next_data (io, off, data, hole) == -1)
     return vdk__err (errno, "%s: SEEK_DATA: %s", io->path,
-                     io_strerror (errno));
+                     vdk__io_strerror (errno));
   return 0;
 }
 
@@ -334,7 +334,7 @@ vdk__io_block_status (struct vdk_io *io, uint64_t off, uint64_t n,
   if (io->ops->block_status) {
     if (io->ops->block_status (io, off, n, pnum, state) == -1)
       return vdk__err (errno, "%s: block status at %" PRIu64 ": %s",
-                       io->path, off, io_strerror (errno));
+                       io->path, off, vdk__io_strerror (errno));
     if (*pnum == 0 || *pnum > n)         /* the backend broke its word */
       return vdk__err (EIO, "%s: block status at %" PRIu64 " answered "
                        "%" PRIu64 " bytes of %" PRIu64, io->path, off,

@@ -133,6 +133,9 @@ int vdk__io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep);
  * let the extents of a partitionedDevice share one device file.) */
 int vdk__io_lock (struct vdk_io *io, bool exclusive, uint64_t off,
                   uint64_t len);
+/* strerror, except that a dropped connection ("connection lost") and an
+ * NBD server ending access (ESHUTDOWN) say so plainly. */
+const char *vdk__io_strerror (int e);
 
 /* Test hook: called before every operation; a positive return fails the
  * operation with that errno, a negative one (reads and writes) moves the
