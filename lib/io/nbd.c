@@ -17,8 +17,9 @@
  * punch -> WRITE_ZEROES (NO_HOLE when the blocks must stay).
  * block_status -> BLOCK_STATUS base:allocation, as the server says it:
  * HOLE|ZERO is a hole, ZERO alone allocated zeroes, anything without
- * ZERO data (HOLE alone does not promise zeroes); next_data counts both
- * zero states as holes.  Every read asks `map` first, so
+ * ZERO data (HOLE alone does not promise zeroes).  (No next_data: an
+ * NBD store is a guest's view, always a raw link, which asks
+ * block_status.)  Every read asks `map` first, so
  * the last block-status reply is cached and answers the next questions.
  * One thread at a time fills it (status_lock), into a spare buffer that
  * is swapped in under the store's lock; every write, zero or trim drops
@@ -512,54 +513,6 @@ cache_find (struct nbd_store *s, uint64_t off)
   return lo;
 }
 
-/* Answer next_data from the cache: 1 if answered; 0 if the cache does
- * not reach far enough (*off moved past the zero runs it did cover).
- * s->lock held. */
-static int
-cache_answer (struct nbd_store *s, uint64_t *off, uint64_t *data,
-              uint64_t *hole)
-{
-  ssize_t i = cache_find (s, *off);
-  if (i == -1)
-    return 0;
-  while ((size_t) i < s->ncache && s->cache[i].state != VDK_BLOCK_DATA)
-    *off = s->cache[i++].end;
-  if (*off >= s->size) {
-    *data = *hole = s->size;
-    return 1;
-  }
-  if ((size_t) i == s->ncache)
-    return 0;
-  *data = *off;
-  while ((size_t) i < s->ncache && s->cache[i].state == VDK_BLOCK_DATA)
-    i++;
-  *hole = s->cache[i - 1].end;
-  return 1;
-}
-
-static int
-nbd_io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
-                  uint64_t *hole)
-{
-  struct nbd_store *s = io->priv;
-
-  if (!s->has_status || off >= s->size) {
-    *data = MIN (off, s->size);
-    *hole = s->size;
-    return 0;
-  }
-  for (;;) {
-    int answered;
-    pthread_mutex_lock (&s->lock);
-    answered = cache_answer (s, &off, data, hole);
-    pthread_mutex_unlock (&s->lock);
-    if (answered)
-      return 0;
-    if (cache_fill (s, off) == -1)
-      return -1;
-  }
-}
-
 /* The run of one state at off, from the cache: 1 if answered (runs
  * of one state that the cache splits are joined), 0 if the cache does
  * not hold off.  s->lock held. */
@@ -834,7 +787,6 @@ static const struct vdk_io_ops nbd_ops = {
   .pwrite = nbd_io_pwrite,
   .flush = nbd_io_flush,
   .size = nbd_io_size,
-  .next_data = nbd_io_next_data,
   .close = nbd_io_close,
   .punch = nbd_io_punch,
   .description = nbd_io_description,
@@ -858,10 +810,7 @@ connect_error_code (const char *msg, int e)
   if (strstr (msg, "has no export")
       || (e == ENOENT && strstr (msg, "handshake")))
     return VDK_E_NOT_FOUND;
-  if (strstr (msg, "connect:") || e == ECONNREFUSED || e == ENOENT
-      || e == EHOSTUNREACH || e == ENETUNREACH || e == ETIMEDOUT)
-    return VDK_E_CONNECT;
-  return VDK_E_CONNECT;
+  return VDK_E_CONNECT;          /* refused, unreachable, timed out, ... */
 }
 
 static int
