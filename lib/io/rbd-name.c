@@ -413,8 +413,27 @@ out:
   return r < 0 ? -1 : 0;
 }
 
+/* Does a client other than this handle watch the image (a VM, a vdk
+ * serve)?  rbd_remove would then fail with EBUSY, so removing its
+ * snapshots first would lose them for nothing.  1 yes, 0 no, -1 error
+ * set. */
+static int
+watched_by_others (struct rbd_name *n, rbd_image_t img)
+{
+  rbd_image_watcher_t w[8];
+  size_t count = sizeof w / sizeof *w;
+  int r = rbd_watchers_list (img, w, &count);
+  if (r == -ERANGE)
+    return 1;
+  if (r < 0)
+    return vdk__rbd_err (n, r, "list the clients watching");
+  rbd_watchers_list_cleanup (w, count);
+  return count > 1;              /* this handle is one of them */
+}
+
 /* Remove every snapshot of the image (unprotecting protected ones; a
- * snapshot with clones cannot go, and says so). */
+ * snapshot with clones cannot go, and says so), unless another client
+ * has the image open: then nothing is removed. */
 static int
 rbd_fs_remove_snapshots (const char *path)
 {
@@ -428,6 +447,14 @@ rbd_fs_remove_snapshots (const char *path)
     return -1;
   if ((r = rbd_open (c.ioctx, n.image, &img, NULL)) < 0) {
     r = vdk__rbd_err (&n, r, "open");
+    goto out;
+  }
+  if ((r = watched_by_others (&n, img)) != 0) {
+    if (r == 1)
+      r = vdk__errc (VDK_E_LOCKED, EBUSY, "%s: the image is in use by "
+                     "another client; neither it nor its snapshots were "
+                     "removed", n.display);
+    rbd_close (img);
     goto out;
   }
   r = count = list_snapshots (&n, img, &snaps);

@@ -84,7 +84,16 @@ if [ -n "${VDK_NBDKIT_PLUGIN:-}" ] && command -v nbdkit >/dev/null; then
   vdk_fails_with "... vdk says it is in use" "in use" \
     write rbd:rbd/img <"$T/data.raw"
   check "a reader still opens it" "$RBD_TOOL" open --read-only rbd:rbd/img
+  # rm --snapshots of an image in use removes nothing: not even its
+  # snapshots (rbd_remove would refuse the image afterwards).
+  rbd snap create rbd/img@held >/dev/null 2>&1 || die "snap create held"
+  vdk_fails_with "rm --snapshots of an image in use refused" "in use" \
+    rm --snapshots rbd:rbd/img
+  rbd snap ls rbd/img 2>/dev/null | grep -qw held \
+    && pass "... and its snapshot is still there" \
+    || fail "rm --snapshots of a busy image removed its snapshot"
   serve_stop "$holder"
+  rbd snap rm rbd/img@held >/dev/null 2>&1 || die "snap rm held"
   check "once the writer is gone another opens it" \
     "$RBD_TOOL" open rbd:rbd/img
 else
