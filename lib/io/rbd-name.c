@@ -194,7 +194,7 @@ vdk__rbd_err (const struct rbd_name *n, int r, const char *what)
 static int
 conf_set (struct rbd_conn *c, const char *key, const char *value)
 {
-  return rados_conf_set (c->cluster, key, value);
+  return rbdl.rados_conf_set (c->cluster, key, value);
 }
 
 static int
@@ -227,7 +227,9 @@ vdk__rbd_connect (const struct rbd_name *n, struct rbd_conn *c)
   int r;
 
   *c = (struct rbd_conn) { 0 };
-  if ((r = rados_create (&c->cluster, n->id)) < 0) {
+  if (vdk__rbd_load () == -1)
+    return vdk__err_prefix ("%s", n->display);
+  if ((r = rbdl.rados_create (&c->cluster, n->id)) < 0) {
     c->cluster = NULL;
     return vdk__err (-r, "%s: rados_create: %s", n->display, strerror (-r));
   }
@@ -240,14 +242,14 @@ vdk__rbd_connect (const struct rbd_name *n, struct rbd_conn *c)
   conf_set (c, "log_to_stderr", "false");
   conf_set (c, "err_to_stderr", "false");
   conf_set (c, "rbd_cache", "false");
-  if ((r = rados_conf_read_file (c->cluster, n->conf)) < 0) {
+  if ((r = rbdl.rados_conf_read_file (c->cluster, n->conf)) < 0) {
     vdk__rbd_disconnect (c);
     return vdk__errc (VDK_E_NOT_FOUND, -r, "%s: cannot read the Ceph "
                       "configuration %s: %s", n->display,
                       n->conf ? n->conf : "(CEPH_CONF, /etc/ceph/ceph.conf)",
                       strerror (-r));
   }
-  rados_conf_parse_env (c->cluster, NULL);
+  rbdl.rados_conf_parse_env (c->cluster, NULL);
   conf_set (c, "log_to_stderr", "false");
   conf_set (c, "err_to_stderr", "false");
   snprintf (t, sizeof t, "%u", n->timeout);
@@ -261,12 +263,12 @@ vdk__rbd_connect (const struct rbd_name *n, struct rbd_conn *c)
   /* What a discard gives back reads as zero, to the byte (by default
    * librbd skips parts smaller than 64 KiB, leaving their data). */
   conf_set (c, "rbd_discard_granularity_bytes", "0");
-  if ((r = rados_connect (c->cluster)) < 0) {
+  if ((r = rbdl.rados_connect (c->cluster)) < 0) {
     vdk__rbd_disconnect (c);
     return connect_error (n, r);
   }
   c->connected = true;
-  if ((r = rados_ioctx_create (c->cluster, n->pool, &c->ioctx)) < 0) {
+  if ((r = rbdl.rados_ioctx_create (c->cluster, n->pool, &c->ioctx)) < 0) {
     vdk__rbd_disconnect (c);
     return r == -ENOENT ? vdk__errc (VDK_E_NOT_FOUND, ENOENT, "%s: no pool "
                                      "\"%s\"", n->display, n->pool)
@@ -274,7 +276,7 @@ vdk__rbd_connect (const struct rbd_name *n, struct rbd_conn *c)
   }
   c->have_ioctx = true;
   if (n->ns)
-    rados_ioctx_set_namespace (c->ioctx, n->ns);
+    rbdl.rados_ioctx_set_namespace (c->ioctx, n->ns);
   return 0;
 }
 
@@ -282,9 +284,9 @@ void
 vdk__rbd_disconnect (struct rbd_conn *c)
 {
   if (c->have_ioctx)
-    rados_ioctx_destroy (c->ioctx);
+    rbdl.rados_ioctx_destroy (c->ioctx);
   if (c->cluster)
-    rados_shutdown (c->cluster);
+    rbdl.rados_shutdown (c->cluster);
   *c = (struct rbd_conn) { 0 };
 }
 
@@ -320,7 +322,7 @@ rbd_fs_stat (const char *path, struct vdk_fs_stat *st)
 
   if (begin (path, &n, &c) == -1)
     return -1;
-  r = rbd_open_read_only (c.ioctx, n.image, &img, n.snap);
+  r = rbdl.rbd_open_read_only (c.ioctx, n.image, &img, n.snap);
   if (r == -ENOENT)
     r = 0;                            /* st->exists stays false */
   else if (r < 0)
@@ -328,9 +330,9 @@ rbd_fs_stat (const char *path, struct vdk_fs_stat *st)
   else {
     st->exists = st->regular = true;
     st->mode = 0600;
-    r = rbd_get_size (img, &st->size);
+    r = rbdl.rbd_get_size (img, &st->size);
     r = r < 0 ? vdk__rbd_err (&n, r, "size") : 0;
-    rbd_close (img);
+    rbdl.rbd_close (img);
   }
   end (&n, &c);
   return r;
@@ -346,7 +348,7 @@ list_snapshots (struct rbd_name *n, rbd_image_t img, rbd_snap_info_t **snaps)
   for (;;) {
     if (!(*snaps = calloc ((size_t) max, sizeof **snaps)))
       return vdk__err (ENOMEM, "out of memory");
-    if ((r = rbd_snap_list (img, *snaps, &max)) != -ERANGE)
+    if ((r = rbdl.rbd_snap_list (img, *snaps, &max)) != -ERANGE)
       break;
     free (*snaps);
     if (max <= 0 || max > 1 << 20)
@@ -364,7 +366,7 @@ static void
 free_snapshots (rbd_snap_info_t *snaps)
 {
   if (snaps) {
-    rbd_snap_list_end (snaps);
+    rbdl.rbd_snap_list_end (snaps);
     free (snaps);
   }
 }
@@ -396,17 +398,17 @@ rbd_fs_unlink (const char *path)
                    "tools", n.display);
     goto out;
   }
-  if ((r = rbd_open_read_only (c.ioctx, n.image, &img, NULL)) < 0) {
+  if ((r = rbdl.rbd_open_read_only (c.ioctx, n.image, &img, NULL)) < 0) {
     r = vdk__rbd_err (&n, r, "open");
     goto out;
   }
   nsnaps = count_snapshots (&n, img);
-  rbd_close (img);
+  rbdl.rbd_close (img);
   if ((r = nsnaps) > 0)
     r = vdk__errc (VDK_E_HAS_SNAPSHOTS, ENOTEMPTY, "%s: the image has %d "
                    "snapshot%s; removing it would lose them", n.display,
                    nsnaps, nsnaps == 1 ? "" : "s");
-  else if (r == 0 && (r = rbd_remove (c.ioctx, n.image)) < 0)
+  else if (r == 0 && (r = rbdl.rbd_remove (c.ioctx, n.image)) < 0)
     r = vdk__rbd_err (&n, r, "remove");
 out:
   end (&n, &c);
@@ -422,12 +424,12 @@ watched_by_others (struct rbd_name *n, rbd_image_t img)
 {
   rbd_image_watcher_t w[8];
   size_t count = sizeof w / sizeof *w;
-  int r = rbd_watchers_list (img, w, &count);
+  int r = rbdl.rbd_watchers_list (img, w, &count);
   if (r == -ERANGE)
     return 1;
   if (r < 0)
     return vdk__rbd_err (n, r, "list the clients watching");
-  rbd_watchers_list_cleanup (w, count);
+  rbdl.rbd_watchers_list_cleanup (w, count);
   return count > 1;              /* this handle is one of them */
 }
 
@@ -445,7 +447,7 @@ rbd_fs_remove_snapshots (const char *path)
 
   if (begin (path, &n, &c) == -1)
     return -1;
-  if ((r = rbd_open (c.ioctx, n.image, &img, NULL)) < 0) {
+  if ((r = rbdl.rbd_open (c.ioctx, n.image, &img, NULL)) < 0) {
     r = vdk__rbd_err (&n, r, "open");
     goto out;
   }
@@ -454,21 +456,21 @@ rbd_fs_remove_snapshots (const char *path)
       r = vdk__errc (VDK_E_LOCKED, EBUSY, "%s: the image is in use by "
                      "another client; neither it nor its snapshots were "
                      "removed", n.display);
-    rbd_close (img);
+    rbdl.rbd_close (img);
     goto out;
   }
   r = count = list_snapshots (&n, img, &snaps);
   for (int i = 0; i < count && r >= 0; i++) {
     int prot = 0, e = 0;
-    rbd_snap_is_protected (img, snaps[i].name, &prot);
-    if ((prot && (e = rbd_snap_unprotect (img, snaps[i].name)) < 0)
-        || (e = rbd_snap_remove (img, snaps[i].name)) < 0)
+    rbdl.rbd_snap_is_protected (img, snaps[i].name, &prot);
+    if ((prot && (e = rbdl.rbd_snap_unprotect (img, snaps[i].name)) < 0)
+        || (e = rbdl.rbd_snap_remove (img, snaps[i].name)) < 0)
       r = vdk__rbd_err (&n, e, e == -EBUSY ? "remove a snapshot that has "
                         "clones" : "remove a snapshot");
   }
   if (count >= 0)
     free_snapshots (snaps);
-  rbd_close (img);
+  rbdl.rbd_close (img);
 out:
   end (&n, &c);
   return r < 0 ? -1 : 0;
@@ -495,7 +497,7 @@ rbd_fs_rename (const char *from, const char *to)
     r = vdk__errc (VDK_E_INVALID_ARG, EXDEV, "%s -> %s: not in one pool "
                    "and namespace (convert copies between pools)",
                    n.display, m.display);
-  else if ((r = rbd_rename (c.ioctx, n.image, m.image)) < 0)
+  else if ((r = rbdl.rbd_rename (c.ioctx, n.image, m.image)) < 0)
     r = r == -EEXIST ? vdk__errc (VDK_E_EXISTS, EEXIST, "%s: exists",
                                   m.display)
       : vdk__rbd_err (&n, r, "rename");

@@ -173,8 +173,8 @@ cache_fill (struct rbd_store *s, uint64_t off, uint64_t size)
   pthread_mutex_lock (&s->lock);
   gen = s->gen;
   pthread_mutex_unlock (&s->lock);
-  r = rbd_diff_iterate2 (s->img, NULL, off, d.reached - off, 1, 1, diff_cb,
-                         &d);
+  r = rbdl.rbd_diff_iterate2 (s->img, NULL, off, d.reached - off, 1, 1,
+                              diff_cb, &d);
   if (r < 0 && r != DIFF_FULL) {
     free (d.runs);
     return fail (r);
@@ -229,7 +229,7 @@ rbd_io_next_data (struct vdk_io *io, uint64_t off, uint64_t *data,
   uint64_t size;
   int r;
 
-  if ((r = rbd_get_size (s->img, &size)) < 0)
+  if ((r = rbdl.rbd_get_size (s->img, &size)) < 0)
     return fail (r);
   while (off < size) {
     int answered;
@@ -256,14 +256,14 @@ rbd_io_pread (struct vdk_io *io, void *buf, size_t n, uint64_t off)
   uint64_t size, have;
   int r;
 
-  if ((r = rbd_get_size (s->img, &size)) < 0)
+  if ((r = rbdl.rbd_get_size (s->img, &size)) < 0)
     return fail (r);
   have = off < size ? MIN ((uint64_t) n, size - off) : 0;
   if (have < n)                       /* past the end reads as zero */
     memset ((uint8_t *) buf + have, 0, n - have);
   for (uint64_t done = 0; done < have;) {
     size_t k = (size_t) MIN (have - done, RBD_STEP);
-    ssize_t got = rbd_read (s->img, off + done, k, (char *) buf + done);
+    ssize_t got = rbdl.rbd_read (s->img, off + done, k, (char *) buf + done);
     if (got < 0)
       return fail ((int) got);
     if ((size_t) got < k)             /* the image shrank meanwhile */
@@ -280,7 +280,7 @@ rbd_io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
   uint64_t size, end;
   int r;
 
-  if ((r = rbd_get_size (s->img, &size)) < 0)
+  if ((r = rbdl.rbd_get_size (s->img, &size)) < 0)
     return fail (r);
   if (ADD_OVERFLOW (off, (uint64_t) n, &end) || end > size) {
     errno = ENOSPC;                   /* sized by truncate only */
@@ -289,8 +289,8 @@ rbd_io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
   changed (s, off, n, true);
   for (uint64_t done = 0; done < n;) {
     size_t k = (size_t) MIN (n - done, RBD_STEP);
-    ssize_t put = rbd_write (s->img, off + done, k,
-                             (const char *) buf + done);
+    ssize_t put = rbdl.rbd_write (s->img, off + done, k,
+                                  (const char *) buf + done);
     if (put < 0)
       return fail ((int) put);
     done += k;
@@ -302,14 +302,14 @@ rbd_io_pwrite (struct vdk_io *io, const void *buf, size_t n, uint64_t off)
 static int
 rbd_io_flush (struct vdk_io *io)
 {
-  int r = rbd_flush (((struct rbd_store *) io->priv)->img);
+  int r = rbdl.rbd_flush (((struct rbd_store *) io->priv)->img);
   return r < 0 ? fail (r) : 0;
 }
 
 static int
 rbd_io_size (struct vdk_io *io, uint64_t *size)
 {
-  int r = rbd_get_size (((struct rbd_store *) io->priv)->img, size);
+  int r = rbdl.rbd_get_size (((struct rbd_store *) io->priv)->img, size);
   return r < 0 ? fail (r) : 0;
 }
 
@@ -317,7 +317,7 @@ static int
 rbd_io_truncate (struct vdk_io *io, uint64_t size)
 {
   struct rbd_store *s = io->priv;
-  int r = rbd_resize (s->img, size);
+  int r = rbdl.rbd_resize (s->img, size);
   changed (s, 0, UINT64_MAX / 2, false);
   return r < 0 ? fail (r) : 0;
 }
@@ -329,7 +329,7 @@ rbd_io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
   uint64_t size;
   int r;
 
-  if ((r = rbd_get_size (s->img, &size)) < 0)
+  if ((r = rbdl.rbd_get_size (s->img, &size)) < 0)
     return fail (r);
   if (off >= size)
     return 0;
@@ -337,8 +337,8 @@ rbd_io_punch (struct vdk_io *io, uint64_t off, uint64_t n, bool keep)
   changed (s, off, n, false);
   while (n > 0) {
     uint64_t k = MIN (n, RBD_STEP);
-    r = keep ? (int) rbd_write_zeroes (s->img, off, (size_t) k, 0, 0)
-      : rbd_discard (s->img, off, k);
+    r = keep ? (int) rbdl.rbd_write_zeroes (s->img, off, (size_t) k, 0, 0)
+      : rbdl.rbd_discard (s->img, off, k);
     if (r < 0)
       return fail (r);
     off += k, n -= k;
@@ -361,11 +361,11 @@ rbd_io_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
 
   if (!exclusive || s->locked)
     return 0;
-  r = rbd_lock_get_owners (s->img, &mode, owners, &max);
+  r = rbdl.rbd_lock_get_owners (s->img, &mode, owners, &max);
   if (r == -EINVAL)
     return 0;                         /* no exclusive-lock feature */
   if (r == 0 && max > 0) {
-    rbd_lock_get_owners_cleanup (owners, max);
+    rbdl.rbd_lock_get_owners_cleanup (owners, max);
     errno = EBUSY;
     return -1;
   }
@@ -375,7 +375,7 @@ rbd_io_lock (struct vdk_io *io, bool exclusive, uint64_t off, uint64_t len)
   }
   if (r < 0 && r != -ENOENT)
     return fail (r);
-  if ((r = rbd_lock_acquire (s->img, RBD_LOCK_MODE_EXCLUSIVE)) < 0)
+  if ((r = rbdl.rbd_lock_acquire (s->img, RBD_LOCK_MODE_EXCLUSIVE)) < 0)
     return fail (r == -EROFS || r == -EAGAIN ? -EBUSY : r);
   s->locked = true;
   return 0;
@@ -414,9 +414,9 @@ aio_cb (rbd_completion_t c, void *arg)
 {
   struct rbd_areq *a = arg;
   struct rbd_store *s = a->s;
-  ssize_t r = rbd_aio_get_return_value (c);
+  ssize_t r = rbdl.rbd_aio_get_return_value (c);
 
-  rbd_aio_release (c);
+  rbdl.rbd_aio_release (c);
   a->err = r < 0 ? (int) -r : 0;
   a->next = NULL;
   pthread_mutex_lock (&s->lock);
@@ -462,7 +462,7 @@ rbd_io_aio (struct vdk_io *io, int op, void *buf, size_t n, uint64_t off,
   uint64_t size, end;
   int r;
 
-  if (n == 0 || n > RBD_STEP || rbd_get_size (s->img, &size) < 0
+  if (n == 0 || n > RBD_STEP || rbdl.rbd_get_size (s->img, &size) < 0
       || ADD_OVERFLOW (off, (uint64_t) n, &end) || end > size) {
     errno = EAGAIN;
     return -1;
@@ -478,15 +478,15 @@ rbd_io_aio (struct vdk_io *io, int op, void *buf, size_t n, uint64_t off,
   if (r == 0)
     s->inflight++;
   pthread_mutex_unlock (&s->lock);
-  if (r == -1 || (r = rbd_aio_create_completion (a, aio_cb, &c)) < 0)
+  if (r == -1 || (r = rbdl.rbd_aio_create_completion (a, aio_cb, &c)) < 0)
     goto refused;
   if (op == 'w')
     changed (s, off, n, true);
-  r = op == 'w' ? rbd_aio_write (s->img, off, n, buf, c)
-    : rbd_aio_read (s->img, off, n, buf, c);
+  r = op == 'w' ? rbdl.rbd_aio_write (s->img, off, n, buf, c)
+    : rbdl.rbd_aio_read (s->img, off, n, buf, c);
   if (r >= 0)
     return 0;
-  rbd_aio_release (c);
+  rbdl.rbd_aio_release (c);
 refused:
   pthread_mutex_lock (&s->lock);
   if (a->s && s->thread_started && --s->inflight == 0)
@@ -521,8 +521,8 @@ rbd_io_close (struct vdk_io *io)
   }
   if (s->img_open) {
     if (s->locked)
-      rbd_lock_release (s->img);
-    rbd_close (s->img);
+      rbdl.rbd_lock_release (s->img);
+    rbdl.rbd_close (s->img);
   }
   vdk__rbd_disconnect (&s->conn);
   vdk__rbd_name_free (&s->name);
@@ -562,9 +562,9 @@ create_image (struct rbd_store *s, unsigned flags)
   if (n->snap)
     return vdk__errc (VDK_E_INVALID_ARG, EINVAL, "%s: a snapshot cannot be "
                       "created here", n->display);
-  rbd_image_options_create (&opts);
-  r = rbd_create4 (s->conn.ioctx, n->image, 0, opts);
-  rbd_image_options_destroy (opts);
+  rbdl.rbd_image_options_create (&opts);
+  r = rbdl.rbd_create4 (s->conn.ioctx, n->image, 0, opts);
+  rbdl.rbd_image_options_destroy (opts);
   if (r == -EEXIST && (flags & VDK_IO_TRUNC))
     return 1;                         /* emptied after opening */
   if (r == -EEXIST)
@@ -583,12 +583,12 @@ open_image (struct rbd_store *s, unsigned flags)
       && (trunc = create_image (s, flags)) == -1)
     return -1;
   s->writable = !(flags & VDK_IO_READONLY) && !n->snap;
-  r = s->writable ? rbd_open (s->conn.ioctx, n->image, &s->img, NULL)
-    : rbd_open_read_only (s->conn.ioctx, n->image, &s->img, n->snap);
+  r = s->writable ? rbdl.rbd_open (s->conn.ioctx, n->image, &s->img, NULL)
+    : rbdl.rbd_open_read_only (s->conn.ioctx, n->image, &s->img, n->snap);
   if (r < 0)
     return vdk__rbd_err (n, r, "open");
   s->img_open = true;
-  if (trunc && (r = rbd_resize (s->img, 0)) < 0)
+  if (trunc && (r = rbdl.rbd_resize (s->img, 0)) < 0)
     return vdk__rbd_err (n, r, "truncate");
   return 0;
 }

@@ -5,10 +5,8 @@
 #ifndef VDK_IO_RBD_H
 #define VDK_IO_RBD_H
 
-#include <rados/librados.h>
-#include <rbd/librbd.h>
-
 #include "io/io.h"
+#include "io/rbd-lib.h"
 
 /* Seconds a connection may take (monitors, then every monitor command)
  * when the name gives no timeout= option. */
@@ -38,7 +36,8 @@ struct rbd_conn {
 
 /* Connect as the name says; -1 with the error set and its code:
  * VDK_E_CONNECT (no monitor answered within the timeout), VDK_E_AUTH
- * (key refused or missing), VDK_E_NOT_FOUND (no conf file, no pool). */
+ * (key refused or missing), VDK_E_NOT_FOUND (no conf file, no pool),
+ * VDK_E_UNSUPPORTED (librbd is not installed: io/rbd-lib.h). */
 int vdk__rbd_connect (const struct rbd_name *n, struct rbd_conn *c);
 void vdk__rbd_disconnect (struct rbd_conn *c);
 /* Set the thread's error for a failed librbd/librados call (r < 0) on
