@@ -13,7 +13,7 @@ packages=(
   qemu-utils libvmdk-utils libnbd-bin fdisk gdisk lvm2 e2fsprogs
   dosfstools mtools exfatprogs ntfs-3g xfsprogs ldmtool jq valgrind python3
   g++ xz-utils util-linux time procps
-  gnutls-bin fio
+  gnutls-bin libgnutls28-dev fio
   # Ceph RBD: librbd to build the rbd backend; a throwaway single-node
   # cluster for its tests (tests/rbd/cluster.sh); qemu-img's rbd driver
   ceph-mon ceph-osd ceph-common librbd-dev qemu-block-extra

@@ -30,6 +30,17 @@
  * - With TLS the server requires it (nbdkit --tls=require): nothing,
  *   not even the list of exports, is reachable without a valid
  *   identity.
+ * - Cipher: TLS 1.3 with a pre-shared key may only use suites whose hash
+ *   is the key's (SHA-256), which leaves ChaCha20-Poly1305 and
+ *   AES-128-GCM, and GnuTLS's NORMAL order (nbdkit's) puts ChaCha20
+ *   first.  On a CPU with AES instructions AES-128-GCM is ten times
+ *   faster (3 GB/s against 0.27 GB/s here): a TLS copy took 5.5 s
+ *   instead of 1.5 s.  So when the CPU has them and the caller has not
+ *   set GNUTLS_SYSTEM_PRIORITY_FILE, nbdkit gets GnuTLS's system
+ *   configuration plus "tls-disabled-cipher = CHACHA20-POLY1305", in a
+ *   memfd it inherits (tls_config).  Every TLS 1.3 client must offer
+ *   AES-128-GCM (RFC 8446 9.1), so no client is refused; a system
+ *   configuration in allowlist mode is left alone.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,6 +52,7 @@
 #include <string.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -379,6 +391,7 @@ print_uri (const struct serve_opts *o)
 /* ---- running nbdkit ---- */
 
 static volatile sig_atomic_t child_pid;
+static int tls_config_fd = -1;      /* see tls_config */
 
 static void
 forward_signal (int sig)
@@ -403,6 +416,11 @@ spawn (char **av)
       setenv ("LD_PRELOAD", preload, 1);
       setenv ("ASAN_OPTIONS", "detect_leaks=0", 1);
     }
+    if (tls_config_fd >= 0) {
+      char path[32];
+      snprintf (path, sizeof path, "/proc/self/fd/%d", tls_config_fd);
+      setenv ("GNUTLS_SYSTEM_PRIORITY_FILE", path, 1);
+    }
     execvp (av[0], av);
     fprintf (stderr, "%s: serve: cannot run nbdkit: %s\n", tool_name,
              strerror (errno));
@@ -411,6 +429,63 @@ spawn (char **av)
   if (pid == -1)
     tool_error ("serve: fork: %s", strerror (errno));
   return pid;
+}
+
+/* ---- the TLS cipher ---- */
+
+#ifndef VDK_GNUTLS_SYSTEM_CONFIG
+#define VDK_GNUTLS_SYSTEM_CONFIG "/etc/gnutls/config"
+#endif
+
+/* Does /proc/cpuinfo list AES instructions ("aes" among the x86 flags
+ * or the Arm features)? */
+static bool
+cpu_has_aes (void)
+{
+  FILE *f = fopen ("/proc/cpuinfo", "r");
+  char line[4096];
+  bool aes = false;
+
+  while (f && !aes && fgets (line, sizeof line, f))
+    aes = (!strncmp (line, "flags", 5) || !strncmp (line, "Features", 8))
+          && strstr (line, " aes");
+  if (f)
+    fclose (f);
+  return aes;
+}
+
+/* A file descriptor (not close-on-exec) holding the GnuTLS system
+ * configuration that prefers AES-GCM (see the design notes), or -1 when
+ * it does not apply or cannot be made (nbdkit then runs with GnuTLS's
+ * defaults, which only costs speed). */
+static int
+tls_config (const struct serve_opts *o)
+{
+  static const char over[] =
+    "\n[overrides]\ntls-disabled-cipher = CHACHA20-POLY1305\n";
+  char sys[65536];
+  size_t n = 0;
+  FILE *f;
+  int fd;
+
+  if ((!o->psk && !o->certs) || getenv ("GNUTLS_SYSTEM_PRIORITY_FILE")
+      || !cpu_has_aes ())
+    return -1;
+  if ((f = fopen (VDK_GNUTLS_SYSTEM_CONFIG, "r"))) {
+    n = fread (sys, 1, sizeof sys - 1, f);
+    fclose (f);
+  }
+  sys[n] = '\0';
+  if (n == sizeof sys - 1 || strstr (sys, "allowlist"))
+    return -1;
+  if ((fd = memfd_create ("vdk-serve-gnutls", 0)) == -1)
+    return -1;
+  if (write (fd, sys, n) != (ssize_t) n
+      || write (fd, over, sizeof over - 1) != (ssize_t) sizeof over - 1) {
+    close (fd);
+    return -1;
+  }
+  return fd;
 }
 
 /* ---- readiness ---- */
@@ -621,6 +696,7 @@ run_serve (const struct serve_opts *o)
   unlink (pid_file);                /* its appearance is the signal */
   if (!(av = build_argv (o, plugin, pid_file)))
     return 1;
+  tls_config_fd = tls_config (o);
   if (o->daemon) {
     pid_t pid = spawn (av);
     rc = pid == -1 ? 1 : wait_ready (pid, pid_file, true, o);
@@ -630,6 +706,8 @@ run_serve (const struct serve_opts *o)
     rc = run_foreground (av, pid_file, o);
   if (pid_file == tmp_pid)
     unlink (tmp_pid);
+  if (tls_config_fd >= 0)
+    close (tls_config_fd);
   free_argv (av);
   return rc;
 }
