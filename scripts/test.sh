@@ -1,13 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# scripts/test.sh - install the dependencies, build vdk twice and run the
-# whole test suite on both builds:
-#   build       normal build, warnings are errors (-Dwerror_extra=true)
-#   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer
+# scripts/test.sh - install the dependencies, build vdk three times and
+# run the test suite:
+#   build       normal build, warnings are errors (-Dwerror_extra=true):
+#               the whole suite, then the C unit tests and fuzz replays
+#               under valgrind
+#   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer: the whole
+#               suite
+#   build-tsan  ThreadSanitizer (clang): the C unit tests
 # Prints one combined last line "N passed, N failed, N skipped" and exits
 # non-zero if any test failed or a build broke.
 # Environment: VDK_BUILD_DIR, VDK_ASAN_BUILD_DIR (folder names),
-# VDK_SKIP_DEPS=1 (do not run install-deps.sh), ASAN_CC (default gcc).
+# VDK_TSAN_BUILD_DIR, VDK_SKIP_DEPS=1 (do not run install-deps.sh),
+# ASAN_CC (default gcc).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
