@@ -97,6 +97,7 @@ struct nbd_store {
   struct nbd_conn conns[NBD_MAX_CONNS];
   unsigned nconns;
   bool multi_conn, can_flush, can_zero, has_status, tls;
+  bool growing, grow_failed;     /* a connection being added; one refused */
   uint32_t min_block, max_req;
   uint64_t size;
   char *description;
@@ -162,12 +163,24 @@ conn_get (struct nbd_store *s)
   for (unsigned i = 1; i < s->nconns; i++)
     if (s->conns[i].busy < best->busy)
       best = &s->conns[i];
+  /* Connect outside the lock (a TLS handshake takes milliseconds that
+   * every other request would wait), one at a time, and stop trying
+   * after a refusal: the connections there are carry on. */
   if (best->busy > 0 && s->multi_conn && s->nconns < NBD_MAX_CONNS
-      && (h = connect_one (s->uri, false))) {
-    best = &s->conns[s->nconns];
-    best->h = h;
-    best->busy = 0;
-    s->nconns++;
+      && !s->growing && !s->grow_failed) {
+    s->growing = true;
+    pthread_mutex_unlock (&s->lock);
+    h = connect_one (s->uri, false);
+    pthread_mutex_lock (&s->lock);
+    s->growing = false;
+    if (!h)
+      s->grow_failed = true;
+    else {
+      best = &s->conns[s->nconns];
+      best->h = h;
+      best->busy = 0;
+      s->nconns++;
+    }
   }
   best->busy++;
   pthread_mutex_unlock (&s->lock);
