@@ -275,6 +275,7 @@ vdk__disk_free (struct vdk_disk *d, bool *flush_failed)
     vdk__link_close (l, flush_failed);
     l = p;
   }
+  vdk__remote_free (d->remote);
   free (d);
 }
 

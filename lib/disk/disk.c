@@ -198,16 +198,13 @@ VDK_API int
 vdk_close (vdk_disk *disk)
 {
   bool failed = false;
-  struct vdk__remote *remote;
   vdk__set_call ("vdk_close");
   if (vdk__aio_in_callback (disk))
     return vdk__errc (VDK_E_INVALID_ARG, EDEADLK, "%s: called from a "
                       "completion callback of the same disk; the disk "
                       "stays open", disk->top->path);
-  remote = disk ? disk->remote : NULL;
   vdk__aio_shutdown (disk);     /* waits for requests in flight */
   vdk__disk_free (disk, &failed);
-  vdk__remote_free (remote);
   return failed ? -1 : 0;
 }
 

@@ -115,6 +115,8 @@ struct vdk_extent *vdk__link_extent_at (struct vdk_link *l, uint64_t off);
  * malloc'd, or NULL with the error set (ENOENT: no hint). */
 char *vdk__link_parent_path (struct vdk_link *l);
 struct vdk_disk *vdk__disk_open (const char *path, unsigned flags);
+/* Close every link (flush failures set *flush_failed) and free the
+ * disk with its remote state. */
 void vdk__disk_free (struct vdk_disk *d, bool *flush_failed);
 int vdk__link_zero (struct vdk_link *l, uint64_t len, uint64_t off);
 /* Trim or fast-zero [off, off+len) of the top link l (disk/trim.c);

@@ -318,9 +318,7 @@ check_remote (struct rep *p, const char *path, unsigned flags,
   free (buf);
   {
     bool failed;
-    struct vdk__remote *remote = d->remote;
     vdk__disk_free (d, &failed);
-    vdk__remote_free (remote);
   }
   return r;
 }

@@ -470,7 +470,6 @@ clone_into_remote (vdk_disk *src, const char *dst_path,
                    const struct vdk_clone_params *p)
 {
   vdk_disk *dst = vdk__remote_open (dst_path, NULL, 0);
-  struct vdk__remote *remote;
   uint64_t cap = src->top->capacity;
   bool failed = false;
   int r = -1;
@@ -484,9 +483,7 @@ clone_into_remote (vdk_disk *src, const char *dst_path,
            && copy_parallel (src, dst, p) == 0
            && vdk__link_flush (dst->top) == 0)
     r = 0;
-  remote = dst->remote;
   vdk__disk_free (dst, &failed);
-  vdk__remote_free (remote);
   return r == 0 && failed ? -1 : r;
 }
 
