@@ -358,27 +358,51 @@ psk_identity (const char *file)
   return colon ? strndup (line, colon - line) : NULL;
 }
 
+/* Write s percent-encoded: all but unreserved characters and '/'. */
+static void
+put_pct (const char *s)
+{
+  for (; *s; s++) {
+    unsigned char c = *s;
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+        || (c >= '0' && c <= '9') || strchr ("-._~/", c))
+      putchar (c);
+    else
+      printf ("%%%02X", c);
+  }
+}
+
+/* The URI clients use, on stdout: every name in it percent-encoded, an
+ * IPv6 address in brackets, key and certificate paths absolute. */
 static void
 print_uri (const struct serve_opts *o)
 {
   const char *scheme = o->psk || o->certs ? "nbds" : "nbd";
   char *user = o->psk ? psk_identity (o->psk) : NULL;
-  char *abs = o->psk ? realpath (o->psk, NULL) : NULL;
-  char query[PATH_MAX + 32] = "";
+  char *abs = o->psk ? realpath (o->psk, NULL)
+    : o->certs ? realpath (o->certs, NULL) : NULL;
+  const char *host = o->bind ? o->bind : "localhost";
+  bool v6 = strchr (host, ':') != NULL;
 
-  if (abs)
-    snprintf (query, sizeof query, "%stls-psk-file=%s",
-              o->unix_path ? "&" : "?", abs);
-  else if (o->certs)
-    snprintf (query, sizeof query, "%stls-certificates=%s",
-              o->unix_path ? "&" : "?", o->certs);
-  if (o->unix_path)
-    printf ("%s+unix://%s%s/?socket=%s%s\n", scheme, user ? user : "",
-            user ? "@" : "", o->unix_path, query);
-  else
-    printf ("%s://%s%s%s:%s/%s\n", scheme, user ? user : "",
-            user ? "@" : "", o->bind ? o->bind : "localhost",
-            o->port ? o->port : "10809", query);
+  printf ("%s%s://", scheme, o->unix_path ? "+unix" : "");
+  if (user) {
+    put_pct (user);
+    putchar ('@');
+  }
+  if (!o->unix_path)
+    printf ("%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
+            o->port ? o->port : "10809");
+  putchar ('/');
+  if (o->unix_path) {
+    fputs ("?socket=", stdout);
+    put_pct (o->unix_path);
+  }
+  if (abs) {
+    printf ("%s%s=", o->unix_path ? "&" : "?",
+            o->psk ? "tls-psk-file" : "tls-certificates");
+    put_pct (abs);
+  }
+  putchar ('\n');
   if (o->nds || o->tickets)
     fprintf (stderr, "%s: serve: exports are %s (percent-encoded in the "
              "URI's path)\n", tool_name, o->tickets ? "ticket ids"

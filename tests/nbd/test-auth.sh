@@ -91,6 +91,19 @@ else
 fi
 serve_stop
 
+# The printed URI percent-encodes what it names: a socket and a key file
+# in a folder called "a b&c" (an & ends a query value; a space ends the
+# URI for most tools).
+odd="$T/a b&c"
+mkdir -p "$odd" && cp "$T/keys.psk" "$odd/k ey.psk"
+serve_start -r --unix "$odd/s o&ck" --tls-psk "$odd/k ey.psk" "$T/d.vmdk"
+check "a URI with odd names is percent-encoded" \
+  grep -q 'socket=.*/a%20b%26c/s%20o%26ck&tls-psk-file=.*/a%20b%26c/k%20ey\.psk$' \
+  <<<"$URI"
+check "nbdinfo reads through it" nbdinfo --size "$URI"
+check_vdk_read "vdk reads through it" "$URI" "$base"
+serve_stop
+
 # ---- TLS with X.509 certificates (loopback TCP) ----
 make_ca () {      # DIR NAME: a CA key and certificate in DIR
   mkdir -p "$1"
