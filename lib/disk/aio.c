@@ -30,10 +30,10 @@
  *   and join the workers.  Worker threads block all signals.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 
 #include "disk/disk.h"
+#include "thread.h"
 
 #define AIO_THREADS 4
 
@@ -95,21 +95,16 @@ worker (void *arg)
   }
 }
 
-/* Start the workers with every signal blocked (a library's threads must
- * not take the program's signals).  Called with a->lock held. */
+/* Start the workers.  Called with a->lock held. */
 static int
 start_workers (struct vdk_aio *a)
 {
-  sigset_t all, old;
   int e = 0;
 
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
   while (a->nthreads < AIO_THREADS
-         && (e = pthread_create (&a->threads[a->nthreads], NULL, worker,
-                                 a)) == 0)
+         && (e = vdk__thread_start (&a->threads[a->nthreads], worker,
+                                    a)) == 0)
     a->nthreads++;
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
   if (a->nthreads == 0)
     return vdk__err (e, "cannot start an I/O thread: %s", strerror (e));
   return 0;

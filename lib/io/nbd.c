@@ -54,7 +54,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -62,6 +61,7 @@
 #include <libnbd.h>
 
 #include "io/io.h"
+#include "thread.h"
 
 #define NBD_MAX_CONNS 4
 #define NBD_MAX_REQUEST (32u << 20)
@@ -684,13 +684,8 @@ dispatcher (void *arg)
 static int
 start_dispatcher (struct nbd_store *s)
 {
-  sigset_t all, old;
-  int e;
+  int e = vdk__thread_start (&s->thread, dispatcher, s);
 
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
-  e = pthread_create (&s->thread, NULL, dispatcher, s);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
   if (e) {
     errno = e;
     return -1;

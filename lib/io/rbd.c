@@ -46,11 +46,11 @@
  * handles are safe from many threads.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "io/rbd.h"
+#include "thread.h"
 
 #define RBD_STATUS_SPAN (4ull << 30)   /* allocation asked at once */
 #define RBD_CACHE_MAX 65536            /* data runs kept */
@@ -431,17 +431,12 @@ aio_cb (rbd_completion_t c, void *arg)
   pthread_mutex_unlock (&s->lock);
 }
 
-/* Start the completer with every signal blocked.  s->lock held. */
+/* Start the completer.  s->lock held. */
 static int
 start_completer (struct rbd_store *s)
 {
-  sigset_t all, old;
-  int e;
+  int e = vdk__thread_start (&s->thread, completer, s);
 
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
-  e = pthread_create (&s->thread, NULL, completer, s);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
   if (e) {
     errno = e;
     return -1;

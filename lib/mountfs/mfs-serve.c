@@ -65,7 +65,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +77,7 @@
 #include <unistd.h>
 
 #include "mountfs.h"
+#include "thread.h"
 
 #define ROOT_INO 1
 #define CACHE_SECONDS 3600.0
@@ -531,14 +531,10 @@ int
 vdk__mfs_server_start (struct vdk__mfs_server *srv)
 {
   int p[2];
-  sigset_t all, old;
   if (pipe2 (p, O_CLOEXEC) == -1)
     return vdk__err (errno, "pipe: %s", strerror (errno));
   srv->ready_fd = p[1];
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
-  int e = pthread_create (&srv->thread, NULL, serve_thread, srv);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  int e = vdk__thread_start (&srv->thread, serve_thread, srv);
   if (e != 0) {
     close (p[0]);
     close (p[1]);
