@@ -101,6 +101,35 @@ at_exit () {
   EXIT_HOOKS+=("$*")
 }
 
+# kill_tree PID: SIGKILL to PID and everything below it.
+kill_tree () {
+  local c
+  for c in $(pgrep -P "$1"); do
+    kill_tree "$c"
+  done
+  kill -KILL "$1" 2>/dev/null
+}
+
+# serve_stop [PID]: SIGTERM to a server started in the background
+# (default $SERVE_PID, the last `vdk serve` of tests/nbd/nbd-lib.sh),
+# then wait for it.  nbdkit with a sanitizer runtime preloaded (ASan
+# builds) can hang at exit after TLS sessions (in freelocale): a server
+# still there after 10 s goes with its whole process tree by SIGKILL, so
+# a test never hangs on it.
+serve_stop () {
+  local pid=${1:-$SERVE_PID} i
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "# server $pid did not stop in 10 s: killed" >&2
+    kill_tree "$pid"
+  fi
+  wait "$pid" 2>/dev/null
+}
+
 cleanup () {
   local i
   set +e

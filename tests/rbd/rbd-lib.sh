@@ -47,28 +47,3 @@ vdk_fails_with () {
   fi
 }
 
-# serve_stop PID: SIGTERM to a `vdk serve` started in the background,
-# then wait for it; one still there after 10 s goes with its whole
-# process tree by SIGKILL (nbdkit with a preloaded sanitizer runtime can
-# hang at exit: see tests/nbd/nbd-lib.sh), so a test never hangs on it.
-serve_stop () {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "# server $pid did not stop in 10 s: killed" >&2
-    kill_tree "$pid"
-  fi
-  wait "$pid" 2>/dev/null
-}
-
-kill_tree () {
-  local c
-  for c in $(pgrep -P "$1"); do
-    kill_tree "$c"
-  done
-  kill -KILL "$1" 2>/dev/null
-}
