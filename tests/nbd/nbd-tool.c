@@ -35,33 +35,7 @@
 
 #include <vdk.h>
 
-static const char *
-code_name (int code)
-{
-  switch (code) {
-  case VDK_E_AUTH: return "AUTH";
-  case VDK_E_CONNECT: return "CONNECT";
-  case VDK_E_CONNECTION_LOST: return "CONNECTION_LOST";
-  case VDK_E_TLS: return "TLS";
-  case VDK_E_TICKET: return "TICKET";
-  case VDK_E_NOT_FOUND: return "NOT_FOUND";
-  case VDK_E_READ_ONLY: return "READ_ONLY";
-  case VDK_E_INVALID_ARG: return "INVALID_ARG";
-  case VDK_E_UNSUPPORTED: return "UNSUPPORTED";
-  case VDK_E_NOT_SUPPORTED_BY_TRANSPORT: return "NOT_SUPPORTED_BY_TRANSPORT";
-  case VDK_E_OUT_OF_RANGE: return "OUT_OF_RANGE";
-  case VDK_E_ACCESS_DENIED: return "ACCESS_DENIED";
-  default: return "OTHER";
-  }
-}
-
-static int
-print_error (void)
-{
-  printf ("error %s %s\n", code_name (vdk_last_error_code ()),
-          vdk_last_error ());
-  return 1;
-}
+#include "../remote-tool.h"
 
 static int
 cmd_open (int argc, char **argv)
@@ -119,23 +93,6 @@ cmd_open (int argc, char **argv)
 /* ---- aio ---- */
 
 #define AIO_LEN (64u << 10)
-
-struct slot {
-  int calls, error;
-  int *pending;
-  pthread_mutex_t *lock;
-};
-
-static void
-slot_done (void *user_data, int error)
-{
-  struct slot *s = user_data;
-  pthread_mutex_lock (s->lock);
-  s->calls++;
-  s->error = error;
-  (*s->pending)--;
-  pthread_mutex_unlock (s->lock);
-}
 
 static int
 cmd_aio (const char *uri, int n)
