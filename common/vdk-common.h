@@ -86,6 +86,25 @@ be64_get (const void *p)
   return ((uint64_t) be32_get (b) << 32) | be32_get (b + 4);
 }
 
+/* ---- URIs ---- */
+
+/* c as it goes into a URI component: itself when unreserved (RFC 3986:
+ * letters, digits, "-._~", and '/' if keep_slash), else "%XX".  Writes
+ * out[] (NUL-terminated) and returns its length, 1 or 3. */
+static inline size_t
+vdk_pct_encode (char out[4], unsigned char c, bool keep_slash)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+      || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+      || c == '~' || (keep_slash && c == '/')) {
+    out[0] = (char) c, out[1] = '\0';
+    return 1;
+  }
+  out[0] = '%', out[1] = hex[c >> 4], out[2] = hex[c & 15], out[3] = '\0';
+  return 3;
+}
+
 /* ---- cleanup ---- */
 static inline void
 vdk_cleanup_free (void *ptr)

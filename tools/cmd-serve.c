@@ -358,17 +358,14 @@ psk_identity (const char *file)
   return colon ? strndup (line, colon - line) : NULL;
 }
 
-/* Write s percent-encoded: all but unreserved characters and '/'. */
+/* Write s percent-encoded (keeping '/' if keep_slash). */
 static void
-put_pct (const char *s)
+put_pct (const char *s, bool keep_slash)
 {
+  char e[4];
   for (; *s; s++) {
-    unsigned char c = *s;
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-        || (c >= '0' && c <= '9') || strchr ("-._~/", c))
-      putchar (c);
-    else
-      printf ("%%%02X", c);
+    vdk_pct_encode (e, (unsigned char) *s, keep_slash);
+    fputs (e, stdout);
   }
 }
 
@@ -382,11 +379,11 @@ print_uri (const struct serve_opts *o)
   char *abs = o->psk ? realpath (o->psk, NULL)
     : o->certs ? realpath (o->certs, NULL) : NULL;
   const char *host = o->bind ? o->bind : "localhost";
-  bool v6 = strchr (host, ':') != NULL;
+  bool v6 = strchr (host, ':') && host[0] != '[';   /* bare IPv6 */
 
   printf ("%s%s://", scheme, o->unix_path ? "+unix" : "");
   if (user) {
-    put_pct (user);
+    put_pct (user, false);
     putchar ('@');
   }
   if (!o->unix_path)
@@ -395,12 +392,12 @@ print_uri (const struct serve_opts *o)
   putchar ('/');
   if (o->unix_path) {
     fputs ("?socket=", stdout);
-    put_pct (o->unix_path);
+    put_pct (o->unix_path, true);
   }
   if (abs) {
     printf ("%s%s=", o->unix_path ? "&" : "?",
             o->psk ? "tls-psk-file" : "tls-certificates");
-    put_pct (abs);
+    put_pct (abs, true);
   }
   putchar ('\n');
   if (o->nds || o->tickets)
@@ -467,12 +464,14 @@ static bool
 cpu_has_aes (void)
 {
   FILE *f = fopen ("/proc/cpuinfo", "r");
-  char line[4096];
+  char *line = NULL;
+  size_t cap = 0;
   bool aes = false;
 
-  while (f && !aes && fgets (line, sizeof line, f))
+  while (f && !aes && getline (&line, &cap, f) != -1)
     aes = (!strncmp (line, "flags", 5) || !strncmp (line, "Features", 8))
-          && strstr (line, " aes");
+          && (strstr (line, " aes ") || strstr (line, " aes\n"));
+  free (line);
   if (f)
     fclose (f);
   return aes;

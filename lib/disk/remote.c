@@ -96,18 +96,9 @@ sb_str (struct sbuf *b, const char *s)
 static void
 sb_pct (struct sbuf *b, const char *s, bool keep_slash)
 {
-  for (; *s; s++) {
-    unsigned char c = *s;
-    char hex[4];
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-        || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-        || c == '~' || (keep_slash && c == '/'))
-      sb_add (b, (char *) &c, 1);
-    else {
-      snprintf (hex, sizeof hex, "%%%02X", c);
-      sb_add (b, hex, 3);
-    }
-  }
+  char e[4];
+  for (; *s; s++)
+    sb_add (b, e, vdk_pct_encode (e, (unsigned char) *s, keep_slash));
 }
 
 /* The URI of one transport for the parameters; malloc'd. */
@@ -126,7 +117,7 @@ build_uri (const char *export, const struct vdk_open_params *p, bool tls,
     sb_str (&b, "@");
   }
   if (!p->socket) {
-    bool v6 = strchr (p->server, ':') != NULL;
+    bool v6 = strchr (p->server, ':') && p->server[0] != '[';  /* bare IPv6 */
     sb_str (&b, v6 ? "[" : "");
     sb_str (&b, p->server);
     sb_str (&b, v6 ? "]" : "");

@@ -86,6 +86,17 @@ check_eq "TCP URI printed" "nbd://127.0.0.1:$port/" "$URI"
 check "nbdcopy over loopback TCP" nbdcopy "$URI" "$T/tcp.out"
 check_same "... byte-exact" "$T/tcp.out" "$base"
 serve_stop
+# IPv6 loopback, when the host has it: the address goes in brackets.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+     2>/dev/null; then
+  port=$(free_port)
+  serve_start -r --bind ::1 --port "$port" "$T/s.vmdk"
+  check_eq "IPv6 URI printed with brackets" "nbd://[::1]:$port/" "$URI"
+  check "nbdinfo over IPv6 through it" nbdinfo --size "$URI"
+  serve_stop
+else
+  echo "# IPv6 check not run: this host has no ::1"
+fi
 
 # ---- datastores ----
 mkdir -p "$T/ds/vm" "$T/outside"
